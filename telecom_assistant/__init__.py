@@ -1,0 +1,1 @@
+"""A telecom customer-service assistant: the account backend, its demo data and the CLI."""

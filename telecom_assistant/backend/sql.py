@@ -1,0 +1,477 @@
+"""The SQL implementation of :class:`AccountService` (SQLite or PostgreSQL through SQLAlchemy).
+
+Every public method opens its own short session: the service object is shared by the whole
+action server, sessions never are.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from contextlib import contextmanager
+from datetime import date, timedelta
+from typing import Iterator, Optional, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import orm, tariffs
+from .clock import Clock, add_months, cycle_bounds, operator_now
+from .interface import (
+    OTP_LENGTH,
+    OTP_LOCK_SECONDS,
+    OTP_MAX_WRONG_ATTEMPTS,
+    OTP_TTL_SECONDS,
+    AccountService,
+    AddOn,
+    Bill,
+    BillLine,
+    BillStatus,
+    ChargeCategory,
+    Coverage,
+    CycleUsage,
+    Device,
+    FiveGAssessment,
+    FiveGSupport,
+    IndoorCoverage,
+    Line,
+    OutdoorCoverage,
+    Plan,
+    PlanChangeQuote,
+    PlanKind,
+    PlanRecommendation,
+    PortabilityBlocker,
+    PortabilityStatus,
+    Subscription,
+    UnknownLine,
+    UnknownPlan,
+    UnknownSubscription,
+    UsageReport,
+    VerificationOutcome,
+    VerificationResult,
+)
+
+sms_log = logging.getLogger("telecom_assistant.sms")
+
+# The SMS is one text in both languages, as Chinese operators send them.
+OTP_SMS_TEMPLATE = (
+    "[Demo Telecom] Your verification code is {code}, valid for 5 minutes. "
+    "Never share it. 【演示电信】您的验证码是{code}，5分钟内有效，请勿告诉他人。"
+)
+MIN_DAYS_BEFORE_PORTING = 120
+RECOMMENDATION_CYCLES = 3
+
+
+def _code_hash(msisdn: str, code: str) -> str:
+    return hashlib.sha256(f"{msisdn}:{code}".encode()).hexdigest()
+
+
+class SqlAccountService(AccountService):
+    def __init__(self, engine: Engine, clock: Clock = operator_now) -> None:
+        self._sessions = sessionmaker(engine, future=True, expire_on_commit=False)
+        self._now = clock
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def _today(self) -> date:
+        return self._now().date()
+
+    # --- identity verification ---------------------------------------------------------
+    def send_verification_code(self, msisdn: str) -> VerificationResult:
+        now = self._now()
+        with self._session() as session:
+            self._line_row(session, msisdn)
+            state = session.get(orm.VerificationRow, msisdn) or orm.VerificationRow(
+                msisdn=msisdn, wrong_attempts=0
+            )
+            session.add(state)
+            if state.locked_until and state.locked_until > now:
+                return VerificationResult(
+                    VerificationOutcome.LOCKED, attempts_left=0, locked_until=state.locked_until
+                )
+            code = f"{secrets.randbelow(10 ** OTP_LENGTH):0{OTP_LENGTH}d}"
+            state.code_hash = _code_hash(msisdn, code)
+            state.expires_at = now + timedelta(seconds=OTP_TTL_SECONDS)
+            body = OTP_SMS_TEMPLATE.format(code=code)
+            session.add(orm.SmsOutboxRow(msisdn=msisdn, body=body, sent_at=now))
+            attempts_left = OTP_MAX_WRONG_ATTEMPTS - state.wrong_attempts
+        # The demo gateway "delivers" by printing to the console of whoever runs the product.
+        sms_log.info("demo SMS gateway -> %s: %s", msisdn, body)
+        return VerificationResult(VerificationOutcome.CODE_SENT, attempts_left=attempts_left)
+
+    def check_verification_code(self, msisdn: str, code: str) -> VerificationResult:
+        now = self._now()
+        with self._session() as session:
+            state = session.get(orm.VerificationRow, msisdn)
+            if state is None:
+                return VerificationResult(VerificationOutcome.NO_CODE)
+            if state.locked_until and state.locked_until > now:
+                return VerificationResult(
+                    VerificationOutcome.LOCKED, attempts_left=0, locked_until=state.locked_until
+                )
+            if state.code_hash is None:
+                return VerificationResult(VerificationOutcome.NO_CODE)
+            if state.expires_at <= now:
+                state.code_hash = None
+                return VerificationResult(VerificationOutcome.EXPIRED)
+            if hmac.compare_digest(state.code_hash, _code_hash(msisdn, code.strip())):
+                state.code_hash = None
+                state.wrong_attempts = 0
+                state.locked_until = None
+                return VerificationResult(VerificationOutcome.VERIFIED)
+            state.wrong_attempts += 1
+            if state.wrong_attempts >= OTP_MAX_WRONG_ATTEMPTS:
+                # Lock, burn the code, and start counting afresh once the lock has passed.
+                state.locked_until = now + timedelta(seconds=OTP_LOCK_SECONDS)
+                state.code_hash = None
+                state.wrong_attempts = 0
+                return VerificationResult(
+                    VerificationOutcome.LOCKED, attempts_left=0, locked_until=state.locked_until
+                )
+            return VerificationResult(
+                VerificationOutcome.WRONG_CODE,
+                attempts_left=OTP_MAX_WRONG_ATTEMPTS - state.wrong_attempts,
+            )
+
+    def latest_sms(self, msisdn: str) -> Optional[str]:
+        with self._session() as session:
+            return session.scalar(
+                select(orm.SmsOutboxRow.body)
+                .where(orm.SmsOutboxRow.msisdn == msisdn)
+                .order_by(orm.SmsOutboxRow.id.desc())
+                .limit(1)
+            )
+
+    # --- lines, plans and tariffs --------------------------------------------------------
+    def get_line(self, msisdn: str) -> Line:
+        with self._session() as session:
+            return self._line(session, msisdn)
+
+    def list_plans(self) -> Sequence[Plan]:
+        with self._session() as session:
+            rows = session.scalars(select(orm.PlanRow).order_by(orm.PlanRow.monthly_fee))
+            return [_plan(row) for row in rows]
+
+    def find_plan(self, name: str) -> Plan:
+        with self._session() as session:
+            return _plan(self._plan_row(session, name))
+
+    def recommend_plan(self, msisdn: str) -> PlanRecommendation:
+        line = self.get_line(msisdn)
+        history = self.usage_history(msisdn, RECOMMENDATION_CYCLES)
+        home = self.assess_5g(line.city, line.district, None).coverage
+        consider_5g = tariffs.benefits_from_5g(line.device, home[0] if home else None)
+        return tariffs.recommend(
+            line.plan, self.list_plans(), history, consider_5g, line.customer_age
+        )
+
+    def quote_plan_change(self, msisdn: str, plan_id: str) -> PlanChangeQuote:
+        with self._session() as session:
+            return self._quote(session, self._line_row(session, msisdn), plan_id)
+
+    def change_plan(self, msisdn: str, plan_id: str) -> PlanChangeQuote:
+        with self._session() as session:
+            line = self._line_row(session, msisdn)
+            quote = self._quote(session, line, plan_id)
+            line.next_plan_id = quote.target.id
+            line.next_plan_from = quote.effective_from
+            return quote
+
+    def _quote(self, session: Session, line: orm.LineRow, plan_id: str) -> PlanChangeQuote:
+        target = self._plan_row(session, plan_id)
+        today = self._today()
+        in_contract = line.contract_end is not None and line.contract_end > today
+        return PlanChangeQuote(
+            current=_plan(line.plan),
+            target=_plan(target),
+            effective_from=add_months(cycle_bounds(today)[0], 1),
+            termination_fee=line.plan.termination_fee if in_contract else 0,
+            contract_end=line.contract_end if in_contract else None,
+        )
+
+    # --- usage and bills -------------------------------------------------------------------
+    def current_usage(self, msisdn: str) -> UsageReport:
+        today = self._today()
+        start, end = cycle_bounds(today)
+        with self._session() as session:
+            line = self._line_row(session, msisdn)
+            row = session.scalar(
+                select(orm.UsageRow).where(
+                    orm.UsageRow.msisdn == msisdn, orm.UsageRow.cycle_start == start
+                )
+            )
+            usage = _usage(row) if row else CycleUsage(start, end, 0, 0, 0, 0, 0)
+            return UsageReport(plan=_plan(line.plan), usage=usage, days_left=(end - today).days)
+
+    def usage_history(self, msisdn: str, cycles: int) -> Sequence[CycleUsage]:
+        current_start = cycle_bounds(self._today())[0]
+        with self._session() as session:
+            self._line_row(session, msisdn)
+            rows = session.scalars(
+                select(orm.UsageRow)
+                .where(orm.UsageRow.msisdn == msisdn, orm.UsageRow.cycle_start < current_start)
+                .order_by(orm.UsageRow.cycle_start.desc())
+                .limit(cycles)
+            )
+            return [_usage(row) for row in rows]
+
+    def latest_bill(self, msisdn: str) -> Bill:
+        with self._session() as session:
+            self._line_row(session, msisdn)
+            row = session.scalar(
+                select(orm.BillRow)
+                .where(orm.BillRow.msisdn == msisdn)
+                .order_by(orm.BillRow.cycle_start.desc())
+                .limit(1)
+            )
+            if row is None:
+                raise UnknownLine(msisdn)
+            return _bill(row, self._today())
+
+    # --- value-added services --------------------------------------------------------------
+    def active_subscriptions(self, msisdn: str) -> Sequence[Subscription]:
+        with self._session() as session:
+            return [_subscription(row) for row in self._active_subscription_rows(session, msisdn)]
+
+    def find_subscription(self, msisdn: str, name: str) -> Subscription:
+        with self._session() as session:
+            rows = self._active_subscription_rows(session, msisdn)
+            found = tariffs.best_match(
+                name, ((row, _names(row.addon)) for row in rows)
+            )
+            if found is None:
+                raise UnknownSubscription(name)
+            return _subscription(found)
+
+    def cancel_subscriptions(
+        self, msisdn: str, subscription_ids: Sequence[int], consent_disputed: bool
+    ) -> Sequence[Subscription]:
+        now = self._now()
+        with self._session() as session:
+            rows = [
+                row
+                for row in self._active_subscription_rows(session, msisdn)
+                if row.id in set(subscription_ids)
+            ]
+            for row in rows:
+                row.cancelled_at = now
+                row.consent_disputed = consent_disputed
+            return [_subscription(row) for row in rows]
+
+    def _active_subscription_rows(
+        self, session: Session, msisdn: str
+    ) -> list[orm.SubscriptionRow]:
+        self._line_row(session, msisdn)
+        return list(
+            session.scalars(
+                select(orm.SubscriptionRow)
+                .where(
+                    orm.SubscriptionRow.msisdn == msisdn,
+                    orm.SubscriptionRow.cancelled_at.is_(None),
+                )
+                .order_by(orm.SubscriptionRow.started_on)
+            )
+        )
+
+    # --- network ---------------------------------------------------------------------------
+    def assess_5g(
+        self, city: Optional[str], district: Optional[str], msisdn: Optional[str]
+    ) -> FiveGAssessment:
+        with self._session() as session:
+            line = self._line_row(session, msisdn) if msisdn else None
+            if line is not None and not city and not district:
+                city, district = line.city, line.district
+            query = select(orm.CoverageRow).order_by(orm.CoverageRow.district)
+            if district:
+                query = query.where(orm.CoverageRow.district == _place_key(district))
+            if city:
+                query = query.where(orm.CoverageRow.city == _place_key(city))
+            rows = list(session.scalars(query)) if (city or district) else []
+            return FiveGAssessment(
+                coverage=[_coverage(row) for row in rows],
+                device=_device(line.device) if line else None,
+                plan=_plan(line.plan) if line else None,
+            )
+
+    def portability_status(self, msisdn: str) -> PortabilityStatus:
+        today = self._today()
+        with self._session() as session:
+            line = self._line(session, msisdn)
+        blockers = []
+        eligible_dates = []
+        if line.arrears:
+            blockers.append(PortabilityBlocker.ARREARS)
+        in_contract = line.contract_end is not None and line.contract_end > today
+        if in_contract:
+            blockers.append(PortabilityBlocker.IN_CONTRACT)
+            eligible_dates.append(line.contract_end)
+        old_enough_on = line.activated_on + timedelta(days=MIN_DAYS_BEFORE_PORTING)
+        if old_enough_on > today:
+            blockers.append(PortabilityBlocker.TOO_NEW)
+            eligible_dates.append(old_enough_on)
+        return PortabilityStatus(
+            msisdn=msisdn,
+            blockers=blockers,
+            arrears=line.arrears,
+            contract_end=line.contract_end if in_contract else None,
+            termination_fee=line.plan.termination_fee if in_contract else 0,
+            eligible_from=max(eligible_dates) if eligible_dates else None,
+        )
+
+    # --- row helpers -------------------------------------------------------------------------
+    def _line_row(self, session: Session, msisdn: str) -> orm.LineRow:
+        row = session.get(orm.LineRow, msisdn)
+        if row is None:
+            raise UnknownLine(msisdn)
+        return row
+
+    def _line(self, session: Session, msisdn: str) -> Line:
+        row = self._line_row(session, msisdn)
+        today = self._today()
+        bills = session.scalars(select(orm.BillRow).where(orm.BillRow.msisdn == msisdn))
+        arrears = sum(
+            bill.total - bill.amount_paid
+            for bill in (_bill(row, today) for row in bills)
+            if bill.status == BillStatus.OVERDUE
+        )
+        return Line(
+            msisdn=row.msisdn,
+            customer_name=row.customer.name,
+            customer_age=today.year - row.customer.birth_year,
+            plan=_plan(row.plan),
+            device=_device(row.device),
+            city=row.city,
+            district=row.district,
+            activated_on=row.activated_on,
+            contract_end=row.contract_end,
+            prepaid_balance=row.prepaid_balance,
+            arrears=arrears,
+            next_plan=_plan(row.next_plan) if row.next_plan else None,
+            next_plan_from=row.next_plan_from,
+        )
+
+    def _plan_row(self, session: Session, name: str) -> orm.PlanRow:
+        rows = session.scalars(select(orm.PlanRow))
+        found = tariffs.best_match(name, ((row, _names(row)) for row in rows))
+        if found is None:
+            raise UnknownPlan(name)
+        return found
+
+
+# --- rows to value objects ------------------------------------------------------------------
+def _names(row) -> list[str]:
+    """Every name a customer may use for a plan or add-on row."""
+    return [row.id, row.name, row.name_zh, *filter(None, row.aliases.split(","))]
+
+
+def _place_key(name: str) -> str:
+    """Coverage rows are keyed by lower-case pinyin without punctuation ("Jing'an" -> jingan)."""
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def _plan(row: orm.PlanRow) -> Plan:
+    return Plan(
+        id=row.id,
+        name=row.name,
+        name_zh=row.name_zh,
+        kind=PlanKind(row.kind),
+        monthly_fee=row.monthly_fee,
+        data_mb=row.data_mb,
+        minutes=row.minutes,
+        sms=row.sms,
+        is_5g=row.is_5g,
+        contract_months=row.contract_months,
+        termination_fee=row.termination_fee,
+        data_overage_per_gb=row.data_overage_per_gb,
+        voice_overage_per_minute=row.voice_overage_per_minute,
+        sms_overage_each=row.sms_overage_each,
+        broadband_mbps=row.broadband_mbps,
+        min_age=row.min_age,
+        conditions=row.conditions,
+        conditions_zh=row.conditions_zh,
+    )
+
+
+def _device(row: orm.DeviceRow) -> Device:
+    return Device(model=row.model, five_g=FiveGSupport(row.five_g))
+
+
+def _coverage(row: orm.CoverageRow) -> Coverage:
+    return Coverage(
+        city=row.city,
+        district=row.district,
+        outdoor=OutdoorCoverage(row.outdoor),
+        indoor=IndoorCoverage(row.indoor),
+    )
+
+
+def _usage(row: orm.UsageRow) -> CycleUsage:
+    return CycleUsage(
+        cycle_start=row.cycle_start,
+        cycle_end=row.cycle_end,
+        data_used_mb=row.data_used_mb,
+        minutes_used=row.minutes_used,
+        sms_used=row.sms_used,
+        roaming_data_mb=row.roaming_data_mb,
+        roaming_minutes=row.roaming_minutes,
+    )
+
+
+def _addon(row: orm.AddOnRow) -> AddOn:
+    return AddOn(
+        id=row.id,
+        name=row.name,
+        name_zh=row.name_zh,
+        monthly_fee=row.monthly_fee,
+        description=row.description,
+    )
+
+
+def _subscription(row: orm.SubscriptionRow) -> Subscription:
+    return Subscription(
+        id=row.id,
+        addon=_addon(row.addon),
+        started_on=row.started_on,
+        ordering_channel=row.ordering_channel,
+        consent_recorded=row.consent_record is not None,
+        cancelled_at=row.cancelled_at,
+        consent_disputed=row.consent_disputed,
+    )
+
+
+def _bill(row: orm.BillRow, today: date) -> Bill:
+    total = sum(line.amount for line in row.lines)
+    paid = sum(payment.amount for payment in row.payments)
+    if paid >= total:
+        status = BillStatus.PAID
+    elif row.due_date < today:
+        status = BillStatus.OVERDUE
+    else:
+        status = BillStatus.UNPAID
+    return Bill(
+        cycle_start=row.cycle_start,
+        cycle_end=row.cycle_end,
+        total=total,
+        amount_paid=paid,
+        due_date=row.due_date,
+        status=status,
+        paid_on=max((p.paid_on for p in row.payments), default=None) if status == BillStatus.PAID else None,
+        lines=tuple(
+            BillLine(
+                id=line.id,
+                category=ChargeCategory(line.category),
+                description=line.description,
+                amount=line.amount,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                subscription=_subscription(line.subscription) if line.subscription else None,
+                roaming_country=line.roaming_country,
+            )
+            for line in row.lines
+        ),
+    )
