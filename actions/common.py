@@ -1,0 +1,168 @@
+"""What every action shares: the backend handle, the verification guard, request context and
+formatting of money, data and dates for responses.
+
+Actions are thin adapters: read slots and entities, call the account service, render a
+response from ``domain.yml``. No sentence a customer reads is written here.
+"""
+from __future__ import annotations
+
+import abc
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from telecom_assistant.backend import AccountService
+from telecom_assistant.backend.database import make_engine
+from telecom_assistant.backend.sql import SqlAccountService
+
+logger = logging.getLogger(__name__)
+
+# Slots that grant access to account data. Their mappings in domain.yml are `custom`, so only
+# actions set them; nothing a customer types can.
+VERIFIED_MSISDN = "verified_msisdn"
+PENDING_REQUEST = "pending_request"
+PENDING_CONFIRMATION = "pending_confirmation"
+VERIFICATION_FORM = "verification_form"
+
+_service_override: Optional[AccountService] = None
+
+
+@lru_cache(maxsize=1)
+def _default_service() -> AccountService:
+    return SqlAccountService(make_engine())
+
+
+def account_service() -> AccountService:
+    """The process-wide service (one engine and pool; a session per call)."""
+    return _service_override or _default_service()
+
+
+def use_account_service(service: Optional[AccountService]) -> None:
+    """Point every action at another backend (tests, or an operator's own implementation)."""
+    global _service_override
+    _service_override = service
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the customer asked for: the entities and text of the message that made the
+    request, which may be several turns back when verification came in between."""
+
+    text: str
+    entities: dict[str, list[str]] = field(default_factory=dict)
+
+    def first(self, entity: str) -> Optional[str]:
+        values = self.entities.get(entity)
+        return values[0] if values else None
+
+    def all(self, entity: str) -> list[str]:
+        return self.entities.get(entity, [])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "entities": self.entities}
+
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> "Request":
+        entities: dict[str, list[str]] = {}
+        for entity in message.get("entities", []):
+            value = entity.get("value")
+            if value is not None and str(value) not in entities.get(entity["entity"], []):
+                entities.setdefault(entity["entity"], []).append(str(value))
+        return cls(text=message.get("text") or "", entities=entities)
+
+
+def current_request(tracker: Tracker, action_name: str) -> Request:
+    """The request this action is answering: the parked one if verification interrupted it,
+    else the latest message."""
+    pending = json.loads(tracker.get_slot(PENDING_REQUEST) or "null")
+    if pending and pending.get("action") == action_name:
+        return Request(text=pending["text"], entities=pending["entities"])
+    return Request.from_message(tracker.latest_message)
+
+
+class ServiceAction(Action, abc.ABC):
+    """An action that calls the account service; a dead backend gets a clear message."""
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        try:
+            return self.handle(dispatcher, tracker, current_request(tracker, self.name()))
+        except SQLAlchemyError:
+            logger.exception("account backend unavailable in %s", self.name())
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return []
+
+    @abc.abstractmethod
+    def handle(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, request: Request
+    ) -> list[EventType]: ...
+
+
+class VerifiedAction(ServiceAction, abc.ABC):
+    """An action that shows or changes account data: it runs only for a verified line.
+
+    Without verification it parks the request, starts the verification form, and is run
+    again by `action_resume_request` once the customer is verified.
+    """
+
+    def handle(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, request: Request
+    ) -> list[EventType]:
+        msisdn = tracker.get_slot(VERIFIED_MSISDN)
+        if not msisdn:
+            dispatcher.utter_message(response="utter_need_verification")
+            parked = {"action": self.name(), **request.to_json()}
+            return [SlotSet(PENDING_REQUEST, json.dumps(parked)), FollowupAction(VERIFICATION_FORM)]
+        events = self.handle_verified(dispatcher, tracker, request, msisdn)
+        return [SlotSet(PENDING_REQUEST, None), *events]
+
+    @abc.abstractmethod
+    def handle_verified(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        request: Request,
+        msisdn: str,
+    ) -> list[EventType]: ...
+
+
+def _user_turns(tracker: Tracker) -> int:
+    return sum(1 for event in tracker.events if event.get("event") == "user")
+
+
+def confirmation_request(tracker: Tracker, action: str, **details: Any) -> SlotSet:
+    """Ask the customer to confirm before `action` runs; `details` travel with the question."""
+    return SlotSet(
+        PENDING_CONFIRMATION,
+        json.dumps({"action": action, "asked_at_turn": _user_turns(tracker), **details}),
+    )
+
+
+def pending_confirmation(tracker: Tracker) -> Optional[dict[str, Any]]:
+    """The question the customer is answering now; a question the customer walked away
+    from (by asking something else) is no longer open, so a later "yes" cannot trigger it."""
+    pending = json.loads(tracker.get_slot(PENDING_CONFIRMATION) or "null")
+    if pending and pending.get("asked_at_turn") == _user_turns(tracker) - 1:
+        return pending
+    return None
+
+
+def money(fen: int) -> str:
+    return f"¥{fen / 100:.2f}"
+
+
+def data_amount(mb: int) -> str:
+    return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb} MB"
+
+
+def day(value: date | datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else value.isoformat()

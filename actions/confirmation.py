@@ -1,0 +1,29 @@
+"""Yes and no: confirm or drop the change the assistant just proposed."""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from .common import PENDING_CONFIRMATION, pending_confirmation
+
+
+class ActionHandleConfirmation(Action):
+    def name(self) -> str:
+        return "action_handle_confirmation"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        pending = pending_confirmation(tracker)
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if pending is None:
+            dispatcher.utter_message(response="utter_how_can_i_help")
+            return [SlotSet(PENDING_CONFIRMATION, None)]
+        if intent == "affirm":
+            # The confirming action reads the details and clears the question itself.
+            return [FollowupAction(pending["action"])]
+        dispatcher.utter_message(response="utter_nothing_changed")
+        return [SlotSet(PENDING_CONFIRMATION, None)]

@@ -1,0 +1,143 @@
+"""Value-added services: the unified query and unsubscribe."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from telecom_assistant.backend.interface import Subscription, UnknownSubscription
+
+from .common import (
+    PENDING_CONFIRMATION,
+    Request,
+    VerifiedAction,
+    account_service,
+    confirmation_request,
+    day,
+    money,
+    pending_confirmation,
+)
+
+ALL = "all"
+
+
+def subscription_buttons(subscriptions: Sequence[Subscription]) -> list[dict[str, str]]:
+    return [
+        {"title": sub.addon.name, "payload": f'/unsubscribe{{"addon":"{sub.addon.id}"}}'}
+        for sub in subscriptions
+    ]
+
+
+def names(subscriptions: Sequence[Subscription]) -> str:
+    return ", ".join(sub.addon.name for sub in subscriptions)
+
+
+class ActionListSubscriptions(VerifiedAction):
+    def name(self) -> str:
+        return "action_list_subscriptions"
+
+    def handle_verified(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, request: Request, msisdn: str
+    ) -> list[EventType]:
+        subscriptions = account_service().active_subscriptions(msisdn)
+        if not subscriptions:
+            dispatcher.utter_message(response="utter_no_subscriptions")
+            return []
+        dispatcher.utter_message(
+            response="utter_subscriptions_intro",
+            count=str(len(subscriptions)),
+            monthly_total=money(sum(sub.addon.monthly_fee for sub in subscriptions)),
+        )
+        for sub in subscriptions:
+            dispatcher.utter_message(
+                response="utter_subscription_item"
+                if sub.consent_recorded
+                else "utter_subscription_item_no_consent",
+                addon_name=sub.addon.name,
+                fee=money(sub.addon.monthly_fee),
+                started_on=day(sub.started_on),
+                channel=sub.ordering_channel,
+            )
+        dispatcher.utter_message(
+            response="utter_offer_unsubscribe", buttons=subscription_buttons(subscriptions)
+        )
+        return []
+
+
+class ActionUnsubscribe(VerifiedAction):
+    """Find the add-ons the customer means (by loose name, or all) and ask to confirm."""
+
+    def name(self) -> str:
+        return "action_unsubscribe"
+
+    def handle_verified(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, request: Request, msisdn: str
+    ) -> list[EventType]:
+        service = account_service()
+        active = service.active_subscriptions(msisdn)
+        if not active:
+            dispatcher.utter_message(response="utter_no_subscriptions")
+            return []
+        wanted = request.all("addon")
+        if ALL in wanted or (not wanted and len(active) == 1):
+            chosen = list(active)
+        elif not wanted:
+            dispatcher.utter_message(
+                response="utter_ask_which_addon", buttons=subscription_buttons(active)
+            )
+            return []
+        else:
+            chosen = []
+            for name in wanted:
+                try:
+                    sub = service.find_subscription(msisdn, name)
+                except UnknownSubscription:
+                    dispatcher.utter_message(response="utter_not_subscribed", addon_query=name)
+                    continue
+                if sub not in chosen:
+                    chosen.append(sub)
+            if not chosen:
+                dispatcher.utter_message(
+                    response="utter_ask_which_addon", buttons=subscription_buttons(active)
+                )
+                return []
+        disputed = bool(request.first("consent_dispute"))
+        dispatcher.utter_message(
+            response="utter_confirm_unsubscribe",
+            addon_names=names(chosen),
+            monthly_total=money(sum(sub.addon.monthly_fee for sub in chosen)),
+        )
+        return [
+            confirmation_request(
+                tracker,
+                "action_confirm_unsubscribe",
+                subscription_ids=[sub.id for sub in chosen],
+                consent_disputed=disputed,
+            )
+        ]
+
+
+class ActionConfirmUnsubscribe(VerifiedAction):
+    def name(self) -> str:
+        return "action_confirm_unsubscribe"
+
+    def handle_verified(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, request: Request, msisdn: str
+    ) -> list[EventType]:
+        pending = pending_confirmation(tracker) or {}
+        cancelled = account_service().cancel_subscriptions(
+            msisdn, pending.get("subscription_ids", []), pending.get("consent_disputed", False)
+        )
+        if cancelled:
+            dispatcher.utter_message(
+                response="utter_unsubscribed",
+                addon_names=names(cancelled),
+                cancelled_at=day(cancelled[0].cancelled_at),
+            )
+            if pending.get("consent_disputed"):
+                dispatcher.utter_message(response="utter_consent_dispute_recorded")
+        else:
+            dispatcher.utter_message(response="utter_no_subscriptions")
+        return [SlotSet(PENDING_CONFIRMATION, None)]

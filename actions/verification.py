@@ -1,0 +1,172 @@
+"""Identity verification: phone number, one-time code by SMS, then the parked request.
+
+Only `validate_verification_form` sets `verified_msisdn`, and only after the backend has
+accepted the code sent to that number.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Optional
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
+
+from telecom_assistant.backend.interface import (
+    OTP_LENGTH,
+    UnknownLine,
+    VerificationOutcome,
+    VerificationResult,
+)
+from telecom_assistant.backend.msisdn import mask_msisdn, normalise_msisdn
+
+from .common import (
+    PENDING_REQUEST,
+    VERIFICATION_FORM,
+    VERIFIED_MSISDN,
+    account_service,
+    day,
+)
+
+VERIFICATION_HALTED = "verification_halted"
+PHONE_NUMBER = "phone_number"
+OTP_CODE = "otp_code"
+
+
+def normalise_code(text: Optional[str]) -> Optional[str]:
+    digits = re.sub(r"\D", "", text or "")
+    return digits if len(digits) == OTP_LENGTH else None
+
+
+class ValidateVerificationForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_verification_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        # A locked number or a dead backend ends the form: asking again would not help.
+        return [] if tracker.get_slot(VERIFICATION_HALTED) else domain_slots
+
+    def validate_phone_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        msisdn = normalise_msisdn(str(value))
+        if msisdn is None:
+            dispatcher.utter_message(response="utter_invalid_phone_number")
+            return {PHONE_NUMBER: None}
+        try:
+            result = account_service().send_verification_code(msisdn)
+        except UnknownLine:
+            dispatcher.utter_message(response="utter_unknown_line", masked=mask_msisdn(msisdn))
+            return {PHONE_NUMBER: None}
+        except SQLAlchemyError:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return {PHONE_NUMBER: None, VERIFICATION_HALTED: True}
+        if result.outcome == VerificationOutcome.LOCKED:
+            return _locked(dispatcher, msisdn, result)
+        dispatcher.utter_message(response="utter_code_sent", masked=mask_msisdn(msisdn))
+        return {PHONE_NUMBER: msisdn, OTP_CODE: None}
+
+    def validate_otp_code(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        msisdn = tracker.get_slot(PHONE_NUMBER)
+        code = normalise_code(str(value))
+        if not msisdn:
+            return {OTP_CODE: None}
+        if code is None:
+            dispatcher.utter_message(response="utter_invalid_code")
+            return {OTP_CODE: None}
+        service = account_service()
+        try:
+            result = service.check_verification_code(msisdn, code)
+            if result.outcome == VerificationOutcome.VERIFIED:
+                line = service.get_line(msisdn)
+            elif result.outcome in (VerificationOutcome.EXPIRED, VerificationOutcome.NO_CODE):
+                resent = service.send_verification_code(msisdn)
+        except SQLAlchemyError:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return {OTP_CODE: None, VERIFICATION_HALTED: True}
+
+        if result.outcome == VerificationOutcome.VERIFIED:
+            dispatcher.utter_message(response="utter_verified", name=line.customer_name)
+            return {OTP_CODE: "verified", VERIFIED_MSISDN: msisdn}
+        if result.outcome == VerificationOutcome.WRONG_CODE:
+            dispatcher.utter_message(response="utter_wrong_code", attempts_left=result.attempts_left)
+            return {OTP_CODE: None}
+        if result.outcome == VerificationOutcome.LOCKED:
+            return _locked(dispatcher, msisdn, result)
+        if resent.outcome == VerificationOutcome.LOCKED:
+            return _locked(dispatcher, msisdn, resent)
+        dispatcher.utter_message(response="utter_code_expired", masked=mask_msisdn(msisdn))
+        return {OTP_CODE: None}
+
+
+def _locked(
+    dispatcher: CollectingDispatcher, msisdn: str, result: VerificationResult
+) -> dict[str, Any]:
+    dispatcher.utter_message(
+        response="utter_verification_locked",
+        masked=mask_msisdn(msisdn),
+        until=day(result.locked_until),
+    )
+    return {PHONE_NUMBER: None, OTP_CODE: None, VERIFICATION_HALTED: True}
+
+
+_RESET_FORM = [SlotSet(PHONE_NUMBER, None), SlotSet(OTP_CODE, None), SlotSet(VERIFICATION_HALTED, None)]
+
+
+class ActionStartVerification(Action):
+    """The customer asks to be verified (often giving the number in the same message)."""
+
+    def name(self) -> str:
+        return "action_start_verification"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        msisdn = tracker.get_slot(VERIFIED_MSISDN)
+        if msisdn:
+            dispatcher.utter_message(response="utter_already_verified", masked=mask_msisdn(msisdn))
+            return []
+        return [FollowupAction(VERIFICATION_FORM)]
+
+
+class ActionResumeRequest(Action):
+    """After the verification form: run the request it interrupted, if any."""
+
+    def name(self) -> str:
+        return "action_resume_request"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        pending = json.loads(tracker.get_slot(PENDING_REQUEST) or "null")
+        if not tracker.get_slot(VERIFIED_MSISDN):
+            return [*_RESET_FORM, SlotSet(PENDING_REQUEST, None)]
+        if pending:
+            # The parked request stays in its slot until that action has read it.
+            return [*_RESET_FORM, FollowupAction(pending["action"])]
+        dispatcher.utter_message(response="utter_how_can_i_help")
+        return _RESET_FORM
+
+
+class ActionCancelVerification(Action):
+    """The customer changed their mind during verification."""
+
+    def name(self) -> str:
+        return "action_cancel_verification"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_verification_cancelled")
+        return [*_RESET_FORM, SlotSet(PENDING_REQUEST, None)]

@@ -1,0 +1,20 @@
+"""Mainland China mobile numbers (MSISDN) as customers type them."""
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+# 11 digits starting 13-19, optionally written with +86, 0086 or 86 in front.
+_MSISDN = re.compile(r"^(?:0{0,2}86)?(1[3-9]\d{9})$")
+
+
+def normalise_msisdn(text: Optional[str]) -> Optional[str]:
+    """'+86 138-1234-5678' -> '13812345678'; None when it is not a mobile number."""
+    digits = re.sub(r"\D", "", text or "")
+    match = _MSISDN.match(digits)
+    return match.group(1) if match else None
+
+
+def mask_msisdn(msisdn: str) -> str:
+    """All but the first three and last four digits hidden: 138****5678."""
+    return f"{msisdn[:3]}****{msisdn[-4:]}"

@@ -1,0 +1,221 @@
+"""`telecom`: the one entry point to run, seed, train, evaluate and inspect the assistant."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .backend.clock import operator_now
+from .backend.database import PROJECT_ROOT, database_url, make_engine
+
+# Rasa phones home at start-up and retries forever without internet.
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+RASA_PORT = 5005
+ACTIONS_PORT = 5055
+MODELS_DIR = PROJECT_ROOT / "models"
+BIN = Path(sys.executable).parent
+
+
+def rasa(*args: str) -> list[str]:
+    return [str(BIN / "rasa"), *args]
+
+
+def seed(_args: argparse.Namespace) -> int:
+    from .backend.seed import DEMO_LINES, reset_database
+
+    reset_database(make_engine(), operator_now().date())
+    print(f"Seeded {database_url()} with {len(DEMO_LINES)} demo lines.")
+    return 0
+
+
+def ensure_database() -> None:
+    """Create and seed the database on first use; never wipe an existing one."""
+    from sqlalchemy import inspect
+
+    engine = make_engine()
+    if not inspect(engine).has_table("lines"):
+        seed(argparse.Namespace())
+
+
+def latest_model() -> Optional[Path]:
+    models = sorted(MODELS_DIR.glob("*.tar.gz"), key=lambda path: path.stat().st_mtime)
+    return models[-1] if models else None
+
+
+def train(_args: argparse.Namespace) -> int:
+    """Train only when data, domain or config changed (Rasa compares fingerprints)."""
+    started = time.monotonic()
+    result = subprocess.run(rasa("train", "--out", str(MODELS_DIR)), cwd=PROJECT_ROOT)
+    print(f"Training step took {time.monotonic() - started:.0f} s.")
+    return result.returncode
+
+
+def otp(args: argparse.Namespace) -> int:
+    from .backend.msisdn import normalise_msisdn
+    from .backend.sql import SqlAccountService
+
+    msisdn = normalise_msisdn(args.phone)
+    if msisdn is None:
+        print(f"{args.phone!r} is not a mainland mobile number.", file=sys.stderr)
+        return 2
+    body = SqlAccountService(make_engine()).latest_sms(msisdn)
+    if body is None:
+        print(f"No SMS has been sent to {msisdn}.", file=sys.stderr)
+        return 1
+    code = re.search(r"\b\d{6}\b", body)
+    print(code.group() if code else body)
+    return 0
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate_nlu
+
+    return evaluate_nlu(folds=args.folds)
+
+
+@dataclass
+class Service:
+    name: str
+    command: list[str]
+    health_url: str
+    port: int
+    process: Optional[subprocess.Popen] = None
+
+
+def port_in_use(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_until_healthy(service: Service, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if service.process is not None and service.process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(service.health_url, timeout=2):
+                return True
+        except (urllib.error.URLError, ConnectionError, OSError):
+            time.sleep(1)
+    return False
+
+
+def run(args: argparse.Namespace) -> int:
+    ensure_database()
+    if not args.skip_train and train(args) != 0:
+        return 1
+    model = latest_model()
+    if model is None:
+        print("No trained model in models/: run `telecom train` first.", file=sys.stderr)
+        return 1
+    services = [
+        Service(
+            "action server",
+            rasa("run", "actions", "--actions", "actions", "--port", str(ACTIONS_PORT)),
+            f"http://127.0.0.1:{ACTIONS_PORT}/health",
+            ACTIONS_PORT,
+        ),
+        Service(
+            "Rasa server (REST channel)",
+            rasa("run", "--model", str(model), "--port", str(RASA_PORT), "--enable-api",
+                 "--cors", "*", "--credentials", "credentials.yml", "--endpoints",
+                 "endpoints.yml"),
+            f"http://127.0.0.1:{RASA_PORT}/",
+            RASA_PORT,
+        ),
+    ]
+    taken = [service for service in services if port_in_use(service.port)]
+    for service in taken:
+        print(f"Port {service.port} is already in use, so the {service.name} cannot start. "
+              f"Stop whatever uses it (`lsof -i :{service.port}`) and try again.", file=sys.stderr)
+    if taken:
+        return 1
+    try:
+        for service in services:
+            print(f"Starting the {service.name}…", flush=True)
+            service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT)
+            if not wait_until_healthy(service, timeout=args.start_timeout):
+                print(f"The {service.name} did not become healthy; see its log above.",
+                      file=sys.stderr)
+                return 1
+        print(
+            "\nThe assistant is up:\n"
+            f"  REST channel  http://localhost:{RASA_PORT}/webhooks/rest/webhook\n"
+            f"  action server http://localhost:{ACTIONS_PORT}/health\n"
+            "One-time codes appear in this console as the demo SMS gateway sends them\n"
+            "(or: telecom otp <phone>). Press Ctrl-C to stop.",
+            flush=True,
+        )
+        while all(service.process.poll() is None for service in services):
+            time.sleep(1)
+        print("A service stopped unexpectedly; shutting down.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopping…")
+        return 0
+    finally:
+        stop(services)
+
+
+def stop(services: Sequence[Service]) -> None:
+    for service in reversed(services):
+        if service.process is not None and service.process.poll() is None:
+            service.process.send_signal(signal.SIGINT)
+    for service in services:
+        if service.process is not None:
+            try:
+                service.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                service.process.kill()
+
+
+def test(args: argparse.Namespace) -> int:
+    return subprocess.call([sys.executable, "-m", "pytest", *args.pytest_args], cwd=PROJECT_ROOT)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="telecom", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    command = commands.add_parser("run", help="seed if needed, train if changed, start everything")
+    command.add_argument("--skip-train", action="store_true", help="use the newest model as is")
+    command.add_argument("--start-timeout", type=float, default=300, help="seconds per service")
+    command.set_defaults(handler=run)
+
+    commands.add_parser("seed", help="reset the account database to the demo data").set_defaults(
+        handler=seed
+    )
+    commands.add_parser("train", help="train the model if data changed").set_defaults(handler=train)
+
+    command = commands.add_parser("evaluate", help="NLU cross-validation and external test sets")
+    command.add_argument("--folds", type=int, default=5)
+    command.set_defaults(handler=evaluate)
+
+    command = commands.add_parser("otp", help="print the newest one-time code sent to a number")
+    command.add_argument("phone")
+    command.set_defaults(handler=otp)
+
+    command = commands.add_parser("test", help="run the whole test suite (pytest)")
+    command.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    command.set_defaults(handler=test)
+
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Shared fixtures: a fixed clock, a freshly seeded database per test (SQLite, and PostgreSQL
+where the service runs), and the account service on top of it."""
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+
+from telecom_assistant.backend.database import make_engine
+from telecom_assistant.backend.seed import reset_database
+from telecom_assistant.backend.sql import SqlAccountService
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+TODAY = date(2026, 11, 23)
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+class FakeClock:
+    """The operator's clock, frozen at 10:00 on TODAY until a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = datetime.combine(TODAY, datetime.min.time()) + timedelta(hours=10)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'accounts.db'}")
+    reset_database(engine, TODAY)
+    yield engine
+    engine.dispose()
+
+
+def postgres_available() -> bool:
+    try:
+        with create_engine(POSTGRES_ADMIN_URL, future=True).connect():
+            return True
+    except Exception:  # noqa: BLE001 - any failure to connect means "not here"
+        return False
+
+
+@pytest.fixture
+def postgres_engine() -> Iterator[Engine]:
+    """A database of its own for this test, created and dropped around it."""
+    if not postgres_available():
+        message = f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} (set TEST_POSTGRES_URL)"
+        if IN_CI:
+            pytest.fail(message + ": CI must run the PostgreSQL tests")
+        pytest.skip(message)
+    name = f"telecom_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(str(make_url(POSTGRES_ADMIN_URL).set(database=name)))
+    try:
+        reset_database(engine, TODAY)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request) -> Engine:
+    return request.getfixturevalue(f"{request.param}_engine")
+
+
+@pytest.fixture
+def service(engine, clock) -> SqlAccountService:
+    return SqlAccountService(engine, clock=clock)
