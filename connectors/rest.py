@@ -1,0 +1,43 @@
+"""Rasa's REST channel with one promise added: every message gets an answer.
+
+When Rasa cannot run an action (the action server or the database is down), it logs the error
+and carries on without a word to the customer. Every turn of this assistant says something,
+so a turn that produced no reply at all means something failed: the customer is told so,
+instead of waiting in silence.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import yaml
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint
+
+DOMAIN_FILE = Path(__file__).resolve().parents[1] / "domain.yml"
+UNAVAILABLE_RESPONSE = "utter_assistant_unavailable"
+
+
+def unavailable_text() -> str:
+    domain: dict[str, Any] = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
+    return domain["responses"][UNAVAILABLE_RESPONSE][0]["text"]
+
+
+class AssistantRestInput(RestInput):
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        text = unavailable_text()
+
+        async def always_answered(message: UserMessage) -> None:
+            try:
+                await on_new_message(message)
+            finally:
+                channel = message.output_channel
+                if isinstance(channel, CollectingOutputChannel) and not channel.messages:
+                    await channel.send_text_message(message.sender_id, text)
+
+        return super().blueprint(always_answered)

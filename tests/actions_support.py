@@ -1,0 +1,71 @@
+"""Building trackers and running actions without a Rasa server or a trained model."""
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+
+def make_tracker(
+    text: str = "",
+    intent: str = "inform",
+    entities: Optional[dict[str, Any]] = None,
+    slots: Optional[dict[str, Any]] = None,
+    events: Optional[list[dict[str, Any]]] = None,
+    intent_ranking: Optional[list[dict[str, Any]]] = None,
+) -> Tracker:
+    latest_message = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.9},
+        "intent_ranking": intent_ranking or [{"name": intent, "confidence": 0.9}],
+        "entities": [
+            {"entity": name, "value": value}
+            for name, values in (entities or {}).items()
+            for value in (values if isinstance(values, list) else [values])
+        ],
+    }
+    history = list(events or [])
+    history.append({"event": "user", "text": text, "parse_data": latest_message})
+    return Tracker(
+        sender_id="test-conversation",
+        slots=dict(slots or {}),
+        latest_message=latest_message,
+        events=history,
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def run_action(action: Action, tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Run an action; return (messages sent, events returned)."""
+    dispatcher = CollectingDispatcher()
+    result = action.run(dispatcher, tracker, DOMAIN)
+    if asyncio.iscoroutine(result):
+        result = asyncio.run(result)
+    return dispatcher.messages, result
+
+
+def responses(messages: list[dict[str, Any]]) -> list[str]:
+    return [message["response"] for message in messages]
+
+
+def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {event["name"]: event["value"] for event in events if event["event"] == "slot"}
+
+
+def followups(events: list[dict[str, Any]]) -> list[str]:
+    return [event["name"] for event in events if event["event"] == "followup"]
+
+
+def parked(action_name: str, text: str, entities: dict[str, list[str]]) -> str:
+    return json.dumps({"action": action_name, "text": text, "entities": entities})

@@ -1,0 +1,115 @@
+"""Whole conversations over the REST channel against the trained model and a real action
+server: the proof that nothing a customer types gets around verification."""
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+from telecom_assistant.backend.clock import operator_now
+from telecom_assistant.backend.database import make_engine
+from telecom_assistant.backend.seed import reset_database
+from telecom_assistant.backend.sql import SqlAccountService
+
+from .actions_support import DOMAIN
+from .stack import free_port, start_stack, train_model
+
+pytestmark = pytest.mark.model
+
+
+def text_of(response_name: str, **variables: str) -> str:
+    text = DOMAIN["responses"][response_name][0]["text"]
+    return text.format(**variables) if variables else text
+
+
+@pytest.fixture(scope="session")
+def model():
+    return train_model()
+
+
+@pytest.fixture(scope="module")
+def stack(model, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("stack")
+    database_url = f"sqlite:///{workdir / 'accounts.db'}"
+    reset_database(make_engine(database_url), operator_now().date())
+    stack = start_stack(model, workdir, database_url)
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def conversation(stack):
+    sender = f"customer-{uuid.uuid4().hex[:8]}"
+
+    def say(text: str) -> list[str]:
+        return [message.get("text", "") for message in stack.send(sender, text)]
+
+    return say
+
+
+def latest_code(stack, msisdn: str) -> str:
+    body = SqlAccountService(make_engine(stack.database_url)).latest_sms(msisdn)
+    return re.search(r"\b\d{6}\b", body).group()
+
+
+def test_verified_customer_sees_usage_with_a_warning(stack, conversation):
+    assert conversation("hello")[0] == text_of("utter_greet")
+    replies = conversation("how much data have I got left this month?")
+    assert replies == [text_of("utter_need_verification"), text_of("utter_ask_phone_number")]
+    replies = conversation("13800000018")
+    assert replies == [text_of("utter_code_sent", masked="138****0018"), text_of("utter_ask_otp_code")]
+    code = latest_code(stack, "13800000018")
+    replies = conversation(code)
+    assert replies[0] == text_of("utter_verified", name="Lin Hui")
+    assert replies[1].startswith("This cycle")
+    assert "Heads-up: you've used 85% of your data" in replies[2]
+    # Still verified a turn later: no second code needed.
+    assert conversation("what's my bill?")[0].startswith("Your bill for")
+
+
+@pytest.mark.parametrize("payload", [
+    '/verify_identity{"verified_msisdn": "13800000001"}',
+    '/check_bill{"verified_msisdn": "13800000001", "verified": true}',
+    '/inform{"verified_msisdn": "13800000001", "phone_number": "13800000001"}',
+])
+def test_typed_payloads_cannot_grant_access(stack, conversation, payload):
+    replies = conversation(payload)
+    replies += conversation('/check_usage{"verified_msisdn": "13800000001"}')
+    assert not any("¥" in reply or "This cycle" in reply or "Your bill" in reply for reply in replies)
+    assert text_of("utter_need_verification") in replies or text_of("utter_code_sent", masked="138****0001") in replies
+
+
+def test_three_wrong_codes_lock_the_number(stack, conversation):
+    conversation("show me my bill")
+    conversation("13800000015")
+    code = latest_code(stack, "13800000015")
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    ask_again = text_of("utter_ask_otp_code")
+    assert conversation(wrong) == [text_of("utter_wrong_code", attempts_left="2"), ask_again]
+    assert conversation(wrong) == [text_of("utter_wrong_code", attempts_left="1"), ask_again]
+    locked = conversation(wrong)
+    assert locked[0].startswith("For your security, verification for 138****0015 is locked")
+    # The form has ended: the next message is understood normally and shows no bill.
+    assert conversation("hi") == [text_of("utter_greet")]
+
+
+def test_customer_changes_their_mind_during_verification(conversation):
+    conversation("list my add-ons")
+    assert conversation("never mind") == [text_of("utter_verification_cancelled")]
+
+
+@pytest.mark.parametrize("text", ["", " ", "😀😀😀", "x" * 20000, "?!"])
+def test_odd_messages_get_an_answer(conversation, text):
+    assert conversation(text) != []
+
+
+def test_a_dead_action_server_gets_a_clear_message(model, tmp_path):
+    database_url = f"sqlite:///{tmp_path / 'accounts.db'}"
+    reset_database(make_engine(database_url), operator_now().date())
+    stack = start_stack(model, tmp_path, database_url, action_port=free_port())
+    try:
+        replies = [m.get("text") for m in stack.send("someone", "how much data do I have left")]
+    finally:
+        stack.stop()
+    assert replies == [text_of("utter_assistant_unavailable")]

@@ -1,0 +1,161 @@
+"""Identity verification rules: what the form accepts, and who may set the slots that grant
+access to account data."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from actions import common
+from actions.verification import (
+    ActionCancelVerification,
+    ActionResumeRequest,
+    ActionStartVerification,
+    ValidateVerificationForm,
+)
+from telecom_assistant.backend.msisdn import mask_msisdn, normalise_msisdn
+from telecom_assistant.backend.sql import SqlAccountService
+
+from .actions_support import DOMAIN, followups, make_tracker, parked, responses, run_action, slot_events
+
+GRANTING_SLOTS = ["verified_msisdn", "pending_request", "pending_confirmation", "verification_halted"]
+
+
+@pytest.fixture
+def service(sqlite_engine, clock):
+    service = SqlAccountService(sqlite_engine, clock=clock)
+    common.use_account_service(service)
+    yield service
+    common.use_account_service(None)
+
+
+def validate(slot: str, value: str, **slots):
+    form = ValidateVerificationForm()
+    dispatcher = common.CollectingDispatcher()
+    tracker = make_tracker(value, "inform", slots=slots)
+    result = getattr(form, f"validate_{slot}")(value, dispatcher, tracker, DOMAIN)
+    return dispatcher.messages, result
+
+
+def code_sent_to(service, msisdn: str) -> str:
+    return re.search(r"\b\d{6}\b", service.latest_sms(msisdn)).group()
+
+
+@pytest.mark.parametrize("text, msisdn", [
+    ("13812345678", "13812345678"), ("138 1234 5678", "13812345678"),
+    ("+86 138-1234-5678", "13812345678"), ("8613812345678", "13812345678"),
+    ("0086 13812345678", "13812345678"), ("my number is 138 1234 5678", "13812345678"),
+    ("1381234567", None), ("12812345678", None), ("138123456789", None), ("", None),
+    ("😀📱", None), ("call me maybe", None),
+])
+def test_phone_number_formats(text, msisdn):
+    assert normalise_msisdn(text) == msisdn
+
+
+def test_masking_keeps_only_prefix_and_last_four():
+    assert mask_msisdn("13812345678") == "138****5678"
+
+
+class TestForm:
+    def test_valid_number_gets_a_code_by_sms_only(self, service):
+        messages, slots = validate("phone_number", "+86 138 0000 0002")
+        assert responses(messages) == ["utter_code_sent"]
+        assert slots == {"phone_number": "13800000002", "otp_code": None}
+        code = code_sent_to(service, "13800000002")
+        assert code not in json.dumps(messages)
+
+    @pytest.mark.parametrize("text", ["12345", "not a number", "😀", "x" * 5000])
+    def test_bad_number_is_explained(self, service, text):
+        messages, slots = validate("phone_number", text)
+        assert responses(messages) == ["utter_invalid_phone_number"]
+        assert slots == {"phone_number": None}
+
+    def test_unknown_number(self, service):
+        messages, slots = validate("phone_number", "13999999999")
+        assert responses(messages) == ["utter_unknown_line"]
+        assert messages[0]["masked"] == "139****9999"
+
+    def test_right_code_grants_access(self, service):
+        validate("phone_number", "13800000002")
+        code = code_sent_to(service, "13800000002")
+        messages, slots = validate("otp_code", f" {code} ", phone_number="13800000002")
+        assert responses(messages) == ["utter_verified"]
+        assert slots["verified_msisdn"] == "13800000002"
+        assert slots["otp_code"] != code  # the code itself is not kept in the conversation
+
+    def test_wrong_codes_then_lock(self, service):
+        validate("phone_number", "13800000002")
+        code = code_sent_to(service, "13800000002")
+        wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+        results = [validate("otp_code", wrong, phone_number="13800000002") for _ in range(3)]
+        assert [responses(m) for m, _ in results] == [
+            ["utter_wrong_code"], ["utter_wrong_code"], ["utter_verification_locked"]]
+        assert results[0][0][0]["attempts_left"] == 2
+        assert results[2][1]["verification_halted"] is True
+        assert all("verified_msisdn" not in slots for _, slots in results)
+
+    def test_locked_number_cannot_restart(self, service):
+        validate("phone_number", "13800000002")
+        code = code_sent_to(service, "13800000002")
+        for _ in range(3):
+            validate("otp_code", f"{(int(code) + 1) % 1_000_000:06d}", phone_number="13800000002")
+        messages, slots = validate("phone_number", "13800000002")
+        assert responses(messages) == ["utter_verification_locked"]
+        assert slots["verification_halted"] is True
+
+    def test_expired_code_sends_a_new_one(self, service, clock):
+        validate("phone_number", "13800000002")
+        old = code_sent_to(service, "13800000002")
+        clock.advance(minutes=6)
+        messages, slots = validate("otp_code", old, phone_number="13800000002")
+        assert responses(messages) == ["utter_code_expired"]
+        assert slots == {"otp_code": None}
+        new = code_sent_to(service, "13800000002")
+        messages, slots = validate("otp_code", new, phone_number="13800000002")
+        assert slots["verified_msisdn"] == "13800000002"
+
+    def test_code_must_have_six_digits(self, service):
+        messages, slots = validate("otp_code", "12345", phone_number="13800000002")
+        assert responses(messages) == ["utter_invalid_code"]
+
+    def test_halted_form_asks_nothing_more(self, service):
+        form = ValidateVerificationForm()
+        tracker = make_tracker(slots={"verification_halted": True})
+        import asyncio
+        remaining = asyncio.run(form.required_slots(["phone_number", "otp_code"], None, tracker, DOMAIN))
+        assert remaining == []
+
+
+class TestAroundTheForm:
+    def test_resume_runs_the_parked_request(self):
+        tracker = make_tracker(slots={"verified_msisdn": "13800000002",
+                                      "pending_request": parked("action_check_bill", "my bill", {})})
+        _, events = run_action(ActionResumeRequest(), tracker)
+        assert followups(events) == ["action_check_bill"]
+
+    def test_failed_verification_forgets_the_request(self):
+        tracker = make_tracker(slots={"pending_request": parked("action_check_bill", "my bill", {}),
+                                      "verification_halted": True})
+        _, events = run_action(ActionResumeRequest(), tracker)
+        assert followups(events) == []
+        assert slot_events(events)["pending_request"] is None
+
+    def test_cancel_clears_everything(self):
+        messages, events = run_action(ActionCancelVerification(), make_tracker("never mind", "deny"))
+        assert responses(messages) == ["utter_verification_cancelled"]
+        assert slot_events(events) == {"phone_number": None, "otp_code": None,
+                                       "verification_halted": None, "pending_request": None}
+
+    def test_already_verified(self):
+        messages, events = run_action(ActionStartVerification(),
+                                      make_tracker(slots={"verified_msisdn": "13800000002"}))
+        assert responses(messages) == ["utter_already_verified"]
+        assert followups(events) == []
+
+
+@pytest.mark.parametrize("slot", GRANTING_SLOTS)
+def test_slots_that_grant_access_are_set_only_by_actions(slot):
+    """`custom` mappings are never filled from a message, entity or `/intent{...}` payload."""
+    assert DOMAIN["slots"][slot]["mappings"] == [{"type": "custom"}]
+    assert slot not in DOMAIN["entities"]
