@@ -86,6 +86,25 @@ def engine(request) -> Engine:
     return request.getfixturevalue(f"{request.param}_engine")
 
 
+@pytest.fixture(scope="session")
+def model():
+    """The trained model: trained once per test run, and only if data, domain or config changed."""
+    from .stack import train_model
+
+    return train_model()
+
+
 @pytest.fixture
 def service(engine, clock) -> SqlAccountService:
     return SqlAccountService(engine, clock=clock)
+
+
+@pytest.fixture
+def actions_service(sqlite_engine, clock) -> Iterator[SqlAccountService]:
+    """The service every custom action in this process talks to, for the test's duration."""
+    from actions import common
+
+    service = SqlAccountService(sqlite_engine, clock=clock)
+    common.use_account_service(service)
+    yield service
+    common.use_account_service(None)

@@ -40,14 +40,6 @@ VERIFIED_ACTIONS = [
 ]
 
 
-@pytest.fixture
-def service(sqlite_engine, clock):
-    service = SqlAccountService(sqlite_engine, clock=clock)
-    common.use_account_service(service)
-    yield service
-    common.use_account_service(None)
-
-
 def verified(msisdn: str, **slots):
     return {"verified_msisdn": msisdn, **slots}
 
@@ -57,7 +49,7 @@ def user_turns(count: int) -> list[dict]:
 
 
 @pytest.mark.parametrize("action_class", VERIFIED_ACTIONS)
-def test_account_actions_need_verification_first(service, action_class):
+def test_account_actions_need_verification_first(actions_service, action_class):
     tracker = make_tracker("cancel music pack", "unsubscribe", {"addon": "music_pack"})
     messages, events = run_action(action_class(), tracker)
     assert responses(messages) == ["utter_need_verification"]
@@ -67,7 +59,7 @@ def test_account_actions_need_verification_first(service, action_class):
     assert followups(events) == ["verification_form"]
 
 
-def test_parked_request_is_answered_with_its_own_entities(service):
+def test_parked_request_is_answered_with_its_own_entities(actions_service):
     tracker = make_tracker(
         "482913", "inform",
         slots=verified("13800000014", pending_request=parked(
@@ -80,17 +72,17 @@ def test_parked_request_is_answered_with_its_own_entities(service):
 
 
 class TestUsage:
-    def test_usage_with_warning_above_80_percent(self, service):
+    def test_usage_with_warning_above_80_percent(self, actions_service):
         messages, _ = run_action(ActionCheckUsage(), make_tracker(slots=verified("13800000018")))
         assert responses(messages) == ["utter_usage", "utter_usage_warning_data"]
         assert messages[0]["days_left"] == "7"
         assert messages[1]["percent"] == "85"
 
-    def test_no_warning_for_normal_usage(self, service):
+    def test_no_warning_for_normal_usage(self, actions_service):
         messages, _ = run_action(ActionCheckUsage(), make_tracker(slots=verified("13800000017")))
         assert responses(messages) == ["utter_usage"]
 
-    def test_bill_is_itemised_with_status(self, service):
+    def test_bill_is_itemised_with_status(self, actions_service):
         messages, _ = run_action(ActionCheckBill(), make_tracker(slots=verified("13800000003")))
         assert responses(messages) == [
             "utter_bill_summary", "utter_bill_line_plan_fee", "utter_bill_line_roaming",
@@ -98,36 +90,36 @@ class TestUsage:
         ]
         assert messages[0]["total"] == "¥438.65"
 
-    def test_overdue_bill(self, service):
+    def test_overdue_bill(self, actions_service):
         messages, _ = run_action(ActionCheckBill(), make_tracker(slots=verified("13800000005")))
         assert "utter_bill_unpaid" in responses(messages)  # last bill not yet due
-        assert service.get_line("13800000005").arrears == 5900
+        assert actions_service.get_line("13800000005").arrears == 5900
 
-    def test_prepaid_low_balance_warning(self, service):
+    def test_prepaid_low_balance_warning(self, actions_service):
         messages, _ = run_action(ActionCheckBill(), make_tracker(slots=verified("13800000008")))
         assert responses(messages)[-1] == "utter_prepaid_balance_low"
         assert messages[-1]["balance"] == "¥3.50"
 
-    def test_explain_charge_by_amount(self, service):
+    def test_explain_charge_by_amount(self, actions_service):
         tracker = make_tracker("what is this 310 yuan", "explain_charge", {"amount": "310 yuan"},
                                slots=verified("13800000003"))
         messages, _ = run_action(ActionExplainCharge(), tracker)
         assert responses(messages) == ["utter_explain_roaming"]
         assert messages[0]["country"] == "Japan"
 
-    def test_explain_unconsented_addon_charge(self, service):
+    def test_explain_unconsented_addon_charge(self, actions_service):
         tracker = make_tracker("why am i paying for ringtone", "explain_charge",
                                {"addon": "ringback_tone"}, slots=verified("13800000004"))
         messages, _ = run_action(ActionExplainCharge(), tracker)
         assert responses(messages) == ["utter_explain_addon", "utter_explain_addon_no_consent"]
         assert messages[0]["channel"] == "outbound sales call"
 
-    def test_why_is_my_bill_high_explains_every_extra(self, service):
+    def test_why_is_my_bill_high_explains_every_extra(self, actions_service):
         tracker = make_tracker("why is my bill so high", "explain_charge", slots=verified("13800000002"))
         messages, _ = run_action(ActionExplainCharge(), tracker)
         assert responses(messages) == ["utter_explain_data_overage"]
 
-    def test_charge_not_on_the_bill(self, service):
+    def test_charge_not_on_the_bill(self, actions_service):
         tracker = make_tracker("what's the 999 yuan", "explain_charge", {"amount": "999 yuan"},
                                slots=verified("13800000002"))
         messages, _ = run_action(ActionExplainCharge(), tracker)
@@ -140,54 +132,54 @@ class TestUsage:
 
 
 class TestTariffs:
-    def test_named_plan_with_every_condition(self, service):
+    def test_named_plan_with_every_condition(self, actions_service):
         tracker = make_tracker("tell me about 5g plus", "ask_tariff", {"plan": "plus_5g_129"})
         messages, _ = run_action(ActionExplainTariff(), tracker)
         assert responses(messages) == ["utter_plan_details", "utter_plan_contract", "utter_plan_conditions"]
         assert messages[1]["termination_fee"] == "¥300.00"
 
-    def test_compare_two_plans(self, service):
+    def test_compare_two_plans(self, actions_service):
         tracker = make_tracker("compare", "ask_tariff", {"plan": ["basic_4g_39", "starter_5g_79"]})
         messages, _ = run_action(ActionExplainTariff(), tracker)
         assert responses(messages)[0] == "utter_plan_comparison"
         assert (messages[0]["a_fee"], messages[0]["b_fee"]) == ("¥39.00", "¥79.00")
 
-    def test_unknown_plan_offers_the_catalogue(self, service):
+    def test_unknown_plan_offers_the_catalogue(self, actions_service):
         tracker = make_tracker("the galaxy plan", "ask_tariff", {"plan": "galaxy max"})
         messages, _ = run_action(ActionExplainTariff(), tracker)
         assert responses(messages) == ["utter_unknown_plan"]
         assert len(messages[0]["buttons"]) == 10
 
-    def test_own_plan_when_verified(self, service):
+    def test_own_plan_when_verified(self, actions_service):
         messages, _ = run_action(ActionExplainTariff(), make_tracker("my plan", "ask_tariff",
                                                                     slots=verified("13800000001")))
         assert responses(messages)[0] == "utter_your_plan"
         assert responses(messages)[-1] == "utter_your_contract_end"
 
-    def test_catalogue_when_not_verified(self, service):
+    def test_catalogue_when_not_verified(self, actions_service):
         messages, _ = run_action(ActionExplainTariff(), make_tracker("plans?", "ask_tariff"))
         assert responses(messages) == ["utter_plan_catalogue"]
 
-    def test_recommendation_with_saving(self, service):
+    def test_recommendation_with_saving(self, actions_service):
         messages, _ = run_action(ActionRecommendPlan(), make_tracker(slots=verified("13800000011")))
         assert responses(messages)[0] == "utter_plan_recommendation"
         assert responses(messages)[-1] == "utter_offer_plan_change"
         assert messages[0]["saving"].startswith("¥")
 
-    def test_already_on_the_best_plan(self, service):
+    def test_already_on_the_best_plan(self, actions_service):
         messages, _ = run_action(ActionRecommendPlan(), make_tracker(slots=verified("13800000010")))
         assert responses(messages) == ["utter_plan_already_best"]
 
-    def test_change_plan_states_the_fee_before_asking(self, service):
+    def test_change_plan_states_the_fee_before_asking(self, actions_service):
         tracker = make_tracker("switch to 5g plus", "change_plan", {"plan": "plus_5g_129"},
                                slots=verified("13800000011"), events=user_turns(2))
         messages, events = run_action(ActionChangePlan(), tracker)
         assert responses(messages) == ["utter_plan_change_termination_fee", "utter_confirm_plan_change"]
         pending = json.loads(slot_events(events)["pending_confirmation"])
         assert (pending["action"], pending["plan_id"]) == ("action_confirm_plan_change", "plus_5g_129")
-        assert service.get_line("13800000011").next_plan is None
+        assert actions_service.get_line("13800000011").next_plan is None
 
-    def test_confirmed_change_takes_effect_next_cycle(self, service):
+    def test_confirmed_change_takes_effect_next_cycle(self, actions_service):
         ask = make_tracker("switch to basic", "change_plan", {"plan": "basic_4g_39"},
                            slots=verified("13800000012"))
         _, events = run_action(ActionChangePlan(), ask)
@@ -198,9 +190,9 @@ class TestTariffs:
         messages, events = run_action(ActionConfirmPlanChange(), answer)
         assert responses(messages) == ["utter_plan_changed"]
         assert slot_events(events)["pending_confirmation"] is None
-        assert service.get_line("13800000012").next_plan.id == "basic_4g_39"
+        assert actions_service.get_line("13800000012").next_plan.id == "basic_4g_39"
 
-    def test_changing_to_the_current_plan(self, service):
+    def test_changing_to_the_current_plan(self, actions_service):
         tracker = make_tracker("switch to basic", "change_plan", {"plan": "basic_4g_39"},
                                slots=verified("13800000002"))
         messages, events = run_action(ActionChangePlan(), tracker)
@@ -213,13 +205,13 @@ class TestConfirmation:
         return json.dumps({"action": "action_confirm_unsubscribe", "asked_at_turn": asked_at_turn,
                            "subscription_ids": [1], "consent_disputed": False})
 
-    def test_no_drops_the_change(self, service):
+    def test_no_drops_the_change(self, actions_service):
         tracker = make_tracker("no", "deny", events=user_turns(3), slots={"pending_confirmation": self.pending(3)})
         messages, events = run_action(ActionHandleConfirmation(), tracker)
         assert responses(messages) == ["utter_nothing_changed"]
         assert followups(events) == []
 
-    def test_a_late_yes_confirms_nothing(self, service):
+    def test_a_late_yes_confirms_nothing(self, actions_service):
         tracker = make_tracker("yes", "affirm", events=user_turns(5), slots={"pending_confirmation": self.pending(3)})
         messages, events = run_action(ActionHandleConfirmation(), tracker)
         assert followups(events) == []
@@ -227,14 +219,14 @@ class TestConfirmation:
 
 
 class TestSubscriptions:
-    def test_list_flags_missing_consent(self, service):
+    def test_list_flags_missing_consent(self, actions_service):
         messages, _ = run_action(ActionListSubscriptions(), make_tracker(slots=verified("13800000014")))
         kinds = responses(messages)
         assert kinds[0] == "utter_subscriptions_intro" and messages[0]["count"] == "5"
         assert kinds.count("utter_subscription_item_no_consent") == 3
         assert kinds[-1] == "utter_offer_unsubscribe" and len(messages[-1]["buttons"]) == 5
 
-    def test_unsubscribe_all_with_consent_dispute(self, service, clock):
+    def test_unsubscribe_all_with_consent_dispute(self, actions_service, clock):
         ask = make_tracker("cancel all, i never ordered them", "unsubscribe",
                            {"addon": "all", "consent_dispute": "yes"}, slots=verified("13800000004"))
         messages, events = run_action(ActionUnsubscribe(), ask)
@@ -244,37 +236,37 @@ class TestSubscriptions:
                               slots=verified("13800000004", **slot_events(events)))
         messages, _ = run_action(ActionConfirmUnsubscribe(), answer)
         assert responses(messages) == ["utter_unsubscribed", "utter_consent_dispute_recorded"]
-        assert service.active_subscriptions("13800000004") == []
+        assert actions_service.active_subscriptions("13800000004") == []
 
-    def test_unknown_addon_asks_which(self, service):
+    def test_unknown_addon_asks_which(self, actions_service):
         tracker = make_tracker("cancel pizza", "unsubscribe", {"addon": "pizza"},
                                slots=verified("13800000014"))
         messages, events = run_action(ActionUnsubscribe(), tracker)
         assert responses(messages) == ["utter_not_subscribed", "utter_ask_which_addon"]
         assert "pending_confirmation" not in slot_events(events)
 
-    def test_no_subscriptions(self, service):
+    def test_no_subscriptions(self, actions_service):
         messages, _ = run_action(ActionUnsubscribe(), make_tracker(slots=verified("13800000002")))
         assert responses(messages) == ["utter_no_subscriptions"]
 
 
 class TestNetwork:
-    def test_district_coverage_outdoor_and_indoor(self, service):
+    def test_district_coverage_outdoor_and_indoor(self, actions_service):
         tracker = make_tracker("5g in chongming?", "ask_5g", {"city": "shanghai", "district": "chongming"})
         messages, _ = run_action(ActionAsk5G(), tracker)
         assert responses(messages) == ["utter_5g_outdoor_nsa", "utter_5g_indoor_none",
                                        "utter_5g_why_4g", "utter_5g_no_change_needed"]
 
-    def test_city_summary(self, service):
+    def test_city_summary(self, actions_service):
         messages, _ = run_action(ActionAsk5G(), make_tracker("5g in changsha", "ask_5g", {"city": "changsha"}))
         assert messages[0]["response"] == "utter_5g_city_summary"
         assert messages[0]["no_5g_districts"] == "Wangcheng"
 
-    def test_asks_for_a_place_when_it_knows_none(self, service):
+    def test_asks_for_a_place_when_it_knows_none(self, actions_service):
         messages, _ = run_action(ActionAsk5G(), make_tracker("is there 5g", "ask_5g"))
         assert responses(messages)[0] == "utter_ask_5g_location"
 
-    def test_4g_phone_on_5g_plan_gets_the_honest_answer(self, service):
+    def test_4g_phone_on_5g_plan_gets_the_honest_answer(self, actions_service):
         messages, _ = run_action(ActionAsk5G(), make_tracker("5g?", "ask_5g", slots=verified("13800000006")))
         assert "utter_5g_device_none" in responses(messages)
         assert "utter_5g_paying_for_unused" in responses(messages)
@@ -285,11 +277,11 @@ class TestNetwork:
         ("13800000001", ["utter_port_blocked_in_contract"]),
         ("13800000013", ["utter_port_blocked_too_new"]),
     ])
-    def test_portability_per_line(self, service, msisdn, expected):
+    def test_portability_per_line(self, actions_service, msisdn, expected):
         messages, _ = run_action(ActionNumberPortability(), make_tracker(slots=verified(msisdn)))
         assert responses(messages) == [*expected, "utter_port_steps", "utter_port_other_province"]
 
-    def test_portability_without_verification(self, service):
+    def test_portability_without_verification(self, actions_service):
         messages, _ = run_action(ActionNumberPortability(), make_tracker())
         assert responses(messages) == ["utter_port_conditions", "utter_port_steps",
                                        "utter_port_other_province", "utter_port_verify_to_check"]

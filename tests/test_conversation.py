@@ -13,7 +13,7 @@ from telecom_assistant.backend.seed import reset_database
 from telecom_assistant.backend.sql import SqlAccountService
 
 from .actions_support import DOMAIN
-from .stack import free_port, start_stack, train_model
+from .stack import free_port, start_stack
 
 pytestmark = pytest.mark.model
 
@@ -21,11 +21,6 @@ pytestmark = pytest.mark.model
 def text_of(response_name: str, **variables: str) -> str:
     text = DOMAIN["responses"][response_name][0]["text"]
     return text.format(**variables) if variables else text
-
-
-@pytest.fixture(scope="session")
-def model():
-    return train_model()
 
 
 @pytest.fixture(scope="module")

@@ -15,19 +15,10 @@ from actions.verification import (
     ValidateVerificationForm,
 )
 from telecom_assistant.backend.msisdn import mask_msisdn, normalise_msisdn
-from telecom_assistant.backend.sql import SqlAccountService
 
 from .actions_support import DOMAIN, followups, make_tracker, parked, responses, run_action, slot_events
 
 GRANTING_SLOTS = ["verified_msisdn", "pending_request", "pending_confirmation", "verification_halted"]
-
-
-@pytest.fixture
-def service(sqlite_engine, clock):
-    service = SqlAccountService(sqlite_engine, clock=clock)
-    common.use_account_service(service)
-    yield service
-    common.use_account_service(None)
 
 
 def validate(slot: str, value: str, **slots):
@@ -58,35 +49,35 @@ def test_masking_keeps_only_prefix_and_last_four():
 
 
 class TestForm:
-    def test_valid_number_gets_a_code_by_sms_only(self, service):
+    def test_valid_number_gets_a_code_by_sms_only(self, actions_service):
         messages, slots = validate("phone_number", "+86 138 0000 0002")
         assert responses(messages) == ["utter_code_sent"]
         assert slots == {"phone_number": "13800000002", "otp_code": None}
-        code = code_sent_to(service, "13800000002")
+        code = code_sent_to(actions_service, "13800000002")
         assert code not in json.dumps(messages)
 
     @pytest.mark.parametrize("text", ["12345", "not a number", "😀", "x" * 5000])
-    def test_bad_number_is_explained(self, service, text):
+    def test_bad_number_is_explained(self, actions_service, text):
         messages, slots = validate("phone_number", text)
         assert responses(messages) == ["utter_invalid_phone_number"]
         assert slots == {"phone_number": None}
 
-    def test_unknown_number(self, service):
+    def test_unknown_number(self, actions_service):
         messages, slots = validate("phone_number", "13999999999")
         assert responses(messages) == ["utter_unknown_line"]
         assert messages[0]["masked"] == "139****9999"
 
-    def test_right_code_grants_access(self, service):
+    def test_right_code_grants_access(self, actions_service):
         validate("phone_number", "13800000002")
-        code = code_sent_to(service, "13800000002")
+        code = code_sent_to(actions_service, "13800000002")
         messages, slots = validate("otp_code", f" {code} ", phone_number="13800000002")
         assert responses(messages) == ["utter_verified"]
         assert slots["verified_msisdn"] == "13800000002"
         assert slots["otp_code"] != code  # the code itself is not kept in the conversation
 
-    def test_wrong_codes_then_lock(self, service):
+    def test_wrong_codes_then_lock(self, actions_service):
         validate("phone_number", "13800000002")
-        code = code_sent_to(service, "13800000002")
+        code = code_sent_to(actions_service, "13800000002")
         wrong = f"{(int(code) + 1) % 1_000_000:06d}"
         results = [validate("otp_code", wrong, phone_number="13800000002") for _ in range(3)]
         assert [responses(m) for m, _ in results] == [
@@ -95,31 +86,31 @@ class TestForm:
         assert results[2][1]["verification_halted"] is True
         assert all("verified_msisdn" not in slots for _, slots in results)
 
-    def test_locked_number_cannot_restart(self, service):
+    def test_locked_number_cannot_restart(self, actions_service):
         validate("phone_number", "13800000002")
-        code = code_sent_to(service, "13800000002")
+        code = code_sent_to(actions_service, "13800000002")
         for _ in range(3):
             validate("otp_code", f"{(int(code) + 1) % 1_000_000:06d}", phone_number="13800000002")
         messages, slots = validate("phone_number", "13800000002")
         assert responses(messages) == ["utter_verification_locked"]
         assert slots["verification_halted"] is True
 
-    def test_expired_code_sends_a_new_one(self, service, clock):
+    def test_expired_code_sends_a_new_one(self, actions_service, clock):
         validate("phone_number", "13800000002")
-        old = code_sent_to(service, "13800000002")
+        old = code_sent_to(actions_service, "13800000002")
         clock.advance(minutes=6)
         messages, slots = validate("otp_code", old, phone_number="13800000002")
         assert responses(messages) == ["utter_code_expired"]
         assert slots == {"otp_code": None}
-        new = code_sent_to(service, "13800000002")
+        new = code_sent_to(actions_service, "13800000002")
         messages, slots = validate("otp_code", new, phone_number="13800000002")
         assert slots["verified_msisdn"] == "13800000002"
 
-    def test_code_must_have_six_digits(self, service):
+    def test_code_must_have_six_digits(self, actions_service):
         messages, slots = validate("otp_code", "12345", phone_number="13800000002")
         assert responses(messages) == ["utter_invalid_code"]
 
-    def test_halted_form_asks_nothing_more(self, service):
+    def test_halted_form_asks_nothing_more(self, actions_service):
         form = ValidateVerificationForm()
         tracker = make_tracker(slots={"verification_halted": True})
         import asyncio

@@ -1,0 +1,121 @@
+"""NLU evaluation: cross-validation on our own data, and accuracy on public data nobody on the
+project wrote (``../shared/eval-external``; evaluated on, never trained on)."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from .backend.database import PROJECT_ROOT
+
+RESULTS_DIR = PROJECT_ROOT / "results"
+EXTERNAL_DIR = PROJECT_ROOT.parent / "shared" / "eval-external"
+FALLBACK_INTENTS = {"nlu_fallback": "out_of_scope"}
+BIN = Path(sys.executable).parent
+
+
+def _run(args: list[str], env: Optional[dict[str, str]] = None) -> float:
+    """Run a Rasa command quietly; return its wall time in seconds."""
+    log = RESULTS_DIR / "evaluate.log"
+    started = time.monotonic()
+    with log.open("a") as output:
+        subprocess.run(args, cwd=PROJECT_ROOT, check=True, stdout=output,
+                       stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+    return time.monotonic() - started
+
+
+def print_intent_report(report: dict[str, Any], title: str) -> None:
+    print(f"\n{title}")
+    print(f"{'intent':<26}{'precision':>10}{'recall':>9}{'F1':>8}{'support':>9}")
+    for intent, scores in sorted(report.items()):
+        if isinstance(scores, dict) and "support" in scores and intent not in (
+            "accuracy", "macro avg", "weighted avg", "micro avg"
+        ):
+            print(f"{intent:<26}{scores['precision']:>10.3f}{scores['recall']:>9.3f}"
+                  f"{scores['f1-score']:>8.3f}{scores['support']:>9}")
+    for average in ("macro avg", "weighted avg"):
+        if average in report:
+            scores = report[average]
+            print(f"{average:<26}{scores['precision']:>10.3f}{scores['recall']:>9.3f}"
+                  f"{scores['f1-score']:>8.3f}{scores['support']:>9}")
+
+
+def cross_validate(folds: int) -> dict[str, Any]:
+    out = RESULTS_DIR / "cross_validation"
+    seconds = _run([str(BIN / "rasa"), "test", "nlu", "--nlu", "data/nlu", "--config", "config.yml",
+                    "--cross-validation", "--folds", str(folds), "--out", str(out)])
+    report = json.loads((out / "intent_report.json").read_text())
+    print_intent_report(report, f"Intent classification, {folds}-fold cross-validation "
+                                f"({seconds:.0f} s)")
+    return report
+
+
+def training_time() -> float:
+    """A full training from scratch (a throw-away cache, so nothing is restored)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        return _run(
+            [str(BIN / "rasa"), "train", "--out", scratch, "--fixed-model-name", "timing"],
+            env={"RASA_CACHE_DIRECTORY": str(Path(scratch) / "cache")},
+        )
+
+
+def load_external() -> list[dict[str, Any]]:
+    items = []
+    for path in sorted(EXTERNAL_DIR.glob("*.yml")):
+        for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            items.append({**item, "source": path.stem})
+    return items
+
+
+async def _predict(model: Path, texts: list[str]) -> list[str]:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+    predictions = []
+    for text in texts:
+        parsed = await agent.parse_message(text)
+        intent = parsed["intent"]["name"]
+        predictions.append(FALLBACK_INTENTS.get(intent, intent))
+    return predictions
+
+
+def external_accuracy(model: Path) -> None:
+    items = load_external()
+    if not items:
+        print(f"\nNo external evaluation data in {EXTERNAL_DIR}.")
+        return
+    predictions = asyncio.run(_predict(model, [item["text"] for item in items]))
+    right: Counter = Counter()
+    total: Counter = Counter()
+    for item, predicted in zip(items, predictions):
+        key = (item["source"], item.get("lang", "?"))
+        total[key] += 1
+        right[key] += predicted in item["expect"]
+    print(f"\nExternal data (never trained on), model {model.name}")
+    print(f"{'set':<18}{'lang':<6}{'accuracy':>10}{'items':>8}")
+    for key in sorted(total):
+        print(f"{key[0]:<18}{key[1]:<6}{right[key] / total[key]:>10.3f}{total[key]:>8}")
+    print(f"{'all':<24}{sum(right.values()) / sum(total.values()):>10.3f}{sum(total.values()):>8}")
+
+
+def evaluate_nlu(folds: int) -> int:
+    from .cli import latest_model, train
+
+    RESULTS_DIR.mkdir(exist_ok=True)
+    (RESULTS_DIR / "evaluate.log").unlink(missing_ok=True)
+    cross_validate(folds)
+    print(f"\nFull training from scratch: {training_time():.0f} s")
+    if train(None) != 0:
+        return 1
+    external_accuracy(latest_model())
+    print(f"\nRasa's own output is in {RESULTS_DIR / 'evaluate.log'}.")
+    return 0
