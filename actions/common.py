@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -31,6 +31,9 @@ VERIFIED_MSISDN = "verified_msisdn"
 PENDING_REQUEST = "pending_request"
 PENDING_CONFIRMATION = "pending_confirmation"
 VERIFICATION_FORM = "verification_form"
+# Which action should run next. A featurized slot rather than FollowupAction, so that the
+# rules (and `rasa test`) see the hand-over: one rule per (action, handoff) pair.
+HANDOFF = "handoff"
 
 _service_override: Optional[AccountService] = None
 
@@ -88,6 +91,15 @@ def current_request(tracker: Tracker, action_name: str) -> Request:
     return Request.from_message(tracker.latest_message)
 
 
+def hand_over(action: str) -> SlotSet:
+    return SlotSet(HANDOFF, action)
+
+
+def handoff_taken(tracker: Tracker) -> list[EventType]:
+    """The action handed over to clears the hand-over, so it cannot fire twice."""
+    return [SlotSet(HANDOFF, None)] if tracker.get_slot(HANDOFF) else []
+
+
 class ServiceAction(Action, abc.ABC):
     """An action that calls the account service; a dead backend gets a clear message."""
 
@@ -95,11 +107,12 @@ class ServiceAction(Action, abc.ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         try:
-            return self.handle(dispatcher, tracker, current_request(tracker, self.name()))
+            events = self.handle(dispatcher, tracker, current_request(tracker, self.name()))
         except SQLAlchemyError:
             logger.exception("account backend unavailable in %s", self.name())
             dispatcher.utter_message(response="utter_backend_unavailable")
-            return []
+            events = []
+        return [*handoff_taken(tracker), *events]
 
     @abc.abstractmethod
     def handle(
@@ -121,7 +134,7 @@ class VerifiedAction(ServiceAction, abc.ABC):
         if not msisdn:
             dispatcher.utter_message(response="utter_need_verification")
             parked = {"action": self.name(), **request.to_json()}
-            return [SlotSet(PENDING_REQUEST, json.dumps(parked)), FollowupAction(VERIFICATION_FORM)]
+            return [SlotSet(PENDING_REQUEST, json.dumps(parked)), hand_over(VERIFICATION_FORM)]
         events = self.handle_verified(dispatcher, tracker, request, msisdn)
         return [SlotSet(PENDING_REQUEST, None), *events]
 

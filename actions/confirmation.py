@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from .common import PENDING_CONFIRMATION, pending_confirmation
+from .common import PENDING_CONFIRMATION, hand_over, pending_confirmation
 
 
 class ActionHandleConfirmation(Action):
@@ -24,6 +24,6 @@ class ActionHandleConfirmation(Action):
             return [SlotSet(PENDING_CONFIRMATION, None)]
         if intent == "affirm":
             # The confirming action reads the details and clears the question itself.
-            return [FollowupAction(pending["action"])]
+            return [hand_over(pending["action"])]
         dispatcher.utter_message(response="utter_nothing_changed")
         return [SlotSet(PENDING_CONFIRMATION, None)]

@@ -4,15 +4,15 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from .common import VERIFICATION_FORM, Request
+from .common import Request, hand_over, handoff_taken
 
 # A bare answer ("Haidian", "5G Plus 129") goes to the capability its entity belongs to.
 INFORM_ROUTES = [
-    ("phone_number", VERIFICATION_FORM),
-    ("otp_code", VERIFICATION_FORM),
+    ("phone_number", "action_start_verification"),
+    ("otp_code", "action_start_verification"),
     ("city", "action_ask_5g"),
     ("district", "action_ask_5g"),
     ("plan", "action_explain_tariff"),
@@ -39,8 +39,8 @@ class ActionRouteInform(Action):
         request = Request.from_message(tracker.latest_message)
         for entity, action in INFORM_ROUTES:
             if request.first(entity):
-                return [FollowupAction(action)]
-        return [FollowupAction("action_clarify")]
+                return [hand_over(action)]
+        return [hand_over("action_clarify")]
 
 
 def response_text(domain: dict[str, Any], name: str) -> Optional[str]:
@@ -60,7 +60,7 @@ class ActionClarify(Action):
     ) -> list[EventType]:
         if self._previous_turn_was_a_miss(tracker):
             dispatcher.utter_message(response="utter_handback")
-            return []
+            return handoff_taken(tracker)
         buttons = []
         for ranked in tracker.latest_message.get("intent_ranking", []):
             title = response_text(domain, f"utter_label_{ranked.get('name')}")
@@ -69,7 +69,7 @@ class ActionClarify(Action):
             if len(buttons) == CLARIFY_OPTIONS:
                 break
         dispatcher.utter_message(response="utter_clarify", buttons=buttons)
-        return []
+        return handoff_taken(tracker)
 
     @staticmethod
     def _previous_turn_was_a_miss(tracker: Tracker) -> bool:

@@ -21,6 +21,7 @@ from .common import (
 )
 
 ALL = "all"
+CONSENT_DISPUTED = "yes"
 
 
 def subscription_buttons(subscriptions: Sequence[Subscription]) -> list[dict[str, str]]:
@@ -103,7 +104,9 @@ class ActionUnsubscribe(VerifiedAction):
                     response="utter_ask_which_addon", buttons=subscription_buttons(active)
                 )
                 return []
-        disputed = bool(request.first("consent_dispute"))
+        # Only a phrase the data maps to "yes" ("never ordered", "without my consent") counts;
+        # a stray token the model tags is not a dispute.
+        disputed = CONSENT_DISPUTED in request.all("consent_dispute")
         dispatcher.utter_message(
             response="utter_confirm_unsubscribe",
             addon_names=names(chosen),

@@ -63,6 +63,31 @@ def plan_buttons(plans: list[Plan]) -> list[dict[str, str]]:
     ]
 
 
+def resolve_plans(names: list[str]) -> tuple[list[Plan], list[str]]:
+    """The plans the customer named, and the names that match no plan. A stray word the
+    model tagged as a plan ("the") is only reported when nothing else matched."""
+    service = account_service()
+    plans: list[Plan] = []
+    unknown: list[str] = []
+    for name in names:
+        try:
+            plan = service.find_plan(name)
+        except UnknownPlan:
+            unknown.append(name)
+            continue
+        if plan not in plans:
+            plans.append(plan)
+    return plans, unknown
+
+
+def utter_unknown_plan(dispatcher: CollectingDispatcher, name: str) -> None:
+    dispatcher.utter_message(
+        response="utter_unknown_plan",
+        plan_query=name,
+        buttons=plan_buttons(list(account_service().list_plans())),
+    )
+
+
 class ActionExplainTariff(ServiceAction):
     """One plan by name, two side by side, the customer's own plan, or the catalogue."""
 
@@ -73,14 +98,9 @@ class ActionExplainTariff(ServiceAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, request: Request
     ) -> list[EventType]:
         service = account_service()
-        try:
-            plans = [service.find_plan(name) for name in request.all("plan")]
-        except UnknownPlan as unknown:
-            dispatcher.utter_message(
-                response="utter_unknown_plan",
-                plan_query=str(unknown),
-                buttons=plan_buttons(list(service.list_plans())),
-            )
+        plans, unknown = resolve_plans(request.all("plan"))
+        if unknown and not plans:
+            utter_unknown_plan(dispatcher, unknown[0])
             return []
         msisdn = tracker.get_slot(VERIFIED_MSISDN)
         if len(plans) >= 2:
@@ -159,21 +179,16 @@ class ActionChangePlan(VerifiedAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, request: Request, msisdn: str
     ) -> list[EventType]:
         service = account_service()
-        wanted = request.first("plan")
-        if not wanted:
-            dispatcher.utter_message(
-                response="utter_ask_which_plan", buttons=plan_buttons(list(service.list_plans()))
-            )
+        plans, unknown = resolve_plans(request.all("plan"))
+        if not plans:
+            if unknown:
+                utter_unknown_plan(dispatcher, unknown[0])
+            else:
+                dispatcher.utter_message(
+                    response="utter_ask_which_plan", buttons=plan_buttons(list(service.list_plans()))
+                )
             return []
-        try:
-            quote = service.quote_plan_change(msisdn, wanted)
-        except UnknownPlan:
-            dispatcher.utter_message(
-                response="utter_unknown_plan",
-                plan_query=wanted,
-                buttons=plan_buttons(list(service.list_plans())),
-            )
-            return []
+        quote = service.quote_plan_change(msisdn, plans[0].id)
         if quote.target.id == quote.current.id:
             dispatcher.utter_message(response="utter_already_on_plan", plan_name=quote.current.name)
             return []

@@ -10,7 +10,7 @@ import re
 from typing import Any, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,10 +24,13 @@ from telecom_assistant.backend.interface import (
 from telecom_assistant.backend.msisdn import mask_msisdn, normalise_msisdn
 
 from .common import (
+    HANDOFF,
     PENDING_REQUEST,
     VERIFICATION_FORM,
     VERIFIED_MSISDN,
     account_service,
+    hand_over,
+    handoff_taken,
     day,
 )
 
@@ -121,7 +124,12 @@ def _locked(
     return {PHONE_NUMBER: None, OTP_CODE: None, VERIFICATION_HALTED: True}
 
 
-_RESET_FORM = [SlotSet(PHONE_NUMBER, None), SlotSet(OTP_CODE, None), SlotSet(VERIFICATION_HALTED, None)]
+_RESET_FORM = [
+    SlotSet(PHONE_NUMBER, None),
+    SlotSet(OTP_CODE, None),
+    SlotSet(VERIFICATION_HALTED, None),
+    SlotSet(HANDOFF, None),
+]
 
 
 class ActionStartVerification(Action):
@@ -136,8 +144,8 @@ class ActionStartVerification(Action):
         msisdn = tracker.get_slot(VERIFIED_MSISDN)
         if msisdn:
             dispatcher.utter_message(response="utter_already_verified", masked=mask_msisdn(msisdn))
-            return []
-        return [FollowupAction(VERIFICATION_FORM)]
+            return handoff_taken(tracker)
+        return [hand_over(VERIFICATION_FORM)]
 
 
 class ActionResumeRequest(Action):
@@ -154,7 +162,7 @@ class ActionResumeRequest(Action):
             return [*_RESET_FORM, SlotSet(PENDING_REQUEST, None)]
         if pending:
             # The parked request stays in its slot until that action has read it.
-            return [*_RESET_FORM, FollowupAction(pending["action"])]
+            return [*_RESET_FORM, hand_over(pending["action"])]
         dispatcher.utter_message(response="utter_how_can_i_help")
         return _RESET_FORM
 

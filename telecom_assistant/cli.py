@@ -24,6 +24,7 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 RASA_PORT = 5005
 ACTIONS_PORT = 5055
 MODELS_DIR = PROJECT_ROOT / "models"
+KEEP_MODELS = 3
 BIN = Path(sys.executable).parent
 
 
@@ -58,6 +59,9 @@ def train(_args: argparse.Namespace) -> int:
     started = time.monotonic()
     result = subprocess.run(rasa("train", "--out", str(MODELS_DIR)), cwd=PROJECT_ROOT)
     print(f"Training step took {time.monotonic() - started:.0f} s.")
+    models = sorted(MODELS_DIR.glob("*.tar.gz"), key=lambda path: path.stat().st_mtime)
+    for old_model in models[:-KEEP_MODELS]:
+        old_model.unlink()
     return result.returncode
 
 
@@ -130,9 +134,10 @@ def run(args: argparse.Namespace) -> int:
         ),
         Service(
             "Rasa server (REST channel)",
-            rasa("run", "--model", str(model), "--port", str(RASA_PORT), "--enable-api",
-                 "--cors", "*", "--credentials", "credentials.yml", "--endpoints",
-                 "endpoints.yml"),
+            # No --enable-api: Rasa's HTTP API could rewrite a conversation's slots,
+            # including the ones that grant access to account data.
+            rasa("run", "--model", str(model), "--port", str(RASA_PORT),
+                 "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"),
             f"http://127.0.0.1:{RASA_PORT}/",
             RASA_PORT,
         ),

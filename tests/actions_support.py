@@ -63,8 +63,13 @@ def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {event["name"]: event["value"] for event in events if event["event"] == "slot"}
 
 
-def followups(events: list[dict[str, Any]]) -> list[str]:
-    return [event["name"] for event in events if event["event"] == "followup"]
+def handoffs(events: list[dict[str, Any]]) -> list[str]:
+    """The actions an action hands over to (see actions.common.hand_over)."""
+    return [
+        event["value"]
+        for event in events
+        if event["event"] == "slot" and event["name"] == "handoff" and event["value"]
+    ]
 
 
 def parked(action_name: str, text: str, entities: dict[str, list[str]]) -> str:

@@ -25,7 +25,7 @@ from actions.usage import ActionCheckBill, ActionCheckUsage, ActionExplainCharge
 from telecom_assistant.backend.sql import SqlAccountService
 
 from .actions_support import (
-    followups,
+    handoffs,
     make_tracker,
     parked,
     responses,
@@ -56,7 +56,7 @@ def test_account_actions_need_verification_first(actions_service, action_class):
     pending = json.loads(slot_events(events)["pending_request"])
     assert pending == {"action": action_class().name(), "text": "cancel music pack",
                        "entities": {"addon": ["music_pack"]}}
-    assert followups(events) == ["verification_form"]
+    assert handoffs(events) == ["verification_form"]
 
 
 def test_parked_request_is_answered_with_its_own_entities(actions_service):
@@ -186,11 +186,18 @@ class TestTariffs:
         answer = make_tracker("yes", "affirm", events=ask.events,
                               slots=verified("13800000012", **slot_events(events)))
         _, events = run_action(ActionHandleConfirmation(), answer)
-        assert followups(events) == ["action_confirm_plan_change"]
+        assert handoffs(events) == ["action_confirm_plan_change"]
         messages, events = run_action(ActionConfirmPlanChange(), answer)
         assert responses(messages) == ["utter_plan_changed"]
         assert slot_events(events)["pending_confirmation"] is None
         assert actions_service.get_line("13800000012").next_plan.id == "basic_4g_39"
+
+    def test_stray_plan_words_are_ignored(self, actions_service):
+        tracker = make_tracker("put me on the 4G Lite 19 plan", "change_plan",
+                               {"plan": ["the", "4G Lite 19 plan"]}, slots=verified("13800000012"))
+        messages, _ = run_action(ActionChangePlan(), tracker)
+        assert responses(messages) == ["utter_confirm_plan_change"]
+        assert messages[0]["plan_name"] == "4G Lite 19"
 
     def test_changing_to_the_current_plan(self, actions_service):
         tracker = make_tracker("switch to basic", "change_plan", {"plan": "basic_4g_39"},
@@ -209,12 +216,12 @@ class TestConfirmation:
         tracker = make_tracker("no", "deny", events=user_turns(3), slots={"pending_confirmation": self.pending(3)})
         messages, events = run_action(ActionHandleConfirmation(), tracker)
         assert responses(messages) == ["utter_nothing_changed"]
-        assert followups(events) == []
+        assert handoffs(events) == []
 
     def test_a_late_yes_confirms_nothing(self, actions_service):
         tracker = make_tracker("yes", "affirm", events=user_turns(5), slots={"pending_confirmation": self.pending(3)})
         messages, events = run_action(ActionHandleConfirmation(), tracker)
-        assert followups(events) == []
+        assert handoffs(events) == []
         assert responses(messages) == ["utter_how_can_i_help"]
 
 
@@ -237,6 +244,13 @@ class TestSubscriptions:
         messages, _ = run_action(ActionConfirmUnsubscribe(), answer)
         assert responses(messages) == ["utter_unsubscribed", "utter_consent_dispute_recorded"]
         assert actions_service.active_subscriptions("13800000004") == []
+
+    def test_a_stray_consent_tag_is_no_dispute(self, actions_service):
+        ask = make_tracker("please end my cloud storage", "unsubscribe",
+                           {"addon": "cloud_storage", "consent_dispute": "my"},
+                           slots=verified("13800000014"))
+        _, events = run_action(ActionUnsubscribe(), ask)
+        assert json.loads(slot_events(events)["pending_confirmation"])["consent_disputed"] is False
 
     def test_unknown_addon_asks_which(self, actions_service):
         tracker = make_tracker("cancel pizza", "unsubscribe", {"addon": "pizza"},
@@ -289,14 +303,14 @@ class TestNetwork:
 
 class TestConversation:
     @pytest.mark.parametrize("entities, target", [
-        ({"phone_number": "13800000001"}, "verification_form"),
+        ({"phone_number": "13800000001"}, "action_start_verification"),
         ({"district": "haidian"}, "action_ask_5g"),
         ({"plan": "basic_4g_39"}, "action_explain_tariff"),
         ({}, "action_clarify"),
     ])
     def test_bare_answers_are_routed_by_entity(self, entities, target):
         _, events = run_action(ActionRouteInform(), make_tracker("x", "inform", entities))
-        assert followups(events) == [target]
+        assert handoffs(events) == [target]
 
     def test_clarification_offers_the_likeliest_requests(self):
         ranking = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "check_bill", "confidence": 0.3},

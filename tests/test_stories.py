@@ -27,5 +27,6 @@ def test_every_story_is_predicted_exactly(model, tmp_path):
     details = failed.read_text() if failed.exists() else result.stdout[-3000:] + result.stderr[-3000:]
     assert result.returncode == 0, details
     correct, total = map(int, re.search(
-        r"CONVERSATION level:\s+Correct:\s+(\d+) / (\d+)", result.stdout + result.stderr).groups())
+        r"CONVERSATION level:.*?Correct:\s+(\d+) / (\d+)", result.stdout + result.stderr, re.DOTALL
+    ).groups())
     assert correct == total >= 25

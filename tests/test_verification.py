@@ -16,9 +16,10 @@ from actions.verification import (
 )
 from telecom_assistant.backend.msisdn import mask_msisdn, normalise_msisdn
 
-from .actions_support import DOMAIN, followups, make_tracker, parked, responses, run_action, slot_events
+from .actions_support import DOMAIN, handoffs, make_tracker, parked, responses, run_action, slot_events
 
-GRANTING_SLOTS = ["verified_msisdn", "pending_request", "pending_confirmation", "verification_halted"]
+GRANTING_SLOTS = ["verified_msisdn", "pending_request", "pending_confirmation", "verification_halted",
+                  "handoff"]
 
 
 def validate(slot: str, value: str, **slots):
@@ -123,26 +124,26 @@ class TestAroundTheForm:
         tracker = make_tracker(slots={"verified_msisdn": "13800000002",
                                       "pending_request": parked("action_check_bill", "my bill", {})})
         _, events = run_action(ActionResumeRequest(), tracker)
-        assert followups(events) == ["action_check_bill"]
+        assert handoffs(events) == ["action_check_bill"]
 
     def test_failed_verification_forgets_the_request(self):
         tracker = make_tracker(slots={"pending_request": parked("action_check_bill", "my bill", {}),
                                       "verification_halted": True})
         _, events = run_action(ActionResumeRequest(), tracker)
-        assert followups(events) == []
+        assert handoffs(events) == []
         assert slot_events(events)["pending_request"] is None
 
     def test_cancel_clears_everything(self):
         messages, events = run_action(ActionCancelVerification(), make_tracker("never mind", "deny"))
         assert responses(messages) == ["utter_verification_cancelled"]
-        assert slot_events(events) == {"phone_number": None, "otp_code": None,
+        assert slot_events(events) == {"phone_number": None, "otp_code": None, "handoff": None,
                                        "verification_halted": None, "pending_request": None}
 
     def test_already_verified(self):
         messages, events = run_action(ActionStartVerification(),
                                       make_tracker(slots={"verified_msisdn": "13800000002"}))
         assert responses(messages) == ["utter_already_verified"]
-        assert followups(events) == []
+        assert handoffs(events) == []
 
 
 @pytest.mark.parametrize("slot", GRANTING_SLOTS)
