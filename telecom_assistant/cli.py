@@ -83,9 +83,9 @@ def otp(args: argparse.Namespace) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate_nlu
+    from .evaluation import evaluate_nlu, external
 
-    return evaluate_nlu(folds=args.folds)
+    return external() if args.external_only else evaluate_nlu(folds=args.folds)
 
 
 @dataclass
@@ -208,6 +208,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     command = commands.add_parser("evaluate", help="NLU cross-validation and external test sets")
     command.add_argument("--folds", type=int, default=5)
+    command.add_argument("--external-only", action="store_true",
+                         help="only the external data sets, on the newest model")
     command.set_defaults(handler=evaluate)
 
     command = commands.add_parser("otp", help="print the newest one-time code sent to a number")

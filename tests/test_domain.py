@@ -74,7 +74,7 @@ def test_every_action_in_the_domain_is_implemented():
 
 def test_rasa_data_validate_is_clean():
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "rasa"), "data", "validate"],
+        [str(Path(sys.executable).parent / "rasa"), "data", "validate", "--fail-on-warnings"],
         cwd=PROJECT_ROOT, capture_output=True, text=True,
         env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
     )
