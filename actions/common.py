@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -21,7 +21,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from telecom_assistant.backend import AccountService
 from telecom_assistant.backend.database import make_engine
+from telecom_assistant.backend.interface import AddOn, BillLine, Coverage, Plan, Subscription
 from telecom_assistant.backend.sql import SqlAccountService
+from telecom_assistant.language import CHINESE, ENGLISH
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +32,7 @@ logger = logging.getLogger(__name__)
 VERIFIED_MSISDN = "verified_msisdn"
 PENDING_REQUEST = "pending_request"
 PENDING_CONFIRMATION = "pending_confirmation"
+LANGUAGE = "language"
 VERIFICATION_FORM = "verification_form"
 # Which action should run next. A featurized slot rather than FollowupAction, so that the
 # rules (and `rasa test`) see the hand-over: one rule per (action, handoff) pair.
@@ -167,6 +170,54 @@ def pending_confirmation(tracker: Tracker) -> Optional[dict[str, Any]]:
     if pending and pending.get("asked_at_turn") == _user_turns(tracker) - 1:
         return pending
     return None
+
+
+def language(tracker: Tracker) -> str:
+    """The customer's language: responses pick their variant from the same slot."""
+    return tracker.get_slot(LANGUAGE) or ENGLISH
+
+
+def localised(language_code: str, english: str, chinese: Optional[str]) -> str:
+    """A name from the backend in the customer's language (English when there is none)."""
+    return chinese if language_code == CHINESE and chinese else english
+
+
+@dataclass(frozen=True)
+class Names:
+    """The backend's names for things, in the customer's language."""
+
+    language: str
+
+    @classmethod
+    def of(cls, tracker: Tracker) -> "Names":
+        return cls(language(tracker))
+
+    def plan(self, plan: Plan) -> str:
+        return localised(self.language, plan.name, plan.name_zh)
+
+    def conditions(self, plan: Plan) -> str:
+        return localised(self.language, plan.conditions, plan.conditions_zh)
+
+    def addon(self, addon: AddOn) -> str:
+        return localised(self.language, addon.name, addon.name_zh)
+
+    def channel(self, subscription: Subscription) -> str:
+        return localised(
+            self.language, subscription.ordering_channel, subscription.ordering_channel_zh
+        )
+
+    def city(self, coverage: Coverage) -> str:
+        return localised(self.language, coverage.city.title(), coverage.city_zh)
+
+    def district(self, coverage: Coverage) -> str:
+        english = coverage.district.replace("jingan", "jing'an").capitalize()
+        return localised(self.language, english, coverage.district_zh)
+
+    def country(self, line: BillLine) -> str:
+        return localised(self.language, line.roaming_country or "", line.roaming_country_zh)
+
+    def join(self, names: Sequence[str]) -> str:
+        return ("、" if self.language == CHINESE else ", ").join(names)
 
 
 def money(fen: int) -> str:

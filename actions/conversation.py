@@ -7,7 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from .common import Request, hand_over, handoff_taken
+from .common import LANGUAGE, Request, hand_over, handoff_taken, language
 
 # A bare answer ("Haidian", "5G Plus 129") goes to the capability its entity belongs to.
 INFORM_ROUTES = [
@@ -43,9 +43,15 @@ class ActionRouteInform(Action):
         return [hand_over("action_clarify")]
 
 
-def response_text(domain: dict[str, Any], name: str) -> Optional[str]:
+def response_text(domain: dict[str, Any], name: str, language_code: str) -> Optional[str]:
+    """A response's text in a language, chosen the way Rasa chooses: the variant whose
+    condition is that language, else the unconditional one."""
     variants = domain.get("responses", {}).get(name) or []
-    return variants[0].get("text") if variants else None
+    for variant in variants:
+        conditions = variant.get("condition") or []
+        if any(c.get("name") == LANGUAGE and c.get("value") == language_code for c in conditions):
+            return variant.get("text")
+    return next((v.get("text") for v in variants if not v.get("condition")), None)
 
 
 class ActionClarify(Action):
@@ -63,7 +69,7 @@ class ActionClarify(Action):
             return handoff_taken(tracker)
         buttons = []
         for ranked in tracker.latest_message.get("intent_ranking", []):
-            title = response_text(domain, f"utter_label_{ranked.get('name')}")
+            title = response_text(domain, f"utter_label_{ranked.get('name')}", language(tracker))
             if ranked.get("name") in CLARIFIABLE_INTENTS and title:
                 buttons.append({"title": title, "payload": f"/{ranked['name']}"})
             if len(buttons) == CLARIFY_OPTIONS:

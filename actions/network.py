@@ -1,6 +1,8 @@
 """Honest 5G expectations and number portability."""
 from __future__ import annotations
 
+from typing import Sequence
+
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
@@ -11,11 +13,7 @@ from telecom_assistant.backend.interface import (
     OutdoorCoverage,
 )
 
-from .common import VERIFIED_MSISDN, Request, ServiceAction, account_service, day, money
-
-
-def place_name(key: str) -> str:
-    return key.replace("jingan", "jing'an").title()
+from .common import VERIFIED_MSISDN, Names, Request, ServiceAction, account_service, day, money
 
 
 class ActionAsk5G(ServiceAction):
@@ -30,17 +28,18 @@ class ActionAsk5G(ServiceAction):
     ) -> list[EventType]:
         city, district = request.first("city"), request.first("district")
         msisdn = tracker.get_slot(VERIFIED_MSISDN)
+        names = Names.of(tracker)
         assessment = account_service().assess_5g(city, district, msisdn)
         if not (city or district or msisdn):
             dispatcher.utter_message(response="utter_ask_5g_location")
         elif not assessment.coverage:
             dispatcher.utter_message(
-                response="utter_5g_unknown_place", place=place_name(district or city or "")
+                response="utter_5g_unknown_place", place=district or city or ""
             )
         elif len(assessment.coverage) == 1:
-            utter_district_coverage(dispatcher, assessment.coverage[0])
+            utter_district_coverage(dispatcher, assessment.coverage[0], names)
         else:
-            utter_city_coverage(dispatcher, assessment.coverage)
+            utter_city_coverage(dispatcher, assessment.coverage, names)
         if assessment.device is not None:
             dispatcher.utter_message(
                 response=f"utter_5g_device_{assessment.device.five_g.value}",
@@ -49,7 +48,7 @@ class ActionAsk5G(ServiceAction):
         if assessment.plan is not None:
             dispatcher.utter_message(
                 response="utter_5g_plan_yes" if assessment.plan.is_5g else "utter_5g_plan_no",
-                plan_name=assessment.plan.name,
+                plan_name=names.plan(assessment.plan),
             )
             if (
                 assessment.plan.is_5g
@@ -62,20 +61,24 @@ class ActionAsk5G(ServiceAction):
         return []
 
 
-def utter_district_coverage(dispatcher: CollectingDispatcher, coverage: Coverage) -> None:
-    place = {"city": place_name(coverage.city), "district": place_name(coverage.district)}
+def utter_district_coverage(
+    dispatcher: CollectingDispatcher, coverage: Coverage, names: Names
+) -> None:
+    place = {"city": names.city(coverage), "district": names.district(coverage)}
     dispatcher.utter_message(response=f"utter_5g_outdoor_{coverage.outdoor.value}", **place)
     if coverage.outdoor != OutdoorCoverage.NONE:
         dispatcher.utter_message(response=f"utter_5g_indoor_{coverage.indoor.value}", **place)
 
 
-def utter_city_coverage(dispatcher: CollectingDispatcher, coverage: list[Coverage]) -> None:
+def utter_city_coverage(
+    dispatcher: CollectingDispatcher, coverage: Sequence[Coverage], names: Names
+) -> None:
     def districts(level: OutdoorCoverage) -> str:
-        return ", ".join(place_name(c.district) for c in coverage if c.outdoor == level) or "-"
+        return names.join([names.district(c) for c in coverage if c.outdoor == level]) or "-"
 
     dispatcher.utter_message(
         response="utter_5g_city_summary",
-        city=place_name(coverage[0].city),
+        city=names.city(coverage[0]),
         sa_districts=districts(OutdoorCoverage.SA),
         nsa_districts=districts(OutdoorCoverage.NSA),
         no_5g_districts=districts(OutdoorCoverage.NONE),

@@ -11,6 +11,7 @@ from telecom_assistant.backend.interface import Subscription, UnknownSubscriptio
 
 from .common import (
     PENDING_CONFIRMATION,
+    Names,
     Request,
     VerifiedAction,
     account_service,
@@ -24,15 +25,17 @@ ALL = "all"
 CONSENT_DISPUTED = "yes"
 
 
-def subscription_buttons(subscriptions: Sequence[Subscription]) -> list[dict[str, str]]:
+def subscription_buttons(
+    subscriptions: Sequence[Subscription], names: Names
+) -> list[dict[str, str]]:
     return [
-        {"title": sub.addon.name, "payload": f'/unsubscribe{{"addon":"{sub.addon.id}"}}'}
+        {"title": names.addon(sub.addon), "payload": f'/unsubscribe{{"addon":"{sub.addon.id}"}}'}
         for sub in subscriptions
     ]
 
 
-def names(subscriptions: Sequence[Subscription]) -> str:
-    return ", ".join(sub.addon.name for sub in subscriptions)
+def addon_names(subscriptions: Sequence[Subscription], names: Names) -> str:
+    return names.join([names.addon(sub.addon) for sub in subscriptions])
 
 
 class ActionListSubscriptions(VerifiedAction):
@@ -42,6 +45,7 @@ class ActionListSubscriptions(VerifiedAction):
     def handle_verified(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, request: Request, msisdn: str
     ) -> list[EventType]:
+        names = Names.of(tracker)
         subscriptions = account_service().active_subscriptions(msisdn)
         if not subscriptions:
             dispatcher.utter_message(response="utter_no_subscriptions")
@@ -56,13 +60,13 @@ class ActionListSubscriptions(VerifiedAction):
                 response="utter_subscription_item"
                 if sub.consent_recorded
                 else "utter_subscription_item_no_consent",
-                addon_name=sub.addon.name,
+                addon_name=names.addon(sub.addon),
                 fee=money(sub.addon.monthly_fee),
                 started_on=day(sub.started_on),
-                channel=sub.ordering_channel,
+                channel=names.channel(sub),
             )
         dispatcher.utter_message(
-            response="utter_offer_unsubscribe", buttons=subscription_buttons(subscriptions)
+            response="utter_offer_unsubscribe", buttons=subscription_buttons(subscriptions, names)
         )
         return []
 
@@ -77,6 +81,7 @@ class ActionUnsubscribe(VerifiedAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, request: Request, msisdn: str
     ) -> list[EventType]:
         service = account_service()
+        names = Names.of(tracker)
         active = service.active_subscriptions(msisdn)
         if not active:
             dispatcher.utter_message(response="utter_no_subscriptions")
@@ -86,7 +91,7 @@ class ActionUnsubscribe(VerifiedAction):
             chosen = list(active)
         elif not wanted:
             dispatcher.utter_message(
-                response="utter_ask_which_addon", buttons=subscription_buttons(active)
+                response="utter_ask_which_addon", buttons=subscription_buttons(active, names)
             )
             return []
         else:
@@ -101,7 +106,7 @@ class ActionUnsubscribe(VerifiedAction):
                     chosen.append(sub)
             if not chosen:
                 dispatcher.utter_message(
-                    response="utter_ask_which_addon", buttons=subscription_buttons(active)
+                    response="utter_ask_which_addon", buttons=subscription_buttons(active, names)
                 )
                 return []
         # Only a phrase the data maps to "yes" ("never ordered", "without my consent") counts;
@@ -109,7 +114,7 @@ class ActionUnsubscribe(VerifiedAction):
         disputed = CONSENT_DISPUTED in request.all("consent_dispute")
         dispatcher.utter_message(
             response="utter_confirm_unsubscribe",
-            addon_names=names(chosen),
+            addon_names=addon_names(chosen, names),
             monthly_total=money(sum(sub.addon.monthly_fee for sub in chosen)),
         )
         return [
@@ -136,7 +141,7 @@ class ActionConfirmUnsubscribe(VerifiedAction):
         if cancelled:
             dispatcher.utter_message(
                 response="utter_unsubscribed",
-                addon_names=names(cancelled),
+                addon_names=addon_names(cancelled, Names.of(tracker)),
                 cancelled_at=day(cancelled[0].cancelled_at),
             )
             if pending.get("consent_disputed"):

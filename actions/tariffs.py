@@ -1,6 +1,8 @@
 """Tariffs: explain and compare plans, recommend the cheapest fit, change plan."""
 from __future__ import annotations
 
+from typing import Sequence
+
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -10,6 +12,7 @@ from telecom_assistant.backend.interface import Plan, PlanKind, UnknownPlan
 from .common import (
     PENDING_CONFIRMATION,
     VERIFIED_MSISDN,
+    Names,
     Request,
     ServiceAction,
     VerifiedAction,
@@ -22,9 +25,9 @@ from .common import (
 )
 
 
-def plan_variables(plan: Plan, prefix: str = "") -> dict[str, str]:
+def plan_variables(plan: Plan, names: Names, prefix: str = "") -> dict[str, str]:
     return {
-        f"{prefix}plan_name": plan.name,
+        f"{prefix}plan_name": names.plan(plan),
         f"{prefix}plan_id": plan.id,
         f"{prefix}network": "5G" if plan.is_5g else "4G",
         f"{prefix}fee": money(plan.monthly_fee),
@@ -36,9 +39,9 @@ def plan_variables(plan: Plan, prefix: str = "") -> dict[str, str]:
     }
 
 
-def utter_plan(dispatcher: CollectingDispatcher, plan: Plan) -> None:
+def utter_plan(dispatcher: CollectingDispatcher, plan: Plan, names: Names) -> None:
     """Every fee and condition of a plan: nothing left for the small print."""
-    variables = plan_variables(plan)
+    variables = plan_variables(plan, names)
     dispatcher.utter_message(response="utter_plan_details", **variables)
     if plan.contract_months:
         dispatcher.utter_message(response="utter_plan_contract", **variables)
@@ -53,13 +56,14 @@ def utter_plan(dispatcher: CollectingDispatcher, plan: Plan) -> None:
         data_rate=money(plan.data_overage_per_gb),
         voice_rate=money(plan.voice_overage_per_minute),
         sms_rate=money(plan.sms_overage_each),
-        conditions=plan.conditions,
+        conditions=names.conditions(plan),
     )
 
 
-def plan_buttons(plans: list[Plan]) -> list[dict[str, str]]:
+def plan_buttons(plans: Sequence[Plan], names: Names) -> list[dict[str, str]]:
     return [
-        {"title": plan.name, "payload": f'/ask_tariff{{"plan":"{plan.id}"}}'} for plan in plans
+        {"title": names.plan(plan), "payload": f'/ask_tariff{{"plan":"{plan.id}"}}'}
+        for plan in plans
     ]
 
 
@@ -80,11 +84,11 @@ def resolve_plans(names: list[str]) -> tuple[list[Plan], list[str]]:
     return plans, unknown
 
 
-def utter_unknown_plan(dispatcher: CollectingDispatcher, name: str) -> None:
+def utter_unknown_plan(dispatcher: CollectingDispatcher, name: str, names: Names) -> None:
     dispatcher.utter_message(
         response="utter_unknown_plan",
         plan_query=name,
-        buttons=plan_buttons(list(account_service().list_plans())),
+        buttons=plan_buttons(account_service().list_plans(), names),
     )
 
 
@@ -98,26 +102,27 @@ class ActionExplainTariff(ServiceAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, request: Request
     ) -> list[EventType]:
         service = account_service()
+        names = Names.of(tracker)
         plans, unknown = resolve_plans(request.all("plan"))
         if unknown and not plans:
-            utter_unknown_plan(dispatcher, unknown[0])
+            utter_unknown_plan(dispatcher, unknown[0], names)
             return []
         msisdn = tracker.get_slot(VERIFIED_MSISDN)
         if len(plans) >= 2:
             first, second = plans[:2]
             dispatcher.utter_message(
                 response="utter_plan_comparison",
-                **plan_variables(first, "a_"),
-                **plan_variables(second, "b_"),
+                **plan_variables(first, names, "a_"),
+                **plan_variables(second, names, "b_"),
             )
             for plan in (first, second):
-                utter_plan(dispatcher, plan)
+                utter_plan(dispatcher, plan, names)
         elif plans:
-            utter_plan(dispatcher, plans[0])
+            utter_plan(dispatcher, plans[0], names)
         elif msisdn:
             line = service.get_line(msisdn)
-            dispatcher.utter_message(response="utter_your_plan", plan_name=line.plan.name)
-            utter_plan(dispatcher, line.plan)
+            dispatcher.utter_message(response="utter_your_plan", plan_name=names.plan(line.plan))
+            utter_plan(dispatcher, line.plan, names)
             if line.contract_end:
                 dispatcher.utter_message(
                     response="utter_your_contract_end",
@@ -127,12 +132,12 @@ class ActionExplainTariff(ServiceAction):
             if line.next_plan and line.next_plan_from:
                 dispatcher.utter_message(
                     response="utter_your_next_plan",
-                    plan_name=line.next_plan.name,
+                    plan_name=names.plan(line.next_plan),
                     effective_from=day(line.next_plan_from),
                 )
         else:
             dispatcher.utter_message(
-                response="utter_plan_catalogue", buttons=plan_buttons(list(service.list_plans()))
+                response="utter_plan_catalogue", buttons=plan_buttons(service.list_plans(), names)
             )
         return []
 
@@ -144,28 +149,31 @@ class ActionRecommendPlan(VerifiedAction):
     def handle_verified(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, request: Request, msisdn: str
     ) -> list[EventType]:
+        names = Names.of(tracker)
         recommendation = account_service().recommend_plan(msisdn)
         current, best = recommendation.current, recommendation.recommended
         if best.id == current.id:
             dispatcher.utter_message(
                 response="utter_plan_already_best",
-                plan_name=current.name,
+                plan_name=names.plan(current),
                 cost=money(recommendation.current_monthly_cost),
                 cycles=str(recommendation.cycles_considered),
             )
             return []
         dispatcher.utter_message(
             response="utter_plan_recommendation",
-            current_plan=current.name,
+            current_plan=names.plan(current),
             current_cost=money(recommendation.current_monthly_cost),
-            plan_name=best.name,
+            plan_name=names.plan(best),
             plan_id=best.id,
             cost=money(recommendation.recommended_monthly_cost),
             saving=money(recommendation.monthly_saving),
             cycles=str(recommendation.cycles_considered),
         )
-        utter_plan(dispatcher, best)
-        dispatcher.utter_message(response="utter_offer_plan_change", plan_name=best.name, plan_id=best.id)
+        utter_plan(dispatcher, best, names)
+        dispatcher.utter_message(
+            response="utter_offer_plan_change", plan_name=names.plan(best), plan_id=best.id
+        )
         return []
 
 
@@ -179,22 +187,26 @@ class ActionChangePlan(VerifiedAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, request: Request, msisdn: str
     ) -> list[EventType]:
         service = account_service()
+        names = Names.of(tracker)
         plans, unknown = resolve_plans(request.all("plan"))
         if not plans:
             if unknown:
-                utter_unknown_plan(dispatcher, unknown[0])
+                utter_unknown_plan(dispatcher, unknown[0], names)
             else:
                 dispatcher.utter_message(
-                    response="utter_ask_which_plan", buttons=plan_buttons(list(service.list_plans()))
+                    response="utter_ask_which_plan",
+                    buttons=plan_buttons(service.list_plans(), names),
                 )
             return []
         quote = service.quote_plan_change(msisdn, plans[0].id)
         if quote.target.id == quote.current.id:
-            dispatcher.utter_message(response="utter_already_on_plan", plan_name=quote.current.name)
+            dispatcher.utter_message(
+                response="utter_already_on_plan", plan_name=names.plan(quote.current)
+            )
             return []
         variables = {
-            "current_plan": quote.current.name,
-            "plan_name": quote.target.name,
+            "current_plan": names.plan(quote.current),
+            "plan_name": names.plan(quote.target),
             "fee": money(quote.target.monthly_fee),
             "effective_from": day(quote.effective_from),
         }
@@ -220,7 +232,7 @@ class ActionConfirmPlanChange(VerifiedAction):
         quote = account_service().change_plan(msisdn, pending["plan_id"])
         dispatcher.utter_message(
             response="utter_plan_changed",
-            plan_name=quote.target.name,
+            plan_name=Names.of(tracker).plan(quote.target),
             effective_from=day(quote.effective_from),
         )
         return [SlotSet(PENDING_CONFIRMATION, None)]

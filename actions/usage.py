@@ -15,7 +15,7 @@ from telecom_assistant.backend.interface import (
 )
 from telecom_assistant.backend.tariffs import match_charge
 
-from .common import Request, VerifiedAction, account_service, data_amount, day, money
+from .common import Names, Request, VerifiedAction, account_service, data_amount, day, money
 
 
 def parse_amount(text: Optional[str]) -> Optional[int]:
@@ -24,19 +24,19 @@ def parse_amount(text: Optional[str]) -> Optional[int]:
     return round(float(match.group()) * 100) if match else None
 
 
-def charge_variables(line: BillLine) -> dict[str, str]:
+def charge_variables(line: BillLine, names: Names) -> dict[str, str]:
     variables = {
         "description": line.description,
         "amount": money(line.amount),
         "quantity": f"{line.quantity:g}" if line.quantity is not None else "",
         "unit_price": money(line.unit_price) if line.unit_price is not None else "",
-        "country": line.roaming_country or "",
+        "country": names.country(line),
     }
     if line.subscription is not None:
         variables.update(
-            addon_name=line.subscription.addon.name,
+            addon_name=names.addon(line.subscription.addon),
             started_on=day(line.subscription.started_on),
-            channel=line.subscription.ordering_channel,
+            channel=names.channel(line.subscription),
         )
     return variables
 
@@ -96,7 +96,8 @@ class ActionCheckBill(VerifiedAction):
         )
         for line in bill.lines:
             dispatcher.utter_message(
-                response=f"utter_bill_line_{line.category.value}", **charge_variables(line)
+                response=f"utter_bill_line_{line.category.value}",
+                **charge_variables(line, Names.of(tracker)),
             )
         status_variables = {
             "due_date": day(bill.due_date),
@@ -150,7 +151,7 @@ class ActionExplainCharge(VerifiedAction):
             if not lines:
                 dispatcher.utter_message(response="utter_bill_only_plan_fee", total=money(bill.total))
         for line in lines:
-            variables = charge_variables(line)
+            variables = charge_variables(line, Names.of(tracker))
             dispatcher.utter_message(response=f"utter_explain_{line.category.value}", **variables)
             if line.subscription is not None and not line.subscription.consent_recorded:
                 dispatcher.utter_message(response="utter_explain_addon_no_consent", **variables)

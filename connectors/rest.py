@@ -15,13 +15,20 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint
 
+from telecom_assistant.language import ENGLISH, detect_language
+
 DOMAIN_FILE = Path(__file__).resolve().parents[1] / "domain.yml"
 UNAVAILABLE_RESPONSE = "utter_assistant_unavailable"
 
 
-def unavailable_text() -> str:
+def unavailable_texts() -> dict[str, str]:
+    """The message in each language (the Chinese variant is conditioned on the language)."""
     domain: dict[str, Any] = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
-    return domain["responses"][UNAVAILABLE_RESPONSE][0]["text"]
+    texts = {}
+    for variant in domain["responses"][UNAVAILABLE_RESPONSE]:
+        conditions = variant.get("condition") or [{"value": ENGLISH}]
+        texts[conditions[0]["value"]] = variant["text"]
+    return texts
 
 
 class AssistantRestInput(RestInput):
@@ -30,7 +37,7 @@ class AssistantRestInput(RestInput):
         return "rest"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        text = unavailable_text()
+        texts = unavailable_texts()
 
         async def always_answered(message: UserMessage) -> None:
             try:
@@ -38,6 +45,8 @@ class AssistantRestInput(RestInput):
             finally:
                 channel = message.output_channel
                 if isinstance(channel, CollectingOutputChannel) and not channel.messages:
-                    await channel.send_text_message(message.sender_id, text)
+                    # The tracker may be out of reach too: judge the language by the message.
+                    language = detect_language(message.text or "") or ENGLISH
+                    await channel.send_text_message(message.sender_id, texts[language])
 
         return super().blueprint(always_answered)

@@ -56,8 +56,16 @@ def latest_model() -> Optional[Path]:
 
 def train(_args: argparse.Namespace) -> int:
     """Train only when data, domain or config changed (Rasa compares fingerprints)."""
+    from nlu_components.spacy_pipeline import ensure_pipeline
+
     started = time.monotonic()
-    result = subprocess.run(rasa("train", "--out", str(MODELS_DIR)), cwd=PROJECT_ROOT)
+    # Rasa fingerprints the spaCy pipeline by its path only: a rebuilt pipeline (new names,
+    # new segmentation) must retrain everything that depends on its tokens.
+    rebuilt = ensure_pipeline()
+    result = subprocess.run(
+        rasa("train", "--out", str(MODELS_DIR), *(["--force"] if rebuilt else [])),
+        cwd=PROJECT_ROOT,
+    )
     print(f"Training step took {time.monotonic() - started:.0f} s.")
     models = sorted(MODELS_DIR.glob("*.tar.gz"), key=lambda path: path.stat().st_mtime)
     for old_model in models[:-KEEP_MODELS]:

@@ -52,11 +52,38 @@ def print_intent_report(report: dict[str, Any], title: str) -> None:
 def cross_validate(folds: int) -> dict[str, Any]:
     out = RESULTS_DIR / "cross_validation"
     seconds = _run([str(BIN / "rasa"), "test", "nlu", "--nlu", "data/nlu", "--config", "config.yml",
-                    "--cross-validation", "--folds", str(folds), "--out", str(out)])
+                    "--cross-validation", "--folds", str(folds), "--successes", "--out", str(out)])
     report = json.loads((out / "intent_report.json").read_text())
     print_intent_report(report, f"Intent classification, {folds}-fold cross-validation "
                                 f"({seconds:.0f} s)")
+    predictions = [
+        *json.loads((out / "intent_successes.json").read_text()),
+        *json.loads((out / "intent_errors.json").read_text()),
+    ]
+    print_per_language(predictions)
     return report
+
+
+def print_per_language(predictions: list[dict[str, Any]]) -> None:
+    """The same cross-validation predictions, split by the language of the example."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    from .language import LANGUAGES, detect_language
+
+    print(f"\n{'language':<10}{'precision':>10}{'recall':>9}{'macro F1':>10}{'accuracy':>10}"
+          f"{'examples':>10}")
+    for language in LANGUAGES:
+        rows = [p for p in predictions if (detect_language(p["text"]) or "en") == language]
+        if not rows:
+            continue
+        truth = [row["intent"] for row in rows]
+        guess = [row["intent_prediction"]["name"] for row in rows]
+        precision, recall, f1, _ = precision_recall_fscore_support(
+            truth, guess, labels=sorted(set(truth)), average="macro", zero_division=0
+        )
+        accuracy = sum(t == g for t, g in zip(truth, guess)) / len(rows)
+        print(f"{language:<10}{precision:>10.3f}{recall:>9.3f}{f1:>10.3f}{accuracy:>10.3f}"
+              f"{len(rows):>10}")
 
 
 def training_time() -> float:
@@ -130,8 +157,11 @@ def external(_args: Any = None) -> int:
 def evaluate_nlu(folds: int) -> int:
     from .cli import latest_model, train
 
+    from nlu_components.spacy_pipeline import ensure_pipeline
+
     RESULTS_DIR.mkdir(exist_ok=True)
     (RESULTS_DIR / "evaluate.log").unlink(missing_ok=True)
+    ensure_pipeline()  # the NLU pipeline loads it from disk
     cross_validate(folds)
     print(f"\nFull training from scratch: {training_time():.0f} s")
     if train(None) != 0:

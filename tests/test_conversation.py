@@ -18,8 +18,11 @@ from .stack import free_port, start_stack
 pytestmark = pytest.mark.model
 
 
-def text_of(response_name: str, **variables: str) -> str:
-    text = DOMAIN["responses"][response_name][0]["text"]
+def text_of(response_name: str, language: str = "en", **variables: str) -> str:
+    """A response's text as Rasa renders it for a customer writing in `language`."""
+    variants = DOMAIN["responses"][response_name]
+    wanted = [v for v in variants if bool(v.get("condition")) == (language == "zh")]
+    text = wanted[0]["text"]
     return text.format(**variables) if variables else text
 
 
@@ -99,12 +102,31 @@ def test_odd_messages_get_an_answer(conversation, text):
     assert conversation(text) != []
 
 
+def test_chinese_customer_is_answered_in_chinese_and_can_switch(stack, conversation):
+    assert conversation("你好") == [text_of("utter_greet", "zh")]
+    assert conversation("我的流量还剩多少") == [
+        text_of("utter_need_verification", "zh"), text_of("utter_ask_phone_number", "zh")]
+    # A bare number has no words: the conversation stays in Chinese.
+    assert conversation("13800000003") == [
+        text_of("utter_code_sent", "zh", masked="138****0003"), text_of("utter_ask_otp_code", "zh")]
+    replies = conversation(latest_code(stack, "13800000003"))
+    assert replies[0] == text_of("utter_verified", "zh", name="Zhang Min")
+    assert replies[1].startswith("本账期")
+    # Mixed Chinese and English, mostly Chinese: still Chinese, with Chinese names.
+    replies = conversation("帮我看看bill")
+    assert any("日本" in reply for reply in replies)
+    # The customer switches to English: the assistant follows.
+    assert conversation("thanks a lot!") == [text_of("utter_you_are_welcome")]
+
+
 def test_a_dead_action_server_gets_a_clear_message(model, tmp_path):
     database_url = f"sqlite:///{tmp_path / 'accounts.db'}"
     reset_database(make_engine(database_url), operator_now().date())
     stack = start_stack(model, tmp_path, database_url, action_port=free_port())
     try:
-        replies = [m.get("text") for m in stack.send("someone", "how much data do I have left")]
+        english = [m.get("text") for m in stack.send("someone", "how much data do I have left")]
+        chinese = [m.get("text") for m in stack.send("另一位", "我的流量还剩多少")]
     finally:
         stack.stop()
-    assert replies == [text_of("utter_assistant_unavailable")]
+    assert english == [text_of("utter_assistant_unavailable")]
+    assert chinese == [text_of("utter_assistant_unavailable", "zh")]

@@ -180,6 +180,7 @@ class BillLine:
     unit_price: Optional[int] = None
     subscription: Optional["Subscription"] = None
     roaming_country: Optional[str] = None
+    roaming_country_zh: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,7 @@ class Subscription:
     addon: AddOn
     started_on: date
     ordering_channel: str
+    ordering_channel_zh: str
     consent_recorded: bool
     cancelled_at: Optional[datetime]
     consent_disputed: bool
@@ -218,6 +220,8 @@ class Subscription:
 class Coverage:
     city: str
     district: str
+    city_zh: str
+    district_zh: str
     outdoor: OutdoorCoverage
     indoor: IndoorCoverage
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import orm, tariffs
+from .catalogue import COUNTRY_NAMES_ZH, ORDERING_CHANNELS_ZH, PLACE_NAMES_ZH
 from .clock import Clock, add_months, cycle_bounds, operator_now
 from .interface import (
     OTP_LENGTH,
@@ -405,6 +406,8 @@ def _coverage(row: orm.CoverageRow) -> Coverage:
     return Coverage(
         city=row.city,
         district=row.district,
+        city_zh=PLACE_NAMES_ZH.get(row.city, row.city),
+        district_zh=PLACE_NAMES_ZH.get(row.district, row.district),
         outdoor=OutdoorCoverage(row.outdoor),
         indoor=IndoorCoverage(row.indoor),
     )
@@ -438,6 +441,7 @@ def _subscription(row: orm.SubscriptionRow) -> Subscription:
         addon=_addon(row.addon),
         started_on=row.started_on,
         ordering_channel=row.ordering_channel,
+        ordering_channel_zh=ORDERING_CHANNELS_ZH.get(row.ordering_channel, row.ordering_channel),
         consent_recorded=row.consent_record is not None,
         cancelled_at=row.cancelled_at,
         consent_disputed=row.consent_disputed,
@@ -471,6 +475,7 @@ def _bill(row: orm.BillRow, today: date) -> Bill:
                 unit_price=line.unit_price,
                 subscription=_subscription(line.subscription) if line.subscription else None,
                 roaming_country=line.roaming_country,
+                roaming_country_zh=COUNTRY_NAMES_ZH.get(line.roaming_country or "", line.roaming_country),
             )
             for line in row.lines
         ),
