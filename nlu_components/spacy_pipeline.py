@@ -28,7 +28,9 @@ USER_DICTIONARY = PROJECT_ROOT / "data" / "jieba_userdict.txt"
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"
 FINGERPRINT_FILE = "telecom_fingerprint.txt"
 CONSENT_DISPUTED = "yes"
-ALL_ADDONS = ["all", "all of them", "every one", "全部", "所有", "全都"]
+# Not a bare "all": "leave it on after all" must not cancel every add-on.
+ALL_ADDONS = ["all of them", "all my add-ons", "all the add-ons", "all my services",
+              "all the extra services", "everything", "全部", "所有", "全都"]
 
 jieba.setLogLevel(logging.WARNING)
 _dictionary_loaded = False

@@ -1,24 +1,31 @@
-"""`rasa test` on the test stories: every flow, happy and unhappy, from the customer's words
-(NLU) to the assistant's next action (dialogue policy)."""
+"""The test stories: every flow, happy and unhappy, in English, Chinese and mixed. `rasa test`
+checks the dialogue (the next action after each turn); the NLU check below checks that the
+model reads each customer message of the stories as the story's intent."""
 from __future__ import annotations
 
-import re
+import asyncio
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .actions_support import PROJECT_ROOT
 
 pytestmark = pytest.mark.model
 
 
-def test_every_story_is_predicted_exactly(model, tmp_path):
+@pytest.mark.parametrize("stories, minimum", [
+    ("tests/test_stories.yml", 25),     # English
+    ("tests/test_stories_zh.yml", 20),  # Chinese and mixed, and switching language
+])
+def test_every_story_is_predicted_exactly(model, tmp_path, stories, minimum):
     result = subprocess.run(
         [str(Path(sys.executable).parent / "rasa"), "test", "core", "--model", str(model),
-         "--stories", "tests/test_stories.yml", "--out", str(tmp_path),
+         "--stories", stories, "--out", str(tmp_path),
          "--fail-on-prediction-errors"],
         cwd=PROJECT_ROOT, capture_output=True, text=True,
         env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
@@ -29,4 +36,30 @@ def test_every_story_is_predicted_exactly(model, tmp_path):
     correct, total = map(int, re.search(
         r"CONVERSATION level:.*?Correct:\s+(\d+) / (\d+)", result.stdout + result.stderr, re.DOTALL
     ).groups())
-    assert correct == total >= 25
+    assert correct == total >= minimum
+
+
+def story_turns(path: str) -> list[tuple[str, str]]:
+    stories = yaml.safe_load((PROJECT_ROOT / path).read_text(encoding="utf-8"))["stories"]
+    return [
+        (re.sub(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})", r"\1", step["user"]).strip(), step["intent"])
+        for story in stories
+        for step in story["steps"]
+        if "user" in step
+    ]
+
+
+def test_the_model_reads_every_story_message_as_its_intent(model):
+    from rasa.core.agent import Agent
+
+    async def misread() -> list[tuple[str, str, str]]:
+        agent = Agent.load(str(model))
+        wrong = []
+        for path in ("tests/test_stories.yml", "tests/test_stories_zh.yml"):
+            for text, intent in story_turns(path):
+                predicted = (await agent.parse_message(text))["intent"]["name"]
+                if predicted != intent:
+                    wrong.append((text, intent, predicted))
+        return wrong
+
+    assert asyncio.run(misread()) == []
