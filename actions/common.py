@@ -17,6 +17,7 @@ from typing import Any, Optional, Sequence
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from telecom_assistant.backend import AccountService
@@ -24,6 +25,9 @@ from telecom_assistant.backend.database import make_engine
 from telecom_assistant.backend.interface import AddOn, BillLine, Coverage, Plan, Subscription
 from telecom_assistant.backend.sql import SqlAccountService
 from telecom_assistant.language import CHINESE, ENGLISH
+from telecom_assistant.tickets.model import CATEGORY_NAMES, Category
+from telecom_assistant.tickets.service import TicketService
+from telecom_assistant.tickets.sql import SqlTicketService
 
 logger = logging.getLogger(__name__)
 
@@ -39,22 +43,33 @@ VERIFICATION_FORM = "verification_form"
 HANDOFF = "handoff"
 
 _service_override: Optional[AccountService] = None
+_tickets_override: Optional[TicketService] = None
 
 
 @lru_cache(maxsize=1)
-def _default_service() -> AccountService:
-    return SqlAccountService(make_engine())
+def _engine() -> Engine:
+    """One engine (and connection pool) per process, shared by both services."""
+    return make_engine()
 
 
 def account_service() -> AccountService:
     """The process-wide service (one engine and pool; a session per call)."""
-    return _service_override or _default_service()
+    return _service_override or SqlAccountService(_engine())
+
+
+def ticket_service() -> TicketService:
+    return _tickets_override or SqlTicketService(_engine())
 
 
 def use_account_service(service: Optional[AccountService]) -> None:
     """Point every action at another backend (tests, or an operator's own implementation)."""
     global _service_override
     _service_override = service
+
+
+def use_ticket_service(service: Optional[TicketService]) -> None:
+    global _tickets_override
+    _tickets_override = service
 
 
 @dataclass(frozen=True)
@@ -215,6 +230,10 @@ class Names:
 
     def country(self, line: BillLine) -> str:
         return localised(self.language, line.roaming_country or "", line.roaming_country_zh)
+
+    def category(self, category: Category) -> str:
+        english, chinese = CATEGORY_NAMES[category]
+        return localised(self.language, english, chinese)
 
     def join(self, names: Sequence[str]) -> str:
         return ("、" if self.language == CHINESE else ", ").join(names)

@@ -1,4 +1,4 @@
-"""Yes and no: confirm or drop the change the assistant just proposed."""
+"""Yes and no: confirm or drop what the assistant just proposed (a change, or a ticket)."""
 from __future__ import annotations
 
 from typing import Any
@@ -25,5 +25,5 @@ class ActionHandleConfirmation(Action):
         if intent == "affirm":
             # The confirming action reads the details and clears the question itself.
             return [hand_over(pending["action"])]
-        dispatcher.utter_message(response="utter_nothing_changed")
+        dispatcher.utter_message(response=pending.get("declined", "utter_nothing_changed"))
         return [SlotSet(PENDING_CONFIRMATION, None)]

@@ -1,13 +1,16 @@
 """Keeping the conversation on track: bare answers, and messages the model did not understand."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from .common import LANGUAGE, Request, hand_over, handoff_taken, language
+from telecom_assistant.language import response_text
+
+from .common import Request, hand_over, handoff_taken, language
+from .escalation import Trigger, begin_escalation
 
 # A bare answer ("Haidian", "5G Plus 129") goes to the capability its entity belongs to.
 INFORM_ROUTES = [
@@ -19,12 +22,15 @@ INFORM_ROUTES = [
     ("addon", "action_unsubscribe"),
     ("amount", "action_explain_charge"),
     ("charge_type", "action_explain_charge"),
+    ("ticket_id", "action_check_ticket_status"),
+    ("network_issue", "action_troubleshoot_network"),
 ]
 # Intents worth offering as a button when the model is unsure; the rest are not requests.
 CLARIFIABLE_INTENTS = {
     "ask_tariff", "recommend_plan", "change_plan", "check_usage", "check_bill",
     "explain_charge", "list_subscriptions", "unsubscribe", "ask_5g", "ask_number_portability",
-    "verify_identity", "ask_capabilities",
+    "verify_identity", "ask_capabilities", "file_complaint", "request_human",
+    "check_ticket_status", "report_network_issue", "report_spam",
 }
 CLARIFY_OPTIONS = 3
 
@@ -43,20 +49,9 @@ class ActionRouteInform(Action):
         return [hand_over("action_clarify")]
 
 
-def response_text(domain: dict[str, Any], name: str, language_code: str) -> Optional[str]:
-    """A response's text in a language, chosen the way Rasa chooses: the variant whose
-    condition is that language, else the unconditional one."""
-    variants = domain.get("responses", {}).get(name) or []
-    for variant in variants:
-        conditions = variant.get("condition") or []
-        if any(c.get("name") == LANGUAGE and c.get("value") == language_code for c in conditions):
-            return variant.get("text")
-    return next((v.get("text") for v in variants if not v.get("condition")), None)
-
-
 class ActionClarify(Action):
-    """First miss: offer the likeliest requests as buttons. Second miss in a row: hand back
-    politely with what the assistant can do."""
+    """First miss: offer the likeliest requests as buttons. Second miss in a row: escalate to
+    a person with a ticket."""
 
     def name(self) -> str:
         return "action_clarify"
@@ -65,8 +60,13 @@ class ActionClarify(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         if self._previous_turn_was_a_miss(tracker):
-            dispatcher.utter_message(response="utter_handback")
-            return handoff_taken(tracker)
+            # Two misses in a row: a person takes over, with the messages not understood.
+            return [
+                *handoff_taken(tracker),
+                *begin_escalation(
+                    dispatcher, tracker, Trigger.FALLBACK, description=self._missed(tracker)
+                ),
+            ]
         buttons = []
         for ranked in tracker.latest_message.get("intent_ranking", []):
             title = response_text(domain, f"utter_label_{ranked.get('name')}", language(tracker))
@@ -76,6 +76,12 @@ class ActionClarify(Action):
                 break
         dispatcher.utter_message(response="utter_clarify", buttons=buttons)
         return handoff_taken(tracker)
+
+    @staticmethod
+    def _missed(tracker: Tracker) -> str:
+        """The last two customer messages: the ones the assistant did not understand."""
+        texts = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
+        return " / ".join(texts[-2:])
 
     @staticmethod
     def _previous_turn_was_a_miss(tracker: Tracker) -> bool:

@@ -8,6 +8,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from telecom_assistant.backend.interface import Subscription, UnknownSubscription
+from telecom_assistant.tickets.model import Category
 
 from .common import (
     PENDING_CONFIRMATION,
@@ -20,6 +21,7 @@ from .common import (
     money,
     pending_confirmation,
 )
+from .escalation import Trigger, begin_escalation
 
 ALL = "all"
 CONSENT_DISPUTED = "yes"
@@ -145,7 +147,25 @@ class ActionConfirmUnsubscribe(VerifiedAction):
                 cancelled_at=day(cancelled[0].cancelled_at),
             )
             if pending.get("consent_disputed"):
+                # "I never ordered this" is a refund complaint, not just a cancellation.
                 dispatcher.utter_message(response="utter_consent_dispute_recorded")
+                return begin_escalation(
+                    dispatcher,
+                    tracker,
+                    Trigger.CONSENT_DISPUTE,
+                    category=Category.UNAUTHORISED_ADDON,
+                    description=refund_request(cancelled),
+                )
         else:
             dispatcher.utter_message(response="utter_no_subscriptions")
         return [SlotSet(PENDING_CONFIRMATION, None)]
+
+
+def refund_request(cancelled: Sequence[Subscription]) -> str:
+    """For the agent: what the customer never ordered, since when, through which channel."""
+    items = "; ".join(
+        f"{sub.addon.name} ({money(sub.addon.monthly_fee)}/month since {sub.started_on}, "
+        f"via {sub.ordering_channel}, consent record: {'yes' if sub.consent_recorded else 'none'})"
+        for sub in cancelled
+    )
+    return f"Refund requested for add-ons the customer says they never ordered: {items}"

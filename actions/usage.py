@@ -15,7 +15,19 @@ from telecom_assistant.backend.interface import (
 )
 from telecom_assistant.backend.tariffs import match_charge
 
-from .common import Names, Request, VerifiedAction, account_service, data_amount, day, money
+from telecom_assistant.tickets.model import Category
+
+from .common import (
+    Names,
+    Request,
+    VerifiedAction,
+    account_service,
+    confirmation_request,
+    data_amount,
+    day,
+    money,
+)
+from .escalation import START_ESCALATION, Trigger
 
 
 def parse_amount(text: Optional[str]) -> Optional[int]:
@@ -155,4 +167,18 @@ class ActionExplainCharge(VerifiedAction):
             dispatcher.utter_message(response=f"utter_explain_{line.category.value}", **variables)
             if line.subscription is not None and not line.subscription.consent_recorded:
                 dispatcher.utter_message(response="utter_explain_addon_no_consent", **variables)
-        return []
+        if not lines:
+            return []
+        # An explanation is not always an answer: the customer may still dispute the charge.
+        dispatcher.utter_message(response="utter_offer_charge_dispute")
+        disputed = "; ".join(f"{line.description} {money(line.amount)}" for line in lines)
+        return [
+            confirmation_request(
+                tracker,
+                START_ESCALATION,
+                trigger=Trigger.DISPUTED_CHARGE.value,
+                category=Category.BILLING.value,
+                description=f"{request.text} [{bill.cycle_start:%Y-%m}: {disputed}]",
+                declined="utter_nothing_filed",
+            )
+        ]

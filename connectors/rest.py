@@ -15,20 +15,18 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint
 
-from telecom_assistant.language import ENGLISH, detect_language
+from telecom_assistant.language import ENGLISH, LANGUAGES, detect_language, response_text
 
 DOMAIN_FILE = Path(__file__).resolve().parents[1] / "domain.yml"
 UNAVAILABLE_RESPONSE = "utter_assistant_unavailable"
 
 
 def unavailable_texts() -> dict[str, str]:
-    """The message in each language (the Chinese variant is conditioned on the language)."""
     domain: dict[str, Any] = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
-    texts = {}
-    for variant in domain["responses"][UNAVAILABLE_RESPONSE]:
-        conditions = variant.get("condition") or [{"value": ENGLISH}]
-        texts[conditions[0]["value"]] = variant["text"]
-    return texts
+    return {
+        language: response_text(domain, UNAVAILABLE_RESPONSE, language) or ""
+        for language in LANGUAGES
+    }
 
 
 class AssistantRestInput(RestInput):

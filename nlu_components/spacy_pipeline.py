@@ -1,7 +1,8 @@
 """The project's own spaCy pipeline: a blank Chinese pipeline whose tokenizer is jieba (which
 also splits English on spaces and punctuation), plus an entity ruler that finds phone numbers,
-money amounts, dates, plans, add-ons, places, charge kinds and consent disputes in both
-languages, each with the backend's canonical id.
+money amounts, dates, ticket numbers, plans, add-ons, places, charge kinds, consent disputes,
+complaint categories and network faults in both languages, each with the backend's canonical
+id.
 
 No trained spaCy pipeline on PyPI fits spaCy < 3.5, and nothing may be downloaded at run time,
 so the pipeline is built here from the catalogue and the NLU data's synonyms, saved to disk,
@@ -21,6 +22,7 @@ import yaml
 
 from telecom_assistant.backend.catalogue import ADDONS, COVERAGE, PLANS
 from telecom_assistant.backend.interface import ChargeCategory
+from telecom_assistant.tickets.model import Category, NetworkIssue
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PIPELINE_DIR = PROJECT_ROOT / "models" / "spacy_telecom"
@@ -54,6 +56,8 @@ def entity_types() -> dict[str, str]:
     types.update({city: "city" for city, *_ in COVERAGE})
     types.update({district: "district" for _, district, *_ in COVERAGE})
     types[CONSENT_DISPUTED] = "consent_dispute"
+    types.update({category.value: "complaint_category" for category in Category})
+    types.update({issue.value: "network_issue" for issue in NetworkIssue})
     return types
 
 
@@ -124,9 +128,15 @@ def token_patterns() -> list[dict[str, Any]]:
                             "august", "september", "october", "november", "december"]}}],
     ]
     otp_code = [[{"TEXT": {"REGEX": r"^\d{6}$"}}]]
+    # TK-261123-0007, tk2611230007, TK 261123 0007 (jieba splits at the dashes and spaces).
+    ticket_id = [
+        [{"TEXT": {"REGEX": r"(?i)^tk\d{10}$"}}],
+        [{"LOWER": "tk"}, OPTIONAL_SEPARATOR, _digits("6"), OPTIONAL_SEPARATOR, _digits("4")],
+    ]
     return [
         *({"label": "phone_number", "pattern": p} for p in phone),
         *({"label": "otp_code", "pattern": p} for p in otp_code),
+        *({"label": "ticket_id", "pattern": p} for p in ticket_id),
         *({"label": "amount", "pattern": p} for p in amount),
         *({"label": "date", "pattern": p} for p in date),
     ]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import os
 import re
@@ -16,13 +17,14 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .backend.clock import operator_now
-from .backend.database import PROJECT_ROOT, database_url, make_engine
+from .backend.database import PROJECT_ROOT, create_schema, database_url, make_engine
 
 # Rasa phones home at start-up and retries forever without internet.
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 RASA_PORT = 5005
 ACTIONS_PORT = 5055
+CONSOLE_PORT = 5002
 MODELS_DIR = PROJECT_ROOT / "models"
 KEEP_MODELS = 3
 BIN = Path(sys.executable).parent
@@ -34,19 +36,44 @@ def rasa(*args: str) -> list[str]:
 
 def seed(_args: argparse.Namespace) -> int:
     from .backend.seed import DEMO_LINES, reset_database
+    from .tickets.demo import seed_demo_tickets
 
-    reset_database(make_engine(), operator_now().date())
-    print(f"Seeded {database_url()} with {len(DEMO_LINES)} demo lines.")
+    engine, today = make_engine(), operator_now().date()
+    reset_database(engine, today)
+    tickets = seed_demo_tickets(engine, today)
+    print(f"Seeded {database_url()} with {len(DEMO_LINES)} demo lines and {tickets} tickets.")
     return 0
 
 
 def ensure_database() -> None:
-    """Create and seed the database on first use; never wipe an existing one."""
+    """Create and seed the database on first use; never wipe an existing one (tables added by
+    a newer version are created)."""
     from sqlalchemy import inspect
 
     engine = make_engine()
     if not inspect(engine).has_table("lines"):
         seed(argparse.Namespace())
+    create_schema(engine)
+
+
+def add_agent(args: argparse.Namespace) -> int:
+    """Agents' passwords come from the environment or a prompt, never from a file here."""
+    from console.accounts import AgentAccounts, AccountRefused
+
+    ensure_database()
+    password = os.environ.get("TELECOM_AGENT_PASSWORD")
+    if not password:
+        password = getpass.getpass(f"Password for {args.username} (10 characters or more): ")
+        if getpass.getpass("Again: ") != password:
+            print("The two passwords differ; nothing was created.", file=sys.stderr)
+            return 1
+    try:
+        AgentAccounts(make_engine()).create(args.username, args.name or args.username, password)
+    except AccountRefused as refusal:
+        print(f"Not created: {refusal}", file=sys.stderr)
+        return 1
+    print(f"Agent {args.username} can now sign in to the console.")
+    return 0
 
 
 def latest_model() -> Optional[Path]:
@@ -141,6 +168,12 @@ def run(args: argparse.Namespace) -> int:
             ACTIONS_PORT,
         ),
         Service(
+            "agent console",
+            [sys.executable, "-m", "console", "--port", str(CONSOLE_PORT)],
+            f"http://127.0.0.1:{CONSOLE_PORT}/health",
+            CONSOLE_PORT,
+        ),
+        Service(
             "Rasa server (REST channel)",
             # No --enable-api: Rasa's HTTP API could rewrite a conversation's slots,
             # including the ones that grant access to account data.
@@ -168,6 +201,8 @@ def run(args: argparse.Namespace) -> int:
             "\nThe assistant is up:\n"
             f"  REST channel  http://localhost:{RASA_PORT}/webhooks/rest/webhook\n"
             f"  action server http://localhost:{ACTIONS_PORT}/health\n"
+            f"  agent console http://localhost:{CONSOLE_PORT}/  "
+            "(create an agent first: telecom agent add <username>)\n"
             "One-time codes appear in this console as the demo SMS gateway sends them\n"
             "(or: telecom otp <phone>). Press Ctrl-C to stop.",
             flush=True,
@@ -223,6 +258,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     command = commands.add_parser("otp", help="print the newest one-time code sent to a number")
     command.add_argument("phone")
     command.set_defaults(handler=otp)
+
+    command = commands.add_parser("agent", help="manage agent console accounts")
+    agent_commands = command.add_subparsers(dest="agent_command", required=True)
+    command = agent_commands.add_parser(
+        "add", help="create an agent (password from TELECOM_AGENT_PASSWORD or a prompt)"
+    )
+    command.add_argument("username")
+    command.add_argument("--name", help="the name shown in the console (default: username)")
+    command.set_defaults(handler=add_agent)
 
     command = commands.add_parser("test", help="run the whole test suite (pytest)")
     command.add_argument("pytest_args", nargs=argparse.REMAINDER)

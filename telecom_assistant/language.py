@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Any, Optional
 
 ENGLISH = "en"
 CHINESE = "zh"
@@ -25,3 +25,14 @@ def detect_language(text: str) -> Optional[str]:
     if not han and not words:
         return None
     return CHINESE if han >= words else ENGLISH
+
+
+def response_text(domain: dict[str, Any], name: str, language: str) -> Optional[str]:
+    """A domain response's text in a language, chosen the way Rasa chooses: the variant whose
+    condition is that language (slot ``language``), else the unconditional one."""
+    variants = domain.get("responses", {}).get(name) or []
+    for variant in variants:
+        conditions = variant.get("condition") or []
+        if any(c.get("name") == "language" and c.get("value") == language for c in conditions):
+            return variant.get("text")
+    return next((v.get("text") for v in variants if not v.get("condition")), None)

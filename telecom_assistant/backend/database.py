@@ -4,7 +4,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
+from typing import Collection
+
+from sqlalchemy import Table, create_engine, event
 from sqlalchemy.engine import Engine
 
 from .orm import Base
@@ -40,5 +42,7 @@ def create_schema(engine: Engine) -> None:
     Base.metadata.create_all(engine)
 
 
-def drop_schema(engine: Engine) -> None:
-    Base.metadata.drop_all(engine)
+def drop_schema(engine: Engine, keep: Collection[Table] = ()) -> None:
+    Base.metadata.drop_all(
+        engine, tables=[table for table in Base.metadata.sorted_tables if table not in keep]
+    )

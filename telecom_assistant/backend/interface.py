@@ -342,6 +342,10 @@ class AccountService(abc.ABC):
     @abc.abstractmethod
     def latest_bill(self, msisdn: str) -> Bill: ...
 
+    @abc.abstractmethod
+    def recent_bills(self, msisdn: str, count: int) -> Sequence[Bill]:
+        """The last ``count`` bills, newest first."""
+
     # --- value-added services --------------------------------------------------------------
     @abc.abstractmethod
     def active_subscriptions(self, msisdn: str) -> Sequence[Subscription]: ...

@@ -147,8 +147,9 @@ DEMO_LINES = [
 
 
 def reset_database(engine: Engine, today: date) -> None:
-    """Drop every table, create them again and load the demo data."""
-    drop_schema(engine)
+    """Drop the tables, create them again and load the demo data. Agents' console accounts
+    are kept: they are not demo data, and their passwords are not in the repository."""
+    drop_schema(engine, keep=(orm.AgentRow.__table__, orm.ConsoleSessionRow.__table__))
     create_schema(engine)
     with Session(engine, future=True) as session, session.begin():
         seed(session, today)

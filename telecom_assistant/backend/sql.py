@@ -222,17 +222,21 @@ class SqlAccountService(AccountService):
             return [_usage(row) for row in rows]
 
     def latest_bill(self, msisdn: str) -> Bill:
+        return self.recent_bills(msisdn, 1)[0]
+
+    def recent_bills(self, msisdn: str, count: int) -> Sequence[Bill]:
         with self._session() as session:
             self._line_row(session, msisdn)
-            row = session.scalar(
+            rows = session.scalars(
                 select(orm.BillRow)
                 .where(orm.BillRow.msisdn == msisdn)
                 .order_by(orm.BillRow.cycle_start.desc())
-                .limit(1)
-            )
-            if row is None:
+                .limit(count)
+            ).all()
+            if not rows:
                 raise UnknownLine(msisdn)
-            return _bill(row, self._today())
+            today = self._today()
+            return [_bill(row, today) for row in rows]
 
     # --- value-added services --------------------------------------------------------------
     def active_subscriptions(self, msisdn: str) -> Sequence[Subscription]:

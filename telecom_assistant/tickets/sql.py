@@ -1,0 +1,260 @@
+"""The SQL implementation of :class:`TicketService`, on the same database as the accounts.
+
+Every public method opens its own short session. Filing is safe under concurrency: the
+idempotency key and the ticket id are unique in the database, so two servers filing the same
+escalation at once end with one ticket, and two filing different ones get different ids.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime, time, timedelta
+from typing import Iterator, Optional, Sequence
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..backend import orm
+from ..backend.clock import Clock, operator_now
+from .model import (
+    HOTSPOT_DAYS,
+    REPEAT_WINDOW,
+    Category,
+    Filing,
+    HotspotReport,
+    Kind,
+    NetworkIssue,
+    NewTicket,
+    Note,
+    Priority,
+    QueueFilter,
+    Status,
+    StatusChange,
+    Ticket,
+    TranscriptTurn,
+    UnknownTicket,
+    check_transition,
+    decide_priority,
+    format_ticket_id,
+    hotspots,
+    repair_due,
+    response_due,
+    sort_queue,
+)
+from .redaction import redact
+from .service import TicketService
+
+ASSISTANT = "assistant"
+FILING_ATTEMPTS = 5
+
+
+class SqlTicketService(TicketService):
+    def __init__(self, engine: Engine, clock: Clock = operator_now) -> None:
+        self._sessions = sessionmaker(engine, future=True, expire_on_commit=False)
+        self._now = clock
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    # ---- filing
+
+    def file(self, new: NewTicket) -> Filing:
+        for _attempt in range(FILING_ATTEMPTS):
+            existing = self._refresh_existing(new)
+            if existing is not None:
+                return Filing(existing, created=False)
+            try:
+                return Filing(self._insert(new), created=True)
+            except IntegrityError:
+                # Another process took this id or this key in the meantime: look again.
+                continue
+        raise RuntimeError(f"could not file ticket {new.idempotency_key!r}")
+
+    def _refresh_existing(self, new: NewTicket) -> Optional[Ticket]:
+        with self._session() as session:
+            row = session.scalars(
+                select(orm.TicketRow).where(orm.TicketRow.idempotency_key == new.idempotency_key)
+            ).one_or_none()
+            if row is None:
+                return None
+            # The retry saw more of the conversation: keep the longer snapshot.
+            if len(new.transcript) > len(row.turns):
+                # Delete before inserting: positions are unique per ticket.
+                row.turns.clear()
+                session.flush()
+                row.turns.extend(_turn_rows(new.transcript))
+                session.flush()
+            return _ticket(row)
+
+    def _insert(self, new: NewTicket) -> Ticket:
+        now = self._now()
+        with self._session() as session:
+            priority = decide_priority(
+                new.category,
+                fraud=new.fraud,
+                outage=new.network_issue is not None and new.network_issue.is_outage,
+                repeat=self._is_repeat(session, new, now),
+            )
+            row = orm.TicketRow(
+                id=self._next_id(session, now),
+                idempotency_key=new.idempotency_key,
+                kind=new.kind.value,
+                category=new.category.value,
+                priority=priority.value,
+                status=Status.OPEN.value,
+                description=redact(new.description),
+                contact_number=new.contact_number,
+                msisdn=new.msisdn,
+                channel=new.channel,
+                conversation_id=new.conversation_id,
+                language=new.language,
+                network_issue=new.network_issue.value if new.network_issue else None,
+                created_at=now,
+                response_due=response_due(now, priority),
+                repair_due=repair_due(now, new.network_issue) if new.network_issue else None,
+                turns=_turn_rows(new.transcript),
+                history=[orm.TicketStatusRow(to_status=Status.OPEN.value, by=ASSISTANT, at=now)],
+            )
+            session.add(row)
+            session.flush()
+            return _ticket(row)
+
+    @staticmethod
+    def _next_id(session: Session, now: datetime) -> str:
+        prefix = format_ticket_id(now.date(), 0)[:-4]
+        taken = session.scalar(
+            select(func.count()).select_from(orm.TicketRow).where(orm.TicketRow.id.like(f"{prefix}%"))
+        )
+        return format_ticket_id(now.date(), taken + 1)
+
+    @staticmethod
+    def _is_repeat(session: Session, new: NewTicket, now: datetime) -> bool:
+        """The same customer complained in the last 30 days (by verified line or contact)."""
+        same_customer = [orm.TicketRow.contact_number == new.contact_number]
+        if new.msisdn:
+            same_customer.append(orm.TicketRow.msisdn == new.msisdn)
+        earlier = session.scalar(
+            select(func.count())
+            .select_from(orm.TicketRow)
+            .where(or_(*same_customer), orm.TicketRow.created_at >= now - REPEAT_WINDOW)
+        )
+        return earlier > 0
+
+    # ---- reading
+
+    def get(self, ticket_id: str) -> Ticket:
+        with self._session() as session:
+            return _ticket(self._row(session, ticket_id))
+
+    def tickets_for_line(self, msisdn: str, limit: int = 5) -> Sequence[Ticket]:
+        with self._session() as session:
+            rows = session.scalars(
+                select(orm.TicketRow)
+                .where(or_(orm.TicketRow.msisdn == msisdn, orm.TicketRow.contact_number == msisdn))
+                .order_by(orm.TicketRow.created_at.desc(), orm.TicketRow.id.desc())
+                .limit(limit)
+            ).all()
+            return [_ticket(row) for row in rows]
+
+    def queue(self, wanted: QueueFilter) -> Sequence[Ticket]:
+        query = select(orm.TicketRow)
+        if wanted.statuses:
+            query = query.where(orm.TicketRow.status.in_([s.value for s in wanted.statuses]))
+        if wanted.categories:
+            query = query.where(orm.TicketRow.category.in_([c.value for c in wanted.categories]))
+        if wanted.priorities:
+            query = query.where(orm.TicketRow.priority.in_([p.value for p in wanted.priorities]))
+        if wanted.channels:
+            query = query.where(orm.TicketRow.channel.in_(list(wanted.channels)))
+        now = self._now()
+        with self._session() as session:
+            tickets = [_ticket(row) for row in session.scalars(query).all()]
+        return sort_queue((t for t in tickets if wanted.admits(t, now)), wanted.sort)
+
+    def hotspots(self) -> HotspotReport:
+        today = self._now().date()
+        since = datetime.combine(today - timedelta(days=HOTSPOT_DAYS - 1), time.min)
+        with self._session() as session:
+            rows = session.execute(
+                select(orm.TicketRow.created_at, orm.TicketRow.category).where(
+                    orm.TicketRow.created_at >= since
+                )
+            ).all()
+        return hotspots(((at.date(), Category(category)) for at, category in rows), today)
+
+    # ---- agents' work
+
+    def change_status(self, ticket_id: str, status: Status, by: str) -> Ticket:
+        with self._session() as session:
+            row = self._row(session, ticket_id)
+            check_transition(Status(row.status), status)
+            now = self._now()
+            row.history.append(
+                orm.TicketStatusRow(from_status=row.status, to_status=status.value, by=by, at=now)
+            )
+            row.status = status.value
+            row.responded_at = row.responded_at or now
+            session.flush()
+            return _ticket(row)
+
+    def assign(self, ticket_id: str, agent: str) -> Ticket:
+        with self._session() as session:
+            row = self._row(session, ticket_id)
+            row.assigned_to = agent
+            session.flush()
+            return _ticket(row)
+
+    def add_note(self, ticket_id: str, author: str, text: str) -> Ticket:
+        with self._session() as session:
+            row = self._row(session, ticket_id)
+            now = self._now()
+            row.notes.append(orm.TicketNoteRow(author=author, text=text, at=now))
+            row.responded_at = row.responded_at or now
+            session.flush()
+            return _ticket(row)
+
+    @staticmethod
+    def _row(session: Session, ticket_id: str) -> orm.TicketRow:
+        row = session.get(orm.TicketRow, ticket_id)
+        if row is None:
+            raise UnknownTicket(ticket_id)
+        return row
+
+
+def _turn_rows(turns: Sequence[TranscriptTurn]) -> list[orm.TicketTurnRow]:
+    return [
+        orm.TicketTurnRow(position=position, speaker=turn.speaker, text=redact(turn.text), at=turn.at)
+        for position, turn in enumerate(turns)
+    ]
+
+
+def _ticket(row: orm.TicketRow) -> Ticket:
+    return Ticket(
+        id=row.id,
+        kind=Kind(row.kind),
+        category=Category(row.category),
+        priority=Priority(row.priority),
+        status=Status(row.status),
+        description=row.description,
+        contact_number=row.contact_number,
+        channel=row.channel,
+        conversation_id=row.conversation_id,
+        language=row.language,
+        created_at=row.created_at,
+        response_due=row.response_due,
+        msisdn=row.msisdn,
+        network_issue=NetworkIssue(row.network_issue) if row.network_issue else None,
+        repair_due=row.repair_due,
+        responded_at=row.responded_at,
+        assigned_to=row.assigned_to,
+        transcript=tuple(TranscriptTurn(t.speaker, t.text, t.at) for t in row.turns),
+        history=tuple(
+            StatusChange(Status(h.from_status) if h.from_status else None, Status(h.to_status),
+                         h.by, h.at)
+            for h in row.history
+        ),
+        notes=tuple(Note(n.author, n.text, n.at) for n in row.notes),
+    )
