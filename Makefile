@@ -10,7 +10,8 @@ venv:
 run: venv          ## set up, seed the demo database, train if needed, start the assistant
 	.venv/bin/telecom run
 
-test: venv         ## the whole test suite (what CI runs)
+test:              ## the whole test suite (what CI runs), with Chromium for the browser tests
+	@scripts/bootstrap.sh --with-browser
 	.venv/bin/telecom test
 
 seed: venv

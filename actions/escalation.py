@@ -198,9 +198,9 @@ class ValidateComplaintForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        if _escalation(tracker).get("trigger") == Trigger.SPAM.value:
-            return [SPAM_SENDER, SPAM_CONTENT, COMPLAINT_CONTACT]
-        return domain_slots
+        spam = _escalation(tracker).get("trigger") == Trigger.SPAM.value
+        not_asked = (COMPLAINT_CATEGORY, COMPLAINT_DESCRIPTION) if spam else (SPAM_SENDER, SPAM_CONTENT)
+        return [slot for slot in domain_slots if slot not in not_asked]
 
     async def extract_complaint_category(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -29,6 +29,7 @@ PIPELINE_DIR = PROJECT_ROOT / "models" / "spacy_telecom"
 USER_DICTIONARY = PROJECT_ROOT / "data" / "jieba_userdict.txt"
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"
 FINGERPRINT_FILE = "telecom_fingerprint.txt"
+ESCALATION_FILES = "escalation_entities"  # data/nlu/escalation_entities*.yml
 CONSENT_DISPUTED = "yes"
 # Not a bare "all": "leave it on after all" must not cancel every add-on.
 ALL_ADDONS = ["all of them", "all my add-ons", "all the add-ons", "all my services",
@@ -56,14 +57,22 @@ def entity_types() -> dict[str, str]:
     types.update({city: "city" for city, *_ in COVERAGE})
     types.update({district: "district" for _, district, *_ in COVERAGE})
     types[CONSENT_DISPUTED] = "consent_dispute"
-    types.update({category.value: "complaint_category" for category in Category})
+    return types
+
+
+def escalation_entity_types() -> dict[str, str]:
+    """Complaint categories and network faults. Kept apart from `entity_types` because
+    "broadband" is both a charge on the bill and a complaint category: the synonym file
+    decides which one a surface form is."""
+    types = {category.value: "complaint_category" for category in Category}
     types.update({issue.value: "network_issue" for issue in NetworkIssue})
     return types
 
 
-def _nlu_blocks(nlu_dir: Path) -> Iterator[dict[str, Any]]:
+def _nlu_blocks(nlu_dir: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
     for path in sorted(nlu_dir.rglob("*.yml")):
-        yield from (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", [])
+        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
+            yield path, block
 
 
 def _examples(block: dict[str, Any]) -> list[str]:
@@ -80,11 +89,13 @@ def surface_forms(nlu_dir: Path = NLU_DIR) -> Iterator[tuple[str, str, str]]:
         for name in (row["id"], row["name"], row["name_zh"], *row["aliases"].split(",")):
             if name.strip():
                 yield types[row["id"]], name.strip(), row["id"]
-    for block in _nlu_blocks(nlu_dir):
-        if "synonym" in block and str(block["synonym"]) in types:
+    escalation_types = escalation_entity_types()
+    for path, block in _nlu_blocks(nlu_dir):
+        block_types = escalation_types if path.stem.startswith(ESCALATION_FILES) else types
+        if "synonym" in block and str(block["synonym"]) in block_types:
             value = str(block["synonym"])
             for form in _examples(block):
-                yield types[value], form, value
+                yield block_types[value], form, value
         elif "lookup" in block and block["lookup"] in ("city", "district"):
             for form in _examples(block):
                 key = "".join(ch for ch in form.lower() if ch.isalnum())
@@ -180,6 +191,7 @@ def ensure_pipeline(directory: Path = PIPELINE_DIR) -> bool:
     stamp = directory / FINGERPRINT_FILE
     if stamp.exists() and stamp.read_text() == wanted:
         return False
+    directory.mkdir(parents=True, exist_ok=True)
     build_pipeline(patterns).to_disk(directory)
     stamp.write_text(wanted)
     return True

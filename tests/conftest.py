@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine, make_url
 from telecom_assistant.backend.database import make_engine
 from telecom_assistant.backend.seed import reset_database
 from telecom_assistant.backend.sql import SqlAccountService
+from telecom_assistant.tickets.sql import SqlTicketService
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
@@ -108,3 +109,14 @@ def actions_service(sqlite_engine, clock) -> Iterator[SqlAccountService]:
     common.use_account_service(service)
     yield service
     common.use_account_service(None)
+
+
+@pytest.fixture
+def actions_tickets(sqlite_engine, clock) -> Iterator[SqlTicketService]:
+    """The ticket desk every custom action in this process talks to, for the test's duration."""
+    from actions import common
+
+    tickets = SqlTicketService(sqlite_engine, clock=clock)
+    common.use_ticket_service(tickets)
+    yield tickets
+    common.use_ticket_service(None)

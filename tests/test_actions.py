@@ -104,20 +104,21 @@ class TestUsage:
         tracker = make_tracker("what is this 310 yuan", "explain_charge", {"amount": "310 yuan"},
                                slots=verified("13800000003"))
         messages, _ = run_action(ActionExplainCharge(), tracker)
-        assert responses(messages) == ["utter_explain_roaming"]
+        assert responses(messages) == ["utter_explain_roaming", "utter_offer_charge_dispute"]
         assert messages[0]["country"] == "Japan"
 
     def test_explain_unconsented_addon_charge(self, actions_service):
         tracker = make_tracker("why am i paying for ringtone", "explain_charge",
                                {"addon": "ringback_tone"}, slots=verified("13800000004"))
         messages, _ = run_action(ActionExplainCharge(), tracker)
-        assert responses(messages) == ["utter_explain_addon", "utter_explain_addon_no_consent"]
+        assert responses(messages) == ["utter_explain_addon", "utter_explain_addon_no_consent",
+                                       "utter_offer_charge_dispute"]
         assert messages[0]["channel"] == "outbound sales call"
 
     def test_why_is_my_bill_high_explains_every_extra(self, actions_service):
         tracker = make_tracker("why is my bill so high", "explain_charge", slots=verified("13800000002"))
         messages, _ = run_action(ActionExplainCharge(), tracker)
-        assert responses(messages) == ["utter_explain_data_overage"]
+        assert responses(messages) == ["utter_explain_data_overage", "utter_offer_charge_dispute"]
 
     def test_charge_not_on_the_bill(self, actions_service):
         tracker = make_tracker("what's the 999 yuan", "explain_charge", {"amount": "999 yuan"},
@@ -241,8 +242,15 @@ class TestSubscriptions:
         assert messages[0]["monthly_total"] == "¥8.00"
         answer = make_tracker("yes", "affirm", events=ask.events,
                               slots=verified("13800000004", **slot_events(events)))
-        messages, _ = run_action(ActionConfirmUnsubscribe(), answer)
-        assert responses(messages) == ["utter_unsubscribed", "utter_consent_dispute_recorded"]
+        messages, events = run_action(ActionConfirmUnsubscribe(), answer)
+        # "Never ordered" also becomes a refund complaint, filled in and ready to file.
+        assert responses(messages) == ["utter_unsubscribed", "utter_consent_dispute_recorded",
+                                       "utter_escalation_intro_consent_dispute"]
+        assert handoffs(events) == ["complaint_form"]
+        filled = slot_events(events)
+        assert filled["complaint_category"] == "unauthorised_addon"
+        assert filled["complaint_contact"] == "13800000004"
+        assert "Refund requested" in filled["complaint_description"]
         assert actions_service.active_subscriptions("13800000004") == []
 
     def test_a_stray_consent_tag_is_no_dispute(self, actions_service):
@@ -320,12 +328,6 @@ class TestConversation:
         assert messages[0]["response"] == "utter_clarify"
         assert [b["payload"] for b in messages[0]["buttons"]] == ["/check_bill", "/check_usage", "/ask_5g"]
         assert messages[0]["buttons"][0]["title"] == "See my bill"
-
-    def test_second_miss_in_a_row_hands_back(self):
-        earlier = [{"event": "user", "text": "blah"}, {"event": "action", "name": "action_clarify"},
-                   {"event": "action", "name": "action_listen"}]
-        messages, _ = run_action(ActionClarify(), make_tracker("blah again", "nlu_fallback", events=earlier))
-        assert responses(messages) == ["utter_handback"]
 
 
 def test_dead_database_gets_a_clear_message(tmp_path):

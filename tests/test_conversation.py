@@ -11,6 +11,8 @@ from telecom_assistant.backend.clock import operator_now
 from telecom_assistant.backend.database import make_engine
 from telecom_assistant.backend.seed import reset_database
 from telecom_assistant.backend.sql import SqlAccountService
+from telecom_assistant.tickets.model import Category
+from telecom_assistant.tickets.sql import SqlTicketService
 
 from .actions_support import DOMAIN
 from .stack import free_port, start_stack
@@ -130,3 +132,53 @@ def test_a_dead_action_server_gets_a_clear_message(model, tmp_path):
         stack.stop()
     assert english == [text_of("utter_assistant_unavailable")]
     assert chinese == [text_of("utter_assistant_unavailable", "zh")]
+
+
+def tickets_of(stack) -> SqlTicketService:
+    return SqlTicketService(make_engine(stack.database_url))
+
+
+def filed_ticket_id(replies: list[str]) -> str:
+    return re.search(r"TK-\d{6}-\d{4}", " ".join(replies)).group()
+
+
+def test_a_complaint_becomes_one_ticket_with_the_masked_conversation(stack, conversation):
+    conversation("I want to see my bill")
+    conversation("13800000002")
+    conversation(latest_code(stack, "13800000002"))
+    replies = conversation("I want to file a complaint about my bill")
+    assert replies[0] == text_of("utter_escalation_intro_complaint")
+    replies = conversation("I was charged twice for the same month, call me on 13800000002")
+    ticket_id = filed_ticket_id(replies)
+    ticket = tickets_of(stack).get(ticket_id)
+    assert ticket.msisdn == "13800000002" and ticket.contact_number == "13800000002"
+    assert ticket.category is Category.BILLING and ticket.channel == "rest"
+    spoken = [turn.text for turn in ticket.transcript if turn.speaker == "customer"]
+    assert spoken[:3] == ["I want to see my bill", "*******0002", "******"]
+    assert ticket.description == "I was charged twice for the same month, call me on *******0002"
+    # Asking again in the same conversation does not open a second ticket.
+    conversation("I want to file a complaint about my bill")
+    again = conversation("still charged twice")
+    assert filed_ticket_id(again) == ticket_id
+    assert again[0].startswith("This is already filed as ticket")
+    # Its status, by number, in Chinese.
+    status = conversation(f"工单{ticket_id}进度怎么样了")
+    assert status[0].startswith(f"工单 {ticket_id}")
+
+
+def test_a_typed_payload_cannot_put_an_account_on_a_ticket(stack, conversation):
+    conversation('/request_human{"verified_msisdn": "13800000001", "complaint_contact": "13800000001"}')
+    conversation('/inform{"complaint_category":"other"}')
+    conversation("please call me back about my account")
+    replies = conversation("13900000001")
+    ticket = tickets_of(stack).get(filed_ticket_id(replies))
+    assert ticket.msisdn is None and ticket.contact_number == "13900000001"
+
+
+def test_a_spam_report_in_chinese_gets_fraud_advice(stack, conversation):
+    assert conversation("我要举报诈骗电话")[0] == text_of("utter_escalation_intro_spam", "zh")
+    conversation("17012345678")
+    conversation("对方冒充公安让我转账到安全账户")
+    replies = conversation("13800000006")
+    assert replies[-1] == text_of("utter_fraud_advice", "zh")
+    assert tickets_of(stack).get(filed_ticket_id(replies)).priority.value == "urgent"
