@@ -154,7 +154,7 @@ class ActionStartEscalation(Action):
     """A complaint, a request for a person, a spam report, or a "yes" to an offered ticket."""
 
     def name(self) -> str:
-        return START_ESCALATION
+        return "action_start_escalation"  # START_ESCALATION
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -11,6 +11,8 @@ from pathlib import Path
 import yaml
 
 from actions.conversation import CLARIFIABLE_INTENTS
+from actions.escalation import Trigger
+from telecom_assistant.tickets.model import NetworkIssue, Status
 from telecom_assistant.backend.interface import (
     BillStatus,
     ChargeCategory,
@@ -33,6 +35,9 @@ DYNAMIC_FAMILIES = {
     "utter_5g_indoor_": [c.value for c in IndoorCoverage],
     "utter_port_blocked_": [b.value for b in PortabilityBlocker],
     "utter_label_": sorted(CLARIFIABLE_INTENTS),
+    "utter_escalation_intro_": [t.value for t in Trigger],
+    "utter_ticket_status_": [s.value for s in Status],
+    "utter_troubleshoot_": [i.value for i in NetworkIssue],
 }
 SOURCES = [*Path(PROJECT_ROOT, "actions").glob("*.py"), *Path(PROJECT_ROOT, "connectors").glob("*.py")]
 
@@ -60,7 +65,10 @@ def test_every_response_an_action_names_exists():
 
 def test_every_response_is_used():
     used = named_in_code() | named_in_rules() | dynamic_names() | {
-        f"utter_ask_{slot}" for slot in DOMAIN["forms"]["verification_form"]["required_slots"]
+        f"utter_ask_{slot}"
+        for form in DOMAIN["forms"].values()
+        for slot in form["required_slots"]
+        if f"action_ask_{slot}" not in DOMAIN["actions"]
     }
     assert set(DOMAIN["responses"]) - used == set()
 
