@@ -22,7 +22,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from telecom_assistant.backend import AccountService
 from telecom_assistant.backend.database import make_engine
-from telecom_assistant.backend.interface import AddOn, BillLine, Coverage, Plan, Subscription
+from telecom_assistant.backend.interface import (
+    AddOn,
+    BillLine,
+    Coverage,
+    Plan,
+    Subscription,
+)
 from telecom_assistant.backend.sql import SqlAccountService
 from telecom_assistant.language import CHINESE, ENGLISH
 from telecom_assistant.tickets.model import CATEGORY_NAMES, Category

@@ -13,7 +13,15 @@ from telecom_assistant.backend.interface import (
     OutdoorCoverage,
 )
 
-from .common import VERIFIED_MSISDN, Names, Request, ServiceAction, account_service, day, money
+from .common import (
+    VERIFIED_MSISDN,
+    Names,
+    Request,
+    ServiceAction,
+    account_service,
+    day,
+    money,
+)
 
 
 class ActionAsk5G(ServiceAction):

@@ -6,7 +6,11 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from telecom_assistant.backend.interface import Coverage, IndoorCoverage, OutdoorCoverage
+from telecom_assistant.backend.interface import (
+    Coverage,
+    IndoorCoverage,
+    OutdoorCoverage,
+)
 from telecom_assistant.tickets.model import Category, NetworkIssue
 
 from .common import (

@@ -14,7 +14,6 @@ from telecom_assistant.backend.interface import (
     PlanKind,
 )
 from telecom_assistant.backend.tariffs import match_charge
-
 from telecom_assistant.tickets.model import Category
 
 from .common import (

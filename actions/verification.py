@@ -29,9 +29,9 @@ from .common import (
     VERIFICATION_FORM,
     VERIFIED_MSISDN,
     account_service,
+    day,
     hand_over,
     handoff_taken,
-    day,
 )
 
 VERIFICATION_HALTED = "verification_halted"

@@ -15,7 +15,12 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint
 
-from telecom_assistant.language import ENGLISH, LANGUAGES, detect_language, response_text
+from telecom_assistant.language import (
+    ENGLISH,
+    LANGUAGES,
+    detect_language,
+    response_text,
+)
 
 DOMAIN_FILE = Path(__file__).resolve().parents[1] / "domain.yml"
 UNAVAILABLE_RESPONSE = "utter_assistant_unavailable"

@@ -15,18 +15,17 @@ import hashlib
 import hmac
 import secrets
 from collections import deque
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterator, Optional
+from typing import Optional
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
 from telecom_assistant.backend import orm
 from telecom_assistant.backend.clock import Clock, operator_now
+from telecom_assistant.backend.database import SessionPerCall
 
 MIN_PASSWORD_LENGTH = 10
 MAX_USERNAME_LENGTH = orm.AgentRow.username.type.length
@@ -152,19 +151,13 @@ class SignInThrottle:
                 del self._failures[username]
 
 
-class AgentAccounts:
+class AgentAccounts(SessionPerCall):
     def __init__(self, engine: Engine, clock: Clock = operator_now) -> None:
-        self._sessions = sessionmaker(engine, future=True, expire_on_commit=False)
-        self._now = clock
+        super().__init__(engine, clock)
         self._throttle = SignInThrottle(clock)
         # Checked against when the username does not exist, so that a wrong username takes
         # as long as a wrong password and does not reveal which agents exist.
         self._decoy_hash = hash_password(secrets.token_urlsafe(TOKEN_BYTES))
-
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        with self._sessions() as session, session.begin():
-            yield session
 
     # ---- agents
 

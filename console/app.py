@@ -23,7 +23,8 @@ from jinja2 import Environment, FileSystemLoader
 from sanic import Sanic
 from sanic.exceptions import NotFound
 from sanic.request import Request
-from sanic.response import HTTPResponse, html, json as json_response, redirect
+from sanic.response import HTTPResponse, html, redirect
+from sanic.response import json as json_response
 
 from telecom_assistant.backend.clock import Clock, operator_now
 from telecom_assistant.backend.interface import (

@@ -58,7 +58,7 @@ def ensure_database() -> None:
 
 def add_agent(args: argparse.Namespace) -> int:
     """Agents' passwords come from the environment or a prompt, never from a file here."""
-    from console.accounts import AgentAccounts, AccountRefused
+    from console.accounts import AccountRefused, AgentAccounts
 
     ensure_database()
     password = os.environ.get("TELECOM_AGENT_PASSWORD")

@@ -155,9 +155,9 @@ def external(_args: Any = None) -> int:
 
 
 def evaluate_nlu(folds: int) -> int:
-    from .cli import latest_model, train
-
     from nlu_components.spacy_pipeline import ensure_pipeline
+
+    from .cli import latest_model, train
 
     RESULTS_DIR.mkdir(exist_ok=True)
     (RESULTS_DIR / "evaluate.log").unlink(missing_ok=True)

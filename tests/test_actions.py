@@ -21,7 +21,12 @@ from actions.tariffs import (
     ActionExplainTariff,
     ActionRecommendPlan,
 )
-from actions.usage import ActionCheckBill, ActionCheckUsage, ActionExplainCharge, parse_amount
+from actions.usage import (
+    ActionCheckBill,
+    ActionCheckUsage,
+    ActionExplainCharge,
+    parse_amount,
+)
 from telecom_assistant.backend.sql import SqlAccountService
 
 from .actions_support import (

@@ -12,7 +12,6 @@ import yaml
 
 from actions.conversation import CLARIFIABLE_INTENTS
 from actions.escalation import Trigger
-from telecom_assistant.tickets.model import NetworkIssue, Status
 from telecom_assistant.backend.interface import (
     BillStatus,
     ChargeCategory,
@@ -21,6 +20,7 @@ from telecom_assistant.backend.interface import (
     OutdoorCoverage,
     PortabilityBlocker,
 )
+from telecom_assistant.tickets.model import NetworkIssue, Status
 
 from .actions_support import DOMAIN, PROJECT_ROOT
 

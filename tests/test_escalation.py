@@ -6,6 +6,7 @@ import asyncio
 import json
 
 import pytest
+from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import create_engine
 
 from actions import common
@@ -20,11 +21,17 @@ from actions.escalation import (
 from actions.ticket_status import ActionCheckTicketStatus
 from actions.troubleshooting import ActionTroubleshootNetwork
 from actions.usage import ActionExplainCharge
-from rasa_sdk.executor import CollectingDispatcher
 from telecom_assistant.tickets.model import Category, Kind, Priority, Status
 from telecom_assistant.tickets.sql import SqlTicketService
 
-from .actions_support import DOMAIN, handoffs, make_tracker, responses, run_action, slot_events
+from .actions_support import (
+    DOMAIN,
+    handoffs,
+    make_tracker,
+    responses,
+    run_action,
+    slot_events,
+)
 
 
 def user_event(text: str, intent: str, timestamp: float = 1795399200.0) -> dict:

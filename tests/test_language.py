@@ -8,7 +8,7 @@ import pytest
 import spacy
 
 from actions.common import Names
-from nlu_components.spacy_pipeline import ensure_pipeline, PIPELINE_DIR
+from nlu_components.spacy_pipeline import PIPELINE_DIR, ensure_pipeline
 from telecom_assistant.language import detect_language
 
 from .actions_support import DOMAIN

@@ -16,7 +16,15 @@ from actions.verification import (
 )
 from telecom_assistant.backend.msisdn import mask_msisdn, normalise_msisdn
 
-from .actions_support import DOMAIN, handoffs, make_tracker, parked, responses, run_action, slot_events
+from .actions_support import (
+    DOMAIN,
+    handoffs,
+    make_tracker,
+    parked,
+    responses,
+    run_action,
+    slot_events,
+)
 
 GRANTING_SLOTS = ["verified_msisdn", "pending_request", "pending_confirmation", "verification_halted",
                   "handoff"]

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
-
-from typing import Collection
+from typing import Collection, Iterator
 
 from sqlalchemy import Table, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
+from .clock import Clock, operator_now
 from .orm import Base
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -46,3 +48,18 @@ def drop_schema(engine: Engine, keep: Collection[Table] = ()) -> None:
     Base.metadata.drop_all(
         engine, tables=[table for table in Base.metadata.sorted_tables if table not in keep]
     )
+
+
+class SessionPerCall:
+    """Base of the SQL implementations: the engine (and its pool) is shared by the process,
+    each public method opens its own short session and transaction, never one shared
+    session."""
+
+    def __init__(self, engine: Engine, clock: Clock = operator_now) -> None:
+        self._sessions = sessionmaker(engine, future=True, expire_on_commit=False)
+        self._now = clock
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session

@@ -9,17 +9,16 @@ import hashlib
 import hmac
 import logging
 import secrets
-from contextlib import contextmanager
 from datetime import date, timedelta
-from typing import Iterator, Optional, Sequence
+from typing import Optional, Sequence
 
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from . import orm, tariffs
 from .catalogue import COUNTRY_NAMES_ZH, ORDERING_CHANNELS_ZH, PLACE_NAMES_ZH
-from .clock import Clock, add_months, cycle_bounds, operator_now
+from .clock import add_months, cycle_bounds
+from .database import SessionPerCall
 from .interface import (
     OTP_LENGTH,
     OTP_LOCK_SECONDS,
@@ -69,16 +68,7 @@ def _code_hash(msisdn: str, code: str) -> str:
     return hashlib.sha256(f"{msisdn}:{code}".encode()).hexdigest()
 
 
-class SqlAccountService(AccountService):
-    def __init__(self, engine: Engine, clock: Clock = operator_now) -> None:
-        self._sessions = sessionmaker(engine, future=True, expire_on_commit=False)
-        self._now = clock
-
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        with self._sessions() as session, session.begin():
-            yield session
-
+class SqlAccountService(SessionPerCall, AccountService):
     def _today(self) -> date:
         return self._now().date()
 

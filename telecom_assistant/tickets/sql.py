@@ -6,17 +6,15 @@ escalation at once end with one ticket, and two filing different ones get differ
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import datetime, time, timedelta
-from typing import Iterator, Optional, Sequence
+from typing import Optional, Sequence
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from ..backend import orm
-from ..backend.clock import Clock, operator_now
+from ..backend.database import SessionPerCall
 from .model import (
     HOTSPOT_DAYS,
     REPEAT_WINDOW,
@@ -49,16 +47,7 @@ ASSISTANT = "assistant"
 FILING_ATTEMPTS = 5
 
 
-class SqlTicketService(TicketService):
-    def __init__(self, engine: Engine, clock: Clock = operator_now) -> None:
-        self._sessions = sessionmaker(engine, future=True, expire_on_commit=False)
-        self._now = clock
-
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        with self._sessions() as session, session.begin():
-            yield session
-
+class SqlTicketService(SessionPerCall, TicketService):
     # ---- filing
 
     def file(self, new: NewTicket) -> Filing:
