@@ -294,16 +294,26 @@ class ActionAskComplaintCategory(Action):
 
 
 def transcript(tracker: Tracker) -> list[TranscriptTurn]:
-    """Every customer and assistant turn of this session, in order, with its time."""
+    """Every customer and assistant turn of this session, in order, with its time. A button
+    press reads as the button's title in brackets ("[5G]"), not as its payload."""
     turns: list[TranscriptTurn] = []
+    buttons: dict[str, str] = {}
     for event in tracker.events:
         kind = event.get("event")
         if kind == "session_started":
-            turns = []
+            turns, buttons = [], {}
         elif kind in ("user", "bot") and (event.get("text") or "").strip():
-            at = datetime.fromtimestamp(event.get("timestamp") or 0, CHINA_TIME)
-            speaker = "customer" if kind == "user" else "assistant"
-            turns.append(TranscriptTurn(speaker, event["text"], at.replace(tzinfo=None)))
+            at = datetime.fromtimestamp(event.get("timestamp") or 0, CHINA_TIME).replace(tzinfo=None)
+            if kind == "bot":
+                turns.append(TranscriptTurn("assistant", event["text"], at))
+                buttons.update(
+                    (button.get("payload"), button.get("title"))
+                    for button in (event.get("data") or {}).get("buttons") or []
+                )
+            else:
+                pressed = buttons.get(event["text"])
+                turns.append(TranscriptTurn("customer", f"[{pressed}]" if pressed else event["text"], at))
+                buttons = {}  # only the buttons of the assistant's latest turn can be pressed
     return turns
 
 

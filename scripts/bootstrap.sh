@@ -43,14 +43,15 @@ if [ ! -f "$stamp" ]; then
     touch "$stamp"
 fi
 
-# The browser tests drive Debian's Chromium (no browser download at run time): installed here
-# for `make test`, when missing, from the distribution's packages.
+# The browser tests drive Debian's Chromium (no browser download at run time), with a Chinese
+# font so that Chinese pages render: installed here for `make test`, when missing, from the
+# distribution's packages.
 if [ "${1:-}" = "--with-browser" ] && ! command -v chromium >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "Installing Chromium for the browser tests (Debian package chromium)"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
-            || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+        echo "Installing Chromium and a Chinese font for the browser tests (Debian packages)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null \
+            || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
     else
-        echo "The browser tests need Chromium: sudo apt-get install chromium" >&2
+        echo "The browser tests need Chromium: sudo apt-get install chromium fonts-wqy-microhei" >&2
     fi
 fi

@@ -120,7 +120,7 @@ def test_an_agent_works_a_ticket_from_a_real_conversation(product, browser):
     transcript = page.locator("ol.transcript").inner_text()
     assert "I want to talk to a real person" in transcript
     assert "dropping from 5G to 4G" in transcript
-    assert "*******0077" in transcript and "13900000077" not in transcript  # masked
+    assert "*** **** 0077" in transcript and "139 0000 0077" not in transcript  # masked
     save_screenshot(page, "console-ticket.png")
 
     page.select_option("#new-status", "resolved")
@@ -133,4 +133,11 @@ def test_an_agent_works_a_ticket_from_a_real_conversation(product, browser):
     page.goto(f"{console_url}/hotspots")
     assert page.locator("svg").count() >= 1
     save_screenshot(page, "console-hotspots.png")
+
+    page.click("a:has-text('中文')")
+    page.wait_for_load_state()
+    assert "热点问题" in page.locator("h1").inner_text()
+    page.goto(f"{console_url}/tickets/{ticket_id}")
+    assert "已解决" in page.locator("dl.facts").inner_text()
+    save_screenshot(page, "console-ticket-zh.png")
     page.close()

@@ -214,6 +214,17 @@ class TestFiling:
         assert slot_events(events)["escalation"] is None
         assert slot_events(events)["handoff"] is None
 
+    def test_a_button_press_reads_as_its_title(self, actions_tickets):
+        conversation = [
+            {**bot_event("Which of these best describes your complaint?"),
+             "data": {"buttons": [{"title": "5G", "payload": '/inform{"complaint_category":"five_g"}'}]}},
+            user_event('/inform{"complaint_category":"five_g"}', "inform"),
+            user_event('/inform{"complaint_category":"privacy"}', "inform"),
+        ]
+        messages, _ = file_ticket(form_slots(), conversation)
+        texts = [turn.text for turn in actions_tickets.get(messages[0]["ticket_id"]).transcript]
+        assert texts[1:3] == ["[5G]", '/inform{"complaint_category":"privacy"}']
+
     def test_an_unverified_customer_gets_no_line_on_the_ticket(self, actions_tickets):
         messages, _ = file_ticket(form_slots())
         assert actions_tickets.get(messages[0]["ticket_id"]).msisdn is None
