@@ -154,6 +154,8 @@ def wait_until_healthy(service: Service, timeout: float) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     ensure_database()
+    # endpoints.yml keeps conversations in var/tracker.db, wherever DATABASE_URL points.
+    (PROJECT_ROOT / "var").mkdir(exist_ok=True)
     if not args.skip_train and train(args) != 0:
         return 1
     model = latest_model()
