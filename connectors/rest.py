@@ -53,3 +53,12 @@ class AssistantRestInput(RestInput):
                     await channel.send_text_message(message.sender_id, texts[language])
 
         return super().blueprint(always_answered)
+
+
+class TelegramBridgeInput(AssistantRestInput):
+    """The Telegram bridge's door into Rasa (POST /webhooks/telegram/webhook): the same channel
+    under its own name, so that a ticket records that the customer wrote on Telegram."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "telegram"

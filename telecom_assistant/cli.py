@@ -127,9 +127,14 @@ def evaluate(args: argparse.Namespace) -> int:
 class Service:
     name: str
     command: list[str]
-    health_url: str
-    port: int
+    # None: the service serves no HTTP (the Telegram bridge polls Telegram); it counts as up
+    # once it has stayed alive for a few seconds.
+    health_url: Optional[str]
+    port: Optional[int]
     process: Optional[subprocess.Popen] = None
+
+
+STAYS_ALIVE_SECONDS = 5
 
 
 def port_in_use(port: int) -> bool:
@@ -140,6 +145,9 @@ def port_in_use(port: int) -> bool:
 
 
 def wait_until_healthy(service: Service, timeout: float) -> bool:
+    if service.health_url is None:
+        time.sleep(STAYS_ALIVE_SECONDS)
+        return service.process is not None and service.process.poll() is None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if service.process is not None and service.process.poll() is not None:
@@ -185,7 +193,14 @@ def run(args: argparse.Namespace) -> int:
             RASA_PORT,
         ),
     ]
-    taken = [service for service in services if port_in_use(service.port)]
+    if os.environ.get("TELEGRAM_BOT_TOKEN"):
+        services.append(Service(
+            "Telegram bridge",
+            [sys.executable, "-m", "telegram_bridge"],
+            None,
+            None,
+        ))
+    taken = [service for service in services if service.port and port_in_use(service.port)]
     for service in taken:
         print(f"Port {service.port} is already in use, so the {service.name} cannot start. "
               f"Stop whatever uses it (`lsof -i :{service.port}`) and try again.", file=sys.stderr)
@@ -199,12 +214,16 @@ def run(args: argparse.Namespace) -> int:
                 print(f"The {service.name} did not become healthy; see its log above.",
                       file=sys.stderr)
                 return 1
+        telegram = ("  Telegram bridge polling Telegram for the bot's messages\n"
+                    if os.environ.get("TELEGRAM_BOT_TOKEN")
+                    else "  (set TELEGRAM_BOT_TOKEN to start the Telegram bridge too)\n")
         print(
             "\nThe assistant is up:\n"
             f"  REST channel  http://localhost:{RASA_PORT}/webhooks/rest/webhook\n"
             f"  action server http://localhost:{ACTIONS_PORT}/health\n"
             f"  agent console http://localhost:{CONSOLE_PORT}/  "
             "(create an agent first: telecom agent add <username>)\n"
+            f"{telegram}"
             "One-time codes appear in this console as the demo SMS gateway sends them\n"
             "(or: telecom otp <phone>). Press Ctrl-C to stop.",
             flush=True,

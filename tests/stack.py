@@ -56,9 +56,9 @@ class Stack:
     database_url: str
     processes: list[subprocess.Popen]
 
-    def send(self, sender: str, text: str) -> list[dict[str, Any]]:
+    def send(self, sender: str, text: str, channel: str = "rest") -> list[dict[str, Any]]:
         request = urllib.request.Request(
-            f"{self.rasa_url}/webhooks/rest/webhook",
+            f"{self.rasa_url}/webhooks/{channel}/webhook",
             data=json.dumps({"sender": sender, "message": text}).encode(),
             headers={"Content-Type": "application/json"},
         )

@@ -182,3 +182,12 @@ def test_a_spam_report_in_chinese_gets_fraud_advice(stack, conversation):
     replies = conversation("13800000006")
     assert replies[-1] == text_of("utter_fraud_advice", "zh")
     assert tickets_of(stack).get(filed_ticket_id(replies)).priority.value == "urgent"
+
+
+def test_the_telegram_bridge_channel_is_recorded_on_the_ticket(stack):
+    chat = f"telegram-{uuid.uuid4().int % 10**9}"
+    for text in ("转人工", '/inform{"complaint_category":"other"}', "想问一下我的合约什么时候到期",
+                 "13900000002"):
+        replies = [m.get("text", "") for m in stack.send(chat, text, channel="telegram")]
+    ticket = tickets_of(stack).get(filed_ticket_id(replies))
+    assert ticket.channel == "telegram" and ticket.conversation_id == chat
