@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import socket
 from typing import Optional, Sequence
 
 from telecom_assistant.backend.database import create_schema, make_engine
 from telecom_assistant.backend.sql import SqlAccountService
 from telecom_assistant.tickets.sql import SqlTicketService
+from telecom_assistant.web import exit_if_port_taken
 
 from .accounts import AgentAccounts
 from .app import create_app
@@ -25,20 +25,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         help="mark cookies Secure: use it when the console is reached over HTTPS",
     )
     args = parser.parse_args(argv)
-    if _port_taken(args.host, args.port):
-        # Sanic would log the bind error and still exit 0.
-        parser.exit(1, f"Port {args.port} is taken: stop what runs there or pass --port.\n")
+    exit_if_port_taken(parser, args.host, args.port)
     engine = make_engine()
     create_schema(engine)
     app = create_app(SqlTicketService(engine), SqlAccountService(engine), AgentAccounts(engine))
     app.config.SECURE_COOKIES = args.secure_cookies
     # One worker: the sign-in lock-out is counted in this process's memory.
     app.run(host=args.host, port=args.port, workers=1, access_log=False)
-
-
-def _port_taken(host: str, port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex((host, port)) == 0
 
 
 if __name__ == "__main__":

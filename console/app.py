@@ -47,6 +47,7 @@ from telecom_assistant.tickets.model import (
     UnknownTicket,
 )
 from telecom_assistant.tickets.service import TicketService
+from telecom_assistant.web import SECURITY_HEADERS
 
 from .accounts import Agent, AgentAccounts, AgentSession
 from .chart import PALETTE, Series, stacked_bar_chart
@@ -68,15 +69,6 @@ NOTE_MAX_LENGTH = 2000
 DEFAULT_SORT = "due"
 ACTIVE_STATUSES = tuple(status for status in Status if status.is_active)
 CATEGORY_COLOURS = dict(zip(Category, PALETTE))
-SECURITY_HEADERS = {
-    # Everything the console loads is its own: no CDN, no inline script or style.
-    "Content-Security-Policy": (
-        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "X-Content-Type-Options": "nosniff",
-}
 
 EnumType = TypeVar("EnumType", Status, Category, Priority)
 

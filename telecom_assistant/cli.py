@@ -18,6 +18,7 @@ from typing import Optional, Sequence
 
 from .backend.clock import operator_now
 from .backend.database import PROJECT_ROOT, create_schema, database_url, make_engine
+from .web import port_in_use
 
 # Rasa phones home at start-up and retries forever without internet.
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
@@ -25,6 +26,7 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 RASA_PORT = 5005
 ACTIONS_PORT = 5055
 CONSOLE_PORT = 5002
+WEBCHAT_PORT = 5003
 MODELS_DIR = PROJECT_ROOT / "models"
 KEEP_MODELS = 3
 BIN = Path(sys.executable).parent
@@ -137,13 +139,6 @@ class Service:
 STAYS_ALIVE_SECONDS = 5
 
 
-def port_in_use(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
 def wait_until_healthy(service: Service, timeout: float) -> bool:
     if service.health_url is None:
         time.sleep(STAYS_ALIVE_SECONDS)
@@ -184,6 +179,13 @@ def run(args: argparse.Namespace) -> int:
             CONSOLE_PORT,
         ),
         Service(
+            "web chat",
+            [sys.executable, "-m", "webchat", "--port", str(WEBCHAT_PORT),
+             "--rasa-url", f"http://127.0.0.1:{RASA_PORT}"],
+            f"http://127.0.0.1:{WEBCHAT_PORT}/health",
+            WEBCHAT_PORT,
+        ),
+        Service(
             "Rasa server (REST channel)",
             # No --enable-api: Rasa's HTTP API could rewrite a conversation's slots,
             # including the ones that grant access to account data.
@@ -219,6 +221,7 @@ def run(args: argparse.Namespace) -> int:
                     else "  (set TELEGRAM_BOT_TOKEN to start the Telegram bridge too)\n")
         print(
             "\nThe assistant is up:\n"
+            f"  web chat      http://localhost:{WEBCHAT_PORT}/\n"
             f"  REST channel  http://localhost:{RASA_PORT}/webhooks/rest/webhook\n"
             f"  action server http://localhost:{ACTIONS_PORT}/health\n"
             f"  agent console http://localhost:{CONSOLE_PORT}/  "

@@ -3,6 +3,7 @@ where the service runs), and the account service on top of it."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Iterator
@@ -120,3 +121,24 @@ def actions_tickets(sqlite_engine, clock) -> Iterator[SqlTicketService]:
     common.use_ticket_service(tickets)
     yield tickets
     common.use_ticket_service(None)
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium driven by Playwright (nothing is downloaded). Per module:
+    Playwright's sync API keeps an event loop running, which later asyncio tests must not see."""
+    if CHROMIUM is None:
+        message = "Chromium is not installed (apt-get install chromium; `make test` does it)"
+        if IN_CI:
+            pytest.fail(message + ": CI must run the browser tests")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # Root in a container has no user namespace for Chromium's sandbox.
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()

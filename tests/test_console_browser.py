@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import shutil
 import subprocess
 import sys
 
@@ -21,30 +20,12 @@ from telecom_assistant.backend.database import make_engine
 from telecom_assistant.backend.seed import reset_database
 from telecom_assistant.tickets.demo import seed_demo_tickets
 
-from .conftest import IN_CI
 from .stack import PROJECT_ROOT, free_port, start_stack, wait_for
 
 pytestmark = pytest.mark.model
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 AGENT, AGENT_NAME = "agent.chen", "Chen Jing"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        message = "Chromium is not installed (apt-get install chromium; `make test` does it)"
-        if IN_CI:
-            pytest.fail(message + ": CI must run the browser tests")
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        # Root in a container has no user namespace for Chromium's sandbox.
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

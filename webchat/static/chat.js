@@ -1,0 +1,302 @@
+/* The customer web chat: vanilla JS, no framework, no inline code (CSP default-src 'self'). */
+(function () {
+  "use strict";
+
+  var STRINGS = {
+    en: {
+      title: "Customer service",
+      conversation: "Conversation",
+      intro: "Hello! Ask me about your bill, data usage, plan or a network problem.",
+      inputLabel: "Your message",
+      placeholder: "Type your message",
+      send: "Send",
+      typing: "The assistant is typing",
+      largerText: "Larger text",
+      switchLanguage: "切换到中文",
+      otherLanguage: "中文",
+      unreachable: "The assistant can't be reached right now. Your message is kept: tap Retry.",
+      retry: "Retry",
+      tooLong: "Your message is too long. Please shorten it and send it again.",
+      you: "You",
+      assistant: "Assistant"
+    },
+    zh: {
+      title: "客户服务",
+      conversation: "对话",
+      intro: "您好！可以问我账单、流量使用、套餐或网络问题。",
+      inputLabel: "您的消息",
+      placeholder: "请输入您的消息",
+      send: "发送",
+      typing: "助手正在输入",
+      largerText: "放大字体",
+      switchLanguage: "Switch to English",
+      otherLanguage: "English",
+      unreachable: "暂时无法连接到助手。您的消息已保留：请点击“重试”。",
+      retry: "重试",
+      tooLong: "您的消息太长。请缩短后再发送。",
+      you: "您",
+      assistant: "助手"
+    }
+  };
+  var KEYS = {
+    sender: "webchat.sender",
+    history: "webchat.history",
+    language: "webchat.language",
+    larger: "webchat.largerText"
+  };
+  var HISTORY_LIMIT = 200;
+  var MAX_LENGTH = 5000;
+
+  var els = {};
+  var history = [];
+  var language = "en";
+  var sender = "";
+  var busy = false;
+
+  // ---- storage (private browsing may refuse it: the chat still works, it just forgets)
+
+  function load(key) {
+    try { return window.localStorage.getItem(key); } catch (e) { return null; }
+  }
+  function store(key, value) {
+    try { window.localStorage.setItem(key, value); } catch (e) { /* ignore */ }
+  }
+  function saveHistory() {
+    if (history.length > HISTORY_LIMIT) history = history.slice(-HISTORY_LIMIT);
+    store(KEYS.history, JSON.stringify(history));
+  }
+  function loadHistory() {
+    try {
+      var saved = JSON.parse(load(KEYS.history) || "[]");
+      return Array.isArray(saved) ? saved.filter(function (entry) {
+        return entry && typeof entry === "object" && typeof entry.role === "string";
+      }) : [];
+    } catch (e) {
+      return [];
+    }
+  }
+  function newSenderId() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") {
+      return window.crypto.randomUUID();
+    }
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+
+  // ---- language
+
+  function t(key) {
+    return (STRINGS[language] && STRINGS[language][key]) || STRINGS.en[key] || key;
+  }
+  function pickLanguage() {
+    var saved = load(KEYS.language);
+    if (saved && STRINGS[saved]) return saved;
+    var browser = (navigator.language || "en").toLowerCase();
+    return browser.indexOf("zh") === 0 ? "zh" : "en";
+  }
+  function applyLanguage() {
+    document.documentElement.lang = language === "zh" ? "zh-Hans" : "en";
+    document.title = t("title");
+    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n]"), function (el) {
+      el.textContent = t(el.getAttribute("data-i18n"));
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n-label]"), function (el) {
+      el.setAttribute("aria-label", t(el.getAttribute("data-i18n-label")));
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n-placeholder]"), function (el) {
+      el.setAttribute("placeholder", t(el.getAttribute("data-i18n-placeholder")));
+    });
+    els.language.textContent = t("otherLanguage");
+    els.language.setAttribute("lang", language === "zh" ? "en" : "zh-Hans");
+    els.language.setAttribute("aria-label", t("switchLanguage"));
+    renderAll();
+  }
+
+  // ---- rendering: text always through textContent, never innerHTML
+
+  function renderEntry(entry, index) {
+    var item = document.createElement("div");
+    item.className = "message " + entry.role;
+    var who = document.createElement("span");
+    who.className = "visually-hidden";
+    who.textContent = (entry.role === "user" ? t("you") : t("assistant")) + ": ";
+    var bubble = document.createElement("div");
+    bubble.className = "bubble";
+    bubble.appendChild(who);
+    bubble.appendChild(document.createTextNode(
+      entry.role === "error" ? t(entry.key || "unreachable") : String(entry.text || "")
+    ));
+    item.appendChild(bubble);
+
+    if (entry.role === "bot" && Array.isArray(entry.buttons) && entry.buttons.length) {
+      var row = document.createElement("div");
+      row.className = "buttons";
+      entry.buttons.forEach(function (button) {
+        var el = document.createElement("button");
+        el.type = "button";
+        el.textContent = String(button.title || button.payload || "");
+        el.disabled = !!entry.buttonsDisabled;
+        el.addEventListener("click", function () {
+          if (el.disabled || busy) return;
+          send(String(button.payload || button.title || ""), el.textContent);
+        });
+        row.appendChild(el);
+      });
+      item.appendChild(row);
+    }
+    if (entry.role === "error" && entry.payload && index === history.length - 1) {
+      var retry = document.createElement("button");
+      retry.type = "button";
+      retry.className = "retry";
+      retry.textContent = t("retry");
+      retry.addEventListener("click", function () { retryLast(); });
+      item.appendChild(retry);
+    }
+    return item;
+  }
+
+  function renderAll() {
+    els.messages.textContent = "";
+    if (!history.length) {
+      els.messages.appendChild(renderEntry({ role: "bot", text: t("intro") }, -1));
+    }
+    history.forEach(function (entry, index) {
+      els.messages.appendChild(renderEntry(entry, index));
+    });
+    scrollDown();
+  }
+
+  function scrollDown() {
+    els.messages.scrollTop = els.messages.scrollHeight;
+  }
+
+  function append(entry) {
+    history.push(entry);
+    saveHistory();
+    renderAll();
+  }
+
+  function setBusy(value) {
+    busy = value;
+    els.typing.hidden = !value;
+    els.send.disabled = value;
+    if (value) els.messages.setAttribute("aria-busy", "true");
+    else els.messages.removeAttribute("aria-busy");
+    scrollDown();
+  }
+
+  // ---- talking to the server
+
+  function send(payload, shown) {
+    if (busy || typeof payload !== "string" || !payload.trim()) return;
+    // A new customer message: older quick replies and retries no longer apply.
+    history = history.filter(function (entry) { return entry.role !== "error"; });
+    history.forEach(function (entry) {
+      if (entry.buttons) entry.buttonsDisabled = true;
+    });
+    append({ role: "user", text: shown });
+    post(payload);
+  }
+
+  function retryLast() {
+    var last = history[history.length - 1];
+    if (busy || !last || last.role !== "error" || !last.payload) return;
+    history.pop();
+    saveHistory();
+    renderAll();
+    post(last.payload);
+  }
+
+  function post(payload) {
+    setBusy(true);
+    fetch("/api/message", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sender: sender, message: payload })
+    }).then(function (response) {
+      if (response.status === 413) return { error: "tooLong" };
+      if (!response.ok) return { error: "unreachable" };
+      return response.json().then(function (replies) {
+        return Array.isArray(replies) ? { replies: replies } : { error: "unreachable" };
+      });
+    }).catch(function () {
+      return { error: "unreachable" };
+    }).then(function (result) {
+      setBusy(false);
+      if (result.error === "tooLong") {
+        append({ role: "error", key: "tooLong" });
+      } else if (result.error) {
+        append({ role: "error", key: "unreachable", payload: payload });
+      } else {
+        showReplies(result.replies);
+      }
+      els.input.focus();
+    });
+  }
+
+  function showReplies(replies) {
+    replies.forEach(function (reply) {
+      if (!reply || typeof reply !== "object") return;
+      var buttons = Array.isArray(reply.buttons) ? reply.buttons.filter(function (b) {
+        return b && (b.title || b.payload);
+      }).map(function (b) {
+        return { title: String(b.title || b.payload), payload: String(b.payload || b.title) };
+      }) : [];
+      var text = typeof reply.text === "string" ? reply.text
+        : (typeof reply.image === "string" ? reply.image : "");
+      if (!text && !buttons.length) return;
+      var entry = { role: "bot", text: text };
+      if (buttons.length) entry.buttons = buttons;
+      history.push(entry);
+    });
+    saveHistory();
+    renderAll();
+  }
+
+  // ---- start
+
+  function setLarger(on) {
+    els.chat.classList.toggle("larger", on);
+    els.larger.setAttribute("aria-pressed", on ? "true" : "false");
+    store(KEYS.larger, on ? "1" : "0");
+  }
+
+  function start() {
+    ["chat", "messages", "typing", "composer", "input", "send", "language"].forEach(function (id) {
+      els[id] = document.getElementById(id);
+    });
+    els.larger = document.getElementById("larger-text");
+    sender = load(KEYS.sender);
+    if (!sender) {
+      sender = newSenderId();
+      store(KEYS.sender, sender);
+    }
+    history = loadHistory();
+    language = pickLanguage();
+    els.input.setAttribute("maxlength", String(MAX_LENGTH));
+    setLarger(load(KEYS.larger) === "1");
+    applyLanguage();
+
+    els.composer.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = els.input.value;
+      if (busy || !text.trim()) return;
+      els.input.value = "";
+      send(text.trim(), text.trim());
+    });
+    els.language.addEventListener("click", function () {
+      language = language === "zh" ? "en" : "zh";
+      store(KEYS.language, language);
+      applyLanguage();
+    });
+    els.larger.addEventListener("click", function () {
+      setLarger(!els.chat.classList.contains("larger"));
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
