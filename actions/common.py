@@ -58,13 +58,23 @@ def _engine() -> Engine:
     return make_engine()
 
 
+@lru_cache(maxsize=1)
+def _default_accounts() -> AccountService:
+    return SqlAccountService(_engine())
+
+
+@lru_cache(maxsize=1)
+def _default_tickets() -> TicketService:
+    return SqlTicketService(_engine())
+
+
 def account_service() -> AccountService:
     """The process-wide service (one engine and pool; a session per call)."""
-    return _service_override or SqlAccountService(_engine())
+    return _service_override or _default_accounts()
 
 
 def ticket_service() -> TicketService:
-    return _tickets_override or SqlTicketService(_engine())
+    return _tickets_override or _default_tickets()
 
 
 def use_account_service(service: Optional[AccountService]) -> None:

@@ -282,7 +282,7 @@ class ActionAskComplaintCategory(Action):
             if category.value != proposed
         ]
         if proposed:
-            yes = response_text(domain, "utter_label_yes", language(tracker)) or "/affirm"
+            yes = response_text(domain, "utter_label_yes", language(tracker))
             dispatcher.utter_message(
                 response="utter_ask_complaint_category_proposed",
                 category=names.category(Category(proposed)),

@@ -274,15 +274,6 @@ class QueueFilter:
     overdue_only: bool = False
     sort: str = "due"  # one of QUEUE_SORTS
 
-    def admits(self, ticket: Ticket, now: datetime) -> bool:
-        return (
-            (not self.statuses or ticket.status in self.statuses)
-            and (not self.categories or ticket.category in self.categories)
-            and (not self.priorities or ticket.priority in self.priorities)
-            and (not self.channels or ticket.channel in self.channels)
-            and (not self.overdue_only or ticket.is_overdue(now))
-        )
-
 
 QUEUE_SORTS = {
     "due": lambda ticket: (ticket.due, ticket.priority.rank),

@@ -161,7 +161,10 @@ class SqlTicketService(SessionPerCall, TicketService):
         now = self._now()
         with self._session() as session:
             tickets = [_ticket(row) for row in session.scalars(query).all()]
-        return sort_queue((t for t in tickets if wanted.admits(t, now)), wanted.sort)
+        # Status, category, priority and channel are filtered in SQL; overdue depends on now.
+        if wanted.overdue_only:
+            tickets = [ticket for ticket in tickets if ticket.is_overdue(now)]
+        return sort_queue(tickets, wanted.sort)
 
     def hotspots(self) -> HotspotReport:
         today = self._now().date()
