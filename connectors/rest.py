@@ -62,3 +62,12 @@ class TelegramBridgeInput(AssistantRestInput):
     @classmethod
     def name(cls) -> str:
         return "telegram"
+
+
+class WebChatInput(AssistantRestInput):
+    """The web chat's door into Rasa (POST /webhooks/webchat/webhook), so that a ticket
+    records the web chat, which can carry an agent's reply back."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "webchat"

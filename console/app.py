@@ -46,6 +46,12 @@ from telecom_assistant.tickets.model import (
     Ticket,
     UnknownTicket,
 )
+from telecom_assistant.tickets.replies import (
+    REPLY_CHANNELS,
+    REPLY_MAX_LENGTH,
+    TELEGRAM,
+    ReplyRefused,
+)
 from telecom_assistant.tickets.service import TicketService
 from telecom_assistant.web import SECURITY_HEADERS
 
@@ -116,6 +122,8 @@ def create_app(
                   name="assign_to_me")
     app.add_route(views.add_note, "/tickets/<ticket_id>/notes", methods=["POST"],
                   name="add_note")
+    app.add_route(views.reply, "/tickets/<ticket_id>/reply", methods=["POST"],
+                  name="reply")
     app.add_route(views.hotspots, "/hotspots", methods=["GET"], name="hotspots")
     app.register_middleware(views.require_agent, "request")
     app.register_middleware(views.add_security_headers, "response")
@@ -150,6 +158,7 @@ class ConsoleViews:
             priorities=tuple(Priority),
             sorts=tuple(QUEUE_SORTS),
             note_max_length=NOTE_MAX_LENGTH,
+            reply_max_length=REPLY_MAX_LENGTH,
         )
 
     # ---- middleware
@@ -247,6 +256,8 @@ class ConsoleViews:
             contact_number=_shown_contact_number(ticket),
             next_statuses=[status for status in Status if status in TRANSITIONS[ticket.status]],
             customer=self._customer_summary(ticket.msisdn) if ticket.msisdn else None,
+            can_reply=ticket.channel in REPLY_CHANNELS,
+            reaches_at_once=ticket.channel == TELEGRAM,
         )
 
     async def change_status(self, request: Request, ticket_id: str) -> HTTPResponse:
@@ -282,6 +293,17 @@ class ConsoleViews:
         else:
             self.tickets.add_note(ticket_id, _agent(request).username, text)
             self._flash(request, response, "ok", "flash.note_added")
+        return response
+
+    async def reply(self, request: Request, ticket_id: str) -> HTTPResponse:
+        response = _back_to_ticket(ticket_id)
+        try:
+            self.tickets.reply(ticket_id, _agent(request).username, request.form.get("text") or "")
+        except ReplyRefused as refused:
+            self._flash(request, response, "error", f"flash.reply_{refused.reason.value}",
+                        limit=REPLY_MAX_LENGTH)
+            return response
+        self._flash(request, response, "ok", "flash.reply_queued")
         return response
 
     async def hotspots(self, request: Request) -> HTTPResponse:

@@ -14,6 +14,7 @@ from telecom_assistant.backend.interface import BillStatus
 from telecom_assistant.tickets.model import (
     CATEGORY_NAMES,
     Category,
+    Delivery,
     Kind,
     NetworkIssue,
     Priority,
@@ -28,7 +29,7 @@ DEFAULT_LANGUAGE = ENGLISH
 DATE_TIME_FORMAT = "%Y-%m-%d %H:%M"
 DATE_FORMAT = "%Y-%m-%d"
 # The enums whose members the UI names; the test checks every member has a label.
-LABELLED_ENUMS = (Priority, Status, Kind, NetworkIssue, BillStatus)  # Category: CATEGORY_NAMES
+LABELLED_ENUMS = (Priority, Status, Kind, NetworkIssue, BillStatus, Delivery)  # Category: CATEGORY_NAMES
 SPEAKERS = ("customer", "assistant", "agent")
 
 TEXT: dict[str, dict[str, str]] = {
@@ -124,6 +125,19 @@ TEXT: dict[str, dict[str, str]] = {
         "ticket.add_note": "Add note",
         "ticket.note_text": "Note",
         "ticket.add_note_submit": "Add note",
+        "ticket.reply": "Reply to the customer",
+        "ticket.reply_text": "Message",
+        "ticket.reply_submit": "Send to the customer",
+        "ticket.reply_hint_at_once": "It reaches the customer's Telegram chat at once and "
+                                     "joins the conversation above.",
+        "ticket.reply_hint_next_visit": "It appears in the customer's web chat at once if it "
+                                        "is open, otherwise at their next visit, and joins "
+                                        "the conversation above.",
+        "ticket.reply_unavailable": "This ticket came over the {channel} channel, which cannot "
+                                    "carry a reply. Call the customer on the contact number.",
+        "delivery.pending": "not delivered yet",
+        "delivery.delivered": "delivered",
+        "delivery.failed": "could not be delivered",
         "yes": "yes",
         "no": "no",
         # outcomes of the forms
@@ -134,6 +148,10 @@ TEXT: dict[str, dict[str, str]] = {
         "flash.note_added": "Note added.",
         "flash.note_empty": "Write the note first.",
         "flash.note_too_long": "A note can have at most {limit} characters.",
+        "flash.reply_queued": "The reply is on its way to the customer.",
+        "flash.reply_empty": "Write the reply first.",
+        "flash.reply_too_long": "A reply can have at most {limit} characters.",
+        "flash.reply_channel": "This ticket's channel cannot carry a reply.",
         # hot spots
         "hotspots.title": "Hot spots",
         "hotspots.chart_title": "Tickets per category per day, last 14 days",
@@ -273,6 +291,16 @@ TEXT: dict[str, dict[str, str]] = {
         "ticket.add_note": "添加备注",
         "ticket.note_text": "备注内容",
         "ticket.add_note_submit": "添加备注",
+        "ticket.reply": "回复客户",
+        "ticket.reply_text": "消息内容",
+        "ticket.reply_submit": "发送给客户",
+        "ticket.reply_hint_at_once": "消息会立即送达客户的 Telegram 对话，并加入上方的对话记录。",
+        "ticket.reply_hint_next_visit": "客户的网页聊天若已打开会立即显示，否则在客户下次访问时显示；"
+                                        "消息会加入上方的对话记录。",
+        "ticket.reply_unavailable": "此工单来自 {channel} 渠道，无法把回复送达客户。请拨打联系电话。",
+        "delivery.pending": "尚未送达",
+        "delivery.delivered": "已送达",
+        "delivery.failed": "无法送达",
         "yes": "是",
         "no": "否",
         "flash.status_changed": "状态已变更为“{status}”。",
@@ -282,6 +310,10 @@ TEXT: dict[str, dict[str, str]] = {
         "flash.note_added": "备注已添加。",
         "flash.note_empty": "请先填写备注内容。",
         "flash.note_too_long": "备注最多 {limit} 个字。",
+        "flash.reply_queued": "回复正在发送给客户。",
+        "flash.reply_empty": "请先填写回复内容。",
+        "flash.reply_too_long": "回复最多 {limit} 个字。",
+        "flash.reply_channel": "此工单的渠道无法送达回复。",
         "hotspots.title": "热点问题",
         "hotspots.chart_title": "近14天各类别每日工单数",
         "hotspots.chart_desc": "堆叠柱状图，每天一根柱子，每种颜色代表一个类别。图下方的表格列出相同的数字。",

@@ -33,6 +33,7 @@ from console.i18n import LABELLED_ENUMS, SPEAKERS, TEXT, pick_language
 from telecom_assistant.backend import orm
 from telecom_assistant.backend.database import make_engine
 from telecom_assistant.backend.seed import reset_database
+from telecom_assistant.tickets.sql_replies import SqlReplyOutbox
 from telecom_assistant.backend.sql import SqlAccountService
 from telecom_assistant.tickets.model import (
     Category,
@@ -294,15 +295,16 @@ def test_pages_without_a_session_send_to_sign_in(console, desk, path):
     )
 
 
-@pytest.mark.parametrize("action", ["status", "assign", "notes"])
+@pytest.mark.parametrize("action", ["status", "assign", "notes", "reply"])
 def test_forms_without_a_session_are_refused(console, desk, tickets, action):
     response = console.client().post(
-        f"/tickets/{desk.slow_data}/{action}", {"status": "in_progress", "text": "x"}
+        f"/tickets/{desk.privacy_urgent}/{action}", {"status": "in_progress", "text": "x"}
     )
     assert response.status_code == 401
     assert "sign in again" in response.text
-    unchanged = tickets.get(desk.slow_data)
-    assert (unchanged.status, unchanged.assigned_to, unchanged.notes) == (Status.OPEN, None, ())
+    unchanged = tickets.get(desk.privacy_urgent)
+    assert (unchanged.status, unchanged.assigned_to, unchanged.notes, unchanged.transcript) == (
+        Status.OPEN, None, (), ())
 
 
 def test_logout_without_a_session_is_refused(console):
@@ -551,6 +553,49 @@ def test_empty_note_is_refused(agent, desk, tickets):
     page = agent.submit(f"/tickets/{desk.slow_data}/notes", text="   ")
     assert "Write the note first." in page.text
     assert tickets.get(desk.slow_data).notes == ()
+
+
+def test_reply_to_a_telegram_customer_joins_the_transcript(agent, desk, tickets):
+    page = agent.get(f"/tickets/{desk.privacy_urgent}")
+    assert "Telegram chat at once" in page.text
+
+    page = agent.submit(f"/tickets/{desk.privacy_urgent}/reply",
+                        text="We have blocked <b>the caller</b>.")
+
+    assert "The reply is on its way to the customer." in page.text
+    assert "We have blocked &lt;b&gt;the caller&lt;/b&gt;." in page.text
+    assert "not delivered yet" in page.text
+    [turn] = tickets.get(desk.privacy_urgent).transcript
+    assert (turn.speaker, turn.author, turn.text) == (
+        "agent", AGENT, "We have blocked <b>the caller</b>.")
+
+
+def test_a_delivered_reply_is_marked_so(agent, desk, tickets, console_engine, clock):
+    tickets.reply(desk.privacy_urgent, AGENT, "Hello")
+    outbox = SqlReplyOutbox(console_engine, clock)
+    [reply] = outbox.pending("telegram")
+    outbox.mark_delivered([reply.id], reply.conversation_id)
+    page = agent.get(f"/tickets/{desk.privacy_urgent}").text
+    assert "delivered" in page and "not delivered yet" not in page
+
+
+@pytest.mark.parametrize("text, flash", [
+    ("  ", "Write the reply first."),
+    ("x" * 2001, "A reply can have at most 2000 characters."),
+])
+def test_empty_or_overlong_reply_is_refused(agent, desk, tickets, text, flash):
+    page = agent.submit(f"/tickets/{desk.privacy_urgent}/reply", text=text)
+    assert flash in page.text
+    assert tickets.get(desk.privacy_urgent).transcript == ()
+
+
+def test_a_ticket_from_the_bare_rest_api_offers_no_reply(agent, desk, tickets):
+    page = agent.get(f"/tickets/{desk.slow_data}").text
+    assert "cannot carry a reply. Call the customer" in page
+    assert f"/tickets/{desk.slow_data}/reply" not in page
+    page = agent.submit(f"/tickets/{desk.slow_data}/reply", text="Hello")
+    assert "channel cannot carry a reply." in page.text
+    assert tickets.get(desk.slow_data).transcript == ()
 
 
 def test_flash_message_is_shown_once(agent, desk):

@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -228,6 +229,8 @@ class TicketRow(Base):
                            cascade="all, delete-orphan")
     notes = relationship("TicketNoteRow", order_by="TicketNoteRow.id", lazy="selectin",
                          cascade="all, delete-orphan")
+    replies = relationship("AgentReplyRow", order_by="AgentReplyRow.id", lazy="selectin",
+                           cascade="all, delete-orphan")
 
 
 class TicketTurnRow(Base):
@@ -263,6 +266,32 @@ class TicketNoteRow(Base):
     author = Column(String(40), nullable=False)
     text = Column(Text, nullable=False)
     at = Column(DateTime, nullable=False)
+
+
+class AgentReplyRow(Base):
+    """An agent's message to the customer of a ticket, and the outbox entry channels poll.
+
+    Kept apart from the transcript snapshot (ticket_turns), which a retried filing rewrites.
+    """
+
+    __tablename__ = "agent_replies"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(ForeignKey("tickets.id"), nullable=False, index=True)
+    channel = Column(String(20), nullable=False)
+    conversation_id = Column(String(200), nullable=False)
+    language = Column(String(5), nullable=False)
+    author = Column(String(40), nullable=False)
+    text = Column(Text, nullable=False)
+    at = Column(DateTime, nullable=False)
+    delivery = Column(String(10), nullable=False)
+    delivered_at = Column(DateTime)
+    failure = Column(Text)
+
+
+# The channels' poll: "pending replies of this channel (and conversation)".
+Index("ix_agent_replies_outbox", AgentReplyRow.channel, AgentReplyRow.delivery,
+      AgentReplyRow.conversation_id)
 
 
 class AgentRow(Base):

@@ -38,7 +38,7 @@ WEEKLY_COUNTS = {
     Category.FIVE_G: (9, 2), Category.BROADBAND: (3, 4), Category.TARIFF_MARKETING: (2, 2),
     Category.PRIVACY: (1, 1), Category.SPAM_FRAUD: (3, 2), Category.OTHER: (1, 1),
 }
-CHANNELS = ("rest", "socketio", "telegram")
+CHANNELS = ("rest", "webchat", "telegram")
 DEMO_MSISDNS = [f"138000000{number:02d}" for number in range(1, 23)]
 
 

@@ -179,11 +179,22 @@ def normalise_ticket_id(text: str) -> Optional[str]:
     return f"{compact[:2]}-{compact[2:8]}-{compact[8:]}"
 
 
+class Delivery(str, enum.Enum):
+    """Where an agent's reply to the customer stands."""
+
+    PENDING = "pending"  # waiting for the channel (web chat: until the customer's next visit)
+    DELIVERED = "delivered"
+    FAILED = "failed"  # the channel refused it for good, e.g. the customer blocked the bot
+
+
 @dataclass(frozen=True)
 class TranscriptTurn:
     speaker: str  # "customer", "assistant" or "agent"
     text: str
     at: datetime
+    # Agents' replies only: who wrote it and whether it has reached the customer.
+    author: Optional[str] = None
+    delivery: Optional[Delivery] = None
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,11 @@ class TicketService(abc.ABC):
     def add_note(self, ticket_id: str, author: str, text: str) -> Ticket: ...
 
     @abc.abstractmethod
+    def reply(self, ticket_id: str, agent: str, text: str) -> Ticket:
+        """Queue a message to the ticket's customer on their channel (see replies.py); it
+        joins the transcript at once. Raises ReplyRefused."""
+
+    @abc.abstractmethod
     def hotspots(self) -> HotspotReport:
         """Tickets per category per day for the last 14 days, and the rising category."""
 

@@ -19,6 +19,7 @@ from .model import (
     HOTSPOT_DAYS,
     REPEAT_WINDOW,
     Category,
+    Delivery,
     Filing,
     HotspotReport,
     Kind,
@@ -41,9 +42,11 @@ from .model import (
     sort_queue,
 )
 from .redaction import redact
+from .replies import check_reply
 from .service import TicketService
 
 ASSISTANT = "assistant"
+AGENT = "agent"
 FILING_ATTEMPTS = 5
 
 
@@ -208,6 +211,22 @@ class SqlTicketService(SessionPerCall, TicketService):
             session.flush()
             return _ticket(row)
 
+    def reply(self, ticket_id: str, agent: str, text: str) -> Ticket:
+        with self._session() as session:
+            row = self._row(session, ticket_id)
+            text = check_reply(row.channel, text)
+            now = self._now()
+            row.replies.append(
+                orm.AgentReplyRow(
+                    channel=row.channel, conversation_id=row.conversation_id,
+                    language=row.language, author=agent, text=text, at=now,
+                    delivery=Delivery.PENDING.value,
+                )
+            )
+            row.responded_at = row.responded_at or now
+            session.flush()
+            return _ticket(row)
+
     @staticmethod
     def _row(session: Session, ticket_id: str) -> orm.TicketRow:
         row = session.get(orm.TicketRow, ticket_id)
@@ -221,6 +240,18 @@ def _turn_rows(turns: Sequence[TranscriptTurn]) -> list[orm.TicketTurnRow]:
         orm.TicketTurnRow(position=position, speaker=turn.speaker, text=redact(turn.text), at=turn.at)
         for position, turn in enumerate(turns)
     ]
+
+
+def _transcript(row: orm.TicketRow) -> tuple[TranscriptTurn, ...]:
+    """The conversation up to the filing, then the agents' replies, in time order."""
+    turns = [TranscriptTurn(turn.speaker, turn.text, turn.at) for turn in row.turns]
+    turns += [
+        TranscriptTurn(AGENT, reply.text, reply.at, author=reply.author,
+                       delivery=Delivery(reply.delivery))
+        for reply in row.replies
+    ]
+    # sorted() is stable: turns stamped with the same second keep their order.
+    return tuple(sorted(turns, key=lambda turn: turn.at))
 
 
 def _ticket(row: orm.TicketRow) -> Ticket:
@@ -242,7 +273,7 @@ def _ticket(row: orm.TicketRow) -> Ticket:
         repair_due=row.repair_due,
         responded_at=row.responded_at,
         assigned_to=row.assigned_to,
-        transcript=tuple(TranscriptTurn(t.speaker, t.text, t.at) for t in row.turns),
+        transcript=_transcript(row),
         history=tuple(
             StatusChange(Status(h.from_status) if h.from_status else None, Status(h.to_status),
                          h.by, h.at)

@@ -1,0 +1,103 @@
+"""Agents' replies to customers, and the outbox the channels deliver them from.
+
+An agent answers a ticket in the console (:meth:`TicketService.reply`); the reply waits in an
+outbox until the customer's channel takes it: the Telegram bridge sends it at once, the web
+chat shows it at once when the customer's page is open and otherwise at their next visit.
+Replies are part of the ticket's transcript, with where each stands.
+
+Channels see only :class:`ReplyOutbox`, which knows nothing of the rest of the ticket desk.
+"""
+from __future__ import annotations
+
+import abc
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, Optional, Sequence
+
+from .model import Delivery, TicketError
+
+# The channels that can carry a reply back, by the channel name a ticket records. A ticket
+# opened over the bare REST API (a test, a script) has nobody to answer.
+TELEGRAM = "telegram"
+WEBCHAT = "webchat"
+REPLY_CHANNELS = frozenset({TELEGRAM, WEBCHAT})
+# Telegram takes 4,096 characters per message; leave room for the heading.
+REPLY_MAX_LENGTH = 2000
+
+_HEADINGS = {
+    "en": "Message from our customer service team about ticket {ticket_id}:",
+    "zh": "客服人员就工单 {ticket_id} 给您的留言：",
+}
+_HOW_TO_ANSWER = {
+    "en": "To answer, call 10086 and give the ticket number.",
+    "zh": "如需回复，请拨打 10086 并提供工单号。",
+}
+
+
+class RefusalReason(str, enum.Enum):
+    EMPTY = "empty"
+    TOO_LONG = "too_long"
+    CHANNEL = "channel"  # the ticket's channel cannot carry a reply
+
+
+class ReplyRefused(TicketError):
+    """The reply cannot be sent; ``reason`` lets the console say why in the agent's language."""
+
+    def __init__(self, reason: RefusalReason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class AgentReply:
+    id: int
+    ticket_id: str
+    channel: str
+    conversation_id: str
+    language: str  # the ticket's, so a channel that never saw the customer still knows it
+    author: str
+    text: str
+    at: datetime
+    delivery: Delivery = Delivery.PENDING
+    delivered_at: Optional[datetime] = None
+
+    def for_customer(self) -> str:
+        """The words the customer reads, the same on every channel."""
+        language = self.language if self.language in _HEADINGS else "en"
+        heading = _HEADINGS[language].format(ticket_id=self.ticket_id)
+        return f"{heading}\n\n{self.text}\n\n{_HOW_TO_ANSWER[language]}"
+
+
+def check_reply(channel: str, text: str) -> str:
+    """The reply's text, trimmed; raises ReplyRefused when it cannot go out."""
+    if channel not in REPLY_CHANNELS:
+        raise ReplyRefused(RefusalReason.CHANNEL, f"the {channel!r} channel cannot take replies")
+    text = text.strip()
+    if not text:
+        raise ReplyRefused(RefusalReason.EMPTY, "the reply is empty")
+    if len(text) > REPLY_MAX_LENGTH:
+        raise ReplyRefused(
+            RefusalReason.TOO_LONG, f"the reply is longer than {REPLY_MAX_LENGTH} characters"
+        )
+    return text
+
+
+class ReplyOutbox(abc.ABC):
+    """What a channel needs: the replies waiting for it, and a way to say they went out."""
+
+    @abc.abstractmethod
+    def pending(
+        self, channel: str, conversation_id: Optional[str] = None, limit: int = 50
+    ) -> Sequence[AgentReply]:
+        """Undelivered replies on this channel (for one conversation if given), oldest first."""
+
+    @abc.abstractmethod
+    def mark_delivered(self, reply_ids: Iterable[int], conversation_id: str) -> int:
+        """Marks those of the replies that belong to the conversation; returns how many.
+
+        The conversation id guards the web chat, where the ids come from a browser."""
+
+    @abc.abstractmethod
+    def mark_failed(self, reply_id: int, reason: str) -> None:
+        """The channel refused the reply for good (a blocked bot, a deleted chat)."""

@@ -1,0 +1,72 @@
+"""The SQL implementation of :class:`ReplyOutbox`: the agent_replies table, polled by channels.
+
+Deliberately free of the rest of the ticket desk (no spaCy, no filing), so a channel process
+stays small.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Optional, Sequence
+
+from sqlalchemy import select, update
+
+from ..backend import orm
+from ..backend.database import SessionPerCall
+from .model import Delivery
+from .replies import AgentReply, ReplyOutbox
+
+
+class SqlReplyOutbox(SessionPerCall, ReplyOutbox):
+    def pending(
+        self, channel: str, conversation_id: Optional[str] = None, limit: int = 50
+    ) -> Sequence[AgentReply]:
+        query = select(orm.AgentReplyRow).where(
+            orm.AgentReplyRow.channel == channel,
+            orm.AgentReplyRow.delivery == Delivery.PENDING.value,
+        )
+        if conversation_id is not None:
+            query = query.where(orm.AgentReplyRow.conversation_id == conversation_id)
+        with self._session() as session:
+            rows = session.scalars(query.order_by(orm.AgentReplyRow.id).limit(limit)).all()
+            return [_reply(row) for row in rows]
+
+    def mark_delivered(self, reply_ids: Iterable[int], conversation_id: str) -> int:
+        ids = list(reply_ids)
+        if not ids:
+            return 0
+        with self._session() as session:
+            result = session.execute(
+                update(orm.AgentReplyRow)
+                .where(
+                    orm.AgentReplyRow.id.in_(ids),
+                    orm.AgentReplyRow.conversation_id == conversation_id,
+                    orm.AgentReplyRow.delivery == Delivery.PENDING.value,
+                )
+                .values(delivery=Delivery.DELIVERED.value, delivered_at=self._now())
+            )
+            return result.rowcount
+
+    def mark_failed(self, reply_id: int, reason: str) -> None:
+        with self._session() as session:
+            session.execute(
+                update(orm.AgentReplyRow)
+                .where(
+                    orm.AgentReplyRow.id == reply_id,
+                    orm.AgentReplyRow.delivery == Delivery.PENDING.value,
+                )
+                .values(delivery=Delivery.FAILED.value, failure=reason[:500])
+            )
+
+
+def _reply(row: orm.AgentReplyRow) -> AgentReply:
+    return AgentReply(
+        id=row.id,
+        ticket_id=row.ticket_id,
+        channel=row.channel,
+        conversation_id=row.conversation_id,
+        language=row.language,
+        author=row.author,
+        text=row.text,
+        at=row.at,
+        delivery=Delivery(row.delivery),
+        delivered_at=row.delivered_at,
+    )
