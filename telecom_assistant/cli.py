@@ -27,6 +27,7 @@ RASA_PORT = 5005
 ACTIONS_PORT = 5055
 CONSOLE_PORT = 5002
 WEBCHAT_PORT = 5003
+TELEGRAM_BRIDGE_HEALTH_PORT = 5004
 MODELS_DIR = PROJECT_ROOT / "models"
 KEEP_MODELS = 3
 BIN = Path(sys.executable).parent
@@ -129,20 +130,12 @@ def evaluate(args: argparse.Namespace) -> int:
 class Service:
     name: str
     command: list[str]
-    # None: the service serves no HTTP (the Telegram bridge polls Telegram); it counts as up
-    # once it has stayed alive for a few seconds.
-    health_url: Optional[str]
-    port: Optional[int]
+    health_url: str
+    port: int
     process: Optional[subprocess.Popen] = None
 
 
-STAYS_ALIVE_SECONDS = 5
-
-
 def wait_until_healthy(service: Service, timeout: float) -> bool:
-    if service.health_url is None:
-        time.sleep(STAYS_ALIVE_SECONDS)
-        return service.process is not None and service.process.poll() is None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if service.process is not None and service.process.poll() is not None:
@@ -196,13 +189,15 @@ def run(args: argparse.Namespace) -> int:
         ),
     ]
     if os.environ.get("TELEGRAM_BOT_TOKEN"):
+        # Its health check answers once Telegram has accepted the token (getMe).
+        health_port = int(os.environ.get("TELEGRAM_BRIDGE_HEALTH_PORT", TELEGRAM_BRIDGE_HEALTH_PORT))
         services.append(Service(
             "Telegram bridge",
             [sys.executable, "-m", "telegram_bridge"],
-            None,
-            None,
+            f"http://127.0.0.1:{health_port}/health",
+            health_port,
         ))
-    taken = [service for service in services if service.port and port_in_use(service.port)]
+    taken = [service for service in services if port_in_use(service.port)]
     for service in taken:
         print(f"Port {service.port} is already in use, so the {service.name} cannot start. "
               f"Stop whatever uses it (`lsof -i :{service.port}`) and try again.", file=sys.stderr)

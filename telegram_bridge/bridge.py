@@ -8,6 +8,9 @@ Messages for Rasa never go out from the update handlers themselves: they join th
 and one delivery task per chat sends them in order. So a chat waiting for Rasa does not hold
 up the other chats, and when Rasa is down the queue simply waits, with exponential backoff,
 until Rasa is back: nothing the customer wrote is dropped.
+
+Optionally the bridge also sends agents' replies to tickets filed from Telegram (polling the
+reply outbox, see agent_replies.py) and answers GET /health (health.py).
 """
 from __future__ import annotations
 
@@ -39,6 +42,10 @@ from telegram.ext import (
     filters,
 )
 
+from telecom_assistant.tickets.replies import ReplyOutbox
+from telegram_bridge.agent_replies import AgentReplySender
+from telegram_bridge.conversations import rasa_sender_id
+from telegram_bridge.health import HealthServer
 from telegram_bridge.texts import LANGUAGE_NAMES, TEXTS, language_from_telegram, text
 
 logger = logging.getLogger(__name__)
@@ -54,17 +61,14 @@ LANGUAGE_CALLBACK_PREFIX = BRIDGE_CALLBACK_PREFIX + "lang:"
 PAYLOAD_CALLBACK_PREFIX = BRIDGE_CALLBACK_PREFIX + "p:"
 
 
-def rasa_sender_id(chat_id: int) -> str:
-    return f"telegram-{chat_id}"
-
-
 class RasaUnavailable(Exception):
     """Rasa could not take the message now; the same message may be sent again later."""
 
 
 class RasaClient:
     def __init__(self, rasa_url: str, timeout: float = 15.0) -> None:
-        self._webhook_url = rasa_url.rstrip("/") + RASA_CHANNEL_PATH
+        self._base_url = rasa_url.rstrip("/")
+        self._webhook_url = self._base_url + RASA_CHANNEL_PATH
         self._http = httpx.AsyncClient(timeout=timeout)
 
     async def send(self, sender: str, text: str) -> list[dict[str, Any]]:
@@ -86,6 +90,14 @@ class RasaClient:
         if not isinstance(messages, list):
             raise RasaUnavailable("Rasa answered JSON that is not a list of messages")
         return messages
+
+    async def is_reachable(self, timeout: float = 1.0) -> bool:
+        """Whether Rasa's server answers at all (its GET / says hello)."""
+        try:
+            response = await self._http.get(self._base_url, timeout=timeout)
+        except httpx.HTTPError:
+            return False
+        return response.is_success
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -148,6 +160,11 @@ class Bridge:
         self._max_retry_delay = max_retry_delay
         self._chats: dict[int, ChatState] = {}
 
+    @property
+    def queued_messages(self) -> int:
+        """Customers' messages Rasa has not answered yet, over all chats."""
+        return sum(len(state.pending) for state in self._chats.values())
+
     def register(self, application: Application) -> None:
         application.add_handler(CommandHandler("start", self.on_start))
         application.add_handler(CommandHandler("help", self.on_help))
@@ -160,7 +177,7 @@ class Bridge:
         application.add_handler(MessageHandler(new_message & filters.CONTACT, self.on_contact))
         application.add_handler(MessageHandler(new_message, self.on_other_message))
 
-    async def close(self, _application: Optional[Application] = None) -> None:
+    async def close(self) -> None:
         """Stops the delivery tasks; the in-memory queues go with the process, so say so."""
         for chat_id, state in self._chats.items():
             if state.delivery is not None:
@@ -363,18 +380,44 @@ def build_application(
     rasa_url: str,
     api_url: Optional[str] = None,
     *,
+    outbox: Optional[ReplyOutbox] = None,
+    reply_poll_seconds: float = 1.0,
+    health_port: Optional[int] = None,
     first_retry_delay: float = 1.0,
 ) -> Application:
     """The bot, ready for run_polling() or run_webhook().
 
     api_url stands in for https://api.telegram.org (a local Bot API server, or a fake in tests).
+    With an outbox, agents' replies to Telegram tickets are sent from it, looked for every
+    reply_poll_seconds. With a health_port, GET /health is served on 127.0.0.1 there.
     """
-    # The bridge schedules its own retries with asyncio, so no job queue (nor APScheduler).
+    # The bridge schedules its own retries and polls with asyncio, so no job queue (nor
+    # APScheduler).
     builder = ApplicationBuilder().token(token).job_queue(None)
     if api_url:
         api_url = api_url.rstrip("/")
         builder = builder.base_url(f"{api_url}/bot").base_file_url(f"{api_url}/file/bot")
-    bridge = Bridge(RasaClient(rasa_url), first_retry_delay=first_retry_delay)
-    application = builder.post_shutdown(bridge.close).build()
+    rasa = RasaClient(rasa_url)
+    bridge = Bridge(rasa, first_retry_delay=first_retry_delay)
+    reply_sender = None if outbox is None else AgentReplySender(outbox, reply_poll_seconds)
+    health_server = None if health_port is None else HealthServer(bridge, rasa, health_port)
+
+    # PTB calls post_init once getMe has succeeded, i.e. once Telegram accepted the token.
+    async def start_background_work(application: Application) -> None:
+        if reply_sender is not None:
+            reply_sender.start(application.bot)
+        if health_server is not None:
+            await health_server.start()
+
+    async def stop_background_work(_application: Application) -> None:
+        if health_server is not None:
+            await health_server.stop()
+        if reply_sender is not None:
+            await reply_sender.stop()
+        await bridge.close()
+
+    application = (
+        builder.post_init(start_background_work).post_shutdown(stop_background_work).build()
+    )
     bridge.register(application)
     return application

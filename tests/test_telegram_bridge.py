@@ -1,157 +1,38 @@
 """The Telegram bridge end to end, offline: the real python-telegram-bot Application polls a
-fake Bot API and talks to a fake Rasa, both small aiohttp servers on 127.0.0.1."""
+fake Bot API and talks to a fake Rasa, both small aiohttp servers on 127.0.0.1; agents' replies
+come from an outbox on SQLite."""
 from __future__ import annotations
 
 import asyncio
-import itertools
-import json
-import socket
-import time
-from typing import Any, Awaitable, Callable
+import logging
+import sqlite3
+from typing import Any, Awaitable, Callable, Iterable, Optional, Sequence
 
+import aiohttp
 import pytest
 from aiohttp import web
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
+from telecom_assistant.backend import orm
+from telecom_assistant.tickets.model import Delivery
+from telecom_assistant.tickets.replies import TELEGRAM, AgentReply, ReplyOutbox
+from telecom_assistant.tickets.sql import SqlTicketService
+from telecom_assistant.tickets.sql_replies import SqlReplyOutbox
 from telegram_bridge import RasaClient, RasaUnavailable, build_application
 from telegram_bridge.bridge import TokenBucket
 from telegram_bridge.texts import CHINESE, ENGLISH, TEXTS
 
-TOKEN = "123456:TEST-TOKEN"
-BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Assistant", "username": "assistant_bot"}
+from .fake_telegram import TOKEN, FakeBotApi, free_port, serve, wait_until
+from .test_tickets import new_ticket
+
 LONG_PAYLOAD = '/inform{"plan_name": "' + "Unlimited Family Share Premium " * 3 + '"}'
-WAIT_SECONDS = 5.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, f"http://127.0.0.1:{port}"
-
-
-class FakeBotApi:
-    """Just the Bot API methods the bridge and PTB's polling call."""
-
-    def __init__(self) -> None:
-        self.updates: list[dict[str, Any]] = []
-        self.sent: list[dict[str, Any]] = []
-        self.answered_callbacks: list[str] = []
-        self._update_ids = itertools.count(1)
-        self._message_ids = itertools.count(1000)
-
-    async def start(self) -> str:
-        app = web.Application()
-        app.router.add_post("/bot{token}/{method}", self._handle)
-        self._runner, url = await serve(app)
-        return url
-
-    async def stop(self) -> None:
-        await self._runner.cleanup()
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        assert request.match_info["token"] == TOKEN
-        # PTB posts form fields (reply_markup as a JSON string); be ready for JSON too.
-        if request.content_type == "application/json":
-            body = await request.json()
-        else:
-            body = dict(await request.post())
-        method = request.match_info["method"]
-        if method == "getMe":
-            result: Any = BOT_USER
-        elif method == "getUpdates":
-            offset = int(body.get("offset") or 0)
-            result = [update for update in self.updates if update["update_id"] >= offset]
-        elif method == "sendMessage":
-            if isinstance(body.get("reply_markup"), str):
-                body["reply_markup"] = json.loads(body["reply_markup"])
-            body["chat_id"] = int(body["chat_id"])
-            self.sent.append(body)
-            result = {
-                "message_id": next(self._message_ids),
-                "date": int(time.time()),
-                "chat": {"id": body["chat_id"], "type": "private"},
-                "from": BOT_USER,
-                "text": body["text"],
-            }
-        elif method == "answerCallbackQuery":
-            self.answered_callbacks.append(body["callback_query_id"])
-            result = True
-        elif method in {"deleteWebhook", "setMyCommands"}:
-            result = True
-        else:
-            return web.json_response(
-                {"ok": False, "error_code": 404, "description": f"fake has no {method}"},
-                status=404,
-            )
-        return web.json_response({"ok": True, "result": result})
-
-    # --- What a customer does ----------------------------------------------------------
-
-    def _queue(self, **content: Any) -> None:
-        self.updates.append({"update_id": next(self._update_ids), **content})
-
-    def _message(self, chat_id: int, user: dict[str, Any], **content: Any) -> dict[str, Any]:
-        return {
-            "message_id": next(self._message_ids),
-            "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private"},
-            "from": user,
-            **content,
-        }
-
-    def write(self, chat_id: int, message: str, language_code: str = "en") -> None:
-        user = customer(chat_id, language_code)
-        entities = []
-        if message.startswith("/"):
-            command_length = len(message.split()[0])
-            entities = [{"type": "bot_command", "offset": 0, "length": command_length}]
-        self._queue(message=self._message(chat_id, user, text=message, entities=entities))
-
-    def share_contact(self, chat_id: int, contact_user_id: int, phone_number: str) -> None:
-        contact = {"phone_number": phone_number, "first_name": "Li", "user_id": contact_user_id}
-        self._queue(message=self._message(chat_id, customer(chat_id), contact=contact))
-
-    def press(self, chat_id: int, callback_data: str) -> None:
-        self._queue(
-            callback_query={
-                "id": f"callback-{len(self.updates)}",
-                "from": customer(chat_id),
-                "chat_instance": f"instance-{chat_id}",
-                "data": callback_data,
-                "message": self._message(chat_id, BOT_USER, text="(buttons)"),
-            }
-        )
-
-    # --- What the bridge said ----------------------------------------------------------
-
-    def texts_to(self, chat_id: int) -> list[str]:
-        return [sent["text"] for sent in self.sent if sent["chat_id"] == chat_id]
-
-    async def wait_for_text(self, chat_id: int, expected: str) -> dict[str, Any]:
-        deadline = time.monotonic() + WAIT_SECONDS
-        while time.monotonic() < deadline:
-            for sent in self.sent:
-                if sent["chat_id"] == chat_id and sent["text"] == expected:
-                    return sent
-            await asyncio.sleep(0.02)
-        sent_texts = self.texts_to(chat_id)
-        raise AssertionError(f"{expected!r} never sent to {chat_id}; sent: {sent_texts}")
-
-
-def customer(chat_id: int, language_code: str = "en") -> dict[str, Any]:
-    """In a private chat the chat id is the user's id."""
-    return {"id": chat_id, "is_bot": False, "first_name": "Li", "language_code": language_code}
 
 
 class FakeRasa:
-    """Rasa's REST channel at /webhooks/telegram/webhook: echoes, offers buttons, or is down."""
+    """Rasa's REST channel at /webhooks/telegram/webhook: echoes, offers buttons, or is down;
+    and Rasa's hello at /, which tells the bridge's health check that Rasa is there."""
 
     def __init__(self) -> None:
         self.received: list[tuple[str, str]] = []
@@ -159,12 +40,17 @@ class FakeRasa:
 
     async def start(self) -> str:
         app = web.Application()
+        app.router.add_get("/", self._hello)
         app.router.add_post("/webhooks/telegram/webhook", self._handle)
         self._runner, url = await serve(app)
         return url
 
     async def stop(self) -> None:
         await self._runner.cleanup()
+
+    @staticmethod
+    async def _hello(_request: web.Request) -> web.Response:
+        return web.Response(text="Hello from Rasa: 3.6.21")
 
     async def _handle(self, request: web.Request) -> web.Response:
         if not self.up:
@@ -189,15 +75,20 @@ class FakeRasa:
 Scenario = Callable[[FakeBotApi, FakeRasa], Awaitable[None]]
 
 
-def run_bridge(scenario: Scenario) -> None:
-    """Runs the real Application against both fakes, as run_polling would, around scenario."""
+def run_bridge(scenario: Scenario, **options: Any) -> None:
+    """Runs the real Application against both fakes, as run_polling would, around scenario;
+    options go to build_application."""
 
     async def main() -> None:
         telegram, rasa = FakeBotApi(), FakeRasa()
         telegram_url, rasa_url = await telegram.start(), await rasa.start()
-        application = build_application(TOKEN, rasa_url, telegram_url, first_retry_delay=0.05)
+        application = build_application(
+            TOKEN, rasa_url, telegram_url,
+            first_retry_delay=0.05, reply_poll_seconds=0.05, **options,
+        )
         try:
             async with application:
+                await application.post_init(application)
                 await application.start()
                 await application.updater.start_polling(poll_interval=0.05)
                 try:
@@ -371,3 +262,189 @@ def test_rasa_client_reports_a_closed_port_as_unavailable():
             await client.close()
 
     asyncio.run(main())
+
+
+
+# --- Agents' replies ----------------------------------------------------------------------
+
+BLOCKED_BY_USER = "Forbidden: bot was blocked by the user"
+AGENT_REPLIES_LOGGER = "telegram_bridge.agent_replies"
+
+
+@pytest.fixture
+def tickets(sqlite_engine, clock) -> SqlTicketService:
+    return SqlTicketService(sqlite_engine, clock=clock)
+
+
+@pytest.fixture
+def outbox(sqlite_engine, clock) -> SqlReplyOutbox:
+    return SqlReplyOutbox(sqlite_engine, clock=clock)
+
+
+def agent_reply(
+    tickets: SqlTicketService, outbox: ReplyOutbox, conversation: str, text: str,
+    language: str = "en",
+) -> AgentReply:
+    """An agent answers the ticket filed from the conversation (filed now if need be)."""
+    filing = tickets.file(
+        new_ticket(
+            channel=TELEGRAM, conversation_id=conversation, language=language,
+            idempotency_key=f"{conversation}:billing",
+        )
+    )
+    tickets.reply(filing.ticket.id, "wang", text)
+    return outbox.pending(TELEGRAM, conversation)[-1]
+
+
+def outbox_row(engine: Engine, reply: AgentReply) -> orm.AgentReplyRow:
+    with Session(engine) as session:
+        return session.get(orm.AgentReplyRow, reply.id)
+
+
+async def wait_for_delivery(
+    engine: Engine, reply: AgentReply, delivery: Delivery
+) -> orm.AgentReplyRow:
+    def row_once_there() -> Optional[orm.AgentReplyRow]:
+        row = outbox_row(engine, reply)
+        return row if row.delivery == delivery.value else None
+
+    return await wait_until(
+        row_once_there,
+        lambda: f"reply {reply.id} is {outbox_row(engine, reply).delivery}, not {delivery.value}",
+    )
+
+
+@pytest.mark.parametrize("language, heading", [
+    ("en", "Message from our customer service team about ticket {ticket_id}:"),
+    ("zh", "客服人员就工单 {ticket_id} 给您的留言："),
+])
+def test_an_agents_reply_reaches_the_tickets_chat_in_its_language_and_is_marked_delivered(
+    sqlite_engine, tickets, outbox, clock, language, heading
+):
+    async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
+        reply = agent_reply(tickets, outbox, "telegram-42", "We refunded the double charge.",
+                            language)
+        await telegram.wait_for_text(42, reply.for_customer())
+        row = await wait_for_delivery(sqlite_engine, reply, Delivery.DELIVERED)
+        assert row.delivered_at == clock()
+        assert reply.for_customer().startswith(heading.format(ticket_id=reply.ticket_id))
+        await asyncio.sleep(0.2)  # a few more polls: sent once only
+        assert telegram.texts_to(42) == [reply.for_customer()]
+        assert rasa.received == []
+
+    run_bridge(scenario, outbox=outbox)
+
+
+def test_a_reply_to_a_chat_that_blocked_the_bot_fails_and_later_replies_still_go(
+    sqlite_engine, tickets, outbox
+):
+    async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
+        telegram.blocked_chats.add(7)
+        blocked = agent_reply(tickets, outbox, "telegram-7", "Your SIM card is on its way.")
+        not_a_chat = agent_reply(tickets, outbox, "telegram-li", "Hello")
+        answered = agent_reply(tickets, outbox, "telegram-42", "We refunded the double charge.")
+        await telegram.wait_for_text(42, answered.for_customer())
+
+        assert (await wait_for_delivery(sqlite_engine, blocked, Delivery.FAILED)).failure == (
+            BLOCKED_BY_USER
+        )
+        failure = (await wait_for_delivery(sqlite_engine, not_a_chat, Delivery.FAILED)).failure
+        assert failure == "not a Telegram conversation id: 'telegram-li'"
+        later = agent_reply(tickets, outbox, "telegram-42", "Anything else I can do?")
+        await telegram.wait_for_text(42, later.for_customer())
+        assert telegram.refused == [(7, blocked.for_customer(), 403)]  # tried once, not again
+
+    run_bridge(scenario, outbox=outbox)
+
+
+def test_a_reply_waits_while_telegram_fails_and_goes_once_it_is_back(
+    sqlite_engine, tickets, outbox
+):
+    async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
+        telegram.sending_fails = True
+        reply = agent_reply(tickets, outbox, "telegram-42", "We refunded the double charge.")
+        # Refused (502) at one poll and tried again at the next.
+        await wait_until(
+            lambda: len(telegram.refused) >= 2, lambda: f"tried {len(telegram.refused)} time(s)"
+        )
+        assert outbox_row(sqlite_engine, reply).delivery == Delivery.PENDING.value
+
+        telegram.sending_fails = False
+        await telegram.wait_for_text(42, reply.for_customer())
+        await wait_for_delivery(sqlite_engine, reply, Delivery.DELIVERED)
+
+    run_bridge(scenario, outbox=outbox)
+
+
+class OutboxOnAFailingDatabase(ReplyOutbox):
+    """The real outbox, behind a database that fails the first `failing_polls` polls."""
+
+    def __init__(self, outbox: ReplyOutbox, failing_polls: int) -> None:
+        self._outbox = outbox
+        self.failing_polls = failing_polls
+
+    def pending(
+        self, channel: str, conversation_id: Optional[str] = None, limit: int = 50
+    ) -> Sequence[AgentReply]:
+        if self.failing_polls:
+            self.failing_polls -= 1
+            raise OperationalError(
+                "SELECT ... FROM agent_replies", {}, sqlite3.OperationalError("disk I/O error")
+            )
+        return self._outbox.pending(channel, conversation_id, limit)
+
+    def mark_delivered(self, reply_ids: Iterable[int], conversation_id: str) -> int:
+        return self._outbox.mark_delivered(reply_ids, conversation_id)
+
+    def mark_failed(self, reply_id: int, reason: str) -> None:
+        self._outbox.mark_failed(reply_id, reason)
+
+
+def test_replies_keep_going_out_after_the_database_fails_for_a_while(
+    sqlite_engine, tickets, outbox, caplog
+):
+    failing = OutboxOnAFailingDatabase(outbox, failing_polls=3)
+
+    async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
+        reply = agent_reply(tickets, outbox, "telegram-42", "We refunded the double charge.")
+        await telegram.wait_for_text(42, reply.for_customer())
+        await wait_for_delivery(sqlite_engine, reply, Delivery.DELIVERED)
+
+    with caplog.at_level(logging.INFO, logger=AGENT_REPLIES_LOGGER):
+        run_bridge(scenario, outbox=failing)
+    assert failing.failing_polls == 0
+    # Logged when the outage starts and when it ends, not at every failed poll.
+    outage_logs = [
+        (record.levelname, record.getMessage())
+        for record in caplog.records if record.name == AGENT_REPLIES_LOGGER
+    ]
+    assert [level for level, _ in outage_logs] == ["WARNING", "INFO"]
+    assert "disk I/O error" in outage_logs[0][1]
+
+
+# --- Health ---------------------------------------------------------------------------------
+
+
+def test_health_is_ok_and_says_whether_rasa_is_reachable_and_what_waits_for_it():
+    health_port = free_port()
+
+    async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
+        async with aiohttp.ClientSession() as http:
+
+            async def health() -> tuple[int, dict[str, Any]]:
+                async with http.get(f"http://127.0.0.1:{health_port}/health") as response:
+                    return response.status, await response.json()
+
+            assert await health() == (200, {
+                "status": "ok", "telegram": "connected", "rasa": "reachable",
+                "queued_messages": 0,
+            })
+            await rasa.stop()
+            telegram.write(42, "what is my balance")
+            await telegram.wait_for_text(42, en("unavailable"))
+            assert await health() == (200, {
+                "status": "ok", "telegram": "connected", "rasa": "unreachable",
+                "queued_messages": 1,
+            })
+
+    run_bridge(scenario, health_port=health_port)

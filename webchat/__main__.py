@@ -1,10 +1,13 @@
-"""``python -m webchat``: serve the customer web chat, relaying to Rasa's REST channel (RASA_URL)."""
+"""``python -m webchat``: serve the customer web chat, relaying to Rasa's "webchat" channel
+(RASA_URL) and showing agents' replies from the assistant's database (DATABASE_URL)."""
 from __future__ import annotations
 
 import argparse
 import os
 from typing import Optional, Sequence
 
+from telecom_assistant.backend.database import create_schema, make_engine
+from telecom_assistant.tickets.sql_replies import SqlReplyOutbox
 from telecom_assistant.web import exit_if_port_taken
 
 from .app import DEFAULT_RASA_URL, create_app
@@ -23,7 +26,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     )
     args = parser.parse_args(argv)
     exit_if_port_taken(parser, args.host, args.port)
-    app = create_app(args.rasa_url)
+    engine = make_engine()
+    create_schema(engine)
+    app = create_app(args.rasa_url, SqlReplyOutbox(engine))
     app.run(host=args.host, port=args.port, workers=1, access_log=False)
 
 

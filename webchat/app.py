@@ -1,40 +1,55 @@
-"""The web chat's server: the page, its assets, and a relay to Rasa's REST channel.
+"""The web chat's server: the page, its assets, a relay to Rasa's "webchat" channel, and the
+inbox where agents' replies to the customer's tickets wait for the page to fetch them.
 
 The browser only talks to this server (same origin, so no CORS); the relay answers
-503 {"error": "unavailable"} when Rasa cannot be reached, so the page can offer a retry.
+503 {"error": "unavailable"} when Rasa cannot be reached, so the page can offer a retry, and
+the inbox does the same when the database cannot be reached.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
+from typing import Any, Optional
 
 import httpx
 from sanic import Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse, file
 from sanic.response import json as json_response
+from sqlalchemy.exc import SQLAlchemyError
 
+from telecom_assistant.backend.clock import CHINA_TIME
+from telecom_assistant.tickets.replies import WEBCHAT, AgentReply, ReplyOutbox
 from telecom_assistant.web import SECURITY_HEADERS
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 STATIC_DIR = PACKAGE_DIR / "static"
 STATIC_PREFIX = "/static/"
 DEFAULT_RASA_URL = "http://127.0.0.1:5005"
-REST_WEBHOOK = "/webhooks/rest/webhook"
+# Rasa's channel named "webchat", so that the tickets it files know a reply can come back here.
+WEBCHAT_WEBHOOK = "/webhooks/webchat/webhook"
 RASA_TIMEOUT_SECONDS = 30.0
 MESSAGE_MAX_LENGTH = 5000
 SENDER_MAX_LENGTH = 128
+ACK_MAX_IDS = 100
+# SQLite's largest integer: a bigger id would make the driver fail rather than match nothing.
+REPLY_ID_MAX = 2**63 - 1
 
 logger = logging.getLogger(__name__)
 
 
-def create_app(rasa_url: str, name: str = "webchat") -> Sanic:
+def create_app(rasa_url: str, outbox: ReplyOutbox, name: str = "webchat") -> Sanic:
     app = Sanic(name)
     relay = RasaRelay(rasa_url)
+    inbox = ReplyInbox(outbox)
     app.static("/static", str(STATIC_DIR), name="static")
     app.add_route(index, "/", methods=["GET"], name="index")
     app.add_route(health, "/health", methods=["GET"], name="health")
     app.add_route(relay.message, "/api/message", methods=["POST"], name="message")
+    app.add_route(inbox.replies, "/api/inbox", methods=["GET"], name="inbox")
+    app.add_route(inbox.acknowledge, "/api/inbox/ack", methods=["POST"], name="inbox_ack")
+    app.exception(SQLAlchemyError)(database_unavailable)
     app.register_middleware(add_security_headers, "response")
     return app
 
@@ -54,21 +69,24 @@ async def add_security_headers(request: Request, response: HTTPResponse) -> None
         response.headers["Cache-Control"] = "no-store"
 
 
+def database_unavailable(request: Request, failure: SQLAlchemyError) -> HTTPResponse:
+    """Only the inbox uses the database; the page polls it again, and the chat goes on."""
+    logger.warning("Database unavailable for %s %s: %s", request.method, request.path, failure)
+    return _error(503, "unavailable")
+
+
 class RasaRelay:
     """POST /api/message: hands one customer message to Rasa and returns its replies."""
 
     def __init__(self, rasa_url: str) -> None:
-        self.webhook = rasa_url.rstrip("/") + REST_WEBHOOK
+        self.webhook = rasa_url.rstrip("/") + WEBCHAT_WEBHOOK
 
     async def message(self, request: Request) -> HTTPResponse:
-        try:
-            body = request.json
-        except Exception:  # Sanic raises InvalidUsage on malformed JSON
-            body = None
-        if not isinstance(body, dict):
+        body = _json_object(request)
+        if body is None:
             return _error(400, "invalid_json")
         sender, message = body.get("sender"), body.get("message")
-        if not isinstance(sender, str) or not sender.strip() or len(sender) > SENDER_MAX_LENGTH:
+        if not _is_sender(sender):
             return _error(400, "invalid_sender")
         if not isinstance(message, str) or not message.strip():
             return _error(400, "empty_message")
@@ -94,6 +112,66 @@ class RasaRelay:
             logger.warning("Rasa answered something else than a list: %r", replies)
             return _error(503, "unavailable")
         return json_response(replies)
+
+
+class ReplyInbox:
+    """GET /api/inbox and POST /api/inbox/ack: agents' replies waiting for one conversation.
+
+    Delivery is at least once: a reply stays pending until the page acknowledges it, which
+    it does once the reply is kept in the customer's history. The sender id is the
+    conversation id; the outbox only marks replies of that conversation, so a page cannot
+    acknowledge someone else's.
+    """
+
+    def __init__(self, outbox: ReplyOutbox) -> None:
+        self.outbox = outbox
+
+    async def replies(self, request: Request) -> HTTPResponse:
+        sender = request.args.get("sender")
+        if not _is_sender(sender):
+            return _error(400, "invalid_sender")
+        # The outbox blocks on the database: a slow one must not hold up the chat's relay.
+        pending = await asyncio.to_thread(self.outbox.pending, WEBCHAT, sender)
+        return json_response({"replies": [_reply_for_page(reply) for reply in pending]})
+
+    async def acknowledge(self, request: Request) -> HTTPResponse:
+        body = _json_object(request)
+        if body is None:
+            return _error(400, "invalid_json")
+        sender, reply_ids = body.get("sender"), body.get("ids")
+        if not _is_sender(sender):
+            return _error(400, "invalid_sender")
+        if not _are_reply_ids(reply_ids):
+            return _error(400, "invalid_ids")
+        delivered = await asyncio.to_thread(self.outbox.mark_delivered, reply_ids, sender)
+        return json_response({"delivered": delivered})
+
+
+def _reply_for_page(reply: AgentReply) -> dict:
+    # Stored times are naive China time: say so, or the browser would read them as its own.
+    at = reply.at.replace(tzinfo=CHINA_TIME).isoformat()
+    return {"id": reply.id, "text": reply.for_customer(), "at": at}
+
+
+def _json_object(request: Request) -> Optional[dict]:
+    try:
+        body = request.json
+    except Exception:  # Sanic raises InvalidUsage on malformed JSON
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _is_sender(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and len(value) <= SENDER_MAX_LENGTH
+
+
+def _are_reply_ids(value: Any) -> bool:
+    # type() rather than isinstance(): JSON's true and false are ints to Python.
+    return (
+        isinstance(value, list)
+        and len(value) <= ACK_MAX_IDS
+        and all(type(item) is int and 0 < item <= REPLY_ID_MAX for item in value)
+    )
 
 
 def _error(status: int, code: str) -> HTTPResponse:

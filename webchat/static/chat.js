@@ -18,7 +18,8 @@
       retry: "Retry",
       tooLong: "Your message is too long. Please shorten it and send it again.",
       you: "You",
-      assistant: "Assistant"
+      assistant: "Assistant",
+      agent: "Customer service agent"
     },
     zh: {
       title: "客户服务",
@@ -35,7 +36,8 @@
       retry: "重试",
       tooLong: "您的消息太长。请缩短后再发送。",
       you: "您",
-      assistant: "助手"
+      assistant: "助手",
+      agent: "客服人员"
     }
   };
   var KEYS = {
@@ -46,12 +48,17 @@
   };
   var HISTORY_LIMIT = 200;
   var MAX_LENGTH = 5000;
+  var INBOX_POLL_MS = 3000;
+  // Who wrote each role's messages, for screen readers; errors come from the assistant.
+  var SPEAKERS = { user: "you", agent: "agent" };
 
   var els = {};
   var history = [];
   var language = "en";
   var sender = "";
   var busy = false;
+  var inboxTimer = null;
+  var inboxInFlight = false;
 
   // ---- storage (private browsing may refuse it: the chat still works, it just forgets)
 
@@ -59,11 +66,16 @@
     try { return window.localStorage.getItem(key); } catch (e) { return null; }
   }
   function store(key, value) {
-    try { window.localStorage.setItem(key, value); } catch (e) { /* ignore */ }
+    try {
+      window.localStorage.setItem(key, value);
+      return true;
+    } catch (e) {
+      return false;
+    }
   }
   function saveHistory() {
     if (history.length > HISTORY_LIMIT) history = history.slice(-HISTORY_LIMIT);
-    store(KEYS.history, JSON.stringify(history));
+    return store(KEYS.history, JSON.stringify(history));
   }
   function loadHistory() {
     try {
@@ -122,7 +134,7 @@
     item.className = "message " + entry.role;
     var who = document.createElement("span");
     who.className = "visually-hidden";
-    who.textContent = (entry.role === "user" ? t("you") : t("assistant")) + ": ";
+    who.textContent = t(SPEAKERS[entry.role] || "assistant") + ": ";
     var bubble = document.createElement("div");
     bubble.className = "bubble";
     bubble.appendChild(who);
@@ -256,6 +268,64 @@
     renderAll();
   }
 
+  // ---- agents' replies: the inbox, polled while the page is visible
+
+  function pollInbox() {
+    if (inboxInFlight) return;  // it reschedules itself when it ends
+    window.clearTimeout(inboxTimer);
+    inboxInFlight = true;
+    fetch("/api/inbox?sender=" + encodeURIComponent(sender)).then(function (response) {
+      if (!response.ok) throw new Error("inbox " + response.status);
+      return response.json();
+    }).then(function (body) {
+      var ids = keepAgentReplies(body && Array.isArray(body.replies) ? body.replies : []);
+      // At least once: a reply is acknowledged only once it is saved, so one the browser
+      // could not keep comes back at the next visit rather than being lost.
+      if (ids.length && saveHistory()) return acknowledge(ids);
+    }).catch(function () {
+      // Silent: the customer's own messages report their errors; the next poll tries again.
+    }).then(function () {
+      inboxInFlight = false;
+      scheduleInboxPoll();
+    });
+  }
+
+  function scheduleInboxPoll() {
+    window.clearTimeout(inboxTimer);
+    if (document.visibilityState === "visible") {
+      inboxTimer = window.setTimeout(pollInbox, INBOX_POLL_MS);
+    }
+  }
+
+  // Adds the replies not yet in the history and returns the ids of all of them, new or not:
+  // one already shown may be waiting for an acknowledgement that got lost.
+  function keepAgentReplies(replies) {
+    var ids = [];
+    var added = false;
+    replies.forEach(function (reply) {
+      if (!reply || !Number.isInteger(reply.id) || typeof reply.text !== "string") return;
+      ids.push(reply.id);
+      var known = history.some(function (entry) { return entry.replyId === reply.id; });
+      if (known) return;
+      var entry = { role: "agent", text: reply.text, replyId: reply.id };
+      var last = history[history.length - 1];
+      // Only the last entry carries a Retry button: keep a failed message's where it is.
+      if (last && last.role === "error") history.splice(history.length - 1, 0, entry);
+      else history.push(entry);
+      added = true;
+    });
+    if (added) renderAll();
+    return ids;
+  }
+
+  function acknowledge(ids) {
+    return fetch("/api/inbox/ack", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sender: sender, ids: ids })
+    });
+  }
+
   // ---- start
 
   function setLarger(on) {
@@ -295,6 +365,11 @@
     els.larger.addEventListener("click", function () {
       setLarger(!els.chat.classList.contains("larger"));
     });
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") pollInbox();
+      else window.clearTimeout(inboxTimer);
+    });
+    pollInbox();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

@@ -1,0 +1,188 @@
+"""A fake Telegram Bot API for tests, offline: a small aiohttp server on 127.0.0.1 that plays
+the customers (updates for getUpdates) and records what the bot sends.
+
+    telegram = FakeBotApi()
+    api_url = await telegram.start()   # build_application(TOKEN, rasa_url, api_url)
+    telegram.write(42, "what is my balance")
+    await telegram.wait_for_text(42, "...")
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import socket
+import time
+from typing import Any, Callable, Optional, TypeVar
+
+from aiohttp import web
+
+TOKEN = "123456:TEST-TOKEN"
+BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Assistant", "username": "assistant_bot"}
+WAIT_SECONDS = 5.0
+# Telegram's answer to a message for a customer who blocked the bot.
+BLOCKED_BY_USER = {
+    "ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"
+}
+BAD_GATEWAY = {"ok": False, "error_code": 502, "description": "Bad Gateway"}
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, f"http://127.0.0.1:{port}"
+
+
+async def wait_until(found: Callable[[], Optional[T]], failure: Callable[[], str]) -> T:
+    """found()'s first truthy value, looked for over WAIT_SECONDS; else fails with failure()."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        value = found()
+        if value:
+            return value
+        await asyncio.sleep(0.02)
+    raise AssertionError(failure())
+
+
+def customer(chat_id: int, language_code: str = "en") -> dict[str, Any]:
+    """In a private chat the chat id is the user's id."""
+    return {"id": chat_id, "is_bot": False, "first_name": "Li", "language_code": language_code}
+
+
+class FakeBotApi:
+    """Just the Bot API methods the bridge and PTB's polling call."""
+
+    def __init__(self) -> None:
+        self.updates: list[dict[str, Any]] = []
+        self.sent: list[dict[str, Any]] = []
+        # Messages refused with an error, as (chat id, text, HTTP status).
+        self.refused: list[tuple[int, str, int]] = []
+        self.answered_callbacks: list[str] = []
+        # Chats whose customer blocked the bot: messages to them are refused with 403.
+        self.blocked_chats: set[int] = set()
+        # While set, every message is refused with 502, as when Telegram is in trouble.
+        self.sending_fails = False
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        self._runner, url = await serve(app)
+        return url
+
+    async def stop(self) -> None:
+        await self._runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        assert request.match_info["token"] == TOKEN
+        # PTB posts form fields (reply_markup as a JSON string); be ready for JSON too.
+        if request.content_type == "application/json":
+            body = await request.json()
+        else:
+            body = dict(await request.post())
+        method = request.match_info["method"]
+        if method == "getMe":
+            result: Any = BOT_USER
+        elif method == "getUpdates":
+            offset = int(body.get("offset") or 0)
+            result = [update for update in self.updates if update["update_id"] >= offset]
+        elif method == "sendMessage":
+            return self._send_message(body)
+        elif method == "answerCallbackQuery":
+            self.answered_callbacks.append(body["callback_query_id"])
+            result = True
+        elif method in {"deleteWebhook", "setMyCommands"}:
+            result = True
+        else:
+            return web.json_response(
+                {"ok": False, "error_code": 404, "description": f"fake has no {method}"},
+                status=404,
+            )
+        return web.json_response({"ok": True, "result": result})
+
+    def _send_message(self, body: dict[str, Any]) -> web.Response:
+        if isinstance(body.get("reply_markup"), str):
+            body["reply_markup"] = json.loads(body["reply_markup"])
+        body["chat_id"] = int(body["chat_id"])
+        if self.sending_fails:
+            return self._refuse(body, BAD_GATEWAY)
+        if body["chat_id"] in self.blocked_chats:
+            return self._refuse(body, BLOCKED_BY_USER)
+        self.sent.append(body)
+        result = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": body["chat_id"], "type": "private"},
+            "from": BOT_USER,
+            "text": body["text"],
+        }
+        return web.json_response({"ok": True, "result": result})
+
+    def _refuse(self, body: dict[str, Any], error: dict[str, Any]) -> web.Response:
+        self.refused.append((body["chat_id"], body["text"], error["error_code"]))
+        return web.json_response(error, status=error["error_code"])
+
+    # --- What a customer does ----------------------------------------------------------
+
+    def _queue(self, **content: Any) -> None:
+        self.updates.append({"update_id": next(self._update_ids), **content})
+
+    def _message(self, chat_id: int, user: dict[str, Any], **content: Any) -> dict[str, Any]:
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": user,
+            **content,
+        }
+
+    def write(self, chat_id: int, message: str, language_code: str = "en") -> None:
+        user = customer(chat_id, language_code)
+        entities = []
+        if message.startswith("/"):
+            command_length = len(message.split()[0])
+            entities = [{"type": "bot_command", "offset": 0, "length": command_length}]
+        self._queue(message=self._message(chat_id, user, text=message, entities=entities))
+
+    def share_contact(self, chat_id: int, contact_user_id: int, phone_number: str) -> None:
+        contact = {"phone_number": phone_number, "first_name": "Li", "user_id": contact_user_id}
+        self._queue(message=self._message(chat_id, customer(chat_id), contact=contact))
+
+    def press(self, chat_id: int, callback_data: str) -> None:
+        self._queue(
+            callback_query={
+                "id": f"callback-{len(self.updates)}",
+                "from": customer(chat_id),
+                "chat_instance": f"instance-{chat_id}",
+                "data": callback_data,
+                "message": self._message(chat_id, BOT_USER, text="(buttons)"),
+            }
+        )
+
+    # --- What the bridge said ----------------------------------------------------------
+
+    def texts_to(self, chat_id: int) -> list[str]:
+        return [sent["text"] for sent in self.sent if sent["chat_id"] == chat_id]
+
+    async def wait_for_text(self, chat_id: int, expected: str) -> dict[str, Any]:
+        return await wait_until(
+            lambda: next(
+                (
+                    sent for sent in self.sent
+                    if sent["chat_id"] == chat_id and sent["text"] == expected
+                ),
+                None,
+            ),
+            lambda: f"{expected!r} never sent to {chat_id}; sent: {self.texts_to(chat_id)}",
+        )
