@@ -74,3 +74,11 @@ def handoffs(events: list[dict[str, Any]]) -> list[str]:
 
 def parked(action_name: str, text: str, entities: dict[str, list[str]]) -> str:
     return json.dumps({"action": action_name, "text": text, "entities": entities})
+
+
+def text_of(response_name: str, language: str = "en", **variables: str) -> str:
+    """A response's text as Rasa renders it for a customer writing in `language`."""
+    variants = DOMAIN["responses"][response_name]
+    wanted = [v for v in variants if bool(v.get("condition")) == (language == "zh")]
+    text = wanted[0]["text"]
+    return text.format(**variables) if variables else text

@@ -96,6 +96,17 @@ def model():
     return train_model()
 
 
+@pytest.fixture(scope="session")
+def product(model, tmp_path_factory):
+    """The assistant, the agent console and the web chat, as `telecom run` starts them, shared
+    by the end-to-end tests (Rasa takes a minute to start)."""
+    from .stack import start_product
+
+    running = start_product(model, tmp_path_factory.mktemp("product"))
+    yield running
+    running.stop()
+
+
 @pytest.fixture
 def service(engine, clock) -> SqlAccountService:
     return SqlAccountService(engine, clock=clock)

@@ -3,19 +3,24 @@ only when data changed), an action server and a Rasa server on free ports, over 
 their own."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Awaitable, Optional, TypeVar
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 BIN = Path(sys.executable).parent
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -107,3 +112,86 @@ def start_stack(model: Path, workdir: Path, database_url: str,
         stack.stop()
         raise
     return stack
+
+
+AGENT, AGENT_NAME = "agent.chen", "Chen Jing"
+
+
+@dataclass
+class Product:
+    """Everything `telecom run` starts but the Telegram bridge, on one demo database."""
+
+    stack: Stack
+    console_url: str
+    webchat_url: str
+    agent_password: str
+    programs: list[subprocess.Popen]
+
+    def stop(self) -> None:
+        for program in self.programs:
+            program.terminate()
+        for program in self.programs:
+            program.wait(timeout=30)
+        self.stack.stop()
+
+
+def start_product(model: Path, workdir: Path) -> Product:
+    """The assistant, the agent console and the web chat over a demo database with one agent."""
+    # Imported here: the stack alone must not need the whole product importable.
+    from console.accounts import AgentAccounts
+    from telecom_assistant.backend.clock import operator_now
+    from telecom_assistant.backend.database import make_engine
+    from telecom_assistant.backend.seed import reset_database
+    from telecom_assistant.tickets.demo import seed_demo_tickets
+
+    database_url = f"sqlite:///{workdir / 'telecom.db'}"
+    engine = make_engine(database_url)
+    today = operator_now().date()
+    reset_database(engine, today)
+    seed_demo_tickets(engine, today)
+    password = secrets.token_urlsafe(16)
+    AgentAccounts(engine).create(AGENT, AGENT_NAME, password)
+    stack = start_stack(model, workdir, database_url)
+    programs: list[subprocess.Popen] = []
+    urls = []
+    try:
+        for module, extra in (("console", []), ("webchat", ["--rasa-url", stack.rasa_url])):
+            port = free_port()
+            program = subprocess.Popen(
+                [sys.executable, "-m", module, "--port", str(port), *extra], cwd=PROJECT_ROOT,
+                env={**os.environ, "DATABASE_URL": database_url},
+                stdout=(workdir / f"{module}.log").open("w"), stderr=subprocess.STDOUT,
+            )
+            programs.append(program)
+            urls.append(f"http://127.0.0.1:{port}")
+            wait_for(f"{urls[-1]}/health", program, timeout=60)
+    except Exception:
+        Product(stack, "", "", password, programs).stop()
+        raise
+    console_url, webchat_url = urls
+    return Product(stack, console_url, webchat_url, password, programs)
+
+
+def save_screenshot(page: Any, name: str, full_page: bool = True) -> None:
+    """The README's screenshots, refreshed only when asked (UPDATE_SCREENSHOTS=1)."""
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
+
+
+class LoopThread:
+    """An asyncio loop in a thread of its own, for async fakes (the Telegram Bot API) that must
+    keep serving while a synchronous test, or Playwright's own loop, runs."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def run(self, coroutine: Awaitable[T], timeout: float = 120) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()

@@ -6,53 +6,15 @@ filters the queue, opens the ticket, reads the transcript and resolves it.
 """
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import subprocess
-import sys
 
 import pytest
 
-from console.accounts import AgentAccounts
-from telecom_assistant.backend.clock import operator_now
-from telecom_assistant.backend.database import make_engine
-from telecom_assistant.backend.seed import reset_database
-from telecom_assistant.tickets.demo import seed_demo_tickets
-
-from .stack import PROJECT_ROOT, free_port, start_stack, wait_for
+from .stack import AGENT, save_screenshot
 
 pytestmark = pytest.mark.model
 
-SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
-AGENT, AGENT_NAME = "agent.chen", "Chen Jing"
-
-
-@pytest.fixture(scope="module")
-def product(model, tmp_path_factory):
-    """The assistant and the console on one database, as `telecom run` starts them."""
-    workdir = tmp_path_factory.mktemp("product")
-    database_url = f"sqlite:///{workdir / 'telecom.db'}"
-    engine = make_engine(database_url)
-    today = operator_now().date()
-    reset_database(engine, today)
-    seed_demo_tickets(engine, today)
-    password = secrets.token_urlsafe(16)
-    AgentAccounts(engine).create(AGENT, AGENT_NAME, password)
-    stack = start_stack(model, workdir, database_url)
-    port = free_port()
-    console = subprocess.Popen(
-        [sys.executable, "-m", "console", "--port", str(port)], cwd=PROJECT_ROOT,
-        env={**os.environ, "DATABASE_URL": database_url},
-        stdout=(workdir / "console.log").open("w"), stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/health", console, timeout=60)
-        yield stack, f"http://127.0.0.1:{port}", password
-    finally:
-        console.terminate()
-        console.wait(timeout=30)
-        stack.stop()
 
 
 def file_a_complaint(stack) -> str:
@@ -68,14 +30,8 @@ def file_a_complaint(stack) -> str:
     return re.search(r"TK-\d{6}-\d{4}", say("139 0000 0077")).group()
 
 
-def save_screenshot(page, name: str) -> None:
-    if os.environ.get("UPDATE_SCREENSHOTS"):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
-
-
 def test_an_agent_works_a_ticket_from_a_real_conversation(product, browser):
-    stack, console_url, password = product
+    stack, console_url, password = product.stack, product.console_url, product.agent_password
     ticket_id = file_a_complaint(stack)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
 

@@ -14,18 +14,10 @@ from telecom_assistant.backend.sql import SqlAccountService
 from telecom_assistant.tickets.model import Category
 from telecom_assistant.tickets.sql import SqlTicketService
 
-from .actions_support import DOMAIN
+from .actions_support import text_of
 from .stack import free_port, start_stack
 
 pytestmark = pytest.mark.model
-
-
-def text_of(response_name: str, language: str = "en", **variables: str) -> str:
-    """A response's text as Rasa renders it for a customer writing in `language`."""
-    variants = DOMAIN["responses"][response_name]
-    wanted = [v for v in variants if bool(v.get("condition")) == (language == "zh")]
-    text = wanted[0]["text"]
-    return text.format(**variables) if variables else text
 
 
 @pytest.fixture(scope="module")

@@ -349,6 +349,10 @@
     els.input.setAttribute("maxlength", String(MAX_LENGTH));
     setLarger(load(KEYS.larger) === "1");
     applyLanguage();
+    // A returning customer starts at their latest message: scroll again once the fonts have
+    // settled how long each bubble wraps, and after a rotation or resize.
+    if (document.fonts && document.fonts.ready) document.fonts.ready.then(scrollDown);
+    window.addEventListener("resize", scrollDown);
 
     els.composer.addEventListener("submit", function (event) {
       event.preventDefault();
