@@ -18,6 +18,11 @@ import yaml
 from .backend.database import PROJECT_ROOT
 
 RESULTS_DIR = PROJECT_ROOT / "results"
+CONFIG_FILE = PROJECT_ROOT / "config.yml"
+TEST_STORIES = [PROJECT_ROOT / "tests" / "test_stories.yml", PROJECT_ROOT / "tests" / "test_stories_zh.yml"]
+OUT_OF_SCOPE = "out_of_scope"
+SWEPT_THRESHOLDS = (0.3, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8)
+MOST_COSTLY_CONFUSIONS = 10
 EXTERNAL_DIR = PROJECT_ROOT.parent / "shared" / "eval-external"
 FALLBACK_INTENTS = {"nlu_fallback": "out_of_scope"}
 BIN = Path(sys.executable).parent
@@ -61,7 +66,90 @@ def cross_validate(folds: int) -> dict[str, Any]:
         *json.loads((out / "intent_errors.json").read_text()),
     ]
     print_per_language(predictions)
+    print_costly_confusions(predictions)
+    print_entity_reports(out)
     return report
+
+
+def print_costly_confusions(predictions: list[dict[str, Any]]) -> None:
+    """The (true, predicted) intent pairs with the most mistakes, in both directions."""
+    mistakes = Counter(
+        (row["intent"], row["intent_prediction"]["name"])
+        for row in predictions
+        if row["intent"] != row["intent_prediction"]["name"]
+    )
+    print(f"\nThe {MOST_COSTLY_CONFUSIONS} confusions that cost the most "
+          f"({sum(mistakes.values())} mistakes in all)")
+    print(f"{'true intent':<26}{'predicted as':<26}{'examples':>9}")
+    for (truth, guess), count in mistakes.most_common(MOST_COSTLY_CONFUSIONS):
+        print(f"{truth:<26}{guess:<26}{count:>9}")
+
+
+def print_entity_reports(out: Path) -> None:
+    """Entity precision/recall/F1 of every extractor Rasa evaluated."""
+    for report_file in sorted(out.glob("*_report.json")):
+        if report_file.name in ("intent_report.json", "response_selection_report.json"):
+            continue
+        report = json.loads(report_file.read_text())
+        extractor = report_file.name.removesuffix("_report.json")
+        print_intent_report(
+            {name: scores for name, scores in report.items() if name != "no_entity"},
+            f"Entities found by {extractor}",
+        )
+
+
+def fallback_threshold() -> float:
+    config = yaml.safe_load(CONFIG_FILE.read_text(encoding="utf-8"))
+    return next(
+        component["threshold"]
+        for component in config["pipeline"]
+        if component["name"] == "FallbackClassifier"
+    )
+
+
+def print_fallback_sweep(items: list[dict[str, Any]], parses: list[dict[str, Any]]) -> None:
+    """Out-of-scope rejection against false rejection of real requests, per threshold.
+
+    A message is rejected when its best intent is out_of_scope or scores below the threshold
+    (what Rasa's FallbackClassifier does); the classifier's own best guess is read from the
+    ranking, so thresholds below the configured one can be judged too.
+    """
+    chosen = fallback_threshold()
+    print(f"\nFallback threshold (config.yml: {chosen}), on the external data")
+    print(f"{'threshold':>10}{'out-of-scope rejected':>24}{'real requests rejected':>25}")
+    out_of_scope = [OUT_OF_SCOPE in item["expect"] for item in items]
+    for threshold in sorted({*SWEPT_THRESHOLDS, chosen}):
+        rejected = [_rejected(parse, threshold) for parse in parses]
+        oos_rejected = [r for r, oos in zip(rejected, out_of_scope) if oos]
+        real_rejected = [r for r, oos in zip(rejected, out_of_scope) if not oos]
+        marker = "  <- chosen" if threshold == chosen else ""
+        print(f"{threshold:>10.2f}{_share(oos_rejected):>24}{_share(real_rejected):>25}{marker}")
+
+
+def _rejected(parse: dict[str, Any], threshold: float) -> bool:
+    best = next(
+        (ranked for ranked in parse["intent_ranking"] if ranked["name"] != "nlu_fallback"),
+        {"name": OUT_OF_SCOPE, "confidence": 0.0},
+    )
+    return best["name"] == OUT_OF_SCOPE or best["confidence"] < threshold
+
+
+def _share(flags: list[bool]) -> str:
+    return f"{sum(flags) / len(flags):.3f} ({sum(flags)}/{len(flags)})" if flags else "-"
+
+
+def dialogue_accuracy(model: Path) -> None:
+    """`rasa test core` on the test stories: the share of conversations predicted exactly."""
+    print("\nTest conversations predicted exactly (every action of every turn)")
+    correct = total = 0
+    for stories in TEST_STORIES:
+        out = RESULTS_DIR / "dialogue" / stories.stem
+        _run([str(BIN / "rasa"), "test", "core", "--model", str(model), "--out", str(out),
+              "--stories", str(stories)])
+        conversations = json.loads((out / "story_report.json").read_text())["conversation_accuracy"]
+        correct, total = correct + conversations["correct"], total + conversations["total"]
+        print(f"  {stories.name:<24}{conversations['correct']:>4} of {conversations['total']}")
+    print(f"  {'all':<24}{correct:>4} of {total} ({correct / total:.3f})")
 
 
 def print_per_language(predictions: list[dict[str, Any]]) -> None:
@@ -103,7 +191,7 @@ def load_external() -> list[dict[str, Any]]:
     return items
 
 
-async def _predict(model: Path, texts: list[str]) -> list[str]:
+async def _parse(model: Path, texts: list[str]) -> list[dict[str, Any]]:
     import logging
 
     from rasa.core.agent import Agent
@@ -111,12 +199,7 @@ async def _predict(model: Path, texts: list[str]) -> list[str]:
 
     configure_structlog(logging.WARNING)  # one debug line per parsed message otherwise
     agent = Agent.load(str(model))
-    predictions = []
-    for text in texts:
-        parsed = await agent.parse_message(text)
-        intent = parsed["intent"]["name"]
-        predictions.append(FALLBACK_INTENTS.get(intent, intent))
-    return predictions
+    return [await agent.parse_message(text) for text in texts]
 
 
 def external_accuracy(model: Path) -> None:
@@ -124,7 +207,10 @@ def external_accuracy(model: Path) -> None:
     if not items:
         print(f"\nNo external evaluation data in {EXTERNAL_DIR}.")
         return
-    predictions = asyncio.run(_predict(model, [item["text"] for item in items]))
+    parses = asyncio.run(_parse(model, [item["text"] for item in items]))
+    predictions = [
+        FALLBACK_INTENTS.get(parse["intent"]["name"], parse["intent"]["name"]) for parse in parses
+    ]
     right: Counter = Counter()
     total: Counter = Counter()
     for item, predicted in zip(items, predictions):
@@ -140,6 +226,7 @@ def external_accuracy(model: Path) -> None:
               f"{right[key] / total[key]:>9.3f}{total[key]:>7}")
     overall = sum(v for k, v in right.items() if not k[2]) / len(items)
     print(f"{'all':<51}{overall:>9.3f}{len(items):>7}")
+    print_fallback_sweep(items, parses)
 
 
 def external(_args: Any = None) -> int:
@@ -167,5 +254,6 @@ def evaluate_nlu(folds: int) -> int:
     if train(None) != 0:
         return 1
     external_accuracy(latest_model())
+    dialogue_accuracy(latest_model())
     print(f"\nRasa's own output is in {RESULTS_DIR / 'evaluate.log'}.")
     return 0

@@ -1,0 +1,44 @@
+"""The evaluation's own arithmetic (no model): rejection at a fallback threshold and the
+confusions that cost the most."""
+from __future__ import annotations
+
+from telecom_assistant.evaluation import (
+    _rejected,
+    fallback_threshold,
+    print_costly_confusions,
+    print_fallback_sweep,
+)
+
+
+def parse(*ranking: tuple[str, float]) -> dict:
+    return {"intent_ranking": [{"name": name, "confidence": score} for name, score in ranking]}
+
+
+def test_a_message_is_rejected_below_the_threshold_or_when_out_of_scope():
+    assert _rejected(parse(("check_bill", 0.40)), 0.45)
+    assert not _rejected(parse(("check_bill", 0.50)), 0.45)
+    assert _rejected(parse(("out_of_scope", 0.90)), 0.45)
+    # Rasa puts nlu_fallback first when it rejects; the classifier's own guess comes next.
+    assert not _rejected(parse(("nlu_fallback", 0.45), ("check_bill", 0.40)), 0.30)
+    assert _rejected(parse(("nlu_fallback", 0.45)), 0.30)
+
+
+def test_the_sweep_counts_rejections_of_each_kind(capsys):
+    items = [{"expect": ["out_of_scope"]}, {"expect": ["out_of_scope"]}, {"expect": ["check_bill"]}]
+    parses = [parse(("greet", 0.35)), parse(("out_of_scope", 0.9)), parse(("check_bill", 0.55))]
+    print_fallback_sweep(items, parses)
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
+    assert lines["0.30"].split()[1:] == ["0.500", "(1/2)", "0.000", "(0/1)"]
+    assert lines["0.60"].split()[1:] == ["1.000", "(2/2)", "1.000", "(1/1)"]
+    assert lines[f"{fallback_threshold():.2f}"].endswith("<- chosen")
+
+
+def test_costly_confusions_are_counted_by_pair(capsys):
+    def row(truth: str, guess: str) -> dict:
+        return {"intent": truth, "intent_prediction": {"name": guess}}
+
+    print_costly_confusions([row("inform", "affirm")] * 3 + [row("greet", "greet"), row("deny", "inform")])
+    out = capsys.readouterr().out
+    assert "(4 mistakes in all)" in out
+    first = out.splitlines()[3].split()
+    assert first == ["inform", "affirm", "3"]
