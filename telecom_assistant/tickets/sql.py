@@ -6,6 +6,7 @@ escalation at once end with one ticket, and two filing different ones get differ
 """
 from __future__ import annotations
 
+import heapq
 from datetime import datetime, time, timedelta
 from typing import Optional, Sequence
 
@@ -245,13 +246,13 @@ def _turn_rows(turns: Sequence[TranscriptTurn]) -> list[orm.TicketTurnRow]:
 def _transcript(row: orm.TicketRow) -> tuple[TranscriptTurn, ...]:
     """The conversation up to the filing, then the agents' replies, in time order."""
     turns = [TranscriptTurn(turn.speaker, turn.text, turn.at) for turn in row.turns]
-    turns += [
+    replies = [
         TranscriptTurn(AGENT, reply.text, reply.at, author=reply.author,
                        delivery=Delivery(reply.delivery))
         for reply in row.replies
     ]
-    # sorted() is stable: turns stamped with the same second keep their order.
-    return tuple(sorted(turns, key=lambda turn: turn.at))
+    # A merge, not a sort: the snapshot keeps its own order (positions), whatever its clocks say.
+    return tuple(heapq.merge(turns, replies, key=lambda turn: turn.at))
 
 
 def _ticket(row: orm.TicketRow) -> Ticket:
