@@ -10,8 +10,8 @@ venv:
 run: venv          ## set up, seed the demo database, train if needed, start the assistant
 	.venv/bin/telecom run
 
-test:              ## the whole test suite (what CI runs), with Chromium for the browser tests
-	@scripts/bootstrap.sh --with-browser
+test:              ## the whole test suite (what CI runs), with Chromium and nginx for the tests that need them
+	@scripts/bootstrap.sh --with-browser --with-nginx
 	.venv/bin/telecom test
 
 seed: venv

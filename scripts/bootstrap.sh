@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv with Python 3.10 and installs the pinned dependencies, again only when
-# requirements.lock or pyproject.toml changed. Called by `make run` and `make test`.
+# requirements.lock or pyproject.toml changed. Called by `make run` and `make test`; with
+# --with-browser and --with-nginx it also installs the Debian packages those need.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,15 +44,30 @@ if [ ! -f "$stamp" ]; then
     touch "$stamp"
 fi
 
-# The browser tests drive Debian's Chromium (no browser download at run time), with a Chinese
-# font so that Chinese pages render: installed here for `make test`, when missing, from the
-# distribution's packages.
-if [ "${1:-}" = "--with-browser" ] && ! command -v chromium >/dev/null 2>&1; then
+# Debian packages that some parts need, installed when missing from the distribution's
+# packages (as root with apt-get; otherwise the command to run is printed).
+#   $1 what needs them, $2 the program that shows they are there, then the packages
+install_debian_packages() {
+    local purpose=$1 program=$2
+    shift 2
+    # nginx is in /usr/sbin, which is not on every user's PATH.
+    PATH="$PATH:/usr/sbin:/usr/local/sbin" command -v "$program" >/dev/null 2>&1 && return 0
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "Installing Chromium and a Chinese font for the browser tests (Debian packages)"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null \
-            || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
+        echo "Installing $* for $purpose (Debian packages)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null \
+            || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; }
     else
-        echo "The browser tests need Chromium: sudo apt-get install chromium fonts-wqy-microhei" >&2
+        echo "$program is needed by $purpose: sudo apt-get install $*" >&2
     fi
-fi
+}
+
+for option in "$@"; do
+    case "$option" in
+        # The browser tests drive Debian's Chromium (no browser download at run time), with a
+        # Chinese font so that Chinese pages render.
+        --with-browser) install_debian_packages "the browser tests" chromium chromium fonts-wqy-microhei ;;
+        # The production profile's load balancer, and the scale-out test's.
+        --with-nginx) install_debian_packages "the production profile and its test" nginx nginx ;;
+        *) echo "Unknown option $option (known: --with-browser, --with-nginx)" >&2; exit 2 ;;
+    esac
+done

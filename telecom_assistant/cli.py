@@ -12,12 +12,22 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 from .backend.clock import operator_now
 from .backend.database import PROJECT_ROOT, create_schema, database_url, make_engine
+from .benchmark.options import concurrency_levels
+from .production import (
+    PRODUCTION,
+    PRODUCTION_ENDPOINTS,
+    PROFILES,
+    ProductionSettings,
+    SettingsError,
+    selected_profile,
+)
+from .production.nginx import LoadBalancer, nginx_binary, nginx_command
 from .web import port_in_use
 
 # Rasa phones home at start-up and retries forever without internet.
@@ -28,6 +38,10 @@ ACTIONS_PORT = 5055
 CONSOLE_PORT = 5002
 WEBCHAT_PORT = 5003
 TELEGRAM_BRIDGE_HEALTH_PORT = 5004
+# The production profile's servers listen on 127.0.0.1 only, from these ports up; nginx takes
+# the public RASA_PORT and, for the Rasa servers, ACTIONS_PORT.
+INTERNAL_RASA_PORTS_FROM = 5110
+INTERNAL_ACTIONS_PORTS_FROM = 5160
 MODELS_DIR = PROJECT_ROOT / "models"
 KEEP_MODELS = 3
 BIN = Path(sys.executable).parent
@@ -126,12 +140,31 @@ def evaluate(args: argparse.Namespace) -> int:
     return external() if args.external_only else evaluate_nlu(folds=args.folds)
 
 
+def benchmark(args: argparse.Namespace) -> int:
+    from .benchmark.options import BenchmarkOptions, Settings
+    from .benchmark.runner import run_benchmark
+
+    model = latest_model()
+    if model is None:
+        print("No trained model in models/: run `telecom train` first.", file=sys.stderr)
+        return 1
+    if args.profile:
+        from .benchmark.profiling import profile_assistant
+
+        return profile_assistant(model, args.conversations)
+    settings = Settings(args.concurrency, args.think_time,
+                        None if args.conversations else args.duration, args.conversations)
+    return run_benchmark(BenchmarkOptions(model, settings, args.skip_baseline, args.skip_training))
+
+
 @dataclass
 class Service:
     name: str
     command: list[str]
     health_url: str
-    port: int
+    ports: tuple[int, ...]
+    # Added to this process's environment for the command.
+    environment: Mapping[str, str] = field(default_factory=dict)
     process: Optional[subprocess.Popen] = None
 
 
@@ -148,9 +181,88 @@ def wait_until_healthy(service: Service, timeout: float) -> bool:
     return False
 
 
+def action_server(port: int, name: str = "action server",
+                  environment: Optional[Mapping[str, str]] = None) -> Service:
+    return Service(
+        name,
+        rasa("run", "actions", "--actions", "actions", "--port", str(port)),
+        f"http://127.0.0.1:{port}/health",
+        (port,),
+        environment or {},
+    )
+
+
+def rasa_server(model: Path, port: int, endpoints: str, name: str = "Rasa server (REST channel)",
+                interface: Optional[str] = None,
+                environment: Optional[Mapping[str, str]] = None) -> Service:
+    """`interface` None: Rasa's default, every interface."""
+    return Service(
+        name,
+        # No --enable-api: Rasa's HTTP API could rewrite a conversation's slots,
+        # including the ones that grant access to account data.
+        rasa("run", "--model", str(model), *(["--interface", interface] if interface else []),
+             "--port", str(port), "--credentials", "credentials.yml", "--endpoints", endpoints),
+        f"http://127.0.0.1:{port}/",
+        (port,),
+        environment or {},
+    )
+
+
+def embedded_servers(model: Path) -> tuple[list[Service], list[Service]]:
+    """The action servers and the Rasa side of the embedded profile: one of each on the public
+    ports; endpoints.yml keeps conversations in var/tracker.db, wherever DATABASE_URL points."""
+    return ([action_server(ACTIONS_PORT)],
+            [rasa_server(model, RASA_PORT, "endpoints.yml")])
+
+
+def production_servers(model: Path,
+                       settings: ProductionSettings) -> tuple[list[Service], list[Service]]:
+    """The production profile's action servers and Rasa side: N of each on 127.0.0.1, nginx in
+    front of the Rasa servers on the public port and of the action servers on ACTIONS_PORT.
+    nginx comes last: its health check is a Rasa server's, through nginx."""
+    action_ports = [INTERNAL_ACTIONS_PORTS_FROM + n for n in range(settings.action_servers)]
+    rasa_ports = [INTERNAL_RASA_PORTS_FROM + n for n in range(settings.rasa_servers)]
+    # The Rasa servers reach the action servers through nginx, like everything else.
+    rasa_environment = settings.rasa_environment(f"http://127.0.0.1:{ACTIONS_PORT}/webhook")
+    balancer = LoadBalancer(str(RASA_PORT), rasa_ports, f"127.0.0.1:{ACTIONS_PORT}", action_ports)
+    config = balancer.write_config(PROJECT_ROOT / "var" / "nginx")
+    nginx = Service("load balancer (nginx)", nginx_command(nginx_binary(), config),
+                    f"http://127.0.0.1:{RASA_PORT}/", (RASA_PORT, ACTIONS_PORT))
+    return (
+        # rasa_sdk's server binds where SANIC_HOST says.
+        [action_server(port, f"action server {n + 1}", {"SANIC_HOST": "127.0.0.1"})
+         for n, port in enumerate(action_ports)],
+        [*(rasa_server(model, port, PRODUCTION_ENDPOINTS.name, f"Rasa server {n + 1}",
+                       "127.0.0.1", rasa_environment)
+           for n, port in enumerate(rasa_ports)),
+         nginx],
+    )
+
+
+def production_settings() -> Optional[ProductionSettings]:
+    """The production profile's settings, or None after saying what is wrong or missing."""
+    try:
+        settings = ProductionSettings.from_environment()
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return None
+    problems = settings.problems()
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return None if problems else settings
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.profile not in PROFILES:
+        print(f"Profile {args.profile!r} (from TELECOM_PROFILE?) is unknown: choose one of "
+              f"{', '.join(PROFILES)}.", file=sys.stderr)
+        return 1
+    settings = None
+    if args.profile == PRODUCTION:
+        settings = production_settings()
+        if settings is None:
+            return 1
     ensure_database()
-    # endpoints.yml keeps conversations in var/tracker.db, wherever DATABASE_URL points.
     (PROJECT_ROOT / "var").mkdir(exist_ok=True)
     if not args.skip_train and train(args) != 0:
         return 1
@@ -158,35 +270,24 @@ def run(args: argparse.Namespace) -> int:
     if model is None:
         print("No trained model in models/: run `telecom train` first.", file=sys.stderr)
         return 1
+    action_servers, rasa_servers = (production_servers(model, settings) if settings
+                                    else embedded_servers(model))
     services = [
-        Service(
-            "action server",
-            rasa("run", "actions", "--actions", "actions", "--port", str(ACTIONS_PORT)),
-            f"http://127.0.0.1:{ACTIONS_PORT}/health",
-            ACTIONS_PORT,
-        ),
+        *action_servers,
         Service(
             "agent console",
             [sys.executable, "-m", "console", "--port", str(CONSOLE_PORT)],
             f"http://127.0.0.1:{CONSOLE_PORT}/health",
-            CONSOLE_PORT,
+            (CONSOLE_PORT,),
         ),
         Service(
             "web chat",
             [sys.executable, "-m", "webchat", "--port", str(WEBCHAT_PORT),
              "--rasa-url", f"http://127.0.0.1:{RASA_PORT}"],
             f"http://127.0.0.1:{WEBCHAT_PORT}/health",
-            WEBCHAT_PORT,
+            (WEBCHAT_PORT,),
         ),
-        Service(
-            "Rasa server (REST channel)",
-            # No --enable-api: Rasa's HTTP API could rewrite a conversation's slots,
-            # including the ones that grant access to account data.
-            rasa("run", "--model", str(model), "--port", str(RASA_PORT),
-                 "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"),
-            f"http://127.0.0.1:{RASA_PORT}/",
-            RASA_PORT,
-        ),
+        *rasa_servers,
     ]
     if os.environ.get("TELEGRAM_BOT_TOKEN"):
         # Its health check answers once Telegram has accepted the token (getMe).
@@ -195,18 +296,20 @@ def run(args: argparse.Namespace) -> int:
             "Telegram bridge",
             [sys.executable, "-m", "telegram_bridge"],
             f"http://127.0.0.1:{health_port}/health",
-            health_port,
+            (health_port,),
         ))
-    taken = [service for service in services if port_in_use(service.port)]
-    for service in taken:
-        print(f"Port {service.port} is already in use, so the {service.name} cannot start. "
-              f"Stop whatever uses it (`lsof -i :{service.port}`) and try again.", file=sys.stderr)
+    taken = [(service, port) for service in services for port in service.ports
+             if port_in_use(port)]
+    for service, port in taken:
+        print(f"Port {port} is already in use, so the {service.name} cannot start. "
+              f"Stop whatever uses it (`lsof -i :{port}`) and try again.", file=sys.stderr)
     if taken:
         return 1
     try:
         for service in services:
             print(f"Starting the {service.name}…", flush=True)
-            service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT)
+            service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT,
+                                               env={**os.environ, **service.environment})
             if not wait_until_healthy(service, timeout=args.start_timeout):
                 print(f"The {service.name} did not become healthy; see its log above.",
                       file=sys.stderr)
@@ -214,6 +317,12 @@ def run(args: argparse.Namespace) -> int:
         telegram = ("  Telegram bridge polling Telegram for the bot's messages\n"
                     if os.environ.get("TELEGRAM_BOT_TOKEN")
                     else "  (set TELEGRAM_BOT_TOKEN to start the Telegram bridge too)\n")
+        profile_note = (
+            f"  production profile: nginx in front of {settings.rasa_servers} Rasa servers and "
+            f"{settings.action_servers} action servers;\n"
+            "  conversations, accounts and tickets in PostgreSQL, conversation locks in Redis\n"
+            if settings else ""
+        )
         print(
             "\nThe assistant is up:\n"
             f"  web chat      http://localhost:{WEBCHAT_PORT}/\n"
@@ -222,6 +331,7 @@ def run(args: argparse.Namespace) -> int:
             f"  agent console http://localhost:{CONSOLE_PORT}/  "
             "(create an agent first: telecom agent add <username>)\n"
             f"{telegram}"
+            f"{profile_note}"
             "One-time codes appear in this console as the demo SMS gateway sends them\n"
             "(or: telecom otp <phone>). Press Ctrl-C to stop.",
             flush=True,
@@ -261,6 +371,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     command = commands.add_parser("run", help="seed if needed, train if changed, start everything")
     command.add_argument("--skip-train", action="store_true", help="use the newest model as is")
     command.add_argument("--start-timeout", type=float, default=300, help="seconds per service")
+    command.add_argument(
+        "--profile", default=selected_profile(), metavar="|".join(PROFILES),
+        help="embedded: SQLite, one server of each (default); production: PostgreSQL, Redis, "
+        "TELECOM_RASA_SERVERS Rasa servers and TELECOM_ACTION_SERVERS action servers behind "
+        "nginx (default: TELECOM_PROFILE)",
+    )
     command.set_defaults(handler=run)
 
     commands.add_parser("seed", help="reset the account database to the demo data").set_defaults(
@@ -273,6 +389,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     command.add_argument("--external-only", action="store_true",
                          help="only the external data sets, on the newest model")
     command.set_defaults(handler=evaluate)
+
+    command = commands.add_parser(
+        "benchmark", help="message latency, throughput, CPU and memory under simulated "
+        "customers, beside Rasa's starter bot; writes docs/benchmarks.md"
+    )
+    command.add_argument("--concurrency", type=concurrency_levels, default=[1, 10, 50],
+                         help="customers talking at once, one level each (default: 1,10,50)")
+    length = command.add_mutually_exclusive_group()
+    length.add_argument("--duration", type=float, default=60, help="seconds per level")
+    length.add_argument("--conversations", type=int,
+                        help="whole conversations per customer per level, instead of a duration")
+    command.add_argument("--think-time", type=float, default=1.0,
+                         help="mean pause in seconds between an answer and the next message")
+    command.add_argument("--skip-baseline", action="store_true",
+                         help="do not create, train and load Rasa's starter bot")
+    command.add_argument("--skip-training", action="store_true",
+                         help="do not time a training from scratch (the last figure is kept)")
+    command.add_argument("--profile", action="store_true",
+                         help="instead: one customer, both servers under cProfile; prints "
+                         "action-server requests, SQL statements and tracker size per message")
+    command.set_defaults(handler=benchmark)
 
     command = commands.add_parser("otp", help="print the newest one-time code sent to a number")
     command.add_argument("phone")

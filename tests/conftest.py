@@ -1,12 +1,15 @@
 """Shared fixtures: a fixed clock, a freshly seeded database per test (SQLite, and PostgreSQL
-where the service runs), and the account service on top of it."""
+where the service runs), the account service on top of it, and the services some tests need
+(PostgreSQL, Redis, Chromium, nginx): outside CI a test whose service is missing is skipped
+with the reason, in CI it fails."""
 from __future__ import annotations
 
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from typing import Iterator
+from typing import Iterator, NoReturn
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -24,6 +27,14 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def service_missing(message: str, tests: str) -> NoReturn:
+    """Skip the test with the reason; in CI fail it instead, since CI must run `tests`."""
+    if IN_CI:
+        pytest.fail(f"{message}: CI must run {tests}")
+    pytest.skip(message)
 
 
 class FakeClock:
@@ -60,27 +71,76 @@ def postgres_available() -> bool:
         return False
 
 
-@pytest.fixture
-def postgres_engine() -> Iterator[Engine]:
-    """A database of its own for this test, created and dropped around it."""
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """The URL of an empty database of the caller's own, dropped afterwards."""
     if not postgres_available():
-        message = f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} (set TEST_POSTGRES_URL)"
-        if IN_CI:
-            pytest.fail(message + ": CI must run the PostgreSQL tests")
-        pytest.skip(message)
+        service_missing(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} "
+                        "(set TEST_POSTGRES_URL)", "the PostgreSQL tests")
     name = f"telecom_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(str(make_url(POSTGRES_ADMIN_URL).set(database=name)))
     try:
-        reset_database(engine, TODAY)
-        yield engine
+        yield str(make_url(POSTGRES_ADMIN_URL).set(database=name))
     finally:
-        engine.dispose()
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_engine() -> Iterator[Engine]:
+    """A seeded database of its own for this test, created and dropped around it."""
+    with postgres_database() as url:
+        engine = make_engine(url)
+        try:
+            reset_database(engine, TODAY)
+            yield engine
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def module_postgres_url() -> Iterator[str]:
+    """An empty database shared by a module's tests (for servers started once per module)."""
+    with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def redis_key_prefix() -> Iterator[str]:
+    """A key prefix of the module's own on the test Redis (TEST_REDIS_URL); its keys are
+    deleted afterwards."""
+    import redis
+
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError:
+        client.close()
+        service_missing(f"Redis is not reachable at {TEST_REDIS_URL} (set TEST_REDIS_URL)",
+                        "the Redis tests")
+    prefix = f"test{uuid.uuid4().hex[:12]}"
+    try:
+        yield prefix
+    finally:
+        keys = list(client.scan_iter(f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def nginx() -> str:
+    """Debian's nginx, the production profile's load balancer."""
+    from telecom_assistant.production.nginx import nginx_binary
+
+    binary = nginx_binary()
+    if binary is None:
+        service_missing("nginx is not installed (apt-get install nginx; `make test` does it)",
+                        "the scale-out tests")
+    return binary
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -142,10 +202,8 @@ def browser():
     """Debian's headless Chromium driven by Playwright (nothing is downloaded). Per module:
     Playwright's sync API keeps an event loop running, which later asyncio tests must not see."""
     if CHROMIUM is None:
-        message = "Chromium is not installed (apt-get install chromium; `make test` does it)"
-        if IN_CI:
-            pytest.fail(message + ": CI must run the browser tests")
-        pytest.skip(message)
+        service_missing("Chromium is not installed (apt-get install chromium; `make test` does it)",
+                        "the browser tests")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

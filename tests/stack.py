@@ -1,32 +1,40 @@
 """The real assistant for end-to-end tests: the trained model (trained once per test run, and
 only when data changed), an action server and a Rasa server on free ports, over a database of
-their own."""
+their own; or the production profile, several Rasa servers behind nginx over PostgreSQL and
+Redis."""
 from __future__ import annotations
 
 import asyncio
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Optional, TypeVar
+from urllib.parse import urlsplit
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from telecom_assistant.backend.database import PROJECT_ROOT
+from telecom_assistant.benchmark.servers import (
+    BIN,
+    Server,
+    free_port,
+    server_environment,
+    spawn,
+    start_action_server,
+    start_rasa,
+    stop_all,
+    wait_for,
+)
+from telecom_assistant.production import PRODUCTION_ENDPOINTS, ProductionSettings
+from telecom_assistant.production.nginx import LoadBalancer, nginx_command
+
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
-BIN = Path(sys.executable).parent
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def train_model() -> Path:
@@ -42,24 +50,11 @@ def train_model() -> Path:
     return models[-1]
 
 
-def wait_for(url: str, process: subprocess.Popen, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[:3]} exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(1)
-    raise TimeoutError(url)
-
-
 @dataclass
 class Stack:
     rasa_url: str
     database_url: str
-    processes: list[subprocess.Popen]
+    servers: list[Server]
 
     def send(self, sender: str, text: str, channel: str = "rest") -> list[dict[str, Any]]:
         request = urllib.request.Request(
@@ -71,47 +66,80 @@ class Stack:
             return json.loads(response.read())
 
     def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(self.servers)
 
 
 def start_stack(model: Path, workdir: Path, database_url: str,
                 action_port: Optional[int] = None) -> Stack:
-    """Start both servers; `action_port` pointing nowhere simulates a dead action server."""
-    env = {**os.environ, "DATABASE_URL": database_url, "RASA_TELEMETRY_ENABLED": "false"}
-    processes = []
+    """Start both servers; `action_port` pointing nowhere simulates a dead action server.
+    Conversations stay in Rasa's memory: each test's are its own."""
+    env = server_environment(database_url)
+    servers = []
     if action_port is None:
-        action_port = free_port()
-        actions = subprocess.Popen(
-            [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
-            cwd=PROJECT_ROOT, env=env, stdout=(workdir / "actions.log").open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        processes.append(actions)
-        wait_for(f"http://127.0.0.1:{action_port}/health", actions)
+        servers.append(start_action_server(workdir, env))
+        action_url = servers[0].url
+    else:
+        action_url = f"http://127.0.0.1:{action_port}"
     endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n')
-    rasa_port = free_port()
-    server = subprocess.Popen(
-        [str(BIN / "rasa"), "run", *(["--debug"] if os.environ.get("STACK_DEBUG") else []), "--model", str(model), "--port", str(rasa_port),
-         "--endpoints", str(endpoints), "--credentials", str(PROJECT_ROOT / "credentials.yml")],
-        cwd=PROJECT_ROOT, env=env, stdout=(workdir / "rasa.log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    processes.append(server)
-    stack = Stack(f"http://127.0.0.1:{rasa_port}", database_url, processes)
+    endpoints.write_text(f'action_endpoint:\n  url: "{action_url}/webhook"\n')
     try:
-        wait_for(f"{stack.rasa_url}/", server)
+        rasa = start_rasa(model, workdir, env, endpoints,
+                          extra_args=["--debug"] if os.environ.get("STACK_DEBUG") else [])
     except Exception:
-        stack.stop()
+        stop_all(servers)
         raise
-    return stack
+    return Stack(rasa.url, database_url, [*servers, rasa])
+
+
+@dataclass
+class ProductionStack:
+    """The production profile on free ports: Rasa servers sharing PostgreSQL and Redis, an
+    action server, and nginx in front of both; each Rasa server can also be reached directly."""
+
+    rasa: list[Stack]
+    balancer: Stack
+    actions: Server
+
+    def stop(self) -> None:
+        for door in (self.balancer, *self.rasa):
+            door.stop()
+        self.actions.stop()
+
+
+def start_production_stack(model: Path, workdir: Path, settings: ProductionSettings,
+                           nginx: str) -> ProductionStack:
+    """What `telecom run --profile production` starts, but with one action server and on free
+    ports; the Rasa servers load their model at the same time."""
+    env = server_environment(settings.database_url)
+    actions = start_action_server(workdir, env)
+    actions_door = free_port()
+    env.update(settings.rasa_environment(f"http://127.0.0.1:{actions_door}/webhook"))
+    with ThreadPoolExecutor(settings.rasa_servers) as pool:
+        starting = []
+        for number in range(1, settings.rasa_servers + 1):
+            (workdir / f"rasa-{number}").mkdir()
+            starting.append(pool.submit(start_rasa, model, workdir / f"rasa-{number}", env,
+                                        PRODUCTION_ENDPOINTS))
+    # Every start has ended here: the ones that succeeded are stopped if another failed.
+    started = [actions, *(future.result() for future in starting if future.exception() is None)]
+    try:
+        rasa = [future.result() for future in starting]
+        balancer = LoadBalancer(f"127.0.0.1:{free_port()}", [port_of(server) for server in rasa],
+                                f"127.0.0.1:{actions_door}", [port_of(actions)])
+        config = balancer.write_config(workdir / "nginx")
+        nginx_server = spawn("nginx", nginx_command(nginx, config),
+                             f"http://{balancer.rasa_listen}", "/",
+                             cwd=PROJECT_ROOT, env=env, log=workdir / "nginx.log")
+    except Exception:
+        stop_all(started)
+        raise
+    return ProductionStack([Stack(server.url, settings.database_url, [server]) for server in rasa],
+                           Stack(nginx_server.url, settings.database_url, [nginx_server]),
+                           actions)
+
+
+def port_of(server: Server) -> int:
+    return urlsplit(server.url).port
 
 
 AGENT, AGENT_NAME = "agent.chen", "Chen Jing"

@@ -1,0 +1,141 @@
+"""The assistant's servers as processes of their own on free ports, timed from spawn until their
+health check answers. Used by `telecom benchmark` and by the end-to-end tests."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+import yaml
+
+from ..backend.database import PROJECT_ROOT
+
+BIN = Path(sys.executable).parent
+ACTION_SERVER, RASA = "action server", "Rasa"
+# Often enough that start-up times are measured to a tenth of a second.
+POLL_SECONDS = 0.1
+
+
+def free_port() -> int:
+    """A port nobody listens on now (the kernel's choice, never one of the product's own)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, timeout: float = 300) -> float:
+    """Poll `url` until it answers; the seconds that took. Fails fast if the process exits."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[:3]} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return time.monotonic() - started
+        except OSError:
+            time.sleep(POLL_SECONDS)
+    raise TimeoutError(url)
+
+
+def server_environment(database_url: Optional[str] = None) -> dict[str, str]:
+    # Rasa phones home at start-up and retries forever without internet.
+    environment = {**os.environ, "RASA_TELEMETRY_ENABLED": "false"}
+    if database_url:
+        environment["DATABASE_URL"] = database_url
+    return environment
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen
+    url: str
+    # From spawning the process until its health check answered: what a restart costs.
+    startup_seconds: float
+
+    def stop(self) -> None:
+        stop_all([self])
+
+
+def spawn(name: str, command: Sequence[str], url: str, health_path: str, *, cwd: Path,
+          env: dict[str, str], log: Path, timeout: float = 300) -> Server:
+    started = time.monotonic()
+    with log.open("w") as output:
+        process = subprocess.Popen(list(command), cwd=cwd, env=env, stdout=output,
+                                   stderr=subprocess.STDOUT)
+    try:
+        wait_for(url + health_path, process, timeout)
+    except Exception:
+        process.kill()
+        process.wait()
+        raise
+    return Server(name, process, url, time.monotonic() - started)
+
+
+def rasa_command(*args: str, profile_to: Optional[Path] = None) -> list[str]:
+    """The `rasa` command line; under cProfile (written to `profile_to` when the process
+    exits) to see where its time goes."""
+    if profile_to is None:
+        return [str(BIN / "rasa"), *args]
+    return [sys.executable, "-m", "cProfile", "-o", str(profile_to), "-m", "rasa", *args]
+
+
+def start_action_server(workdir: Path, env: dict[str, str],
+                        profile_to: Optional[Path] = None) -> Server:
+    """`rasa run actions`, as `telecom run` starts it; its log is workdir/actions.log."""
+    port = free_port()
+    return spawn(
+        ACTION_SERVER,
+        rasa_command("run", "actions", "--actions", "actions", "--port", str(port),
+                     profile_to=profile_to),
+        f"http://127.0.0.1:{port}", "/health",
+        cwd=PROJECT_ROOT, env=env, log=workdir / "actions.log",
+    )
+
+
+def start_rasa(model: Path, workdir: Path, env: dict[str, str], endpoints: Path, *,
+               project: Path = PROJECT_ROOT, extra_args: Sequence[str] = (),
+               profile_to: Optional[Path] = None) -> Server:
+    """`rasa run` with the REST channel (no --enable-api, as in production); its log is
+    workdir/rasa.log. Rasa's root answers only once the model is loaded."""
+    port = free_port()
+    return spawn(
+        RASA,
+        rasa_command("run", *extra_args, "--model", str(model), "--port", str(port),
+                     "--endpoints", str(endpoints), "--credentials",
+                     str(project / "credentials.yml"), profile_to=profile_to),
+        f"http://127.0.0.1:{port}", "/",
+        cwd=project, env=env, log=workdir / "rasa.log",
+    )
+
+
+def production_endpoints(workdir: Path, action_url: str) -> Path:
+    """The project's endpoints.yml (tracker store and all) with the action server at
+    `action_url` and a SQLite tracker store kept in `workdir`, written to workdir."""
+    endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8"))
+    endpoints["action_endpoint"] = {**endpoints.get("action_endpoint", {}),
+                                    "url": f"{action_url}/webhook"}
+    tracker_store = endpoints.get("tracker_store") or {}
+    if "db" in tracker_store and tracker_store.get("dialect", "sqlite") == "sqlite":
+        tracker_store["db"] = str(workdir / "tracker.db")
+    path = workdir / "endpoints.yml"
+    path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def stop_all(servers: Sequence[Server]) -> None:
+    for server in servers:
+        if server.process.poll() is None:
+            server.process.terminate()
+    for server in servers:
+        try:
+            server.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
