@@ -18,7 +18,7 @@ from typing import Mapping, Optional, Sequence
 
 from .backend.clock import operator_now
 from .backend.database import PROJECT_ROOT, create_schema, database_url, make_engine
-from .benchmark.options import concurrency_levels
+from .benchmark.options import DEFAULT_POSTGRES_ADMIN_URL, concurrency_levels, rasa_server_count
 from .production import (
     PRODUCTION,
     PRODUCTION_ENDPOINTS,
@@ -154,7 +154,8 @@ def benchmark(args: argparse.Namespace) -> int:
         return profile_assistant(model, args.conversations)
     settings = Settings(args.concurrency, args.think_time,
                         None if args.conversations else args.duration, args.conversations)
-    return run_benchmark(BenchmarkOptions(model, settings, args.skip_baseline, args.skip_training))
+    return run_benchmark(BenchmarkOptions(model, settings, args.skip_baseline, args.skip_training,
+                                          args.production, args.postgres_admin_url))
 
 
 @dataclass
@@ -409,6 +410,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     command.add_argument("--profile", action="store_true",
                          help="instead: one customer, both servers under cProfile; prints "
                          "action-server requests, SQL statements and tracker size per message")
+    command.add_argument("--production", type=rasa_server_count, metavar="RASA_SERVERS",
+                         help="measure the production profile with this many Rasa servers "
+                         "behind nginx (PostgreSQL, Redis at REDIS_URL); figures to "
+                         "docs/benchmarks/production.json, not the report")
+    command.add_argument("--postgres-admin-url",
+                         default=DEFAULT_POSTGRES_ADMIN_URL,
+                         help="--production: where to create (and drop) the benchmark's database")
     command.set_defaults(handler=benchmark)
 
     command = commands.add_parser("otp", help="print the newest one-time code sent to a number")

@@ -12,10 +12,10 @@ from datetime import date, datetime, timedelta
 from typing import Iterator, NoReturn
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
 
-from telecom_assistant.backend.database import make_engine
+from telecom_assistant.backend.database import make_engine, scratch_postgres_database
 from telecom_assistant.backend.seed import reset_database
 from telecom_assistant.backend.sql import SqlAccountService
 from telecom_assistant.tickets.sql import SqlTicketService
@@ -77,16 +77,8 @@ def postgres_database() -> Iterator[str]:
     if not postgres_available():
         service_missing(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} "
                         "(set TEST_POSTGRES_URL)", "the PostgreSQL tests")
-    name = f"telecom_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield str(make_url(POSTGRES_ADMIN_URL).set(database=name))
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres_database(POSTGRES_ADMIN_URL, "telecom_test") as url:
+        yield url
 
 
 @pytest.fixture
@@ -114,21 +106,21 @@ def redis_key_prefix() -> Iterator[str]:
     deleted afterwards."""
     import redis
 
+    from telecom_assistant.production.lock_store import delete_locks
+
     client = redis.Redis.from_url(TEST_REDIS_URL)
     try:
         client.ping()
     except redis.RedisError:
-        client.close()
         service_missing(f"Redis is not reachable at {TEST_REDIS_URL} (set TEST_REDIS_URL)",
                         "the Redis tests")
+    finally:
+        client.close()
     prefix = f"test{uuid.uuid4().hex[:12]}"
     try:
         yield prefix
     finally:
-        keys = list(client.scan_iter(f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
+        delete_locks(TEST_REDIS_URL, prefix)
 
 
 @pytest.fixture(scope="session")

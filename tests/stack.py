@@ -12,11 +12,9 @@ import subprocess
 import sys
 import threading
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Optional, TypeVar
-from urllib.parse import urlsplit
 
 from telecom_assistant.backend.database import PROJECT_ROOT
 from telecom_assistant.benchmark.servers import (
@@ -24,14 +22,13 @@ from telecom_assistant.benchmark.servers import (
     Server,
     free_port,
     server_environment,
-    spawn,
     start_action_server,
+    start_production_servers,
     start_rasa,
     stop_all,
     wait_for,
 )
-from telecom_assistant.production import PRODUCTION_ENDPOINTS, ProductionSettings
-from telecom_assistant.production.nginx import LoadBalancer, nginx_command
+from telecom_assistant.production import ProductionSettings
 
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 T = TypeVar("T")
@@ -108,38 +105,11 @@ class ProductionStack:
 
 def start_production_stack(model: Path, workdir: Path, settings: ProductionSettings,
                            nginx: str) -> ProductionStack:
-    """What `telecom run --profile production` starts, but with one action server and on free
-    ports; the Rasa servers load their model at the same time."""
-    env = server_environment(settings.database_url)
-    actions = start_action_server(workdir, env)
-    actions_door = free_port()
-    env.update(settings.rasa_environment(f"http://127.0.0.1:{actions_door}/webhook"))
-    with ThreadPoolExecutor(settings.rasa_servers) as pool:
-        starting = []
-        for number in range(1, settings.rasa_servers + 1):
-            (workdir / f"rasa-{number}").mkdir()
-            starting.append(pool.submit(start_rasa, model, workdir / f"rasa-{number}", env,
-                                        PRODUCTION_ENDPOINTS))
-    # Every start has ended here: the ones that succeeded are stopped if another failed.
-    started = [actions, *(future.result() for future in starting if future.exception() is None)]
-    try:
-        rasa = [future.result() for future in starting]
-        balancer = LoadBalancer(f"127.0.0.1:{free_port()}", [port_of(server) for server in rasa],
-                                f"127.0.0.1:{actions_door}", [port_of(actions)])
-        config = balancer.write_config(workdir / "nginx")
-        nginx_server = spawn("nginx", nginx_command(nginx, config),
-                             f"http://{balancer.rasa_listen}", "/",
-                             cwd=PROJECT_ROOT, env=env, log=workdir / "nginx.log")
-    except Exception:
-        stop_all(started)
-        raise
+    """The production profile as `telecom benchmark --production` starts it; each Rasa server
+    and nginx reachable as a Stack of its own."""
+    actions, *rasa, door = start_production_servers(model, workdir, settings, nginx)
     return ProductionStack([Stack(server.url, settings.database_url, [server]) for server in rasa],
-                           Stack(nginx_server.url, settings.database_url, [nginx_server]),
-                           actions)
-
-
-def port_of(server: Server) -> int:
-    return urlsplit(server.url).port
+                           Stack(door.url, settings.database_url, [door]), actions)
 
 
 AGENT, AGENT_NAME = "agent.chen", "Chen Jing"

@@ -19,7 +19,7 @@ from telecom_assistant.benchmark.conversations import (
 )
 from telecom_assistant.benchmark.load import REST_WEBHOOK, LevelRun, LoadSchedule, Message, run_level
 from telecom_assistant.benchmark.machine import Machine
-from telecom_assistant.benchmark.options import Settings, concurrency_levels
+from telecom_assistant.benchmark.options import Settings, concurrency_levels, rasa_server_count
 from telecom_assistant.benchmark.procstat import (
     CLOCK_TICKS_PER_SECOND,
     OTHER_PROGRAMS,
@@ -119,6 +119,13 @@ def test_concurrency_levels_from_the_command_line():
     for wrong in ("", "0,5", "one,two"):
         with pytest.raises(argparse.ArgumentTypeError):
             concurrency_levels(wrong)
+
+
+def test_the_production_profile_needs_at_least_one_rasa_server():
+    assert rasa_server_count("2") == 2
+    for wrong in ("0", "-1", "two", ""):
+        with pytest.raises(argparse.ArgumentTypeError):
+            rasa_server_count(wrong)
 
 
 # --- the simulated customers --------------------------------------------------------------

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import os
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Collection, Iterator
 
-from sqlalchemy import Table, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import Table, create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from .clock import Clock, operator_now
@@ -63,3 +64,20 @@ class SessionPerCall:
     def _session(self) -> Iterator[Session]:
         with self._sessions() as session, session.begin():
             yield session
+
+
+@contextmanager
+def scratch_postgres_database(admin_url: str, name_prefix: str) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database named `name_prefix` and a random suffix,
+    created through `admin_url` (a database the caller may create databases from) and dropped
+    afterwards, connections and all."""
+    name = f"{name_prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, future=True, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

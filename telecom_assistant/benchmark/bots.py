@@ -1,20 +1,26 @@
-"""The two bots under test, each started on free ports in a directory of its own: the
-assistant as production runs it, and Rasa's starter bot made by `rasa init` (the baseline)."""
+"""The bots under test, each started on free ports in a directory of its own: the assistant
+as `telecom run` starts it (embedded profile) or its production profile, and Rasa's starter
+bot made by `rasa init` (the baseline)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import subprocess
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
 
 from ..backend.clock import operator_now
-from ..backend.database import PROJECT_ROOT, make_engine
+from ..backend.database import PROJECT_ROOT, make_engine, scratch_postgres_database
 from ..backend.seed import reset_database
 from ..backend.sql import SqlAccountService
+from ..production import DEFAULT_REDIS_URL, ProductionSettings
+from ..production.lock_store import delete_locks
+from ..production.nginx import nginx_binary
 from .load import CodeReader
 from .servers import (
     ACTION_SERVER,
@@ -24,11 +30,13 @@ from .servers import (
     production_endpoints,
     server_environment,
     start_action_server,
+    start_production_servers,
     start_rasa,
     stop_all,
 )
 
 ASSISTANT = "telecom assistant"
+PRODUCTION_ASSISTANT = "telecom assistant, production profile"
 BASELINE = "rasa init bot"
 # The baseline has no verification: its customers type a code all the same.
 BASELINE_CODE = "246810"
@@ -44,7 +52,7 @@ class RunningBot:
 
     @property
     def url(self) -> str:
-        return self.servers[-1].url  # Rasa, started last
+        return self.servers[-1].url  # Rasa, or nginx in front of the Rasa servers: started last
 
 
 def outbox_reader(database_url: str) -> CodeReader:
@@ -76,6 +84,33 @@ def assistant(model: Path, workdir: Path,
         yield RunningBot(ASSISTANT, servers, outbox_reader(database_url))
     finally:
         stop_all(servers)
+
+
+@contextmanager
+def production_assistant(model: Path, workdir: Path, postgres_admin_url: str,
+                         rasa_servers: int) -> Iterator[RunningBot]:
+    """The production profile: `rasa_servers` Rasa servers and an action server behind nginx,
+    over a freshly seeded PostgreSQL database of its own (made through `postgres_admin_url`,
+    dropped afterwards) and lock keys of its own in Redis (REDIS_URL, deleted afterwards)."""
+    nginx = nginx_binary()
+    if nginx is None:
+        raise RuntimeError("nginx is not installed: scripts/bootstrap.sh --with-nginx")
+    with scratch_postgres_database(postgres_admin_url, "telecom_benchmark") as database_url:
+        reset_database(make_engine(database_url), operator_now().date())
+        settings = ProductionSettings(
+            database_url, redis_url=os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL,
+            lock_key_prefix=f"benchmark{uuid.uuid4().hex[:12]}", rasa_servers=rasa_servers,
+            action_servers=1)
+        problems = settings.problems()
+        if problems:
+            raise RuntimeError("\n".join(problems))
+        servers = start_production_servers(model, workdir, settings, nginx)
+        try:
+            yield RunningBot(f"{PRODUCTION_ASSISTANT} ({rasa_servers} Rasa servers)", servers,
+                             outbox_reader(database_url))
+        finally:
+            stop_all(servers)
+            delete_locks(settings.redis_url, settings.lock_key_prefix)
 
 
 def train_baseline(workdir: Path) -> tuple[Path, float]:

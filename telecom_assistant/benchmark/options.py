@@ -18,6 +18,17 @@ def concurrency_levels(text: str) -> list[int]:
     return levels
 
 
+def rasa_server_count(text: str) -> int:
+    """`--production 2`: how many Rasa servers, 1 or more."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of Rasa servers, 1 or more")
+    return int(text)
+
+
+# The machines' PostgreSQL, whose `postgres` user may create databases.
+DEFAULT_POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
 @dataclass(frozen=True)
 class Settings:
     concurrency: list[int]
@@ -37,3 +48,7 @@ class BenchmarkOptions:
     settings: Settings
     skip_baseline: bool
     skip_training: bool
+    # The production profile with this many Rasa servers instead of the embedded one; None:
+    # the embedded profile. Its database is made through postgres_admin_url.
+    production: Optional[int] = None
+    postgres_admin_url: str = DEFAULT_POSTGRES_ADMIN_URL

@@ -1,5 +1,8 @@
 """`telecom benchmark`: train (timed), start each bot, warm it up, run every concurrency level
-against it while sampling its processes, then write the report, the plots and the JSON."""
+against it while sampling its processes, then write the report, the plots and the JSON. With
+`--production N` the assistant is the production profile with N Rasa servers instead, and its
+figures go to docs/benchmarks/production.json and the terminal only: the report describes the
+assistant as `telecom run` starts it."""
 from __future__ import annotations
 
 import asyncio
@@ -10,7 +13,14 @@ from pathlib import Path
 from typing import Optional
 
 from ..backend.database import PROJECT_ROOT
-from .bots import RunningBot, assistant, baseline, train_assistant, train_baseline
+from .bots import (
+    RunningBot,
+    assistant,
+    baseline,
+    production_assistant,
+    train_assistant,
+    train_baseline,
+)
 from .load import LevelRun, LoadSchedule, run_level
 from .machine import describe_machine
 from .options import BenchmarkOptions, Settings
@@ -36,6 +46,7 @@ from .results import (
 DOCS = PROJECT_ROOT / "docs"
 REPORT = DOCS / "benchmarks.md"
 RESULTS_JSON = DOCS / "benchmarks" / "results.json"
+PRODUCTION_RESULTS_JSON = DOCS / "benchmarks" / "production.json"
 # Lets the servers finish what the last level left (tracker writes, logging) before the next.
 SETTLE_SECONDS = 3
 
@@ -95,7 +106,10 @@ def run_benchmark(options: BenchmarkOptions) -> int:
             print("Training the assistant from scratch (rasa train --force)…", flush=True)
             training = Training(train_assistant(workdir / "training"), today())
         print(f"Starting the assistant ({options.model.name})…", flush=True)
-        with assistant(options.model, workdir / "assistant") as bot:
+        starting = (production_assistant(options.model, workdir / "assistant",
+                                         options.postgres_admin_url, options.production)
+                    if options.production else assistant(options.model, workdir / "assistant"))
+        with starting as bot:
             ours, our_runs = asyncio.run(measure(bot, settings, training))
         runs = {ours.name: our_runs}
         theirs = None
@@ -106,6 +120,11 @@ def run_benchmark(options: BenchmarkOptions) -> int:
                 theirs, their_runs = asyncio.run(measure(bot, settings, Training(seconds, today())))
             runs[theirs.name] = their_runs
     results = BenchmarkResults(machine, settings, ours, theirs)
+    if options.production:
+        results.save(PRODUCTION_RESULTS_JSON)
+        print("\n" + render_terminal(results))
+        print(f"\nWrote {PRODUCTION_RESULTS_JSON.relative_to(PROJECT_ROOT)}.")
+        return 0
     results.save(RESULTS_JSON)
     plot_latency_distribution(DOCS / LATENCY_PLOT, runs)
     plot_throughput(DOCS / THROUGHPUT_PLOT, results)

@@ -8,16 +8,20 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
+from urllib.parse import urlsplit
 
 import yaml
 
 from ..backend.database import PROJECT_ROOT
+from ..production import PRODUCTION_ENDPOINTS, ProductionSettings
+from ..production.nginx import LoadBalancer, nginx_command
 
 BIN = Path(sys.executable).parent
-ACTION_SERVER, RASA = "action server", "Rasa"
+ACTION_SERVER, RASA, LOAD_BALANCER = "action server", "Rasa", "nginx"
 # Often enough that start-up times are measured to a tenth of a second.
 POLL_SECONDS = 0.1
 
@@ -58,6 +62,10 @@ class Server:
     url: str
     # From spawning the process until its health check answered: what a restart costs.
     startup_seconds: float
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.url).port
 
     def stop(self) -> None:
         stop_all([self])
@@ -101,12 +109,12 @@ def start_action_server(workdir: Path, env: dict[str, str],
 
 def start_rasa(model: Path, workdir: Path, env: dict[str, str], endpoints: Path, *,
                project: Path = PROJECT_ROOT, extra_args: Sequence[str] = (),
-               profile_to: Optional[Path] = None) -> Server:
+               profile_to: Optional[Path] = None, name: str = RASA) -> Server:
     """`rasa run` with the REST channel (no --enable-api, as in production); its log is
     workdir/rasa.log. Rasa's root answers only once the model is loaded."""
     port = free_port()
     return spawn(
-        RASA,
+        name,
         rasa_command("run", *extra_args, "--model", str(model), "--port", str(port),
                      "--endpoints", str(endpoints), "--credentials",
                      str(project / "credentials.yml"), profile_to=profile_to),
@@ -127,6 +135,37 @@ def production_endpoints(workdir: Path, action_url: str) -> Path:
     path = workdir / "endpoints.yml"
     path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
     return path
+
+
+def start_production_servers(model: Path, workdir: Path, settings: ProductionSettings,
+                             nginx: str) -> list[Server]:
+    """What `telecom run --profile production` starts, with one action server and on free
+    ports: the action server, `settings.rasa_servers` Rasa servers ("Rasa 1", ...) loading
+    their model at the same time, and last nginx in front of both kinds."""
+    env = server_environment(settings.database_url)
+    actions = start_action_server(workdir, env)
+    actions_door = free_port()
+    env.update(settings.rasa_environment(f"http://127.0.0.1:{actions_door}/webhook"))
+    with ThreadPoolExecutor(settings.rasa_servers) as pool:
+        starting = []
+        for number in range(1, settings.rasa_servers + 1):
+            (workdir / f"rasa-{number}").mkdir()
+            starting.append(pool.submit(start_rasa, model, workdir / f"rasa-{number}", env,
+                                        PRODUCTION_ENDPOINTS, name=f"{RASA} {number}"))
+    # Every start has ended here: the ones that succeeded are stopped if another failed.
+    started = [actions, *(future.result() for future in starting if future.exception() is None)]
+    try:
+        rasa = [future.result() for future in starting]
+        balancer = LoadBalancer(f"127.0.0.1:{free_port()}", [server.port for server in rasa],
+                                f"127.0.0.1:{actions_door}", [actions.port])
+        config = balancer.write_config(workdir / "nginx")
+        door = spawn(LOAD_BALANCER, nginx_command(nginx, config),
+                     f"http://{balancer.rasa_listen}", "/",
+                     cwd=PROJECT_ROOT, env=env, log=workdir / "nginx.log")
+    except Exception:
+        stop_all(started)
+        raise
+    return [actions, *rasa, door]
 
 
 def stop_all(servers: Sequence[Server]) -> None:

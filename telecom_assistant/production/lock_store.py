@@ -83,3 +83,17 @@ class AtomicRedisLockStore(RedisLockStore):
             return result
 
         return self.red.transaction(read_change_write, key, value_from_callable=True)
+
+
+def delete_locks(redis_url: str, key_prefix: str) -> None:
+    """Remove every lock kept under `key_prefix` (the tests' and the benchmark's own prefixes,
+    when they are done)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(f"{key_prefix}:*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
