@@ -38,14 +38,17 @@ def _run(args: list[str], env: Optional[dict[str, str]] = None) -> float:
     return time.monotonic() - started
 
 
-def print_intent_report(report: dict[str, Any], title: str) -> None:
+AVERAGES = ("accuracy", "macro avg", "weighted avg", "micro avg")
+
+
+def print_intent_report(report: dict[str, Any], title: str, label: str = "intent") -> None:
+    """A classification report of Rasa's: one row per `label` (intent or entity), then the
+    averages."""
     print(f"\n{title}")
-    print(f"{'intent':<26}{'precision':>10}{'recall':>9}{'F1':>8}{'support':>9}")
-    for intent, scores in sorted(report.items()):
-        if isinstance(scores, dict) and "support" in scores and intent not in (
-            "accuracy", "macro avg", "weighted avg", "micro avg"
-        ):
-            print(f"{intent:<26}{scores['precision']:>10.3f}{scores['recall']:>9.3f}"
+    print(f"{label:<26}{'precision':>10}{'recall':>9}{'F1':>8}{'support':>9}")
+    for name, scores in sorted(report.items()):
+        if isinstance(scores, dict) and "support" in scores and name not in AVERAGES:
+            print(f"{name:<26}{scores['precision']:>10.3f}{scores['recall']:>9.3f}"
                   f"{scores['f1-score']:>8.3f}{scores['support']:>9}")
     for average in ("macro avg", "weighted avg"):
         if average in report:
@@ -86,16 +89,22 @@ def print_costly_confusions(predictions: list[dict[str, Any]]) -> None:
 
 
 def print_entity_reports(out: Path) -> None:
-    """Entity precision/recall/F1 of every extractor Rasa evaluated."""
+    """Entity precision/recall/F1 of every extractor Rasa evaluated that finds any of the
+    annotated entities. (Rasa also evaluates components that only add entities nobody
+    annotates, such as the language tag: all zeros, said in one line.)"""
     for report_file in sorted(out.glob("*_report.json")):
         if report_file.name in ("intent_report.json", "response_selection_report.json"):
             continue
         report = json.loads(report_file.read_text())
         extractor = report_file.name.removesuffix("_report.json")
-        print_intent_report(
-            {name: scores for name, scores in report.items() if name != "no_entity"},
-            f"Entities found by {extractor}",
-        )
+        entities = {name: scores for name, scores in report.items()
+                    if name != "no_entity" and name not in AVERAGES}
+        if not any(scores["recall"] for scores in entities.values()):
+            print(f"\n{extractor} finds none of the annotated entities (not an entity extractor "
+                  "of this data).")
+            continue
+        print_intent_report({name: scores for name, scores in report.items() if name != "no_entity"},
+                            f"Entities found by {extractor}", label="entity")
 
 
 def fallback_threshold() -> float:

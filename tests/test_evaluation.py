@@ -1,11 +1,14 @@
 """The evaluation's own arithmetic (no model): rejection at a fallback threshold and the
-confusions that cost the most."""
+confusions that cost the most, the entity reports."""
 from __future__ import annotations
+
+import json
 
 from telecom_assistant.evaluation import (
     _rejected,
     fallback_threshold,
     print_costly_confusions,
+    print_entity_reports,
     print_fallback_sweep,
 )
 
@@ -42,3 +45,26 @@ def test_costly_confusions_are_counted_by_pair(capsys):
     assert "(4 mistakes in all)" in out
     first = out.splitlines()[3].split()
     assert first == ["inform", "affirm", "3"]
+
+
+def test_entity_reports_show_extractors_that_find_the_annotated_entities(tmp_path, capsys):
+    def scores(precision: float, recall: float, support: int) -> dict:
+        return {"precision": precision, "recall": recall, "f1-score": 0.5, "support": support}
+
+    (tmp_path / "intent_report.json").write_text(json.dumps({"greet": scores(1, 1, 3)}))
+    (tmp_path / "RulerEntityExtractor_report.json").write_text(json.dumps({
+        "plan": scores(0.9, 0.8, 10), "no_entity": scores(1, 1, 99),
+        "macro avg": scores(0.9, 0.8, 10),
+    }))
+    # What Rasa writes for the language tag: it finds only an entity nobody annotates.
+    (tmp_path / "LanguageDetector_report.json").write_text(json.dumps({
+        "plan": {**scores(0, 0, 10), "confused_with": {"language": 10}},
+    }))
+    print_entity_reports(tmp_path)
+    out = capsys.readouterr().out.splitlines()
+    assert "LanguageDetector finds none of the annotated entities" in out[1]
+    ruler = out.index("Entities found by RulerEntityExtractor")
+    assert out[ruler + 1].split()[0] == "entity"
+    assert out[ruler + 2].split() == ["plan", "0.900", "0.800", "0.500", "10"]
+    assert out[ruler + 3].split()[:2] == ["macro", "avg"]
+    assert not any(line.startswith(("greet", "no_entity")) for line in out)
