@@ -19,6 +19,7 @@ from typing import Mapping, Optional, Sequence
 from .backend.clock import operator_now
 from .backend.database import PROJECT_ROOT, create_schema, database_url, make_engine
 from .benchmark.options import DEFAULT_POSTGRES_ADMIN_URL, concurrency_levels, rasa_server_count
+from .benchmark.servers import action_server_args, rasa_command, rasa_server_args
 from .production import (
     PRODUCTION,
     PRODUCTION_ENDPOINTS,
@@ -44,11 +45,6 @@ INTERNAL_RASA_PORTS_FROM = 5110
 INTERNAL_ACTIONS_PORTS_FROM = 5160
 MODELS_DIR = PROJECT_ROOT / "models"
 KEEP_MODELS = 3
-BIN = Path(sys.executable).parent
-
-
-def rasa(*args: str) -> list[str]:
-    return [str(BIN / "rasa"), *args]
 
 
 def seed(_args: argparse.Namespace) -> int:
@@ -107,7 +103,7 @@ def train(_args: argparse.Namespace) -> int:
     # new segmentation) must retrain everything that depends on its tokens.
     rebuilt = ensure_pipeline()
     result = subprocess.run(
-        rasa("train", "--out", str(MODELS_DIR), *(["--force"] if rebuilt else [])),
+        rasa_command("train", "--out", str(MODELS_DIR), *(["--force"] if rebuilt else [])),
         cwd=PROJECT_ROOT,
     )
     print(f"Training step took {time.monotonic() - started:.0f} s.")
@@ -186,7 +182,7 @@ def action_server(port: int, name: str = "action server",
                   environment: Optional[Mapping[str, str]] = None) -> Service:
     return Service(
         name,
-        rasa("run", "actions", "--actions", "actions", "--port", str(port)),
+        rasa_command(*action_server_args(port)),
         f"http://127.0.0.1:{port}/health",
         (port,),
         environment or {},
@@ -199,10 +195,7 @@ def rasa_server(model: Path, port: int, endpoints: str, name: str = "Rasa server
     """`interface` None: Rasa's default, every interface."""
     return Service(
         name,
-        # No --enable-api: Rasa's HTTP API could rewrite a conversation's slots,
-        # including the ones that grant access to account data.
-        rasa("run", "--model", str(model), *(["--interface", interface] if interface else []),
-             "--port", str(port), "--credentials", "credentials.yml", "--endpoints", endpoints),
+        rasa_command(*rasa_server_args(model, port, endpoints, "credentials.yml", interface)),
         f"http://127.0.0.1:{port}/",
         (port,),
         environment or {},

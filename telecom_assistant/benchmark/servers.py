@@ -94,14 +94,28 @@ def rasa_command(*args: str, profile_to: Optional[Path] = None) -> list[str]:
     return [sys.executable, "-m", "cProfile", "-o", str(profile_to), "-m", "rasa", *args]
 
 
+def action_server_args(port: int) -> list[str]:
+    """`rasa run actions` as every profile and the benchmark start it."""
+    return ["run", "actions", "--actions", "actions", "--port", str(port)]
+
+
+def rasa_server_args(model: Path, port: int, endpoints: Path | str, credentials: Path | str,
+                     interface: Optional[str] = None) -> list[str]:
+    """`rasa run` with the REST channels of credentials.yml; `interface` None: Rasa's default,
+    every interface."""
+    # No --enable-api: Rasa's HTTP API could rewrite a conversation's slots, including the
+    # ones that grant access to account data.
+    return ["run", "--model", str(model), *(["--interface", interface] if interface else []),
+            "--port", str(port), "--credentials", str(credentials), "--endpoints", str(endpoints)]
+
+
 def start_action_server(workdir: Path, env: dict[str, str],
                         profile_to: Optional[Path] = None) -> Server:
     """`rasa run actions`, as `telecom run` starts it; its log is workdir/actions.log."""
     port = free_port()
     return spawn(
         ACTION_SERVER,
-        rasa_command("run", "actions", "--actions", "actions", "--port", str(port),
-                     profile_to=profile_to),
+        rasa_command(*action_server_args(port), profile_to=profile_to),
         f"http://127.0.0.1:{port}", "/health",
         cwd=PROJECT_ROOT, env=env, log=workdir / "actions.log",
     )
@@ -115,9 +129,8 @@ def start_rasa(model: Path, workdir: Path, env: dict[str, str], endpoints: Path,
     port = free_port()
     return spawn(
         name,
-        rasa_command("run", *extra_args, "--model", str(model), "--port", str(port),
-                     "--endpoints", str(endpoints), "--credentials",
-                     str(project / "credentials.yml"), profile_to=profile_to),
+        rasa_command(*rasa_server_args(model, port, endpoints, project / "credentials.yml"),
+                     *extra_args, profile_to=profile_to),
         f"http://127.0.0.1:{port}", "/",
         cwd=project, env=env, log=workdir / "rasa.log",
     )
