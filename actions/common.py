@@ -116,10 +116,15 @@ class Request:
         return cls(text=message.get("text") or "", entities=entities)
 
 
+def parked_request(tracker: Tracker) -> Optional[dict[str, Any]]:
+    """The request parked for verification: its action, text and entities."""
+    return json.loads(tracker.get_slot(PENDING_REQUEST) or "null")
+
+
 def current_request(tracker: Tracker, action_name: str) -> Request:
     """The request this action is answering: the parked one if verification interrupted it,
     else the latest message."""
-    pending = json.loads(tracker.get_slot(PENDING_REQUEST) or "null")
+    pending = parked_request(tracker)
     if pending and pending.get("action") == action_name:
         return Request(text=pending["text"], entities=pending["entities"])
     return Request.from_message(tracker.latest_message)
@@ -158,7 +163,7 @@ class VerifiedAction(ServiceAction, abc.ABC):
     """An action that shows or changes account data: it runs only for a verified line.
 
     Without verification it parks the request, starts the verification form, and is run
-    again by `action_resume_request` once the customer is verified.
+    again once the customer is verified (see `validate_verification_form`).
     """
 
     def handle(

@@ -15,6 +15,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint
 
+from . import speedups
 from telecom_assistant.language import (
     ENGLISH,
     LANGUAGES,
@@ -52,7 +53,9 @@ class AssistantRestInput(RestInput):
                     language = detect_language(message.text or "") or ENGLISH
                     await channel.send_text_message(message.sender_id, texts[language])
 
-        return super().blueprint(always_answered)
+        blueprint = super().blueprint(always_answered)
+        blueprint.listener("after_server_start")(speedups.freeze_start_up_objects)
+        return blueprint
 
 
 class TelegramBridgeInput(AssistantRestInput):

@@ -1,24 +1,43 @@
-"""Rasa's SQL tracker store on a SQLite file (endpoints.yml), without its two costs per
-message on SQLite.
+"""Rasa's SQL tracker store on a SQLite file (endpoints.yml), without its costs per message.
 
-Rasa 3.6 opens a new SQLite connection for every read and every write of a conversation
-(SQLAlchemy 1.4 pools no connections to a SQLite file), and SQLite's default rollback journal
-creates, syncs and deletes a journal file on every commit: loading and saving a conversation
-took 13-17 ms, 10 ms here, on Rasa's only event loop (docs/benchmarks.md). Here one connection is kept per
-thread (Rasa uses the store from its event loop's thread only) and the journal is a
-write-ahead log: commits are still synced to disk (synchronous stays FULL), so a
-conversation survives a crash as before. Tables, queries and stored events are Rasa's.
+Rasa 3.6 does all its per-message work on one event loop, so every millisecond spent here
+is a millisecond every other customer's message waits (docs/benchmarks.md). What its SQL
+tracker store spends, and what this one does instead:
+
+- A new SQLite connection for every read and write (SQLAlchemy 1.4 pools none for a SQLite
+  file) and a rollback journal created, synced and deleted on every commit: here one
+  connection is kept per thread (Rasa uses the store from its event loop's thread only) and
+  the journal is a write-ahead log. Commits are still synced to disk (synchronous stays
+  FULL), so a conversation survives a crash as before.
+- ORM objects for every event read and written: here SQLAlchemy Core reads the `data`
+  column and inserts the new rows in one statement. Tables, queries and rows are Rasa's.
+- Rebuilding the conversation from its stored events on every message, which costs more
+  than all the SQL (each event is parsed and replayed): here the conversation just saved
+  is kept in memory and handed back at the next message, after one indexed query shows
+  that nothing was stored for it since. A conversation changed by anyone else (another
+  process on the same file, say) is therefore read from the database as before.
 """
 from __future__ import annotations
 
+import itertools
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any, Optional
 
+import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from sqlalchemy import create_engine, event
-from sqlalchemy.orm import sessionmaker
+from rasa.shared.core.events import SessionStarted
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy.engine import Connection
 from sqlalchemy.pool import SingletonThreadPool
+
+# Conversations kept in memory, the least recently saved dropped first: a conversation of
+# a whole session is about 100 events, some 0.3 MB as Python objects.
+CACHED_CONVERSATIONS = 500
 
 
 def _write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
@@ -27,12 +46,138 @@ def _write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+@dataclass
+class _Saved:
+    """A conversation as this store last saved it."""
+
+    tracker: DialogueStateTracker
+    event_count: int  # its length then: a tracker changed since is not handed out
+    last_row_id: int  # the conversation's newest row then
+
+
+class _Statements:
+    """The store's statements, built once: SQLAlchemy builds a cache key for a statement
+    each time one is executed, which for a new statement costs more than SQLite's work."""
+
+    def __init__(self, events: sa.Table) -> None:
+        sender_id = sa.bindparam("sender_id")
+        self.all_sessions = (
+            sa.select(events.c.data).where(events.c.sender_id == sender_id).order_by(events.c.id)
+        )
+        # Rasa's query (SQLTrackerStore._event_query): the events stamped at or after the
+        # latest session's start.
+        session_start = (
+            sa.select(sa.func.max(events.c.timestamp))
+            .where(events.c.sender_id == sender_id,
+                   events.c.type_name == SessionStarted.type_name)
+            .scalar_subquery()
+        )
+        self.latest_session = self.all_sessions.where(
+            sa.or_(events.c.timestamp >= session_start, session_start.is_(None))
+        )
+        self.latest_session_count = sa.select(sa.func.count()).select_from(
+            self.latest_session.subquery()
+        )
+        self.last_row_id = sa.select(sa.func.max(events.c.id)).where(
+            events.c.sender_id == sender_id
+        )
+        self.insert = events.insert()
+
+
 class SQLiteTrackerStore(SQLTrackerStore):
     def __init__(self, domain: Optional[Domain] = None, db: str = "rasa.db",
                  event_broker: Optional[EventBroker] = None, **kwargs: Any) -> None:
         super().__init__(domain, dialect="sqlite", db=db, event_broker=event_broker, **kwargs)
         url = self.engine.url
         self.engine.dispose()
-        self.engine = create_engine(url, poolclass=SingletonThreadPool)
-        event.listen(self.engine, "connect", _write_ahead_log)
-        self.sessionmaker = sessionmaker(bind=self.engine)
+        self.engine = sa.create_engine(url, poolclass=SingletonThreadPool)
+        sa.event.listen(self.engine, "connect", _write_ahead_log)
+        self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
+        self._statements = _Statements(self.SQLEvent.__table__)
+        self._saved: OrderedDict[str, _Saved] = OrderedDict()
+
+    @property
+    def domain(self) -> Domain:
+        return self._domain
+
+    @domain.setter
+    def domain(self, domain: Optional[Domain]) -> None:
+        # A tracker holds the slots of the domain it was built with: a new model's domain
+        # makes every kept conversation be read again.
+        self._domain = domain or Domain.empty()
+        self._saved.clear()
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> Optional[DialogueStateTracker]:
+        with self.engine.connect() as connection:
+            if not fetch_events_from_all_sessions:
+                saved = self._unchanged_since_saved(connection, sender_id)
+                if saved is not None:
+                    return saved
+            query = (self._statements.all_sessions if fetch_events_from_all_sessions
+                     else self._statements.latest_session)
+            rows = connection.execute(query, {"sender_id": sender_id}).scalars().all()
+        if not rows or not self.domain:
+            return None
+        return DialogueStateTracker.from_dict(
+            sender_id, [json.loads(row) for row in rows], self.domain.slots
+        )
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await self.stream_events(tracker)
+        sender_id = tracker.sender_id
+        self._saved.pop(sender_id, None)
+        with self.engine.begin() as connection:
+            # As Rasa's store: the tracker holds the latest session's stored events, then
+            # the new ones.
+            stored = connection.execute(
+                self._statements.latest_session_count, {"sender_id": sender_id}
+            ).scalar_one()
+            rows = [self._row(sender_id, event)
+                    for event in itertools.islice(tracker.events, stored, None)]
+            if rows:
+                connection.execute(self._statements.insert, rows)
+            last_row_id = connection.execute(
+                self._statements.last_row_id, {"sender_id": sender_id}).scalar_one()
+        if self._holds_only_latest_session(tracker):
+            self._saved[sender_id] = _Saved(tracker, len(tracker.events), last_row_id)
+            while len(self._saved) > CACHED_CONVERSATIONS:
+                self._saved.popitem(last=False)
+
+    def _unchanged_since_saved(
+        self, connection: Connection, sender_id: str
+    ) -> Optional[DialogueStateTracker]:
+        """The tracker this store saved last for `sender_id`, if the database and the
+        tracker are both as they were then. Handed out once: whoever takes it owns it."""
+        saved = self._saved.pop(sender_id, None)
+        if saved is None or len(saved.tracker.events) != saved.event_count:
+            return None
+        last_row_id = connection.execute(
+            self._statements.last_row_id, {"sender_id": sender_id}).scalar_one()
+        if last_row_id != saved.last_row_id:
+            return None
+        return saved.tracker
+
+    def _holds_only_latest_session(self, tracker: DialogueStateTracker) -> bool:
+        """Whether `tracker` is exactly what reading the conversation back gives: the
+        events stamped at or after the latest session's start (as in Rasa's query)."""
+        if self.max_event_history:
+            return False
+        latest_start = max((event.timestamp for event in tracker.events
+                            if isinstance(event, SessionStarted)), default=None)
+        return latest_start is None or all(
+            event.timestamp >= latest_start for event in tracker.events)
+
+    @staticmethod
+    def _row(sender_id: str, event: Any) -> dict[str, Any]:
+        """The row Rasa's store writes for `event`."""
+        data = event.as_dict()
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }

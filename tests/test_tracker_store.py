@@ -1,5 +1,6 @@
 """The SQLite tracker store of endpoints.yml: what Rasa itself makes of that file, Rasa's
-tables and events, one connection kept open, a write-ahead log."""
+tables and events, one connection kept open, a write-ahead log, and the conversation kept
+in memory between messages only while nobody else changed it."""
 from __future__ import annotations
 
 import asyncio
@@ -13,6 +14,7 @@ from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, Use
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
+from connectors import tracker_store
 from connectors.tracker_store import SQLiteTrackerStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -81,3 +83,110 @@ def test_one_connection_is_kept_and_the_journal_is_a_write_ahead_log(tmp_path):
     with sqlite3.connect(tmp_path / "tracker.db") as database:
         assert database.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert database.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL: synced
+
+
+# --- the conversation kept in memory between messages -------------------------------------
+
+
+def as_dicts(tracker: DialogueStateTracker) -> list[dict]:
+    return [event.as_dict() for event in tracker.events]
+
+
+def test_every_message_gives_what_rasas_store_gives_and_stores(tmp_path):
+    """Messages as Rasa's processor handles them (load, add events, save), a session that
+    expires half-way included: the same conversation comes back and the same rows are stored."""
+    async def scenario() -> None:
+        ours = SQLiteTrackerStore(DOMAIN, db=str(tmp_path / "ours.db"))
+        rasas = SQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "rasa.db"))
+        turns = [
+            [ActionExecuted("action_session_start", timestamp=2), SessionStarted(timestamp=1),
+             ActionExecuted("action_listen", timestamp=3), UserUttered("hi", timestamp=4)],
+            [SlotSet("language", "en", timestamp=5), ActionExecuted("utter_greet", timestamp=6)],
+            [UserUttered("usage", timestamp=7), ActionExecuted("action_listen", timestamp=8)],
+            # the session expired: Rasa starts a new one in the same tracker
+            [ActionExecuted("action_session_start", timestamp=101), SessionStarted(timestamp=100),
+             SlotSet("language", "en", timestamp=102), UserUttered("bill", timestamp=103)],
+            [ActionExecuted("action_listen", timestamp=104)],
+            [UserUttered("thanks", timestamp=105)],
+        ]
+        for events in turns:
+            for store in (ours, rasas):
+                tracker = await store.get_or_create_tracker("someone", append_action_listen=False)
+                for event in events:
+                    tracker.update(event)
+                await store.save(tracker)
+            assert as_dicts(await ours.retrieve("someone")) == as_dicts(await rasas.retrieve("someone"))
+
+    asyncio.run(scenario())
+    rows = "SELECT sender_id, type_name, timestamp, intent_name, action_name, data FROM events"
+    with sqlite3.connect(tmp_path / "ours.db") as ours, sqlite3.connect(tmp_path / "rasa.db") as rasas:
+        assert ours.execute(rows + " ORDER BY id").fetchall() == rasas.execute(rows + " ORDER BY id").fetchall()
+
+
+def started_conversation() -> DialogueStateTracker:
+    return conversation("someone", ActionExecuted("action_session_start", timestamp=2),
+                        SessionStarted(timestamp=1), UserUttered("hello", timestamp=3))
+
+
+def test_the_saved_conversation_is_handed_back_once_without_reading_it(tmp_path):
+    async def scenario() -> None:
+        store = SQLiteTrackerStore(DOMAIN, db=str(tmp_path / "tracker.db"))
+        tracker = started_conversation()
+        await store.save(tracker)
+        assert await store.retrieve("someone") is tracker
+        again = await store.retrieve("someone")  # whoever took it may be changing it
+        assert again is not tracker and as_dicts(again) == as_dicts(tracker)
+
+    asyncio.run(scenario())
+
+
+def test_a_conversation_changed_by_another_process_is_read_again(tmp_path):
+    async def scenario() -> None:
+        store = SQLiteTrackerStore(DOMAIN, db=str(tmp_path / "tracker.db"))
+        other_process = SQLiteTrackerStore(DOMAIN, db=str(tmp_path / "tracker.db"))
+        await store.save(started_conversation())
+        theirs = await other_process.retrieve("someone")
+        theirs.update(UserUttered("written elsewhere", timestamp=4))
+        await other_process.save(theirs)
+        assert as_dicts(await store.retrieve("someone")) == as_dicts(theirs)
+
+    asyncio.run(scenario())
+
+
+def test_events_added_after_saving_are_not_handed_out_as_stored(tmp_path):
+    async def scenario() -> None:
+        store = SQLiteTrackerStore(DOMAIN, db=str(tmp_path / "tracker.db"))
+        tracker = started_conversation()
+        await store.save(tracker)
+        tracker.update(UserUttered("never saved", timestamp=4))  # e.g. a failed turn
+        assert [e.text for e in (await store.retrieve("someone")).events
+                if isinstance(e, UserUttered)] == ["hello"]
+
+    asyncio.run(scenario())
+
+
+def test_a_new_model_s_domain_makes_conversations_be_read_again(tmp_path):
+    async def scenario() -> None:
+        store = SQLiteTrackerStore(DOMAIN, db=str(tmp_path / "tracker.db"))
+        tracker = started_conversation()
+        await store.save(tracker)
+        store.domain = Domain.from_dict({"slots": {"plan": {"type": "text",
+                                                            "mappings": [{"type": "custom"}]}}})
+        assert "plan" in (await store.retrieve("someone")).slots
+
+    asyncio.run(scenario())
+
+
+def test_only_so_many_conversations_are_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(tracker_store, "CACHED_CONVERSATIONS", 2)
+
+    async def scenario() -> None:
+        store = SQLiteTrackerStore(DOMAIN, db=str(tmp_path / "tracker.db"))
+        saved = {}
+        for sender in ("first", "second", "third"):
+            saved[sender] = conversation(sender, SessionStarted(timestamp=1), UserUttered("hi", timestamp=2))
+            await store.save(saved[sender])
+        assert await store.retrieve("first") is not saved["first"]  # dropped: read again
+        assert await store.retrieve("third") is saved["third"]
+
+    asyncio.run(scenario())

@@ -10,7 +10,7 @@ import pytest
 from actions import common
 from actions.verification import (
     ActionCancelVerification,
-    ActionResumeRequest,
+    ActionFinishVerification,
     ActionStartVerification,
     ValidateVerificationForm,
 )
@@ -83,6 +83,23 @@ class TestForm:
         assert responses(messages) == ["utter_verified"]
         assert slots["verified_msisdn"] == "13800000002"
         assert slots["otp_code"] != code  # the code itself is not kept in the conversation
+        assert "handoff" not in slots  # nothing was parked: the form's end asks what next
+
+    def test_right_code_hands_over_to_the_parked_request(self, actions_service):
+        validate("phone_number", "13800000002")
+        code = code_sent_to(actions_service, "13800000002")
+        messages, slots = validate("otp_code", code, phone_number="13800000002",
+                                   pending_request=parked("action_check_usage", "my data", {}))
+        assert responses(messages) == ["utter_verified"]
+        assert slots["handoff"] == "action_check_usage"
+
+    def test_wrong_code_does_not_hand_over(self, actions_service):
+        validate("phone_number", "13800000002")
+        code = code_sent_to(actions_service, "13800000002")
+        wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+        _, slots = validate("otp_code", wrong, phone_number="13800000002",
+                            pending_request=parked("action_check_usage", "my data", {}))
+        assert "handoff" not in slots and "verified_msisdn" not in slots
 
     def test_wrong_codes_then_lock(self, actions_service):
         validate("phone_number", "13800000002")
@@ -128,16 +145,16 @@ class TestForm:
 
 
 class TestAroundTheForm:
-    def test_resume_runs_the_parked_request(self):
-        tracker = make_tracker(slots={"verified_msisdn": "13800000002",
-                                      "pending_request": parked("action_check_bill", "my bill", {})})
-        _, events = run_action(ActionResumeRequest(), tracker)
-        assert handoffs(events) == ["action_check_bill"]
+    def test_verified_without_a_parked_request_is_asked_what_next(self):
+        messages, events = run_action(ActionFinishVerification(),
+                                      make_tracker(slots={"verified_msisdn": "13800000002"}))
+        assert responses(messages) == ["utter_how_can_i_help"]
+        assert handoffs(events) == []
 
     def test_failed_verification_forgets_the_request(self):
         tracker = make_tracker(slots={"pending_request": parked("action_check_bill", "my bill", {}),
                                       "verification_halted": True})
-        _, events = run_action(ActionResumeRequest(), tracker)
+        _, events = run_action(ActionFinishVerification(), tracker)
         assert handoffs(events) == []
         assert slot_events(events)["pending_request"] is None
 
