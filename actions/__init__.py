@@ -7,20 +7,11 @@ collection would otherwise walk it all: 200-300 ms with the action server stoppe
 minute at 10 customers (docs/benchmarks.md).
 """
 import gc
+import importlib
+import pkgutil
 
-from . import (  # noqa: F401
-    common,
-    confirmation,
-    conversation,
-    escalation,
-    network,
-    subscriptions,
-    tariffs,
-    ticket_status,
-    troubleshooting,
-    usage,
-    verification,
-)
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 gc.collect()
 gc.freeze()
