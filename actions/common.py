@@ -30,7 +30,7 @@ from telecom_assistant.backend.interface import (
     Subscription,
 )
 from telecom_assistant.backend.sql import SqlAccountService
-from telecom_assistant.language import CHINESE, ENGLISH
+from telecom_assistant.language import CHINESE, ENGLISH, opens_with_greeting
 from telecom_assistant.tickets.model import CATEGORY_NAMES, Category
 from telecom_assistant.tickets.service import TicketService
 from telecom_assistant.tickets.sql import SqlTicketService
@@ -145,6 +145,8 @@ class ServiceAction(Action, abc.ABC):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if _greeted_in_this_turn(tracker):
+            dispatcher.utter_message(response="utter_greet_back")
         try:
             events = self.handle(dispatcher, tracker, current_request(tracker, self.name()))
         except SQLAlchemyError:
@@ -185,6 +187,19 @@ class VerifiedAction(ServiceAction, abc.ABC):
         request: Request,
         msisdn: str,
     ) -> list[EventType]: ...
+
+
+def _greeted_in_this_turn(tracker: Tracker) -> bool:
+    """The customer's message opened with a greeting before its request, and nothing has
+    answered it yet (an action handed over to later in the same turn greets no more)."""
+    if not opens_with_greeting(tracker.latest_message.get("text") or ""):
+        return False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return True
+        if event.get("event") == "bot":
+            return False
+    return True
 
 
 def _user_turns(tracker: Tracker) -> int:

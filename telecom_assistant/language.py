@@ -36,3 +36,24 @@ def response_text(domain: dict[str, Any], name: str, language: str) -> Optional[
         if any(c.get("name") == "language" and c.get("value") == language for c in conditions):
             return variant.get("text")
     return next((v.get("text") for v in variants if not v.get("condition")), None)
+
+
+# A greeting at the start of a message that goes on to ask something ("hello 帮我看看这个月
+# 消费多少"): the request is answered, and the greeting returned first.
+_GREETING_OPENER = re.compile(
+    r"^\W*(?:"
+    r"(?:hi|hello|hey|hiya|howdy|greetings|good\s+(?:morning|afternoon|evening)|morning)"
+    r"(?:\s+(?:there|everyone|team|bot|assistant))?\b"
+    r"|你好|您好|嗨|哈喽|哈啰|早上好|上午好|中午好|下午好|晚上好|早安|在吗|在不在"
+    r")[\s\W_]*(?:呀|啊|哈)?[\s\W_]*",
+    re.IGNORECASE,
+)
+
+
+def opens_with_greeting(text: str) -> bool:
+    """True when the message starts with a greeting and has words after it."""
+    match = _GREETING_OPENER.match(text or "")
+    if not match:
+        return False
+    rest = text[match.end():]
+    return bool(_HAN.search(rest) or _LATIN_WORD.search(rest))

@@ -76,6 +76,28 @@ def test_parked_request_is_answered_with_its_own_entities(actions_service):
     assert slot_events(events)["pending_request"] is None
 
 
+class TestGreetingBeforeARequest:
+    def test_greeting_is_returned_before_the_answer(self, actions_service):
+        tracker = make_tracker("hello 帮我看看这个月消费多少", "check_bill",
+                               slots=verified("13800000001", language="zh"))
+        messages, _ = run_action(ActionCheckBill(), tracker)
+        assert responses(messages)[0] == "utter_greet_back"
+        assert "utter_bill_summary" in responses(messages)
+
+    def test_no_greeting_without_one(self, actions_service):
+        tracker = make_tracker("how much is my bill", "check_bill",
+                               slots=verified("13800000001"))
+        messages, _ = run_action(ActionCheckBill(), tracker)
+        assert "utter_greet_back" not in responses(messages)
+
+    def test_greeted_once_per_turn(self, actions_service):
+        tracker = make_tracker("hi, cancel the music pack", "unsubscribe", {"addon": "music_pack"},
+                               slots=verified("13800000014"))
+        tracker.events.append({"event": "bot", "text": "Hello!"})
+        messages, _ = run_action(ActionUnsubscribe(), tracker)
+        assert "utter_greet_back" not in responses(messages)
+
+
 class TestUsage:
     def test_usage_with_warning_above_80_percent(self, actions_service):
         messages, _ = run_action(ActionCheckUsage(), make_tracker(slots=verified("13800000018")))

@@ -9,7 +9,7 @@ import spacy
 
 from actions.common import Names
 from nlu_components.spacy_pipeline import PIPELINE_DIR, ensure_pipeline
-from telecom_assistant.language import detect_language
+from telecom_assistant.language import detect_language, opens_with_greeting
 
 from .actions_support import DOMAIN
 
@@ -28,6 +28,24 @@ from .actions_support import DOMAIN
 ])
 def test_language_of_a_message(text, language):
     assert detect_language(text) == language
+
+
+@pytest.mark.parametrize("text, greets_first", [
+    ("hello 帮我看看这个月消费多少", True),
+    ("hi, how much data do I have left", True),
+    ("Good morning! my internet is down", True),
+    ("您好，我想退订彩铃", True),
+    ("在吗？查下话费", True),
+    ("hello", False),
+    ("你好呀", False),
+    ("Hey there!", False),
+    ("hi 👋", False),
+    ("history of my bill", False),
+    ("hiking plan for data", False),
+    ("how much data do I have left, hello?", False),
+])
+def test_greeting_in_front_of_a_request(text, greets_first):
+    assert opens_with_greeting(text) is greets_first
 
 
 @pytest.fixture(scope="module")
