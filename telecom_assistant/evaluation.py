@@ -22,6 +22,7 @@ CONFIG_FILE = PROJECT_ROOT / "config.yml"
 TEST_STORIES = [PROJECT_ROOT / "tests" / "test_stories.yml", PROJECT_ROOT / "tests" / "test_stories_zh.yml"]
 OUT_OF_SCOPE = "out_of_scope"
 SWEPT_THRESHOLDS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
+SWEPT_AMBIGUITIES = (0.0, 0.02, 0.05, 0.1)
 MOST_COSTLY_CONFUSIONS = 10
 EXTERNAL_DIR = PROJECT_ROOT.parent / "shared" / "eval-external"
 FALLBACK_INTENTS = {"nlu_fallback": "out_of_scope"}
@@ -107,40 +108,55 @@ def print_entity_reports(out: Path) -> None:
                             f"Entities found by {extractor}", label="entity")
 
 
-def fallback_threshold() -> float:
+def fallback_settings() -> tuple[float, float]:
+    """The FallbackClassifier's (threshold, ambiguity_threshold) in config.yml."""
     config = yaml.safe_load(CONFIG_FILE.read_text(encoding="utf-8"))
-    return next(
-        component["threshold"]
-        for component in config["pipeline"]
-        if component["name"] == "FallbackClassifier"
+    fallback = next(
+        component for component in config["pipeline"] if component["name"] == "FallbackClassifier"
     )
+    return fallback["threshold"], fallback.get("ambiguity_threshold", 0.1)
+
+
+def fallback_threshold() -> float:
+    return fallback_settings()[0]
 
 
 def print_fallback_sweep(items: list[dict[str, Any]], parses: list[dict[str, Any]]) -> None:
-    """Out-of-scope rejection against false rejection of real requests, per threshold.
+    """Out-of-scope rejection against false rejection of real requests, per threshold (with
+    the configured ambiguity threshold), then per ambiguity threshold (with the configured
+    threshold).
 
-    A message is rejected when its best intent is out_of_scope or scores below the threshold
-    (what Rasa's FallbackClassifier does); the classifier's own best guess is read from the
-    ranking, so thresholds below the configured one can be judged too.
+    A message is rejected when its best intent is out_of_scope, scores below the threshold, or
+    leads the second by less than the ambiguity threshold (what Rasa's FallbackClassifier
+    does); the classifier's own ranking is read past nlu_fallback, so other settings than the
+    configured ones can be judged too.
     """
-    chosen = fallback_threshold()
-    print(f"\nFallback threshold (config.yml: {chosen}), on the external data")
-    print(f"{'threshold':>10}{'out-of-scope rejected':>24}{'real requests rejected':>25}")
+    chosen, chosen_ambiguity = fallback_settings()
     out_of_scope = [OUT_OF_SCOPE in item["expect"] for item in items]
-    for threshold in sorted({*SWEPT_THRESHOLDS, chosen}):
-        rejected = [_rejected(parse, threshold) for parse in parses]
+
+    def row(label: str, threshold: float, ambiguity: float, is_chosen: bool) -> None:
+        rejected = [_rejected(parse, threshold, ambiguity) for parse in parses]
         oos_rejected = [r for r, oos in zip(rejected, out_of_scope) if oos]
         real_rejected = [r for r, oos in zip(rejected, out_of_scope) if not oos]
-        marker = "  <- chosen" if threshold == chosen else ""
-        print(f"{threshold:>10.2f}{_share(oos_rejected):>24}{_share(real_rejected):>25}{marker}")
+        marker = "  <- chosen" if is_chosen else ""
+        print(f"{label:>10}{_share(oos_rejected):>24}{_share(real_rejected):>25}{marker}")
+
+    print(f"\nFallback threshold (config.yml: {chosen}, ambiguity {chosen_ambiguity}), "
+          "on the external data")
+    print(f"{'threshold':>10}{'out-of-scope rejected':>24}{'real requests rejected':>25}")
+    for threshold in sorted({*SWEPT_THRESHOLDS, chosen}):
+        row(f"{threshold:.2f}", threshold, chosen_ambiguity, threshold == chosen)
+    print(f"{'ambiguity':>10}   (at threshold {chosen})")
+    for ambiguity in sorted({*SWEPT_AMBIGUITIES, chosen_ambiguity}):
+        row(f"{ambiguity:.2f}", chosen, ambiguity, ambiguity == chosen_ambiguity)
 
 
-def _rejected(parse: dict[str, Any], threshold: float) -> bool:
-    best = next(
-        (ranked for ranked in parse["intent_ranking"] if ranked["name"] != "nlu_fallback"),
-        {"name": OUT_OF_SCOPE, "confidence": 0.0},
-    )
-    return best["name"] == OUT_OF_SCOPE or best["confidence"] < threshold
+def _rejected(parse: dict[str, Any], threshold: float, ambiguity: float = 0.0) -> bool:
+    ranking = [ranked for ranked in parse["intent_ranking"] if ranked["name"] != "nlu_fallback"]
+    best = ranking[0] if ranking else {"name": OUT_OF_SCOPE, "confidence": 0.0}
+    runner_up = ranking[1]["confidence"] if len(ranking) > 1 else 0.0
+    return (best["name"] == OUT_OF_SCOPE or best["confidence"] < threshold
+            or best["confidence"] - runner_up < ambiguity)
 
 
 def _share(flags: list[bool]) -> str:

@@ -26,11 +26,20 @@ def test_a_message_is_rejected_below_the_threshold_or_when_out_of_scope():
     assert _rejected(parse(("nlu_fallback", 0.45)), 0.30)
 
 
+def test_a_message_is_rejected_when_two_intents_are_too_close():
+    close = parse(("check_bill", 0.41), ("explain_charge", 0.38))
+    assert _rejected(close, 0.2, ambiguity=0.05)
+    assert not _rejected(close, 0.2, ambiguity=0.02)
+    assert not _rejected(parse(("check_bill", 0.41)), 0.2, ambiguity=0.05)
+
+
 def test_the_sweep_counts_rejections_of_each_kind(capsys):
     items = [{"expect": ["out_of_scope"]}, {"expect": ["out_of_scope"]}, {"expect": ["check_bill"]}]
     parses = [parse(("greet", 0.35)), parse(("out_of_scope", 0.9)), parse(("check_bill", 0.55))]
     print_fallback_sweep(items, parses)
-    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
+    out = capsys.readouterr().out.splitlines()
+    by_threshold = out[2:out.index(next(line for line in out if "ambiguity" in line.split()[0:1]))]
+    lines = {line.split()[0]: line for line in by_threshold}
     assert lines["0.30"].split()[1:] == ["0.500", "(1/2)", "0.000", "(0/1)"]
     assert lines["0.60"].split()[1:] == ["1.000", "(2/2)", "1.000", "(1/1)"]
     assert lines[f"{fallback_threshold():.2f}"].endswith("<- chosen")
