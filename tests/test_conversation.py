@@ -113,6 +113,49 @@ def test_chinese_customer_is_answered_in_chinese_and_can_switch(stack, conversat
     assert conversation("thanks a lot!") == [text_of("utter_you_are_welcome")]
 
 
+def network_fault_replies(language: str = "en") -> set[str]:
+    """The first answer to a network fault: which kind it is, or the kind's own first steps."""
+    kinds = ["no_signal", "dropped_calls", "slow_data", "broadband_down", "broadband_slow"]
+    return {text_of("utter_ask_network_issue", language),
+            *(text_of(f"utter_troubleshoot_{kind}", language) for kind in kinds)}
+
+
+def test_a_greeting_in_front_of_a_request_is_the_request(stack, conversation):
+    replies = conversation("hello 帮我看看这个月消费多少")
+    assert replies == [text_of("utter_greet_back", "zh"), text_of("utter_need_verification", "zh"),
+                       text_of("utter_ask_phone_number", "zh")]
+    conversation("13800000003")
+    replies = conversation(latest_code(stack, "13800000003"))
+    assert replies[0] == text_of("utter_verified", "zh", name="Zhang Min")
+    assert replies[1].startswith("您") and "的账单合计" in replies[1]
+    # A request followed by thanks is the request, answered without another greeting.
+    replies = conversation("帮我查下流量 谢谢")
+    assert replies[0].startswith("本账期")
+
+
+def test_everyday_words_reach_the_right_request(stack, conversation):
+    replies = conversation("which bundles am I on")
+    assert replies == [text_of("utter_need_verification"), text_of("utter_ask_phone_number")]
+    conversation("13800000014")
+    replies = conversation(latest_code(stack, "13800000014"))
+    assert replies[1].startswith("You have") and "Music Pack" in " ".join(replies)
+    # A follow-up on a fault already reported asks for its status; it is not a new report.
+    assert conversation("has anyone fixed the line fault I logged") == [
+        text_of("utter_no_tickets")]
+    assert conversation("the broadband box shows a red light and nothing loads")[0] in (
+        network_fault_replies())
+
+
+def test_off_topic_near_misses_are_declined_and_real_requests_are_not(conversation):
+    for off_topic in ("can you help me pay my electricity bill", "is the iphone better than "
+                      "the pixel for photos", "帮我查一下信用卡账单", "微信怎么转账"):
+        replies = conversation(off_topic)
+        assert replies[0] in (text_of("utter_out_of_scope"), text_of("utter_out_of_scope", "zh")), (
+            off_topic, replies)
+    assert conversation("报修")[0] in network_fault_replies("zh")
+    assert conversation("携号转网授权码怎么弄")[0] == text_of("utter_port_conditions", "zh")
+
+
 def test_a_dead_action_server_gets_a_clear_message(model, tmp_path):
     database_url = f"sqlite:///{tmp_path / 'accounts.db'}"
     reset_database(make_engine(database_url), operator_now().date())
