@@ -335,22 +335,27 @@ def run(args: argparse.Namespace) -> int:
         print("A service stopped unexpectedly; shutting down.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\nStopping…")
+        print("\nStopping…", flush=True)
         return 0
     finally:
         stop(services)
 
 
-def stop(services: Sequence[Service]) -> None:
-    for service in reversed(services):
-        if service.process is not None and service.process.poll() is None:
-            service.process.send_signal(signal.SIGINT)
-    for service in services:
-        if service.process is not None:
-            try:
-                service.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                service.process.kill()
+def stop(services: Sequence[Service], grace_seconds: float = 20.0) -> None:
+    """Ctrl-C to every service at once, then one shared grace period: a service that has not
+    stopped by then is killed (and named), so stopping never takes much longer than that."""
+    running = [s for s in services if s.process is not None and s.process.poll() is None]
+    for service in reversed(running):
+        service.process.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + grace_seconds
+    for service in running:
+        try:
+            service.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            print(f"The {service.name} did not stop within {grace_seconds:.0f} s; killed.",
+                  file=sys.stderr, flush=True)
+            service.process.kill()
+            service.process.wait()
 
 
 def test(args: argparse.Namespace) -> int:
