@@ -247,6 +247,11 @@ def production_settings() -> Optional[ProductionSettings]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # A shell that starts a command in the background (`make run &`, a CI script's `&`) leaves
+    # SIGINT ignored, and every service would inherit that: Ctrl-C, and the SIGINT with which
+    # `stop` asks each service to finish, would then do nothing. Ctrl-C means stop, whoever
+    # started us; the services get the default back, since a handler does not survive exec.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if args.profile not in PROFILES:
         print(f"Profile {args.profile!r} (from TELECOM_PROFILE?) is unknown: choose one of "
               f"{', '.join(PROFILES)}.", file=sys.stderr)
