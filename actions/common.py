@@ -9,6 +9,7 @@ from __future__ import annotations
 import abc
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -30,7 +31,15 @@ from telecom_assistant.backend.interface import (
     Subscription,
 )
 from telecom_assistant.backend.sql import SqlAccountService
-from telecom_assistant.language import CHINESE, ENGLISH, opens_with_greeting
+from telecom_assistant.language import (
+    CHINESE,
+    ENGLISH,
+    opens_with_greeting,
+    opens_with_no,
+    opens_with_yes,
+    says_problem_gone,
+    says_problem_persists,
+)
 from telecom_assistant.tickets.model import CATEGORY_NAMES, Category
 from telecom_assistant.tickets.service import TicketService
 from telecom_assistant.tickets.sql import SqlTicketService
@@ -47,6 +56,13 @@ VERIFICATION_FORM = "verification_form"
 # Which action should run next. A featurized slot rather than FollowupAction, so that the
 # rules (and `rasa test`) see the hand-over: one rule per (action, handoff) pair.
 HANDOFF = "handoff"
+START_VERIFICATION = "action_start_verification"
+# The add-on the conversation is about ("cancel it"), and the add-ons the customer said they
+# never ordered, at whatever point they said it (ANY_ADDON: they named none).
+ADDON_TOPIC = "addon_topic"
+DISPUTED_ADDONS = "disputed_addons"
+ANY_ADDON = "*"
+CONSENT_DISPUTED = "yes"
 
 _service_override: Optional[AccountService] = None
 _tickets_override: Optional[TicketService] = None
@@ -147,13 +163,22 @@ class ServiceAction(Action, abc.ABC):
     ) -> list[EventType]:
         if _greeted_in_this_turn(tracker):
             dispatcher.utter_message(response="utter_greet_back")
+        # Reached by the customer's message itself, not handed over from another action.
+        answering_message = not tracker.get_slot(HANDOFF)
+        if answering_message and answer_in_context(tracker) is not None:
+            # The model heard a request, but the customer is answering the assistant's question.
+            return [hand_over(HANDLE_CONFIRMATION)]
+        # A new request: what an earlier one left parked for verification is no longer wanted.
+        superseded = ([SlotSet(PENDING_REQUEST, None)]
+                      if answering_message and tracker.get_slot(PENDING_REQUEST) else [])
+        superseded += remember_dispute(tracker)
         try:
             events = self.handle(dispatcher, tracker, current_request(tracker, self.name()))
         except SQLAlchemyError:
             logger.exception("account backend unavailable in %s", self.name())
             dispatcher.utter_message(response="utter_backend_unavailable")
             events = []
-        return [*handoff_taken(tracker), *events]
+        return [*handoff_taken(tracker), *superseded, *events]
 
     @abc.abstractmethod
     def handle(
@@ -189,6 +214,31 @@ class VerifiedAction(ServiceAction, abc.ABC):
     ) -> list[EventType]: ...
 
 
+def disputed_addons(tracker: Tracker) -> list[str]:
+    return list(tracker.get_slot(DISPUTED_ADDONS) or [])
+
+
+def remember_dispute(tracker: Tracker) -> list[EventType]:
+    """"I never ordered that" stays attached to the add-on until it is cancelled."""
+    request = Request.from_message(tracker.latest_message)
+    if CONSENT_DISPUTED not in request.all("consent_dispute"):
+        return []
+    named = request.all("addon") or [tracker.get_slot(ADDON_TOPIC) or ANY_ADDON]
+    return [SlotSet(DISPUTED_ADDONS, sorted({*disputed_addons(tracker), *named}))]
+
+
+def offer_verification(
+    dispatcher: CollectingDispatcher, tracker: Tracker, action: str, request: Request,
+    response: str,
+) -> list[EventType]:
+    """After a general answer: offer to check with the customer's own data. The request is
+    parked, so a yes (or a number typed straight away) verifies and then answers it again."""
+    dispatcher.utter_message(response=response)
+    parked = {"action": action, **request.to_json()}
+    return [SlotSet(PENDING_REQUEST, json.dumps(parked)),
+            confirmation_request(tracker, START_VERIFICATION)]
+
+
 def _greeted_in_this_turn(tracker: Tracker) -> bool:
     """The customer's message opened with a greeting before its request, and nothing has
     answered it yet (an action handed over to later in the same turn greets no more)."""
@@ -200,6 +250,29 @@ def _greeted_in_this_turn(tracker: Tracker) -> bool:
         if event.get("event") == "bot":
             return False
     return True
+
+
+def _normalised_title(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text or "").lower()
+
+
+def typed_button_payload(tracker: Tracker) -> Optional[str]:
+    """The payload of the button whose title the customer typed instead of pressing it
+    (among the buttons of the assistant's latest turn), else None."""
+    typed = _normalised_title(tracker.latest_message.get("text") or "")
+    if not typed:
+        return None
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif event.get("event") == "bot" and seen_user:
+            for button in (event.get("data") or {}).get("buttons") or []:
+                if _normalised_title(button.get("title") or "") == typed:
+                    return button.get("payload")
+    return None
 
 
 def _user_turns(tracker: Tracker) -> int:
@@ -221,6 +294,46 @@ def pending_confirmation(tracker: Tracker) -> Optional[dict[str, Any]]:
     if pending and pending.get("asked_at_turn") == _user_turns(tracker) - 1:
         return pending
     return None
+
+
+HANDLE_CONFIRMATION = "action_handle_confirmation"
+# The request a customer repeats when they mean "yes, that": the question's own subject.
+SUBJECT_INTENTS = {
+    "action_confirm_unsubscribe": ("unsubscribe", "addon"),
+    "action_confirm_plan_change": ("change_plan", "plan"),
+    START_VERIFICATION: ("verify_identity", None),
+}
+FAULT_INTENTS = {"report_network_issue", "deny", "affirm", "nlu_fallback", "inform"}
+
+
+def answer_in_context(tracker: Tracker) -> Optional[bool]:
+    """True or False when the latest message answers the assistant's open yes/no question;
+    None when it is something else (a new request, or there is no question)."""
+    pending = pending_confirmation(tracker)
+    if pending is None:
+        return None
+    message = tracker.latest_message
+    text = message.get("text") or ""
+    intent = (message.get("intent") or {}).get("name")
+    if pending.get("trigger") == "network_fault" and intent in FAULT_INTENTS:
+        if says_problem_gone(text):
+            return False
+        if says_problem_persists(text) or intent == "report_network_issue":
+            return True
+    if intent == "affirm":
+        return True
+    if intent == "deny":
+        return False
+    subject = SUBJECT_INTENTS.get(pending["action"])
+    if subject and intent == subject[0]:
+        named = Request.from_message(message).all(subject[1]) if subject[1] else []
+        # "cancel it", "嗯，退了吧", "yes switch me": the same subject, or none named.
+        if all(value in pending.get("subjects", []) for value in named):
+            return not opens_with_no(text)
+    if intent in ("nlu_fallback", "inform") and (opens_with_yes(text) or opens_with_no(text)):
+        return opens_with_yes(text)
+    return None
+
 
 
 def language(tracker: Tracker) -> str:
@@ -245,6 +358,12 @@ class Names:
 
     def plan(self, plan: Plan) -> str:
         return localised(self.language, plan.name, plan.name_zh)
+
+    def plan_kind(self, plan: Plan) -> str:
+        prepaid = plan.kind.value == "prepaid"
+        if self.language == CHINESE:
+            return "预付费" if prepaid else "后付费"
+        return "prepaid" if prepaid else "monthly bill"
 
     def conditions(self, plan: Plan) -> str:
         return localised(self.language, plan.conditions, plan.conditions_zh)

@@ -1,4 +1,11 @@
-"""Yes and no: confirm or drop what the assistant just proposed (a change, or a ticket)."""
+"""Yes and no: confirm or drop what the assistant just proposed (a change, a ticket, checking
+with the customer's own data).
+
+An answer is read in the context of the question: after "Shall I report a fault?", "did all
+that, no luck" is a yes; after "Cancel the Music Pack?", "嗯，退了吧" is a yes even though the
+model hears another unsubscribe request. Any action reached by such a message hands over here
+(`ServiceAction.run`); the reading itself is `common.answer_in_context`.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -7,23 +14,31 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from .common import PENDING_CONFIRMATION, hand_over, pending_confirmation
-
+from .common import (
+    HANDLE_CONFIRMATION,
+    PENDING_CONFIRMATION,
+    answer_in_context,
+    hand_over,
+    handoff_taken,
+    pending_confirmation,
+    remember_dispute,
+)
 
 class ActionHandleConfirmation(Action):
     def name(self) -> str:
-        return "action_handle_confirmation"
+        return "action_handle_confirmation"  # HANDLE_CONFIRMATION
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         pending = pending_confirmation(tracker)
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if pending is None:
+        answer = answer_in_context(tracker)
+        dispute = remember_dispute(tracker)
+        if pending is None or answer is None:
             dispatcher.utter_message(response="utter_how_can_i_help")
-            return [SlotSet(PENDING_CONFIRMATION, None)]
-        if intent == "affirm":
+            return [*handoff_taken(tracker), *dispute, SlotSet(PENDING_CONFIRMATION, None)]
+        if answer:
             # The confirming action reads the details and clears the question itself.
-            return [hand_over(pending["action"])]
+            return [*dispute, hand_over(pending["action"])]
         dispatcher.utter_message(response=pending.get("declined", "utter_nothing_changed"))
-        return [SlotSet(PENDING_CONFIRMATION, None)]
+        return [*handoff_taken(tracker), *dispute, SlotSet(PENDING_CONFIRMATION, None)]

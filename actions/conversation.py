@@ -9,7 +9,15 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from telecom_assistant.language import response_text
 
-from .common import Request, hand_over, handoff_taken, language
+from .common import (
+    HANDLE_CONFIRMATION,
+    HANDOFF,
+    Request,
+    answer_in_context,
+    hand_over,
+    handoff_taken,
+    language,
+)
 from .escalation import Trigger, begin_escalation
 
 # A bare answer ("Haidian", "5G Plus 129") goes to the capability its entity belongs to.
@@ -42,6 +50,8 @@ class ActionRouteInform(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if answer_in_context(tracker) is not None:
+            return [hand_over(HANDLE_CONFIRMATION)]
         request = Request.from_message(tracker.latest_message)
         for entity, action in INFORM_ROUTES:
             if request.first(entity):
@@ -59,6 +69,9 @@ class ActionClarify(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if not tracker.get_slot(HANDOFF) and answer_in_context(tracker) is not None:
+            # Not understood as a request, but it answers the assistant's question.
+            return [hand_over(HANDLE_CONFIRMATION)]
         if self._previous_turn_was_a_miss(tracker):
             # Two misses in a row: a person takes over, with the messages not understood.
             return [

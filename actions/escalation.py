@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from datetime import datetime
 from typing import Any, Optional
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from telecom_assistant.backend.clock import CHINA_TIME
-from telecom_assistant.backend.msisdn import mask_msisdn, normalise_msisdn
-from telecom_assistant.language import response_text
+from telecom_assistant.backend.msisdn import mask_msisdn
+from telecom_assistant.language import opens_with_no, opens_with_yes, response_text
+from telecom_assistant.tickets import intake
 from telecom_assistant.tickets.model import (
     Category,
     Kind,
@@ -43,7 +45,9 @@ from .common import (
     logger,
     pending_confirmation,
     ticket_service,
+    typed_button_payload,
 )
+from .forms import REQUESTED_SLOT, ListeningFormValidation
 
 ESCALATION = "escalation"
 COMPLAINT_FORM = "complaint_form"
@@ -120,27 +124,36 @@ def begin_escalation(
     category: Optional[Category] = None,
     description: Optional[str] = None,
     network_issue: Optional[NetworkIssue] = None,
+    said: str = "",
 ) -> list[EventType]:
     """Fill what is already known and hand over to the complaint form.
 
     ``category`` is certain (the customer named it, or the trigger implies it); otherwise the
-    conversation's context is proposed and the form asks the customer to confirm it."""
+    conversation's context is proposed and the form asks the customer to confirm it.
+    ``said`` is the customer's message that asked for this: what it describes, a spam sender
+    and text, a number to call back are taken from it rather than asked for again."""
     dispatcher.utter_message(response=f"utter_escalation_intro_{trigger.value}")
+    sender = content = None
     if trigger is Trigger.SPAM:
         category = Category.SPAM_FRAUD
+        sender, content = intake.spam_sender(said), intake.spam_content(said)
+    elif description is None and intake.describes_something(said):
+        description = said
     context = {
         "trigger": trigger.value,
         "proposed": None if category else _value(proposed_category(tracker)),
         "network_issue": _value(network_issue),
     }
+    # A number the customer asked to be called on; else the verified line; else asked for.
+    contact = (intake.callback_number(said) or intake.callback_number(description)
+               or tracker.get_slot(VERIFIED_MSISDN))
     return [
         SlotSet(ESCALATION, json.dumps(context)),
         SlotSet(COMPLAINT_CATEGORY, _value(category)),
         SlotSet(COMPLAINT_DESCRIPTION, description),
-        # The verified line is the contact; anyone else is asked for a number.
-        SlotSet(COMPLAINT_CONTACT, tracker.get_slot(VERIFIED_MSISDN)),
-        SlotSet(SPAM_SENDER, None),
-        SlotSet(SPAM_CONTENT, None),
+        SlotSet(COMPLAINT_CONTACT, contact),
+        SlotSet(SPAM_SENDER, sender),
+        SlotSet(SPAM_CONTENT, content),
         SlotSet(PENDING_CONFIRMATION, None),
         hand_over(COMPLAINT_FORM),
     ]
@@ -184,10 +197,11 @@ class ActionStartEscalation(Action):
             tracker,
             INTENT_TRIGGERS.get(intent, Trigger.COMPLAINT),
             category=Category(named) if named in Category._value2member_map_ else None,
+            said=tracker.latest_message.get("text") or "",
         )
 
 
-class ValidateComplaintForm(FormValidationAction):
+class ValidateComplaintForm(ListeningFormValidation):
     def name(self) -> str:
         return "validate_complaint_form"
 
@@ -202,27 +216,64 @@ class ValidateComplaintForm(FormValidationAction):
         not_asked = (COMPLAINT_CATEGORY, COMPLAINT_DESCRIPTION) if spam else (SPAM_SENDER, SPAM_CONTENT)
         return [slot for slot in domain_slots if slot not in not_asked]
 
-    async def extract_complaint_category(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        """A category button or a named category; "yes" takes the proposal; "no" drops it
-        and the customer picks from the list. Nothing else counts, so a second "no" falls
-        through to the rule that cancels the form."""
-        if tracker.get_slot("requested_slot") != COMPLAINT_CATEGORY:
-            return {}
+    def fits(self, slot: str, tracker: Tracker) -> bool:
+        message = tracker.latest_message
+        text = (message.get("text") or "").strip()
+        if slot == COMPLAINT_CATEGORY:
+            return bool(self.extract_category(tracker))
+        if slot == COMPLAINT_CONTACT:
+            return bool(intake.find_msisdns(text))
+        # A bare yes or no, or only a phone number, is not a description, a sender or a text.
+        if opens_with_yes(text) and not intake.describes_something(text):
+            return False
+        if opens_with_no(text) and not intake.describes_something(text):
+            return False
+        if slot == SPAM_SENDER:
+            return bool(intake.spam_sender(text)) or 0 < len(text) <= 60
+        # Words, not only a number: a phone number is not what a message or a problem said.
+        return bool(re.sub(r"[\d\W_]+", "", text))
+
+    def explain(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        if slot == COMPLAINT_CONTACT:
+            dispatcher.utter_message(response="utter_invalid_phone_number")
+
+    def stop(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        dispatcher.utter_message(response="utter_escalation_cancelled")
+        return [*_cleared(), SlotSet(HANDOFF, None)]
+
+    def escalate(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        """This form is already the way to a person: say so, and ask the question again."""
+        dispatcher.utter_message(response="utter_escalation_intro_human")
+        return [SlotSet(tracker.get_slot(REQUESTED_SLOT), None)]
+
+    @staticmethod
+    def extract_category(tracker: Tracker) -> dict[str, Any]:
+        """A category button, pressed or its title typed, or a named category; "yes" takes
+        the proposal; "no" drops it and the customer picks from the list."""
         message = tracker.latest_message
         named = [e.get("value") for e in message.get("entities", [])
                  if e.get("entity") == COMPLAINT_CATEGORY]
-        if named:
-            return {COMPLAINT_CATEGORY: named[0]}
+        pressed = typed_button_payload(tracker) or ""
+        chosen = re.search(r'"complaint_category"\s*:\s*"(\w+)"', pressed)
+        if chosen or named:
+            return {COMPLAINT_CATEGORY: chosen.group(1) if chosen else named[0]}
         context = _escalation(tracker)
         intent = (message.get("intent") or {}).get("name")
-        if context.get("proposed") and intent == "affirm":
+        text = message.get("text") or ""
+        if context.get("proposed") and (intent == "affirm" or pressed == "/affirm"
+                                        or opens_with_yes(text)):
             return {COMPLAINT_CATEGORY: context["proposed"]}
-        if context.get("proposed") and intent == "deny":
-            context["proposed"] = None
+        if context.get("proposed") and (intent == "deny" or opens_with_no(text)):
+            context.update(proposed=None, declined=True)
             return {COMPLAINT_CATEGORY: None, ESCALATION: json.dumps(context)}
         return {}
+
+    async def extract_complaint_category(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot(REQUESTED_SLOT) != COMPLAINT_CATEGORY:
+            return {}
+        return self.extract_category(tracker)
 
     def validate_complaint_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -232,7 +283,16 @@ class ValidateComplaintForm(FormValidationAction):
     def validate_complaint_description(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        return {COMPLAINT_DESCRIPTION: _said_something(value, dispatcher)}
+        text = _said_something(value, dispatcher)
+        filled: dict[str, Any] = {COMPLAINT_DESCRIPTION: text}
+        # "…, call my wife on 139…" in the description: that is the number to call back.
+        callback = intake.callback_number(text)
+        if callback:
+            filled[COMPLAINT_CONTACT] = callback
+        named = self.extract_category(tracker).get(COMPLAINT_CATEGORY)
+        if named and not tracker.get_slot(COMPLAINT_CATEGORY):
+            filled[COMPLAINT_CATEGORY] = named
+        return filled
 
     def validate_spam_content(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -242,16 +302,20 @@ class ValidateComplaintForm(FormValidationAction):
     def validate_spam_sender(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        # Spam comes from short codes and foreign numbers too: keep what the customer typed.
-        return {SPAM_SENDER: _said_something(value, dispatcher)}
+        # Spam comes from short codes and foreign numbers too: keep what the customer typed,
+        # and what it said when they said it in the same breath.
+        text = _said_something(value, dispatcher)
+        content = intake.spam_content(text)
+        return {SPAM_SENDER: intake.spam_sender(text) or text,
+                **({SPAM_CONTENT: content} if content else {})}
 
     def validate_complaint_contact(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        msisdn = normalise_msisdn(str(value or ""))
-        if msisdn is None:
+        numbers = intake.find_msisdns(str(value or ""))
+        if not numbers:
             dispatcher.utter_message(response="utter_invalid_phone_number")
-        return {COMPLAINT_CONTACT: msisdn}
+        return {COMPLAINT_CONTACT: numbers[0] if numbers else None}
 
 
 def _said_something(value: Any, dispatcher: CollectingDispatcher) -> Optional[str]:
@@ -272,7 +336,11 @@ class ActionAskComplaintCategory(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         names = Names.of(tracker)
-        proposed = _escalation(tracker).get("proposed")
+        context = _escalation(tracker)
+        if not context.get("proposed") and not context.get("declined"):
+            # What the customer described (or was doing before) suggests the category.
+            context["proposed"] = _value(proposed_category(tracker))
+        proposed = context.get("proposed")
         buttons = [
             {
                 "title": names.category(category),
@@ -290,7 +358,7 @@ class ActionAskComplaintCategory(Action):
             )
         else:
             dispatcher.utter_message(response="utter_ask_complaint_category", buttons=buttons)
-        return []
+        return [SlotSet(ESCALATION, json.dumps(context))]
 
 
 def transcript(tracker: Tracker) -> list[TranscriptTurn]:
@@ -333,7 +401,10 @@ class ActionFileTicket(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         context = _escalation(tracker)
-        trigger = Trigger(context.get("trigger", Trigger.COMPLAINT.value))
+        if not context:
+            # The customer stopped the form: there is nothing to file.
+            return handoff_taken(tracker)
+        trigger = Trigger(context["trigger"])
         category = Category(tracker.get_slot(COMPLAINT_CATEGORY) or Category.OTHER.value)
         issue = context.get("network_issue")
         description = self._description(tracker, trigger)
@@ -394,16 +465,3 @@ def utter_filing(
 
 def _cleared() -> list[EventType]:
     return [SlotSet(slot, None) for slot in ESCALATION_SLOTS]
-
-
-class ActionCancelEscalation(Action):
-    """The customer changed their mind: nothing is filed."""
-
-    def name(self) -> str:
-        return "action_cancel_escalation"
-
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        dispatcher.utter_message(response="utter_escalation_cancelled")
-        return [*_cleared(), SlotSet(HANDOFF, None)]

@@ -21,6 +21,7 @@ from .common import (
     account_service,
     day,
     money,
+    offer_verification,
 )
 
 
@@ -66,6 +67,9 @@ class ActionAsk5G(ServiceAction):
                 dispatcher.utter_message(response="utter_5g_paying_for_unused")
         dispatcher.utter_message(response="utter_5g_why_4g")
         dispatcher.utter_message(response="utter_5g_no_change_needed")
+        if not msisdn:
+            return offer_verification(dispatcher, tracker, self.name(), request,
+                                      "utter_5g_verify_to_check")
         return []
 
 
@@ -120,5 +124,6 @@ class ActionNumberPortability(ServiceAction):
         dispatcher.utter_message(response="utter_port_steps")
         dispatcher.utter_message(response="utter_port_other_province")
         if not msisdn:
-            dispatcher.utter_message(response="utter_port_verify_to_check")
+            return offer_verification(dispatcher, tracker, self.name(), request,
+                                      "utter_port_verify_to_check")
         return []

@@ -1,6 +1,7 @@
 """Value-added services: the unified query and unsubscribe."""
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 from rasa_sdk import Tracker
@@ -11,6 +12,9 @@ from telecom_assistant.backend.interface import Subscription, UnknownSubscriptio
 from telecom_assistant.tickets.model import Category
 
 from .common import (
+    ADDON_TOPIC,
+    ANY_ADDON,
+    CONSENT_DISPUTED,
     PENDING_CONFIRMATION,
     Names,
     Request,
@@ -18,13 +22,14 @@ from .common import (
     account_service,
     confirmation_request,
     day,
+    disputed_addons,
     money,
     pending_confirmation,
 )
 from .escalation import Trigger, begin_escalation
 
 ALL = "all"
-CONSENT_DISPUTED = "yes"
+OTHERS = re.compile(r"\b(?:the )?(?:others?|rest)\b|其他|其余|剩下|别的|另外(?:几|那)", re.IGNORECASE)
 
 
 def subscription_buttons(
@@ -88,7 +93,7 @@ class ActionUnsubscribe(VerifiedAction):
         if not active:
             dispatcher.utter_message(response="utter_no_subscriptions")
             return []
-        wanted = request.all("addon")
+        wanted = request.all("addon") or self._in_context(tracker, request, active)
         if ALL in wanted or (not wanted and len(active) == 1):
             chosen = list(active)
         elif not wanted:
@@ -102,7 +107,12 @@ class ActionUnsubscribe(VerifiedAction):
                 try:
                     sub = service.find_subscription(msisdn, name)
                 except UnknownSubscription:
-                    dispatcher.utter_message(response="utter_not_subscribed", addon_query=name)
+                    # In the customer's words, never the catalogue's id.
+                    addon = service.find_addon(name)
+                    dispatcher.utter_message(
+                        response="utter_not_subscribed",
+                        addon_query=names.addon(addon) if addon else name,
+                    )
                     continue
                 if sub not in chosen:
                     chosen.append(sub)
@@ -111,22 +121,37 @@ class ActionUnsubscribe(VerifiedAction):
                     response="utter_ask_which_addon", buttons=subscription_buttons(active, names)
                 )
                 return []
-        # Only a phrase the data maps to "yes" ("never ordered", "without my consent") counts;
-        # a stray token the model tags is not a dispute.
-        disputed = CONSENT_DISPUTED in request.all("consent_dispute")
+        # Only a phrase the data maps to "yes" ("never ordered", "without my consent") counts,
+        # said now or earlier in the conversation about these add-ons.
+        remembered = disputed_addons(tracker)
+        disputed = CONSENT_DISPUTED in request.all("consent_dispute") or any(
+            sub.addon.id in remembered or ANY_ADDON in remembered for sub in chosen)
         dispatcher.utter_message(
             response="utter_confirm_unsubscribe",
             addon_names=addon_names(chosen, names),
             monthly_total=money(sum(sub.addon.monthly_fee for sub in chosen)),
         )
+        topic = [SlotSet(ADDON_TOPIC, chosen[0].addon.id)] if len(chosen) == 1 else []
         return [
+            *topic,
             confirmation_request(
                 tracker,
                 "action_confirm_unsubscribe",
+                subjects=[sub.addon.id for sub in chosen],
                 subscription_ids=[sub.id for sub in chosen],
                 consent_disputed=disputed,
             )
         ]
+
+
+    @staticmethod
+    def _in_context(tracker: Tracker, request: Request, active: Sequence[Subscription]) -> list[str]:
+        """No add-on named: "the others too" means all that are left; "cancel it" means the
+        add-on the conversation was just about."""
+        if OTHERS.search(request.text):
+            return [ALL]
+        topic = tracker.get_slot(ADDON_TOPIC)
+        return [topic] if topic and any(sub.addon.id == topic for sub in active) else []
 
 
 class ActionConfirmUnsubscribe(VerifiedAction):

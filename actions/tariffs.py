@@ -1,16 +1,20 @@
 """Tariffs: explain and compare plans, recommend the cheapest fit, change plan."""
 from __future__ import annotations
 
+import json
 from typing import Sequence
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from telecom_assistant.backend.interface import Plan, PlanKind, UnknownPlan
+from telecom_assistant.backend.interface import Line, Plan, PlanKind, UnknownPlan
+from telecom_assistant.backend.tariffs import PlanWishes
 
 from .common import (
     PENDING_CONFIRMATION,
+    PENDING_REQUEST,
+    VERIFICATION_FORM,
     VERIFIED_MSISDN,
     Names,
     Request,
@@ -20,6 +24,7 @@ from .common import (
     confirmation_request,
     data_amount,
     day,
+    hand_over,
     money,
     pending_confirmation,
 )
@@ -103,8 +108,13 @@ class ActionExplainTariff(ServiceAction):
     ) -> list[EventType]:
         service = account_service()
         names = Names.of(tracker)
+        wishes = PlanWishes.from_text(request.text)
         plans, unknown = resolve_plans(request.all("plan"))
-        if unknown and not plans:
+        if wishes.filters:
+            # "cheapest plan" and "the 5G plan" are also names of plans: a plan that does not
+            # fit what the customer asked for was not meant.
+            plans = [plan for plan in plans if wishes.admits(plan)]
+        elif unknown and not plans:
             utter_unknown_plan(dispatcher, unknown[0], names)
             return []
         msisdn = tracker.get_slot(VERIFIED_MSISDN)
@@ -119,27 +129,55 @@ class ActionExplainTariff(ServiceAction):
                 utter_plan(dispatcher, plan, names)
         elif plans:
             utter_plan(dispatcher, plans[0], names)
-        elif msisdn:
-            line = service.get_line(msisdn)
-            dispatcher.utter_message(response="utter_your_plan", plan_name=names.plan(line.plan))
-            utter_plan(dispatcher, line.plan, names)
-            if line.contract_end:
-                dispatcher.utter_message(
-                    response="utter_your_contract_end",
-                    contract_end=day(line.contract_end),
-                    termination_fee=money(line.plan.termination_fee),
-                )
-            if line.next_plan and line.next_plan_from:
-                dispatcher.utter_message(
-                    response="utter_your_next_plan",
-                    plan_name=names.plan(line.next_plan),
-                    effective_from=day(line.next_plan_from),
-                )
+        elif wishes.own_plan or (msisdn and not wishes.filters and not wishes.catalogue):
+            if not msisdn:
+                dispatcher.utter_message(response="utter_need_verification")
+                parked = {"action": self.name(), **request.to_json()}
+                return [SlotSet(PENDING_REQUEST, json.dumps(parked)), hand_over(VERIFICATION_FORM)]
+            self._own_plan(dispatcher, service.get_line(msisdn), names)
         else:
-            dispatcher.utter_message(
-                response="utter_plan_catalogue", buttons=plan_buttons(service.list_plans(), names)
-            )
+            utter_plan_list(dispatcher, wishes, service.list_plans(), names)
         return []
+
+    @staticmethod
+    def _own_plan(dispatcher: CollectingDispatcher, line: Line, names: Names) -> None:
+        dispatcher.utter_message(response="utter_your_plan", plan_name=names.plan(line.plan))
+        utter_plan(dispatcher, line.plan, names)
+        if line.contract_end:
+            dispatcher.utter_message(
+                response="utter_your_contract_end",
+                contract_end=day(line.contract_end),
+                termination_fee=money(line.plan.termination_fee),
+            )
+        if line.next_plan and line.next_plan_from:
+            dispatcher.utter_message(
+                response="utter_your_next_plan",
+                plan_name=names.plan(line.next_plan),
+                effective_from=day(line.next_plan_from),
+            )
+
+
+def utter_plan_list(
+    dispatcher: CollectingDispatcher, wishes: PlanWishes, catalogue: Sequence[Plan], names: Names
+) -> None:
+    """The plans that fit what the customer asked for, each with its price and allowances,
+    cheapest first; a button per plan for every fee and condition."""
+    selection = wishes.select(catalogue)
+    if not selection:
+        dispatcher.utter_message(response="utter_plan_list_none",
+                                 buttons=plan_buttons(catalogue, names))
+        return
+    dispatcher.utter_message(response="utter_plan_list_intro")
+    for index, plan in enumerate(selection, start=1):
+        last = index == len(selection)
+        dispatcher.utter_message(
+            response="utter_plan_list_item",
+            kind=names.plan_kind(plan),
+            buttons=plan_buttons(selection, names) if last and len(selection) > 1 else [],
+            **plan_variables(plan, names),
+        )
+    if len(selection) == 1:
+        utter_plan(dispatcher, selection[0], names)
 
 
 class ActionRecommendPlan(VerifiedAction):
@@ -218,7 +256,8 @@ class ActionChangePlan(VerifiedAction):
                 **variables,
             )
         dispatcher.utter_message(response="utter_confirm_plan_change", **variables)
-        return [confirmation_request(tracker, "action_confirm_plan_change", plan_id=quote.target.id)]
+        return [confirmation_request(tracker, "action_confirm_plan_change",
+                                     subjects=[quote.target.id], plan_id=quote.target.id)]
 
 
 class ActionConfirmPlanChange(VerifiedAction):

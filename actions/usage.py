@@ -5,7 +5,7 @@ import re
 from typing import Optional
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from telecom_assistant.backend.interface import (
@@ -17,6 +17,7 @@ from telecom_assistant.backend.tariffs import match_charge
 from telecom_assistant.tickets.model import Category
 
 from .common import (
+    ADDON_TOPIC,
     Names,
     Request,
     VerifiedAction,
@@ -171,7 +172,11 @@ class ActionExplainCharge(VerifiedAction):
         # An explanation is not always an answer: the customer may still dispute the charge.
         dispatcher.utter_message(response="utter_offer_charge_dispute")
         disputed = "; ".join(f"{line.description} {money(line.amount)}" for line in lines)
+        addons = {line.subscription.addon.id for line in lines if line.subscription is not None}
+        # "Cancel it" next refers to the add-on just explained.
+        topic = [SlotSet(ADDON_TOPIC, addons.pop())] if len(addons) == 1 else []
         return [
+            *topic,
             confirmation_request(
                 tracker,
                 START_ESCALATION,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -22,10 +22,11 @@ from telecom_assistant.backend.interface import (
     VerificationOutcome,
     VerificationResult,
 )
-from telecom_assistant.backend.msisdn import mask_msisdn, normalise_msisdn
+from telecom_assistant.backend.msisdn import find_msisdns, mask_msisdn, normalise_msisdn
 
 from .common import (
     HANDOFF,
+    PENDING_CONFIRMATION,
     PENDING_REQUEST,
     VERIFICATION_FORM,
     VERIFIED_MSISDN,
@@ -35,6 +36,8 @@ from .common import (
     handoff_taken,
     parked_request,
 )
+from .escalation import START_ESCALATION
+from .forms import REQUESTED_SLOT, ListeningFormValidation
 
 VERIFICATION_HALTED = "verification_halted"
 PHONE_NUMBER = "phone_number"
@@ -46,9 +49,35 @@ def normalise_code(text: Optional[str]) -> Optional[str]:
     return digits if len(digits) == OTP_LENGTH else None
 
 
-class ValidateVerificationForm(FormValidationAction):
+def _digits(text: str) -> int:
+    return len(re.sub(r"\D", "", text))
+
+
+class ValidateVerificationForm(ListeningFormValidation):
     def name(self) -> str:
         return "validate_verification_form"
+
+    def fits(self, slot: str, tracker: Tracker) -> bool:
+        """A number (or an attempt at one: seven digits or more) for the phone question; a
+        group of digits that is not a mobile number for the code question."""
+        text = tracker.latest_message.get("text") or ""
+        if slot == PHONE_NUMBER:
+            return bool(find_msisdns(text)) or _digits(text) >= 7
+        return not find_msisdns(text) and bool(re.search(r"\d{3,}", text))
+
+    def explain(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        dispatcher.utter_message(
+            response="utter_invalid_phone_number" if slot == PHONE_NUMBER else "utter_invalid_code")
+
+    def stop(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        dispatcher.utter_message(response="utter_verification_cancelled")
+        return [*_RESET_FORM, SlotSet(PENDING_REQUEST, None)]
+
+    def escalate(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        """A person or a complaint needs no verification: the form ends and the escalation
+        starts (action_start_escalation reads what the customer asked for)."""
+        return [*_RESET_FORM, SlotSet(PENDING_REQUEST, None), SlotSet(REQUESTED_SLOT, None),
+                hand_over(START_ESCALATION)]
 
     async def required_slots(
         self,
@@ -63,7 +92,8 @@ class ValidateVerificationForm(FormValidationAction):
     def validate_phone_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        msisdn = normalise_msisdn(str(value))
+        # "my number is 138 0000 0001" as well as the bare number.
+        msisdn = next(iter(find_msisdns(str(value))), None) or normalise_msisdn(str(value))
         if msisdn is None:
             dispatcher.utter_message(response="utter_invalid_phone_number")
             return {PHONE_NUMBER: None}
@@ -149,7 +179,8 @@ class ActionStartVerification(Action):
         if msisdn:
             dispatcher.utter_message(response="utter_already_verified", masked=mask_msisdn(msisdn))
             return handoff_taken(tracker)
-        return [hand_over(VERIFICATION_FORM)]
+        # A yes to an offer to verify has been taken: the question is answered.
+        return [SlotSet(PENDING_CONFIRMATION, None), hand_over(VERIFICATION_FORM)]
 
 
 class ActionFinishVerification(Action):
@@ -167,16 +198,3 @@ class ActionFinishVerification(Action):
             return [*_RESET_FORM, SlotSet(PENDING_REQUEST, None)]
         dispatcher.utter_message(response="utter_how_can_i_help")
         return _RESET_FORM
-
-
-class ActionCancelVerification(Action):
-    """The customer changed their mind during verification."""
-
-    def name(self) -> str:
-        return "action_cancel_verification"
-
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        dispatcher.utter_message(response="utter_verification_cancelled")
-        return [*_RESET_FORM, SlotSet(PENDING_REQUEST, None)]

@@ -133,6 +133,12 @@ def otp(args: argparse.Namespace) -> int:
 def evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate_nlu, external
 
+    if args.conversations is not None:
+        from . import conversations
+
+        if train(args) != 0:
+            return 1
+        return conversations.evaluate(latest_model(), [Path(p) for p in args.conversations])
     return external() if args.external_only else evaluate_nlu(folds=args.folds)
 
 
@@ -392,6 +398,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     command.add_argument("--folds", type=int, default=5)
     command.add_argument("--external-only", action="store_true",
                          help="only the external data sets, on the newest model")
+    command.add_argument("--conversations", nargs="*", metavar="FILE",
+                         help="the conversation suite (default: tests/conversations/*.yml) "
+                         "against the trained assistant: success per language, and failures")
     command.set_defaults(handler=evaluate)
 
     command = commands.add_parser(

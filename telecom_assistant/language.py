@@ -57,3 +57,77 @@ def opens_with_greeting(text: str) -> bool:
         return False
     rest = text[match.end():]
     return bool(_HAN.search(rest) or _LATIN_WORD.search(rest))
+
+
+def _phrases(*alternatives: str) -> str:
+    return "|".join(sorted(alternatives, key=len, reverse=True))
+
+
+# Words around a stop or a yes that change nothing ("ok forget it thanks", "那算了吧").
+_FILLER = _phrases(
+    "ok", "okay", "oh", "ah", "um", "actually", "please", "thanks", "thank you", "just", "then",
+    "you know what", "no", "nah", "hmm", "哦", "噢", "嗯", "呃", "那", "那就", "还是", "吧", "啦",
+    "了", "呀", "啊", "谢谢", "好吧", "先",
+)
+_STOP = _phrases(
+    "cancel", "cancel that", "cancel it", "stop", "stop it", "stop this", "never mind",
+    "nevermind", "forget it", "forget about it", "quit", "exit", "leave it", "don't bother",
+    "dont bother", "i give up", "not now", "skip it",
+    "取消", "算了", "不用了", "不办了", "不弄了", "不要了", "不查了", "不搞了", "退出", "停止",
+    "不想弄了", "不想办了", "先不了", "先不用了", "不需要了", "别弄了", "不做了",
+)
+_STOP_MESSAGE = re.compile(
+    rf"^(?:(?:{_FILLER})[\s,，.。!！~]*)*(?:{_STOP})(?:[\s,，.。!！~]*(?:{_FILLER}))*$",
+    re.IGNORECASE,
+)
+
+
+def _bare(text: str) -> str:
+    """The message without surrounding punctuation, emoji and spaces."""
+    return re.sub(r"^[\W_]+|[\W_]+$", "", text or "").strip()
+
+
+def asks_to_stop(text: str) -> bool:
+    """The whole message asks to stop what is under way: "cancel", "never mind", "算了吧",
+    "不用了谢谢". A longer sentence with a request in it ("cancel my music pack") is not."""
+    return bool(_STOP_MESSAGE.match(_bare(text)))
+
+
+_YES_OPENER = re.compile(
+    r"^(?:yes|yeah|yep|yup|sure|ok|okay|alright|go ahead|please do|do it|right|correct|fine"
+    r"|嗯+|好+的?|好吧|行|可以|是的?|对|没问题|要|办吧|退吧|确认)(?![a-z])",
+    re.IGNORECASE,
+)
+_NO_OPENER = re.compile(
+    r"^(?:no|nope|nah|don't|do not|not|不|别|没事|算了|取消)(?![a-z])", re.IGNORECASE,
+)
+# "Still not working", "did all that, no luck", "拔了插了还是上不了网": the steps did not help.
+_PROBLEM_PERSISTS = re.compile(
+    r"still|no luck|didn'?t (?:help|work|fix)|doesn'?t (?:help|work)|not working|no change"
+    r"|same (?:problem|issue|thing)|tried (?:that|it|everything|all)|did (?:all )?that|nothing works"
+    r"|还是|没用|不管用|没效果|没反应|试过了|都试了|照做了|不行|依然|仍然|一样",
+    re.IGNORECASE,
+)
+_PROBLEM_GONE = re.compile(
+    r"works now|working now|fixed|fine now|ok now|all good|back now|sorted|resolved"
+    r"|好了|恢复了|可以了|正常了|能用了|解决了",
+    re.IGNORECASE,
+)
+
+
+def opens_with_yes(text: str) -> bool:
+    """The message starts by agreeing ("嗯，退了吧", "yes get rid of it", "ok do it")."""
+    return bool(_YES_OPENER.match(_bare(text))) and not opens_with_no(text)
+
+
+def opens_with_no(text: str) -> bool:
+    return bool(_NO_OPENER.match(_bare(text)))
+
+
+def says_problem_persists(text: str) -> bool:
+    return bool(_PROBLEM_PERSISTS.search(text or "")) and not says_problem_gone(text)
+
+
+def says_problem_gone(text: str) -> bool:
+    return bool(_PROBLEM_GONE.search(text or "")) and not re.search(
+        r"not (?:fixed|working)|没好|还没", text or "", re.IGNORECASE)

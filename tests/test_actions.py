@@ -184,9 +184,37 @@ class TestTariffs:
         assert responses(messages)[0] == "utter_your_plan"
         assert responses(messages)[-1] == "utter_your_contract_end"
 
-    def test_catalogue_when_not_verified(self, actions_service):
+    def test_catalogue_lists_every_plan_with_its_price(self, actions_service):
         messages, _ = run_action(ActionExplainTariff(), make_tracker("plans?", "ask_tariff"))
-        assert responses(messages) == ["utter_plan_catalogue"]
+        assert responses(messages) == ["utter_plan_list_intro", *["utter_plan_list_item"] * 10]
+        fees = [float(message["fee"].lstrip("¥")) for message in messages[1:]]
+        assert fees == sorted(fees)
+        assert len(messages[-1]["buttons"]) == 10
+
+    @pytest.mark.parametrize("text, expected", [
+        ("what 5G plans do you have and what do they cost?",
+         ["5G Prepaid 59", "5G Starter 79", "5G Plus 129", "5G Home Fusion 169",
+          "5G Unlimited 199"]),
+        ("any prepaid 4g plans", ["4G Lite 19", "Prepaid 4G 29"]),
+        ("plans with home broadband", ["5G Home Fusion 169"]),
+    ])
+    def test_catalogue_filtered_by_what_the_customer_named(self, actions_service, text, expected):
+        messages, _ = run_action(ActionExplainTariff(), make_tracker(text, "ask_tariff"))
+        assert [m["plan_name"] for m in messages if m["response"] == "utter_plan_list_item"] == expected
+
+    def test_the_cheapest_5g_plan_is_one_plan_in_full(self, actions_service):
+        # "cheapest plan" is also a name of 4G Lite 19: it does not fit "5G", so it was not meant.
+        tracker = make_tracker("cheapest 5g plan", "ask_tariff", {"plan": "lite_4g_19"})
+        messages, _ = run_action(ActionExplainTariff(), tracker)
+        assert responses(messages)[:3] == ["utter_plan_list_intro", "utter_plan_list_item",
+                                           "utter_plan_details"]
+        assert messages[1]["plan_name"] == "5G Prepaid 59"
+
+    def test_a_verified_4g_customer_asking_5g_prices_gets_5g_plans(self, actions_service):
+        tracker = make_tracker("5G套餐多少钱", "ask_tariff", slots=verified("13800000002", language="zh"))
+        messages, _ = run_action(ActionExplainTariff(), tracker)
+        assert "utter_your_plan" not in responses(messages)
+        assert {m["network"] for m in messages if m["response"] == "utter_plan_list_item"} == {"5G"}
 
     def test_recommendation_with_saving(self, actions_service):
         messages, _ = run_action(ActionRecommendPlan(), make_tracker(slots=verified("13800000011")))
@@ -215,6 +243,7 @@ class TestTariffs:
                               slots=verified("13800000012", **slot_events(events)))
         _, events = run_action(ActionHandleConfirmation(), answer)
         assert handoffs(events) == ["action_confirm_plan_change"]
+        answer.slots.update(slot_events(events))
         messages, events = run_action(ActionConfirmPlanChange(), answer)
         assert responses(messages) == ["utter_plan_changed"]
         assert slot_events(events)["pending_confirmation"] is None
@@ -267,8 +296,8 @@ class TestSubscriptions:
         messages, events = run_action(ActionUnsubscribe(), ask)
         assert responses(messages) == ["utter_confirm_unsubscribe"]
         assert messages[0]["monthly_total"] == "¥8.00"
-        answer = make_tracker("yes", "affirm", events=ask.events,
-                              slots=verified("13800000004", **slot_events(events)))
+        answer = make_tracker("yes", "affirm", events=ask.events, slots=verified(
+            "13800000004", **slot_events(events), handoff="action_confirm_unsubscribe"))
         messages, events = run_action(ActionConfirmUnsubscribe(), answer)
         # "Never ordered" also becomes a refund complaint, filled in and ready to file.
         assert responses(messages) == ["utter_unsubscribed", "utter_consent_dispute_recorded",
@@ -304,7 +333,8 @@ class TestNetwork:
         tracker = make_tracker("5g in chongming?", "ask_5g", {"city": "shanghai", "district": "chongming"})
         messages, _ = run_action(ActionAsk5G(), tracker)
         assert responses(messages) == ["utter_5g_outdoor_nsa", "utter_5g_indoor_none",
-                                       "utter_5g_why_4g", "utter_5g_no_change_needed"]
+                                       "utter_5g_why_4g", "utter_5g_no_change_needed",
+                                       "utter_5g_verify_to_check"]
 
     def test_city_summary(self, actions_service):
         messages, _ = run_action(ActionAsk5G(), make_tracker("5g in changsha", "ask_5g", {"city": "changsha"}))

@@ -11,10 +11,17 @@ from telecom_assistant.backend.clock import operator_now
 from telecom_assistant.backend.database import make_engine
 from telecom_assistant.backend.seed import reset_database
 from telecom_assistant.backend.sql import SqlAccountService
+from telecom_assistant.conversations import (
+    Backend,
+    Responses,
+    load_suite,
+    rest_sender,
+    run_conversation,
+)
 from telecom_assistant.tickets.model import Category
 from telecom_assistant.tickets.sql import SqlTicketService
 
-from .actions_support import text_of
+from .actions_support import DOMAIN, text_of
 from .stack import free_port, start_stack
 
 pytestmark = pytest.mark.model
@@ -226,3 +233,22 @@ def test_the_telegram_bridge_channel_is_recorded_on_the_ticket(stack):
         replies = [m.get("text", "") for m in stack.send(chat, text, channel="telegram")]
     ticket = tickets_of(stack).get(filed_ticket_id(replies))
     assert ticket.channel == "telegram" and ticket.conversation_id == chat
+
+
+# --- the conversation suite (tests/conversations/*.yml): whole conversations checked by outcome ---
+
+SUITE = load_suite()
+
+
+@pytest.fixture(scope="module")
+def suite_runner(stack):
+    backend = Backend(make_engine(stack.database_url), operator_now().date())
+    responses = Responses(DOMAIN)
+    send = rest_sender(stack.rasa_url)
+    return lambda conversation: run_conversation(conversation, send, backend, responses)
+
+
+@pytest.mark.parametrize("conversation", SUITE, ids=[c.name for c in SUITE])
+def test_conversation_reaches_its_outcome(suite_runner, conversation):
+    result = suite_runner(conversation)
+    assert result.passed, result.report()

@@ -13,7 +13,6 @@ from actions import common
 from actions.conversation import ActionClarify
 from actions.escalation import (
     ActionAskComplaintCategory,
-    ActionCancelEscalation,
     ActionFileTicket,
     ActionStartEscalation,
     ValidateComplaintForm,
@@ -187,12 +186,8 @@ class TestComplaintForm:
         complaint = asyncio.run(ValidateComplaintForm().required_slots(
             form, CollectingDispatcher(), make_tracker(slots=escalation_slots("human")), DOMAIN))
         assert spam == ["spam_sender", "spam_content", "complaint_contact"]
-        assert complaint == ["complaint_category", "complaint_description", "complaint_contact"]
-
-    def test_cancelling_files_nothing_and_clears_the_form(self):
-        messages, events = run_action(ActionCancelEscalation(), make_tracker(slots=form_slots()))
-        assert responses(messages) == ["utter_escalation_cancelled"]
-        assert all(value is None for value in slot_events(events).values())
+        # What happened comes first: the category is proposed from it.
+        assert complaint == ["complaint_description", "complaint_category", "complaint_contact"]
 
 
 class TestFiling:

@@ -9,7 +9,6 @@ import pytest
 
 from actions import common
 from actions.verification import (
-    ActionCancelVerification,
     ActionFinishVerification,
     ActionStartVerification,
     ValidateVerificationForm,
@@ -157,12 +156,6 @@ class TestAroundTheForm:
         _, events = run_action(ActionFinishVerification(), tracker)
         assert handoffs(events) == []
         assert slot_events(events)["pending_request"] is None
-
-    def test_cancel_clears_everything(self):
-        messages, events = run_action(ActionCancelVerification(), make_tracker("never mind", "deny"))
-        assert responses(messages) == ["utter_verification_cancelled"]
-        assert slot_events(events) == {"phone_number": None, "otp_code": None, "handoff": None,
-                                       "verification_halted": None, "pending_request": None}
 
     def test_already_verified(self):
         messages, events = run_action(ActionStartVerification(),

@@ -351,6 +351,11 @@ class AccountService(abc.ABC):
     def active_subscriptions(self, msisdn: str) -> Sequence[Subscription]: ...
 
     @abc.abstractmethod
+    def find_addon(self, name: str) -> Optional[AddOn]:
+        """Any add-on of the catalogue by id or loosely written name (None: no such add-on),
+        to name it in the customer's words when the line does not have it."""
+
+    @abc.abstractmethod
     def find_subscription(self, msisdn: str, name: str) -> Subscription:
         """An active add-on by id or loosely written name; raises UnknownSubscription."""
 

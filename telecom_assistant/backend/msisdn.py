@@ -15,6 +15,20 @@ def normalise_msisdn(text: Optional[str]) -> Optional[str]:
     return match.group(1) if match else None
 
 
+# A mobile number inside a sentence: 11 digits, possibly grouped by spaces or dashes.
+_MSISDN_IN_TEXT = re.compile(r"(?<![\d])(?:\+?0{0,2}86[\s-]?)?(1[3-9]\d(?:[\s-]?\d){8})(?![\d])")
+
+
+def find_msisdns(text: Optional[str]) -> list[str]:
+    """Every mobile number written in a sentence, in order: 'call my wife on 139 1234 5678'."""
+    found: list[str] = []
+    for match in _MSISDN_IN_TEXT.finditer(text or ""):
+        msisdn = re.sub(r"\D", "", match.group(1))
+        if msisdn not in found:
+            found.append(msisdn)
+    return found
+
+
 def mask_msisdn(msisdn: str) -> str:
     """All but the first three and last four digits hidden: 138****5678."""
     return f"{msisdn[:3]}****{msisdn[-4:]}"

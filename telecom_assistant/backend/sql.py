@@ -233,6 +233,12 @@ class SqlAccountService(SessionPerCall, AccountService):
         with self._session() as session:
             return [_subscription(row) for row in self._active_subscription_rows(session, msisdn)]
 
+    def find_addon(self, name: str) -> Optional[AddOn]:
+        with self._session() as session:
+            rows = session.execute(select(orm.AddOnRow)).scalars().all()
+            found = tariffs.best_match(name, ((row, _names(row)) for row in rows))
+            return _addon(found) if found is not None else None
+
     def find_subscription(self, msisdn: str, name: str) -> Subscription:
         with self._session() as session:
             rows = self._active_subscription_rows(session, msisdn)

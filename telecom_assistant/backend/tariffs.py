@@ -162,3 +162,60 @@ def match_charge(
         if closest is not None and abs(closest.amount - amount) <= 100:
             return closest
     return None
+
+
+@dataclass(frozen=True)
+class PlanWishes:
+    """What a customer asking about plans said they want: "what 5G plans do you have and what
+    do they cost?", "最便宜的预付费套餐", "套餐带宽带吗". None: not said."""
+
+    five_g: Optional[bool] = None
+    prepaid: Optional[bool] = None
+    broadband: Optional[bool] = None
+    cheapest: bool = False
+    own_plan: bool = False
+    catalogue: bool = False  # asks what there is, or what it costs
+
+    _FIVE_G = re.compile(r"5g|５g", re.IGNORECASE)
+    _FOUR_G = re.compile(r"4g|４g", re.IGNORECASE)
+    _PREPAID = re.compile(r"prepaid|pre-paid|pay as you go|top.?up plan|预付费|预付|充值卡", re.I)
+    _POSTPAID = re.compile(r"postpaid|post-paid|monthly bill|后付费|月结", re.IGNORECASE)
+    _BROADBAND = re.compile(r"broadband|fibre|fiber|home internet|wi-?fi|宽带|融合|光纤", re.I)
+    _CHEAPEST = re.compile(r"cheapest|cheaper|lowest|least expensive|budget|最便宜|便宜|最低|实惠",
+                           re.IGNORECASE)
+    _OWN = re.compile(r"\bmy (?:current |own )?(?:plan|tariff|package)|what (?:plan|tariff) am i"
+                      r"|i'?m on|我的套餐|我现在的套餐|我这个套餐|我目前的套餐|我用的(?:是)?什么套餐"
+                      r"|我是什么套餐|现在(?:用的)?(?:是)?什么套餐", re.IGNORECASE)
+    _CATALOGUE = re.compile(r"what (?:plans|tariffs|packages)|which plans|plans do you|all (?:the )?"
+                            r"plans|cost|price|how much|fee|有哪些|有什么|多少钱|价格|资费|费用|都有",
+                            re.IGNORECASE)
+
+    @classmethod
+    def from_text(cls, text: str) -> "PlanWishes":
+        five_g = bool(cls._FIVE_G.search(text))
+        four_g = bool(cls._FOUR_G.search(text))
+        prepaid = bool(cls._PREPAID.search(text))
+        postpaid = bool(cls._POSTPAID.search(text))
+        return cls(
+            five_g=five_g if five_g != four_g else None,
+            prepaid=prepaid if prepaid != postpaid else None,
+            broadband=True if cls._BROADBAND.search(text) else None,
+            cheapest=bool(cls._CHEAPEST.search(text)),
+            own_plan=bool(cls._OWN.search(text)),
+            catalogue=bool(cls._CATALOGUE.search(text)),
+        )
+
+    @property
+    def filters(self) -> bool:
+        return (self.five_g, self.prepaid, self.broadband) != (None, None, None) or self.cheapest
+
+    def admits(self, plan: Plan) -> bool:
+        return ((self.five_g is None or plan.is_5g == self.five_g)
+                and (self.prepaid is None or (plan.kind.value == "prepaid") == self.prepaid)
+                and (self.broadband is None or bool(plan.broadband_mbps) == self.broadband))
+
+    def select(self, plans: Sequence[Plan]) -> list[Plan]:
+        """The plans that fit, cheapest first; only the cheapest when that was asked."""
+        fitting = sorted((plan for plan in plans if self.admits(plan)),
+                         key=lambda plan: plan.monthly_fee)
+        return fitting[:1] if self.cheapest else fitting

@@ -1,0 +1,150 @@
+"""What every form does with a message that is not an answer to its question.
+
+Customers do not answer forms the way forms ask. Before a form stores anything, the message is
+read for what it is:
+
+- a stop ("cancel", "never mind", "算了", "不用了"): the form ends, nothing changes;
+- a request for a person or a complaint: it wins, the form ends and the escalation starts
+  (inside the complaint form, which is already the way to a person, the customer is told so);
+- another question ("what 5G plans do you have?"): the form steps aside (Rasa's loop
+  rejection), the question's own rule answers it, and the form asks its question again;
+- an answer that fits the question: the form's validators take it;
+- anything else is unusable: the first time the question is explained again, the second time
+  in a row the customer is offered a way out (try again, a person, stop) with buttons.
+
+A button's title typed instead of pressed counts as the press.
+"""
+from __future__ import annotations
+
+import abc
+import enum
+from typing import Optional
+
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import ActionExecutionRejected, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from telecom_assistant.language import asks_to_stop, response_text
+
+from .common import language, typed_button_payload
+
+REQUESTED_SLOT = "requested_slot"
+# Unusable answers in a row to the current question.
+FORM_MISSES = "form_misses"
+MISSES_BEFORE_WAY_OUT = 2
+# How sure the model must be that a message is another request before the form steps aside.
+CONFIDENT = 0.5
+ESCALATION_INTENTS = {"request_human", "file_complaint", "report_spam"}
+# Requests that have an answer of their own and can be answered in the middle of a form.
+QUESTION_INTENTS = {
+    "ask_tariff", "recommend_plan", "change_plan", "check_usage", "check_bill",
+    "explain_charge", "list_subscriptions", "unsubscribe", "ask_5g", "ask_number_portability",
+    "ask_capabilities", "check_ticket_status", "report_network_issue",
+}
+WAY_OUT_RETRY = "/affirm"
+WAY_OUT_PERSON = "/request_human"
+WAY_OUT_STOP = "/deny"
+
+
+class Reading(enum.Enum):
+    ANSWER = "answer"
+    STOP = "stop"
+    ESCALATE = "escalate"
+    QUESTION = "question"
+    RETRY = "retry"
+    UNUSABLE = "unusable"
+
+
+def way_out_buttons(domain: DomainDict, tracker: Tracker) -> list[dict[str, str]]:
+    language_code = language(tracker)
+    return [
+        {"title": response_text(domain, label, language_code) or "", "payload": payload}
+        for label, payload in (
+            ("utter_label_try_again", WAY_OUT_RETRY),
+            ("utter_label_request_human", WAY_OUT_PERSON),
+            ("utter_label_stop", WAY_OUT_STOP),
+        )
+    ]
+
+
+def _answering_a_question(tracker: Tracker) -> bool:
+    """The form asked something and this is the customer's reply (not the form's start)."""
+    return bool(tracker.get_slot(REQUESTED_SLOT)) and tracker.latest_action_name == "action_listen"
+
+
+class ListeningFormValidation(FormValidationAction, abc.ABC):
+    """The reading above, shared by every form; each form says what fits its questions and
+    how it stops or escalates."""
+
+    @abc.abstractmethod
+    def fits(self, slot: str, tracker: Tracker) -> bool:
+        """Does the latest message answer the question for `slot`?"""
+
+    @abc.abstractmethod
+    def stop(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        """The customer asked to stop: say so and clear the form's slots."""
+
+    @abc.abstractmethod
+    def escalate(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        """The customer asked for a person or complained in the middle of the form."""
+
+    def explain(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        """The first unusable answer: what the question wants (default: nothing more than
+        asking it again)."""
+
+    def read(self, slot: str, tracker: Tracker) -> Reading:
+        message = tracker.latest_message
+        text = message.get("text") or ""
+        intent = message.get("intent") or {}
+        name, confidence = intent.get("name"), intent.get("confidence") or 0.0
+        pressed = typed_button_payload(tracker) or (text if text.startswith("/") else None)
+        offered_way_out = (tracker.get_slot(FORM_MISSES) or 0) >= MISSES_BEFORE_WAY_OUT
+        if asks_to_stop(text) or name == "goodbye" or pressed == WAY_OUT_STOP:
+            return Reading.STOP
+        if offered_way_out and name == "deny":
+            return Reading.STOP
+        if pressed == WAY_OUT_PERSON:
+            return Reading.ESCALATE
+        if offered_way_out and (pressed == WAY_OUT_RETRY or name == "affirm"):
+            return Reading.RETRY
+        if self.fits(slot, tracker):
+            return Reading.ANSWER
+        if name == "deny" and confidence >= CONFIDENT:
+            return Reading.STOP  # a "no" that answers nothing: the customer changed their mind
+        if name in ESCALATION_INTENTS and confidence >= CONFIDENT:
+            return Reading.ESCALATE
+        if name in QUESTION_INTENTS and confidence >= CONFIDENT:
+            return Reading.QUESTION
+        return Reading.UNUSABLE
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        slot: Optional[str] = tracker.get_slot(REQUESTED_SLOT)
+        if not slot or not _answering_a_question(tracker):
+            return await super().run(dispatcher, tracker, domain)
+        reading = self.read(slot, tracker)
+        if reading is Reading.ANSWER:
+            return [*await super().run(dispatcher, tracker, domain), SlotSet(FORM_MISSES, None)]
+        if reading is Reading.STOP:
+            return [*self.stop(dispatcher, tracker), SlotSet(FORM_MISSES, None),
+                    SlotSet(REQUESTED_SLOT, None)]
+        if reading is Reading.ESCALATE:
+            return [*self.escalate(dispatcher, tracker), SlotSet(FORM_MISSES, None)]
+        if reading is Reading.QUESTION:
+            # Rasa rejects the form for this turn: the question's own rule answers it, then
+            # the form comes back and asks again.
+            return [SlotSet(slot, None), ActionExecutionRejected(self.form_name())]
+        if reading is Reading.RETRY:
+            return [SlotSet(slot, None), SlotSet(FORM_MISSES, None)]
+        misses = int(tracker.get_slot(FORM_MISSES) or 0) + 1
+        if misses >= MISSES_BEFORE_WAY_OUT:
+            dispatcher.utter_message(response="utter_offer_way_out",
+                                     buttons=way_out_buttons(domain, tracker))
+        else:
+            self.explain(slot, dispatcher, tracker)
+        return [SlotSet(slot, None), SlotSet(FORM_MISSES, float(misses))]
+
+    def form_name(self) -> str:
+        return self.name().removeprefix("validate_")
