@@ -37,6 +37,7 @@ from telecom_assistant.language import (
     opens_with_greeting,
     opens_with_no,
     opens_with_yes,
+    says_no_somewhere,
     says_problem_gone,
     says_problem_persists,
 )
@@ -141,7 +142,7 @@ def current_request(tracker: Tracker, action_name: str) -> Request:
     """The request this action is answering: the parked one if verification interrupted it,
     else the latest message."""
     pending = parked_request(tracker)
-    if pending and pending.get("action") == action_name:
+    if pending and pending.get("action") == action_name and tracker.get_slot(HANDOFF) == action_name:
         return Request(text=pending["text"], entities=pending["entities"])
     return Request.from_message(tracker.latest_message)
 
@@ -168,6 +169,10 @@ class ServiceAction(Action, abc.ABC):
         if answering_message and answer_in_context(tracker) is not None:
             # The model heard a request, but the customer is answering the assistant's question.
             return [hand_over(HANDLE_CONFIRMATION)]
+        pressed = typed_button_action(tracker) if answering_message else None
+        if pressed and pressed != self.name():
+            # A button's title, typed: action_route_inform sends it where the press would have.
+            return [hand_over(ROUTE_INFORM)]
         # A new request: what an earlier one left parked for verification is no longer wanted.
         superseded = ([SlotSet(PENDING_REQUEST, None)]
                       if answering_message and tracker.get_slot(PENDING_REQUEST) else [])
@@ -275,6 +280,21 @@ def typed_button_payload(tracker: Tracker) -> Optional[str]:
     return None
 
 
+# A button's title typed instead of pressed makes the request the button would have made.
+BUTTON_ACTIONS = {
+    "ask_tariff": "action_explain_tariff",
+    "change_plan": "action_change_plan",
+    "unsubscribe": "action_unsubscribe",
+}
+ROUTE_INFORM = "action_route_inform"
+
+
+def typed_button_action(tracker: Tracker) -> Optional[str]:
+    """The action the button whose title the customer typed would have reached."""
+    match = re.match(r"/(\w+)", typed_button_payload(tracker) or "")
+    return BUTTON_ACTIONS.get(match.group(1)) if match else None
+
+
 def _user_turns(tracker: Tracker) -> int:
     return sum(1 for event in tracker.events if event.get("event") == "user")
 
@@ -306,6 +326,17 @@ SUBJECT_INTENTS = {
 FAULT_INTENTS = {"report_network_issue", "deny", "affirm", "nlu_fallback", "inform"}
 
 
+def _without_disputes(message: dict[str, Any]) -> str:
+    """The text without its consent-dispute phrases: "I never ordered it" says no to the
+    add-on, not to cancelling it."""
+    text = message.get("text") or ""
+    spans = sorted((e["start"], e["end"]) for e in message.get("entities", [])
+                   if e.get("entity") == "consent_dispute" and "start" in e and "end" in e)
+    for start, end in reversed(spans):
+        text = text[:start] + " " + text[end:]
+    return text
+
+
 def answer_in_context(tracker: Tracker) -> Optional[bool]:
     """True or False when the latest message answers the assistant's open yes/no question;
     None when it is something else (a new request, or there is no question)."""
@@ -316,20 +347,21 @@ def answer_in_context(tracker: Tracker) -> Optional[bool]:
     text = message.get("text") or ""
     intent = (message.get("intent") or {}).get("name")
     if pending.get("trigger") == "network_fault" and intent in FAULT_INTENTS:
-        if says_problem_gone(text):
+        if says_problem_gone(text) or (opens_with_no(text) and not says_problem_persists(text)):
             return False
         if says_problem_persists(text) or intent == "report_network_issue":
             return True
-    if intent == "affirm":
+    if intent == "affirm" and not opens_with_no(text):
         return True
-    if intent == "deny":
+    if intent == "deny" or opens_with_no(text):
+        # "hmm actually no, keep it" is a no, whatever else the model heard in it.
         return False
     subject = SUBJECT_INTENTS.get(pending["action"])
     if subject and intent == subject[0]:
         named = Request.from_message(message).all(subject[1]) if subject[1] else []
         # "cancel it", "嗯，退了吧", "yes switch me": the same subject, or none named.
         if all(value in pending.get("subjects", []) for value in named):
-            return not opens_with_no(text)
+            return not says_no_somewhere(_without_disputes(message))
     if intent in ("nlu_fallback", "inform") and (opens_with_yes(text) or opens_with_no(text)):
         return opens_with_yes(text)
     return None

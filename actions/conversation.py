@@ -17,6 +17,7 @@ from .common import (
     hand_over,
     handoff_taken,
     language,
+    typed_button_action,
 )
 from .escalation import Trigger, begin_escalation
 
@@ -45,13 +46,16 @@ CLARIFY_OPTIONS = 3
 
 class ActionRouteInform(Action):
     def name(self) -> str:
-        return "action_route_inform"
+        return "action_route_inform"  # ROUTE_INFORM
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         if answer_in_context(tracker) is not None:
             return [hand_over(HANDLE_CONFIRMATION)]
+        pressed = typed_button_action(tracker)
+        if pressed:
+            return [hand_over(pressed)]
         request = Request.from_message(tracker.latest_message)
         for entity, action in INFORM_ROUTES:
             if request.first(entity):

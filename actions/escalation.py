@@ -220,7 +220,7 @@ class ValidateComplaintForm(ListeningFormValidation):
         message = tracker.latest_message
         text = (message.get("text") or "").strip()
         if slot == COMPLAINT_CATEGORY:
-            return bool(self.extract_category(tracker))
+            return bool(self.extract_category(tracker)) or intake.describes_something(text)
         if slot == COMPLAINT_CONTACT:
             return bool(intake.find_msisdns(text))
         # A bare yes or no, or only a phone number, is not a description, a sender or a text.
@@ -273,7 +273,14 @@ class ValidateComplaintForm(ListeningFormValidation):
     ) -> dict[str, Any]:
         if tracker.get_slot(REQUESTED_SLOT) != COMPLAINT_CATEGORY:
             return {}
-        return self.extract_category(tracker)
+        chosen = self.extract_category(tracker)
+        text = tracker.latest_message.get("text") or ""
+        if not chosen and intake.describes_something(text) and not tracker.get_slot(
+                COMPLAINT_DESCRIPTION):
+            # The customer answered "which kind?" with what happened: that is the description,
+            # and the category is proposed from it next.
+            return {COMPLAINT_DESCRIPTION: text}
+        return chosen
 
     def validate_complaint_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

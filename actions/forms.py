@@ -69,8 +69,20 @@ def way_out_buttons(domain: DomainDict, tracker: Tracker) -> list[dict[str, str]
 
 
 def _answering_a_question(tracker: Tracker) -> bool:
-    """The form asked something and this is the customer's reply (not the form's start)."""
-    return bool(tracker.get_slot(REQUESTED_SLOT)) and tracker.latest_action_name == "action_listen"
+    """The form asked something and this turn is the customer's reply: nothing but Rasa's
+    slot extraction and the form itself has run since the message (after an interruption the
+    form runs again only to ask its question once more)."""
+    if not tracker.get_slot(REQUESTED_SLOT):
+        return False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return True
+        if event.get("event") == "bot":
+            return False
+        if event.get("event") == "action" and event.get("name") not in (
+                "action_extract_slots", "action_listen", tracker.active_loop.get("name")):
+            return False
+    return False
 
 
 class ListeningFormValidation(FormValidationAction, abc.ABC):

@@ -65,9 +65,11 @@ def utter_plan(dispatcher: CollectingDispatcher, plan: Plan, names: Names) -> No
     )
 
 
-def plan_buttons(plans: Sequence[Plan], names: Names) -> list[dict[str, str]]:
+def plan_buttons(
+    plans: Sequence[Plan], names: Names, intent: str = "ask_tariff"
+) -> list[dict[str, str]]:
     return [
-        {"title": names.plan(plan), "payload": f'/ask_tariff{{"plan":"{plan.id}"}}'}
+        {"title": names.plan(plan), "payload": f'/{intent}{{"plan":"{plan.id}"}}'}
         for plan in plans
     ]
 
@@ -233,7 +235,7 @@ class ActionChangePlan(VerifiedAction):
             else:
                 dispatcher.utter_message(
                     response="utter_ask_which_plan",
-                    buttons=plan_buttons(service.list_plans(), names),
+                    buttons=plan_buttons(service.list_plans(), names, "change_plan"),
                 )
             return []
         quote = service.quote_plan_change(msisdn, plans[0].id)

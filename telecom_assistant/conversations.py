@@ -6,7 +6,8 @@ the backend at the end: tickets filed for this conversation (kind, category, con
 add-ons cancelled or disputed, a plan change scheduled. A key left out of ``outcome`` means
 nothing of that kind may change. Replies are matched by response name (any language variant,
 its ``{variables}`` matching anything) or by substring, never by the exact action sequence:
-the assistant may get there any way it likes.
+the assistant may get there any way it likes. A ticket's description is stored masked (mobile
+numbers keep their last four digits), and is checked as stored.
 
 The runner talks to a running assistant over Rasa's REST channel and reads the backend from
 the same database; the database is reset to the demo data before every conversation, so each

@@ -99,7 +99,8 @@ _YES_OPENER = re.compile(
     re.IGNORECASE,
 )
 _NO_OPENER = re.compile(
-    r"^(?:no|nope|nah|don't|do not|not|不|别|没事|算了|取消)(?![a-z])", re.IGNORECASE,
+    r"^(?:(?:hmm+|um+|uh+|oh|well|actually|wait|嗯+|呃|哦|那|还是)[\s,，.。]*)*"
+    r"(?:no|nope|nah|don't|do not|not|不|别|没事|算了|取消)(?![a-z])", re.IGNORECASE,
 )
 # "Still not working", "did all that, no luck", "拔了插了还是上不了网": the steps did not help.
 _PROBLEM_PERSISTS = re.compile(
@@ -113,6 +114,17 @@ _PROBLEM_GONE = re.compile(
     r"|好了|恢复了|可以了|正常了|能用了|解决了",
     re.IGNORECASE,
 )
+
+
+# A "no" anywhere in the sentence: "还要交500违约金啊 那不换了", "I don't want that anymore".
+# Not 取消, which is also the verb of a cancellation.
+_NEGATION = re.compile(
+    r"不|没有|别|算了|don'?t|do not|\bnot\b|\bno\b|never|n't|\bnope\b|\bnah\b", re.IGNORECASE,
+)
+
+
+def says_no_somewhere(text: str) -> bool:
+    return bool(_NEGATION.search(text or ""))
 
 
 def opens_with_yes(text: str) -> bool:

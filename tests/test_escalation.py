@@ -186,8 +186,7 @@ class TestComplaintForm:
         complaint = asyncio.run(ValidateComplaintForm().required_slots(
             form, CollectingDispatcher(), make_tracker(slots=escalation_slots("human")), DOMAIN))
         assert spam == ["spam_sender", "spam_content", "complaint_contact"]
-        # What happened comes first: the category is proposed from it.
-        assert complaint == ["complaint_description", "complaint_category", "complaint_contact"]
+        assert complaint == ["complaint_category", "complaint_description", "complaint_contact"]
 
 
 class TestFiling:

@@ -21,7 +21,7 @@ PLANS = [
     ),
     dict(
         id="lite_4g_19", name="4G Lite 19", name_zh="4G轻享19元套餐",
-        aliases="lite,4g lite,19 plan,cheapest plan,轻享",
+        aliases="lite,4g lite,19 plan,轻享",
         kind="prepaid", monthly_fee=1900, data_mb=3 * GB, minutes=100, sms=50, is_5g=False,
         contract_months=0, termination_fee=0, data_overage_per_gb=500,
         voice_overage_per_minute=15, sms_overage_each=10, broadband_mbps=0,

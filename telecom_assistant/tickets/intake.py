@@ -27,7 +27,7 @@ _REQUEST_WORDS_ZH = re.compile(
 )
 _WORD = re.compile(r"[A-Za-z0-9']+")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
-MIN_WORDS, MIN_HAN = 3, 4
+MIN_WORDS, MIN_HAN = 4, 4
 
 
 def describes_something(text: Optional[str]) -> bool:
@@ -56,13 +56,6 @@ def callback_number(text: Optional[str]) -> Optional[str]:
 
 # Short codes, landlines, foreign and mobile numbers: four digits or more, maybe grouped.
 _SENDER_NUMBER = re.compile(r"\+?\d[\d\s-]{2,18}\d")
-_CONTENT_MARKER = re.compile(
-    r"\b(?:saying|says|said|that says|telling me|asking me|asked me|claiming|claims|with)\b"
-    r"|[:：“\"]|说|称|内容是|内容|让我|要我|叫我|冒充",
-    re.IGNORECASE,
-)
-
-
 def spam_sender(text: Optional[str]) -> Optional[str]:
     """The number a spam message or call came from, as the customer wrote it."""
     callback = callback_number(text)
@@ -74,10 +67,7 @@ def spam_sender(text: Optional[str]) -> Optional[str]:
 
 
 def spam_content(text: Optional[str]) -> Optional[str]:
-    """What the spam said, when the customer quoted or described it."""
-    marker = _CONTENT_MARKER.search(text or "")
-    if marker is None:
-        return None
-    said = (text or "")[marker.end():]
-    # The whole message goes on the ticket: "冒充公安" before the marker matters as much.
-    return (text or "").strip() if describes_something(said) or len(_HAN.findall(said)) >= 2 else None
+    """What the spam said or was about, when the customer told it: the whole message goes on
+    the ticket ("冒充公安…让我转账" matters as much as the link)."""
+    without_numbers = _SENDER_NUMBER.sub(" ", text or "")
+    return (text or "").strip() if describes_something(without_numbers) else None
