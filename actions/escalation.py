@@ -24,6 +24,7 @@ from telecom_assistant.backend.msisdn import mask_msisdn
 from telecom_assistant.language import opens_with_no, opens_with_yes, response_text
 from telecom_assistant.tickets import intake
 from telecom_assistant.tickets.model import (
+    CATEGORY_NAMES,
     Category,
     Kind,
     NetworkIssue,
@@ -47,7 +48,7 @@ from .common import (
     ticket_service,
     typed_button_payload,
 )
-from .forms import REQUESTED_SLOT, ListeningFormValidation
+from .forms import ACCOUNT_INTENTS, REQUESTED_SLOT, ListeningFormValidation
 
 ESCALATION = "escalation"
 COMPLAINT_FORM = "complaint_form"
@@ -220,7 +221,7 @@ class ValidateComplaintForm(ListeningFormValidation):
         message = tracker.latest_message
         text = (message.get("text") or "").strip()
         if slot == COMPLAINT_CATEGORY:
-            return bool(self.extract_category(tracker)) or intake.describes_something(text)
+            return bool(self.extract_category(tracker))
         if slot == COMPLAINT_CONTACT:
             return bool(intake.find_msisdns(text))
         # A bare yes or no, or only a phone number, is not a description, a sender or a text.
@@ -232,6 +233,15 @@ class ValidateComplaintForm(ListeningFormValidation):
             return bool(intake.spam_sender(text)) or 0 < len(text) <= 60
         # Words, not only a number: a phone number is not what a message or a problem said.
         return bool(re.sub(r"[\d\W_]+", "", text))
+
+    def fits_loosely(self, slot: str, tracker: Tracker) -> bool:
+        """"Which kind of complaint?" answered with what happened: that is the description."""
+        text = tracker.latest_message.get("text") or ""
+        return slot == COMPLAINT_CATEGORY and intake.describes_something(text)
+
+    def may_step_aside(self, intent: str, tracker: Tracker) -> bool:
+        """Not for a question that would start verification: the complaint would be lost."""
+        return intent not in ACCOUNT_INTENTS or bool(tracker.get_slot(VERIFIED_MSISDN))
 
     def explain(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         if slot == COMPLAINT_CONTACT:
@@ -255,8 +265,9 @@ class ValidateComplaintForm(ListeningFormValidation):
                  if e.get("entity") == COMPLAINT_CATEGORY]
         pressed = typed_button_payload(tracker) or ""
         chosen = re.search(r'"complaint_category"\s*:\s*"(\w+)"', pressed)
-        if chosen or named:
-            return {COMPLAINT_CATEGORY: chosen.group(1) if chosen else named[0]}
+        typed = category_named(message.get("text") or "")
+        if chosen or named or typed:
+            return {COMPLAINT_CATEGORY: chosen.group(1) if chosen else (typed or named[0])}
         context = _escalation(tracker)
         intent = (message.get("intent") or {}).get("name")
         text = message.get("text") or ""
@@ -323,6 +334,16 @@ class ValidateComplaintForm(ListeningFormValidation):
         if not numbers:
             dispatcher.utter_message(response="utter_invalid_phone_number")
         return {COMPLAINT_CONTACT: numbers[0] if numbers else None}
+
+
+def category_named(text: str) -> Optional[str]:
+    """A category's own name typed in either language ("billing", "个人信息与隐私"), as on the
+    buttons, including the proposed one, which has a yes button instead."""
+    typed = re.sub(r"[\W_]+", "", text).lower()
+    for category, names in CATEGORY_NAMES.items():
+        if typed and typed in {re.sub(r"[\W_]+", "", name).lower() for name in names}:
+            return category.value
+    return None
 
 
 def _said_something(value: Any, dispatcher: CollectingDispatcher) -> Optional[str]:

@@ -25,7 +25,7 @@ from rasa_sdk.events import ActionExecutionRejected, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from telecom_assistant.language import asks_to_stop, response_text
+from telecom_assistant.language import asks_to_stop, opens_with_no, response_text
 
 from .common import language, typed_button_payload
 
@@ -36,6 +36,11 @@ MISSES_BEFORE_WAY_OUT = 2
 # How sure the model must be that a message is another request before the form steps aside.
 CONFIDENT = 0.5
 ESCALATION_INTENTS = {"request_human", "file_complaint", "report_spam"}
+# Requests whose answer needs a verified customer (they start verification).
+ACCOUNT_INTENTS = {
+    "recommend_plan", "change_plan", "check_usage", "check_bill", "explain_charge",
+    "list_subscriptions", "unsubscribe", "check_ticket_status",
+}
 # Requests that have an answer of their own and can be answered in the middle of a form.
 QUESTION_INTENTS = {
     "ask_tariff", "recommend_plan", "change_plan", "check_usage", "check_bill",
@@ -105,6 +110,14 @@ class ListeningFormValidation(FormValidationAction, abc.ABC):
         """The first unusable answer: what the question wants (default: nothing more than
         asking it again)."""
 
+    def may_step_aside(self, intent: str, tracker: Tracker) -> bool:
+        """May the form let another request be answered in its middle? (default: yes)"""
+        return True
+
+    def fits_loosely(self, slot: str, tracker: Tracker) -> bool:
+        """An answer that fits only when the message is not another request (default: none)."""
+        return False
+
     def read(self, slot: str, tracker: Tracker) -> Reading:
         message = tracker.latest_message
         text = message.get("text") or ""
@@ -122,12 +135,15 @@ class ListeningFormValidation(FormValidationAction, abc.ABC):
             return Reading.RETRY
         if self.fits(slot, tracker):
             return Reading.ANSWER
-        if name == "deny" and confidence >= CONFIDENT:
+        if name == "deny" and opens_with_no(text):
             return Reading.STOP  # a "no" that answers nothing: the customer changed their mind
         if name in ESCALATION_INTENTS and confidence >= CONFIDENT:
             return Reading.ESCALATE
-        if name in QUESTION_INTENTS and confidence >= CONFIDENT:
+        if (name in QUESTION_INTENTS and confidence >= CONFIDENT
+                and self.may_step_aside(name, tracker)):
             return Reading.QUESTION
+        if self.fits_loosely(slot, tracker):
+            return Reading.ANSWER
         return Reading.UNUSABLE
 
     async def run(
@@ -144,19 +160,22 @@ class ListeningFormValidation(FormValidationAction, abc.ABC):
                     SlotSet(REQUESTED_SLOT, None)]
         if reading is Reading.ESCALATE:
             return [*self.escalate(dispatcher, tracker), SlotSet(FORM_MISSES, None)]
+        # Otherwise the same question is asked again (named, or Rasa would pick the next empty
+        # slot in the domain's order, which a form may skip).
+        again = SlotSet(REQUESTED_SLOT, slot)
         if reading is Reading.QUESTION:
             # Rasa rejects the form for this turn: the question's own rule answers it, then
             # the form comes back and asks again.
             return [SlotSet(slot, None), ActionExecutionRejected(self.form_name())]
         if reading is Reading.RETRY:
-            return [SlotSet(slot, None), SlotSet(FORM_MISSES, None)]
+            return [SlotSet(slot, None), SlotSet(FORM_MISSES, None), again]
         misses = int(tracker.get_slot(FORM_MISSES) or 0) + 1
         if misses >= MISSES_BEFORE_WAY_OUT:
             dispatcher.utter_message(response="utter_offer_way_out",
                                      buttons=way_out_buttons(domain, tracker))
         else:
             self.explain(slot, dispatcher, tracker)
-        return [SlotSet(slot, None), SlotSet(FORM_MISSES, float(misses))]
+        return [SlotSet(slot, None), SlotSet(FORM_MISSES, float(misses)), again]
 
     def form_name(self) -> str:
         return self.name().removeprefix("validate_")

@@ -71,7 +71,8 @@ class ValidateVerificationForm(ListeningFormValidation):
 
     def stop(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         dispatcher.utter_message(response="utter_verification_cancelled")
-        return [*_RESET_FORM, SlotSet(PENDING_REQUEST, None)]
+        # Named, so that no rule for the message's own intent runs after the form.
+        return [*_RESET_FORM, SlotSet(PENDING_REQUEST, None), hand_over(FINISH_VERIFICATION)]
 
     def escalate(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """A person or a complaint needs no verification: the form ends and the escalation
@@ -181,6 +182,9 @@ class ActionStartVerification(Action):
             return handoff_taken(tracker)
         # A yes to an offer to verify has been taken: the question is answered.
         return [SlotSet(PENDING_CONFIRMATION, None), hand_over(VERIFICATION_FORM)]
+
+
+FINISH_VERIFICATION = "action_finish_verification"
 
 
 class ActionFinishVerification(Action):

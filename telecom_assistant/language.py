@@ -69,16 +69,22 @@ _FILLER = _phrases(
     "you know what", "no", "nah", "hmm", "哦", "噢", "嗯", "呃", "那", "那就", "还是", "吧", "啦",
     "了", "呀", "啊", "谢谢", "好吧", "先",
 )
-_STOP = _phrases(
-    "cancel", "cancel that", "cancel it", "stop", "stop it", "stop this", "never mind",
-    "nevermind", "forget it", "forget about it", "quit", "exit", "leave it", "don't bother",
-    "dont bother", "i give up", "not now", "skip it",
-    "取消", "算了", "不用了", "不办了", "不弄了", "不要了", "不查了", "不搞了", "退出", "停止",
-    "不想弄了", "不想办了", "先不了", "先不用了", "不需要了", "别弄了", "不做了",
+# Words that stop whatever follows them ("forget it, not worth the hassle") ...
+_STOP_ANYWAY = _phrases(
+    "never mind", "nevermind", "forget it", "forget about it", "don't bother", "dont bother",
+    "i give up", "leave it", "not now", "算了", "不用了", "不办了", "不弄了", "不要了", "不查了",
+    "不搞了", "不想弄了", "不想办了", "先不了", "先不用了", "不需要了", "别弄了", "不做了",
 )
+# ... and words that stop only on their own: "cancel my music pack" is a request.
+_STOP_ALONE = _phrases(
+    "cancel", "cancel that", "cancel it", "stop", "stop it", "stop this", "stop here", "quit",
+    "exit", "skip it", "取消", "退出", "停止",
+)
+_SEP = r"[\s,，.。!！~]*"
+_FILLERS = rf"(?:(?:{_FILLER}){_SEP})*"
 _STOP_MESSAGE = re.compile(
-    rf"^(?:(?:{_FILLER})[\s,，.。!！~]*)*(?:{_STOP})(?:[\s,，.。!！~]*(?:{_FILLER}))*$",
-    re.IGNORECASE,
+    rf"^{_FILLERS}(?:(?:{_STOP_ANYWAY})(?:{_SEP}.*)?|(?:{_STOP_ALONE})(?:{_SEP}(?:{_FILLER}))*)$",
+    re.IGNORECASE | re.DOTALL,
 )
 
 
@@ -88,8 +94,8 @@ def _bare(text: str) -> str:
 
 
 def asks_to_stop(text: str) -> bool:
-    """The whole message asks to stop what is under way: "cancel", "never mind", "算了吧",
-    "不用了谢谢". A longer sentence with a request in it ("cancel my music pack") is not."""
+    """The message asks to stop what is under way: "cancel", "never mind", "算了吧", "不用了谢谢",
+    "actually forget it, not worth the hassle". "cancel my music pack" is a request, not a stop."""
     return bool(_STOP_MESSAGE.match(_bare(text)))
 
 

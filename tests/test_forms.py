@@ -103,7 +103,8 @@ def way_out_offered(text: str, intent: str):
 
 def test_the_way_out_buttons_work_pressed_or_typed():
     _, events = run_action(ValidateVerificationForm(), way_out_offered("Try again", "nlu_fallback"))
-    assert slot_events(events) == {"phone_number": None, "form_misses": None}
+    assert slot_events(events) == {"phone_number": None, "form_misses": None,
+                                   "requested_slot": "phone_number"}
     _, events = run_action(ValidateVerificationForm(),
                            way_out_offered("talk to a person", "nlu_fallback"))
     assert slot_events(events)["handoff"] == "action_start_escalation"

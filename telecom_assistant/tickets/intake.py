@@ -18,7 +18,12 @@ _REQUEST_WORDS = re.compile(
     r"|human|agent|operator|real|live|staff|please|pls|can|could|you|get|me|put|through|report"
     r"|reporting|spam|scam|fraud|fraudulent|message|messages|text|texts|sms|call|calls|number"
     r"|got|received|get|getting|from|this|that|it|is|my|your|service|customer|just|hi|hello"
-    r"|hey|there|ok|okay|now|again|formal)\b",
+    r"|hey|there|ok|okay|now|again|formal"
+    # Words that carry no complaint of their own.
+    r"|how|do|does|did|what|where|when|who|why|which|of|one|in|on|at|for|and|or|but|so|be|was"
+    r"|were|are|am|been|have|has|had|will|should|here|them|they|we|us|our|yours|thats|that's"
+    r"|too|much|very|really|just|still|any|some|something|way|way|bad|terrible|awful|ridiculous"
+    r"|ugh|wait|one|stores?|shop|help)\b",
     re.IGNORECASE,
 )
 _REQUEST_WORDS_ZH = re.compile(
@@ -27,7 +32,7 @@ _REQUEST_WORDS_ZH = re.compile(
 )
 _WORD = re.compile(r"[A-Za-z0-9']+")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
-MIN_WORDS, MIN_HAN = 4, 4
+MIN_WORDS, MIN_HAN = 3, 4
 
 
 def describes_something(text: Optional[str]) -> bool:
