@@ -36,6 +36,7 @@ from telecom_assistant.language import (
     ENGLISH,
     opens_with_greeting,
     opens_with_no,
+    declines_change,
     opens_with_yes,
     says_no_somewhere,
     says_problem_gone,
@@ -238,6 +239,9 @@ def offer_verification(
 ) -> list[EventType]:
     """After a general answer: offer to check with the customer's own data. The request is
     parked, so a yes (or a number typed straight away) verifies and then answers it again."""
+    if (tracker.active_loop or {}).get("name") == VERIFICATION_FORM:
+        # Asked in the middle of verifying for something else: that request stays parked.
+        return []
     dispatcher.utter_message(response=response)
     parked = {"action": action, **request.to_json()}
     return [SlotSet(PENDING_REQUEST, json.dumps(parked)),
@@ -351,6 +355,10 @@ def answer_in_context(tracker: Tracker) -> Optional[bool]:
             return False
         if says_problem_persists(text) or intent == "report_network_issue":
             return True
+    if pending.get("subjects") and declines_change(text):
+        return False  # "还要交500违约金啊 那不换了", "hmm, keep it"
+    if pending["action"] == START_VERIFICATION and opens_with_yes(text):
+        return True  # "行 帮我查一下": checking with the customer's own data changes nothing
     if intent == "affirm" and not opens_with_no(text):
         return True
     if intent == "deny" or opens_with_no(text):

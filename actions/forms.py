@@ -125,13 +125,15 @@ class ListeningFormValidation(FormValidationAction, abc.ABC):
         name, confidence = intent.get("name"), intent.get("confidence") or 0.0
         pressed = typed_button_payload(tracker) or (text if text.startswith("/") else None)
         offered_way_out = (tracker.get_slot(FORM_MISSES) or 0) >= MISSES_BEFORE_WAY_OUT
+        if pressed == WAY_OUT_RETRY and offered_way_out:
+            return Reading.RETRY
+        if pressed == WAY_OUT_PERSON:
+            return Reading.ESCALATE
         if asks_to_stop(text) or name == "goodbye" or pressed == WAY_OUT_STOP:
             return Reading.STOP
         if offered_way_out and name == "deny":
             return Reading.STOP
-        if pressed == WAY_OUT_PERSON:
-            return Reading.ESCALATE
-        if offered_way_out and (pressed == WAY_OUT_RETRY or name == "affirm"):
+        if offered_way_out and name == "affirm":
             return Reading.RETRY
         if self.fits(slot, tracker):
             return Reading.ANSWER

@@ -133,6 +133,19 @@ def says_no_somewhere(text: str) -> bool:
     return bool(_NEGATION.search(text or ""))
 
 
+# Turning down a proposed change in so many words, whatever else the sentence says.
+_DECLINES_CHANGE = re.compile(
+    r"不换|不变了|不改了|不退了|不取消了|不要了|不办了|先不|再想想|考虑一下|留着"
+    r"|don'?t (?:switch|change|cancel|do it)|not (?:switching|changing|now)|keep (?:it|them)"
+    r"|leave it|i'?ll think|forget it",
+    re.IGNORECASE,
+)
+
+
+def declines_change(text: str) -> bool:
+    return bool(_DECLINES_CHANGE.search(text or ""))
+
+
 def opens_with_yes(text: str) -> bool:
     """The message starts by agreeing ("嗯，退了吧", "yes get rid of it", "ok do it")."""
     return bool(_YES_OPENER.match(_bare(text))) and not opens_with_no(text)

@@ -185,7 +185,9 @@ class PlanWishes:
                            re.IGNORECASE)
     _OWN = re.compile(r"\bmy (?:current |own )?(?:plan|tariff|package)|what (?:plan|tariff) am i"
                       r"|i'?m on|我的套餐|我现在的套餐|我这个套餐|我目前的套餐|我用的(?:是)?什么套餐"
-                      r"|我是什么套餐|现在(?:用的)?(?:是)?什么套餐", re.IGNORECASE)
+                      r"|我是什么套餐|现在(?:用的)?(?:是)?什么套餐"
+                      r"|我(?:现在|目前|这个)?(?:办|用|开|订)?的?(?:是)?(?:什么|哪个|啥)套餐",
+                      re.IGNORECASE)
     _CATALOGUE = re.compile(r"what (?:plans|tariffs|packages)|which plans|plans do you|all (?:the )?"
                             r"plans|cost|price|how much|fee|有哪些|有什么|多少钱|价格|资费|费用|都有",
                             re.IGNORECASE)
