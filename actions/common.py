@@ -350,11 +350,13 @@ def answer_in_context(tracker: Tracker) -> Optional[bool]:
     message = tracker.latest_message
     text = message.get("text") or ""
     intent = (message.get("intent") or {}).get("name")
-    if pending.get("trigger") == "network_fault" and intent in FAULT_INTENTS:
-        if says_problem_gone(text) or (opens_with_no(text) and not says_problem_persists(text)):
-            return False
-        if says_problem_persists(text) or intent == "report_network_issue":
-            return True
+    if pending.get("trigger") == "network_fault":
+        # Whatever the model heard in "试过了 没用 还是掉", it answers "shall I report a fault?".
+        if intent in FAULT_INTENTS or says_problem_persists(text, strongly=True):
+            if says_problem_gone(text) or (opens_with_no(text) and not says_problem_persists(text)):
+                return False
+            if says_problem_persists(text) or intent == "report_network_issue":
+                return True
     if pending.get("subjects") and declines_change(text):
         return False  # "还要交500违约金啊 那不换了", "hmm, keep it"
     if pending["action"] == START_VERIFICATION and opens_with_yes(text):

@@ -21,7 +21,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from telecom_assistant.backend.clock import CHINA_TIME
 from telecom_assistant.backend.msisdn import mask_msisdn
-from telecom_assistant.language import opens_with_no, opens_with_yes, response_text
+from telecom_assistant.language import (
+    looks_like_question,
+    opens_with_no,
+    opens_with_yes,
+    response_text,
+)
 from telecom_assistant.tickets import intake
 from telecom_assistant.tickets.model import (
     CATEGORY_NAMES,
@@ -240,7 +245,10 @@ class ValidateComplaintForm(ListeningFormValidation):
         return slot == COMPLAINT_CATEGORY and intake.describes_something(text)
 
     def may_step_aside(self, intent: str, tracker: Tracker) -> bool:
-        """Not for a question that would start verification: the complaint would be lost."""
+        """Only for a question, and not for one that would start verification (the complaint
+        would be lost): "you charged me twice" here is what happened, not a request."""
+        if not looks_like_question(tracker.latest_message.get("text") or ""):
+            return False
         return intent not in ACCOUNT_INTENTS or bool(tracker.get_slot(VERIFIED_MSISDN))
 
     def explain(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:

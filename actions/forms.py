@@ -20,7 +20,7 @@ import abc
 import enum
 from typing import Optional
 
-from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActionExecutionRejected, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -129,7 +129,7 @@ class ListeningFormValidation(FormValidationAction, abc.ABC):
             return Reading.RETRY
         if pressed == WAY_OUT_PERSON:
             return Reading.ESCALATE
-        if asks_to_stop(text) or name == "goodbye" or pressed == WAY_OUT_STOP:
+        if asks_to_stop(text) or pressed == WAY_OUT_STOP:
             return Reading.STOP
         if offered_way_out and name == "deny":
             return Reading.STOP
@@ -137,8 +137,9 @@ class ListeningFormValidation(FormValidationAction, abc.ABC):
             return Reading.RETRY
         if self.fits(slot, tracker):
             return Reading.ANSWER
-        if name == "deny" and opens_with_no(text):
-            return Reading.STOP  # a "no" that answers nothing: the customer changed their mind
+        # A goodbye, or a "no" that answers nothing: the customer changed their mind.
+        if name == "goodbye" or (name == "deny" and opens_with_no(text)):
+            return Reading.STOP
         if name in ESCALATION_INTENTS and confidence >= CONFIDENT:
             return Reading.ESCALATE
         if (name in QUESTION_INTENTS and confidence >= CONFIDENT
@@ -181,3 +182,62 @@ class ListeningFormValidation(FormValidationAction, abc.ABC):
 
     def form_name(self) -> str:
         return self.name().removeprefix("validate_")
+
+
+class AskFormQuestion(Action, abc.ABC):
+    """A form's question. Right after a way out was offered it stays unasked: the buttons are
+    the question then (try again asks it once more)."""
+
+    response: str
+
+    @abc.abstractmethod
+    def name(self) -> str: ...
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if (tracker.get_slot(FORM_MISSES) or 0) < MISSES_BEFORE_WAY_OUT:
+            dispatcher.utter_message(response=self.response)
+        return []
+
+
+class ActionAskPhoneNumber(AskFormQuestion):
+    response = "utter_ask_phone_number"
+
+    def name(self) -> str:
+        return "action_ask_phone_number"
+
+
+class ActionAskOtpCode(AskFormQuestion):
+    response = "utter_ask_otp_code"
+
+    def name(self) -> str:
+        return "action_ask_otp_code"
+
+
+class ActionAskComplaintDescription(AskFormQuestion):
+    response = "utter_ask_complaint_description"
+
+    def name(self) -> str:
+        return "action_ask_complaint_description"
+
+
+class ActionAskComplaintContact(AskFormQuestion):
+    response = "utter_ask_complaint_contact"
+
+    def name(self) -> str:
+        return "action_ask_complaint_contact"
+
+
+class ActionAskSpamSender(AskFormQuestion):
+    response = "utter_ask_spam_sender"
+
+    def name(self) -> str:
+        return "action_ask_spam_sender"
+
+
+class ActionAskSpamContent(AskFormQuestion):
+    response = "utter_ask_spam_content"
+
+    def name(self) -> str:
+        return "action_ask_spam_content"

@@ -109,12 +109,15 @@ _NO_OPENER = re.compile(
     r"(?:no|nope|nah|don't|do not|not|不|别|没事|算了|取消)(?![a-z])", re.IGNORECASE,
 )
 # "Still not working", "did all that, no luck", "拔了插了还是上不了网": the steps did not help.
-_PROBLEM_PERSISTS = re.compile(
-    r"still|no luck|didn'?t (?:help|work|fix)|doesn'?t (?:help|work)|not working|no change"
-    r"|same (?:problem|issue|thing)|tried (?:that|it|everything|all)|did (?:all )?that|nothing works"
-    r"|还是|没用|不管用|没效果|没反应|试过了|都试了|照做了|不行|依然|仍然|一样",
+# Strong phrases say it in any sentence; weak ones ("still", "还是") only in a fault report.
+_PROBLEM_PERSISTS_STRONG = re.compile(
+    r"no luck|didn'?t (?:help|work|fix)|doesn'?t (?:help|work)|still (?:not|no|down|dead|slow"
+    r"|dropping|the same|red|broken)|same (?:problem|issue|thing)|tried (?:that|it|everything|all)"
+    r"|did (?:all )?(?:that|those)|nothing works|没用|不管用|没效果|没反应|试过了|都试了|照做了"
+    r"|还是不行|还是没|还是掉|还是卡|还是慢|还是上不了|依然|仍然",
     re.IGNORECASE,
 )
+_PROBLEM_PERSISTS = re.compile(r"still|not working|no change|还是|不行|一样", re.IGNORECASE)
 _PROBLEM_GONE = re.compile(
     r"works now|working now|fixed|fine now|ok now|all good|back now|sorted|resolved"
     r"|好了|恢复了|可以了|正常了|能用了|解决了",
@@ -155,10 +158,24 @@ def opens_with_no(text: str) -> bool:
     return bool(_NO_OPENER.match(_bare(text)))
 
 
-def says_problem_persists(text: str) -> bool:
-    return bool(_PROBLEM_PERSISTS.search(text or "")) and not says_problem_gone(text)
+def says_problem_persists(text: str, strongly: bool = False) -> bool:
+    found = _PROBLEM_PERSISTS_STRONG.search(text or "") or (
+        not strongly and _PROBLEM_PERSISTS.search(text or ""))
+    return bool(found) and not says_problem_gone(text)
 
 
 def says_problem_gone(text: str) -> bool:
     return bool(_PROBLEM_GONE.search(text or "")) and not re.search(
         r"not (?:fixed|working)|没好|还没", text or "", re.IGNORECASE)
+
+
+_QUESTION = re.compile(
+    r"[?？]|^\W*(?:what|how|which|when|where|why|who|is|are|can|could|do|does|will|wait)\b"
+    r"|多少|什么|哪|吗|呢|怎么|几",
+    re.IGNORECASE,
+)
+
+
+def looks_like_question(text: str) -> bool:
+    """"wait, how much is the 5G unlimited plan?" rather than "I was charged twice"."""
+    return bool(_QUESTION.search(text or ""))

@@ -67,13 +67,21 @@ def test_account_actions_need_verification_first(actions_service, action_class):
 def test_parked_request_is_answered_with_its_own_entities(actions_service):
     tracker = make_tracker(
         "482913", "inform",
-        slots=verified("13800000014", pending_request=parked(
+        # Verification handed over to the parked request.
+        slots=verified("13800000014", handoff="action_unsubscribe", pending_request=parked(
             "action_unsubscribe", "cancel the music thing", {"addon": ["music_pack"]})),
     )
     messages, events = run_action(ActionUnsubscribe(), tracker)
     assert responses(messages) == ["utter_confirm_unsubscribe"]
     assert messages[0]["addon_names"] == "Music Pack"
     assert slot_events(events)["pending_request"] is None
+
+
+def test_a_new_request_is_not_answered_with_a_parked_one(actions_service):
+    tracker = make_tracker("what about chongming", "ask_5g", {"district": "chongming"}, slots={
+        "pending_request": parked("action_ask_5g", "5g in pudong", {"district": ["pudong"]})})
+    messages, _ = run_action(ActionAsk5G(), tracker)
+    assert messages[0]["district"] == "Chongming"
 
 
 class TestGreetingBeforeARequest:

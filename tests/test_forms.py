@@ -155,3 +155,21 @@ def test_a_bare_request_for_a_complaint_describes_nothing():
         "I want to complain: your ad said unlimited data but I'm throttled after 40GB",
         "file_complaint"))
     assert "throttled" in slot_events(events)["complaint_description"]
+
+
+def test_the_question_is_not_repeated_under_the_way_out():
+    from actions.forms import ActionAskOtpCode
+
+    messages, _ = run_action(ActionAskOtpCode(), make_tracker(slots={"form_misses": 2.0}))
+    assert messages == []
+    messages, _ = run_action(ActionAskOtpCode(), make_tracker(slots={"form_misses": None}))
+    assert responses(messages) == ["utter_ask_otp_code"]
+
+
+def test_every_action_registers_with_the_action_server():
+    from rasa_sdk.executor import ActionExecutor
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    assert {"action_ask_phone_number", "validate_complaint_form",
+            "action_handle_confirmation"} <= set(executor.actions)
