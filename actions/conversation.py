@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from telecom_assistant.language import response_text
@@ -12,11 +12,13 @@ from telecom_assistant.language import response_text
 from .common import (
     HANDLE_CONFIRMATION,
     HANDOFF,
+    PENDING_REQUEST,
     Request,
     answer_in_context,
     hand_over,
     handoff_taken,
     language,
+    parked_request,
     typed_button_action,
 )
 from .escalation import Trigger, begin_escalation
@@ -57,9 +59,12 @@ class ActionRouteInform(Action):
         if pressed:
             return [hand_over(pressed)]
         request = Request.from_message(tracker.latest_message)
+        parked = parked_request(tracker)
         for entity, action in INFORM_ROUTES:
             if request.first(entity):
-                return [hand_over(action)]
+                # "what about Chongming?" after 5G in Pudong: the new place, not the parked one.
+                superseded = parked and parked.get("action") == action
+                return [*([SlotSet(PENDING_REQUEST, None)] if superseded else []), hand_over(action)]
         return [hand_over("action_clarify")]
 
 

@@ -40,10 +40,12 @@ from telecom_assistant.tickets.model import (
 )
 
 from .common import (
+    HANDLE_CONFIRMATION,
     HANDOFF,
     PENDING_CONFIRMATION,
     VERIFIED_MSISDN,
     Names,
+    answer_in_context,
     day,
     hand_over,
     handoff_taken,
@@ -53,7 +55,12 @@ from .common import (
     ticket_service,
     typed_button_payload,
 )
-from .forms import ACCOUNT_INTENTS, REQUESTED_SLOT, ListeningFormValidation
+from .forms import (
+    ACCOUNT_INTENTS,
+    REQUESTED_SLOT,
+    ListeningFormValidation,
+    answering_a_question,
+)
 
 ESCALATION = "escalation"
 COMPLAINT_FORM = "complaint_form"
@@ -178,6 +185,9 @@ class ActionStartEscalation(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if not tracker.get_slot(HANDOFF) and answer_in_context(tracker) is not None:
+            # "还要交500违约金啊 那不换了" sounds like a complaint but answers the open question.
+            return [hand_over(HANDLE_CONFIRMATION)]
         offered = pending_confirmation(tracker)
         if offered and offered.get("action") == START_ESCALATION:
             issue = offered.get("network_issue")
@@ -290,7 +300,9 @@ class ValidateComplaintForm(ListeningFormValidation):
     async def extract_complaint_category(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if tracker.get_slot(REQUESTED_SLOT) != COMPLAINT_CATEGORY:
+        # Only from the customer's reply, not when the form asks again after a question.
+        if tracker.get_slot(REQUESTED_SLOT) != COMPLAINT_CATEGORY or not answering_a_question(
+                tracker):
             return {}
         chosen = self.extract_category(tracker)
         text = tracker.latest_message.get("text") or ""

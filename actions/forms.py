@@ -73,7 +73,7 @@ def way_out_buttons(domain: DomainDict, tracker: Tracker) -> list[dict[str, str]
     ]
 
 
-def _answering_a_question(tracker: Tracker) -> bool:
+def answering_a_question(tracker: Tracker) -> bool:
     """The form asked something and this turn is the customer's reply: nothing but Rasa's
     slot extraction and the form itself has run since the message (after an interruption the
     form runs again only to ask its question once more)."""
@@ -153,7 +153,7 @@ class ListeningFormValidation(FormValidationAction, abc.ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         slot: Optional[str] = tracker.get_slot(REQUESTED_SLOT)
-        if not slot or not _answering_a_question(tracker):
+        if not slot or not answering_a_question(tracker):
             return await super().run(dispatcher, tracker, domain)
         reading = self.read(slot, tracker)
         if reading is Reading.ANSWER:

@@ -111,8 +111,10 @@ class TestTriggers:
         messages, events = run_action(ActionExplainCharge(), ask)
         assert responses(messages)[-1] == "utter_offer_charge_dispute"
         offer = slot_events(events)["pending_confirmation"]
-        yes = make_tracker("yes", "affirm", events=ask.events,
-                           slots={"verified_msisdn": "13800000003", "pending_confirmation": offer})
+        # The yes was taken by action_handle_confirmation, which handed over.
+        yes = make_tracker("yes", "affirm", events=ask.events, slots={
+            "verified_msisdn": "13800000003", "pending_confirmation": offer,
+            "handoff": "action_start_escalation"})
         messages, events = run_action(ActionStartEscalation(), yes)
         assert responses(messages) == ["utter_escalation_intro_disputed_charge"]
         filled = slot_events(events)
