@@ -15,7 +15,6 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from .common import (
-    HANDLE_CONFIRMATION,
     PENDING_CONFIRMATION,
     answer_in_context,
     hand_over,

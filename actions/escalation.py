@@ -20,7 +20,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from telecom_assistant.backend.clock import CHINA_TIME
-from telecom_assistant.backend.msisdn import mask_msisdn
+from telecom_assistant.backend.msisdn import find_msisdns, mask_msisdn
 from telecom_assistant.language import (
     looks_like_question,
     opens_with_no,
@@ -238,7 +238,7 @@ class ValidateComplaintForm(ListeningFormValidation):
         if slot == COMPLAINT_CATEGORY:
             return bool(self.extract_category(tracker))
         if slot == COMPLAINT_CONTACT:
-            return bool(intake.find_msisdns(text))
+            return bool(find_msisdns(text))
         # A bare yes or no, or only a phone number, is not a description, a sender or a text.
         if opens_with_yes(text) and not intake.describes_something(text):
             return False
@@ -350,7 +350,7 @@ class ValidateComplaintForm(ListeningFormValidation):
     def validate_complaint_contact(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        numbers = intake.find_msisdns(str(value or ""))
+        numbers = find_msisdns(str(value or ""))
         if not numbers:
             dispatcher.utter_message(response="utter_invalid_phone_number")
         return {COMPLAINT_CONTACT: numbers[0] if numbers else None}

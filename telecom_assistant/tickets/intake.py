@@ -8,9 +8,6 @@ from typing import Optional
 
 from ..backend.msisdn import find_msisdns
 
-__all__ = ["callback_number", "describes_something", "find_msisdns", "spam_content",
-           "spam_sender"]
-
 # The words of a request for a ticket, a person or a report, which describe nothing yet.
 _REQUEST_WORDS = re.compile(
     r"\b(?:i|i'd|i'm|id|im|want|wanna|would|like|need|to|file|make|lodge|raise|submit|log|a|an"
