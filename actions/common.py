@@ -248,17 +248,21 @@ def offer_verification(
             confirmation_request(tracker, START_VERIFICATION)]
 
 
+def events_since_message(tracker: Tracker) -> Optional[list[dict[str, Any]]]:
+    """What happened after the customer's latest message (None before the first one)."""
+    for index in range(len(tracker.events) - 1, -1, -1):
+        if tracker.events[index].get("event") == "user":
+            return tracker.events[index + 1:]
+    return None
+
+
 def _greeted_in_this_turn(tracker: Tracker) -> bool:
     """The customer's message opened with a greeting before its request, and nothing has
     answered it yet (an action handed over to later in the same turn greets no more)."""
     if not opens_with_greeting(tracker.latest_message.get("text") or ""):
         return False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            return True
-        if event.get("event") == "bot":
-            return False
-    return True
+    since = events_since_message(tracker) or []
+    return not any(event.get("event") == "bot" for event in since)
 
 
 def _normalised_title(text: str) -> str:

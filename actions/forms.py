@@ -27,7 +27,7 @@ from rasa_sdk.types import DomainDict
 
 from telecom_assistant.language import asks_to_stop, opens_with_no, response_text
 
-from .common import language, typed_button_payload
+from .common import events_since_message, language, typed_button_payload
 
 REQUESTED_SLOT = "requested_slot"
 # Unusable answers in a row to the current question.
@@ -77,17 +77,12 @@ def answering_a_question(tracker: Tracker) -> bool:
     """The form asked something and this turn is the customer's reply: nothing but Rasa's
     slot extraction and the form itself has run since the message (after an interruption the
     form runs again only to ask its question once more)."""
-    if not tracker.get_slot(REQUESTED_SLOT):
+    since = events_since_message(tracker)
+    if not tracker.get_slot(REQUESTED_SLOT) or since is None:
         return False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            return True
-        if event.get("event") == "bot":
-            return False
-        if event.get("event") == "action" and event.get("name") not in (
-                "action_extract_slots", "action_listen", tracker.active_loop.get("name")):
-            return False
-    return False
+    quiet = ("action_extract_slots", "action_listen", tracker.active_loop.get("name"))
+    return not any(event.get("event") == "bot" or (
+        event.get("event") == "action" and event.get("name") not in quiet) for event in since)
 
 
 class ListeningFormValidation(FormValidationAction, abc.ABC):

@@ -219,19 +219,21 @@ class Backend:
 Send = Callable[[str, str], list[dict[str, Any]]]
 
 
+def send_message(rasa_url: str, sender: str, text: str, channel: str = "rest",
+                 timeout: float = 120) -> list[dict[str, Any]]:
+    """One customer message to a Rasa REST-type channel; the assistant's replies."""
+    request = urllib.request.Request(
+        f"{rasa_url}/webhooks/{channel}/webhook",
+        data=json.dumps({"sender": sender, "message": text}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
 def rest_sender(rasa_url: str) -> Send:
-    """Send a message over Rasa's REST channel, as the web chat does."""
-
-    def send(sender: str, text: str) -> list[dict[str, Any]]:
-        request = urllib.request.Request(
-            f"{rasa_url}/webhooks/rest/webhook",
-            data=json.dumps({"sender": sender, "message": text}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return json.loads(response.read())
-
-    return send
+    """Send messages over Rasa's REST channel, as the web chat does."""
+    return lambda sender, text: send_message(rasa_url, sender, text)
 
 
 @dataclass

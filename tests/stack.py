@@ -5,18 +5,17 @@ Redis."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import secrets
 import subprocess
 import sys
 import threading
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Optional, TypeVar
 
 from telecom_assistant.backend.database import PROJECT_ROOT
+from telecom_assistant.conversations import send_message
 from telecom_assistant.benchmark.servers import (
     BIN,
     Server,
@@ -54,13 +53,7 @@ class Stack:
     servers: list[Server]
 
     def send(self, sender: str, text: str, channel: str = "rest") -> list[dict[str, Any]]:
-        request = urllib.request.Request(
-            f"{self.rasa_url}/webhooks/{channel}/webhook",
-            data=json.dumps({"sender": sender, "message": text}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read())
+        return send_message(self.rasa_url, sender, text, channel, timeout=60)
 
     def stop(self) -> None:
         stop_all(self.servers)
