@@ -30,6 +30,9 @@ from .common import (
 )
 
 
+CHANGE_PLAN = "action_change_plan"
+
+
 def plan_variables(plan: Plan, names: Names, prefix: str = "") -> dict[str, str]:
     return {
         f"{prefix}plan_name": names.plan(plan),
@@ -214,21 +217,25 @@ class ActionRecommendPlan(VerifiedAction):
         dispatcher.utter_message(
             response="utter_offer_plan_change", plan_name=names.plan(best), plan_id=best.id
         )
-        return []
+        # A typed "yes" takes the offer like the button: the switch is quoted, then confirmed.
+        return [confirmation_request(tracker, CHANGE_PLAN, subjects=[best.id], plan_id=best.id)]
 
 
 class ActionChangePlan(VerifiedAction):
     """Quote the switch (termination fee first), then wait for an explicit yes."""
 
     def name(self) -> str:
-        return "action_change_plan"
+        return "action_change_plan"  # CHANGE_PLAN
 
     def handle_verified(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, request: Request, msisdn: str
     ) -> list[EventType]:
         service = account_service()
         names = Names.of(tracker)
-        plans, unknown = resolve_plans(request.all("plan"))
+        offered = pending_confirmation(tracker) or {}
+        named = request.all("plan") or ([offered["plan_id"]] if offered.get("action") == CHANGE_PLAN
+                                        else [])
+        plans, unknown = resolve_plans(named)
         if not plans:
             if unknown:
                 utter_unknown_plan(dispatcher, unknown[0], names)

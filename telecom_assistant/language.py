@@ -67,7 +67,7 @@ def _phrases(*alternatives: str) -> str:
 _FILLER = _phrases(
     "ok", "okay", "oh", "ah", "um", "actually", "please", "thanks", "thank you", "just", "then",
     "you know what", "no", "nah", "hmm", "哦", "噢", "嗯", "呃", "那", "那就", "还是", "吧", "啦",
-    "了", "呀", "啊", "谢谢", "好吧", "先",
+    "了", "呀", "啊", "谢谢", "好吧", "先", "哎", "唉", "哎呀", "ugh", "well", "meh", "sorry",
 )
 # Words that stop whatever follows them ("forget it, not worth the hassle") ...
 _STOP_ANYWAY = _phrases(

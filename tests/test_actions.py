@@ -404,3 +404,15 @@ def test_dead_database_gets_a_clear_message(tmp_path):
         common.use_account_service(None)
     assert responses(messages) == ["utter_backend_unavailable"]
     assert events == []
+
+
+def test_a_typed_yes_to_a_recommended_plan_quotes_the_switch(actions_service):
+    offer = make_tracker("which plan suits me", "recommend_plan", slots=verified("13800000012"),
+                         events=user_turns(1))
+    _, events = run_action(ActionRecommendPlan(), offer)
+    yes = make_tracker("yes please", "affirm", events=offer.events, slots=verified(
+        "13800000012", **slot_events(events), handoff="action_change_plan"))
+    messages, events = run_action(ActionChangePlan(), yes)
+    assert responses(messages)[-1] == "utter_confirm_plan_change"
+    assert json.loads(slot_events(events)["pending_confirmation"])["plan_id"] == "lite_4g_19"
+    assert actions_service.get_line("13800000012").next_plan is None
