@@ -289,8 +289,9 @@ def typed_button_payload(tracker: Tracker) -> Optional[str]:
 
 
 # A button's title typed instead of pressed makes the request the button would have made.
+EXPLAIN_TARIFF = "action_explain_tariff"
 BUTTON_ACTIONS = {
-    "ask_tariff": "action_explain_tariff",
+    "ask_tariff": EXPLAIN_TARIFF,
     "change_plan": "action_change_plan",
     "unsubscribe": "action_unsubscribe",
 }

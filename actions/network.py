@@ -12,14 +12,17 @@ from telecom_assistant.backend.interface import (
     FiveGSupport,
     OutdoorCoverage,
 )
+from telecom_assistant.backend.tariffs import PlanWishes
 
 from .common import (
+    EXPLAIN_TARIFF,
     VERIFIED_MSISDN,
     Names,
     Request,
     ServiceAction,
     account_service,
     day,
+    hand_over,
     money,
     offer_verification,
 )
@@ -36,6 +39,9 @@ class ActionAsk5G(ServiceAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, request: Request
     ) -> list[EventType]:
         city, district = request.first("city"), request.first("district")
+        if PlanWishes.asks_price(request.text) and not (city or district):
+            # "how much are your 5G ones?" asks about plans, not coverage.
+            return [hand_over(EXPLAIN_TARIFF)]
         msisdn = tracker.get_slot(VERIFIED_MSISDN)
         names = Names.of(tracker)
         assessment = account_service().assess_5g(city, district, msisdn)

@@ -416,3 +416,9 @@ def test_a_typed_yes_to_a_recommended_plan_quotes_the_switch(actions_service):
     assert responses(messages)[-1] == "utter_confirm_plan_change"
     assert json.loads(slot_events(events)["pending_confirmation"])["plan_id"] == "lite_4g_19"
     assert actions_service.get_line("13800000012").next_plan is None
+
+
+@pytest.mark.parametrize("text", ["and the cheapest 5g one?", "ok and how much are your 5g ones"])
+def test_a_5g_price_question_is_about_plans(actions_service, text):
+    _, events = run_action(ActionAsk5G(), make_tracker(text, "ask_5g"))
+    assert handoffs(events) == ["action_explain_tariff"]

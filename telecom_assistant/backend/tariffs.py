@@ -207,6 +207,13 @@ class PlanWishes:
             catalogue=bool(cls._CATALOGUE.search(text)),
         )
 
+    _PRICE = re.compile(r"cost|price|how much|cheap|fee|多少钱|价格|资费|便宜|月费", re.IGNORECASE)
+
+    @classmethod
+    def asks_price(cls, text: str) -> bool:
+        """"and the cheapest 5G one?", "how much are your 5G ones": plans, not coverage."""
+        return bool(cls._PRICE.search(text or ""))
+
     @property
     def filters(self) -> bool:
         return (self.five_g, self.prepaid, self.broadband) != (None, None, None) or self.cheapest
