@@ -1,7 +1,7 @@
 """Keeping the conversation on track: bare answers, and messages the model did not understand."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -13,6 +13,7 @@ from .common import (
     HANDLE_CONFIRMATION,
     HANDOFF,
     PENDING_REQUEST,
+    ROUTE_INFORM,
     Request,
     answer_in_context,
     hand_over,
@@ -48,7 +49,7 @@ CLARIFY_OPTIONS = 3
 
 class ActionRouteInform(Action):
     def name(self) -> str:
-        return "action_route_inform"  # ROUTE_INFORM
+        return "action_route_inform"
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -66,6 +67,35 @@ class ActionRouteInform(Action):
                 superseded = parked and parked.get("action") == action
                 return [*([SlotSet(PENDING_REQUEST, None)] if superseded else []), hand_over(action)]
         return [hand_over("action_clarify")]
+
+
+# A follow-up that names only a place or a plan ("what about Chongming?", "那密云呢") reads as
+# off-topic on its own; right after the request it follows up, it is that request again.
+FOLLOW_UPS = {"city": "ask_5g", "district": "ask_5g", "plan": "ask_tariff"}
+
+
+class ActionOutOfScope(Action):
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        request = Request.from_message(tracker.latest_message)
+        previous = _previous_intent(tracker)
+        if any(request.first(entity) and previous == intent
+               for entity, intent in FOLLOW_UPS.items()):
+            return [hand_over(ROUTE_INFORM)]
+        dispatcher.utter_message(response="utter_out_of_scope")
+        return []
+
+
+def _previous_intent(tracker: Tracker) -> Optional[str]:
+    """The intent of the customer's message before the latest one."""
+    messages = [e for e in tracker.events if e.get("event") == "user"]
+    if len(messages) < 2:
+        return None
+    return ((messages[-2].get("parse_data") or {}).get("intent") or {}).get("name")
 
 
 class ActionClarify(Action):

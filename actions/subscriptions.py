@@ -23,12 +23,16 @@ from .common import (
     confirmation_request,
     day,
     disputed_addons,
+    hand_over,
     money,
     pending_confirmation,
 )
 from .escalation import Trigger, begin_escalation
 
 ALL = "all"
+ASKS_WHAT_IT_COSTS = re.compile(
+    r"pay(?:ing)? for|charg|fee|cost|how much|扣|收费|多少钱|费用", re.IGNORECASE)
+EXPLAIN_CHARGE = "action_explain_charge"
 OTHERS = re.compile(r"\b(?:the )?(?:others?|rest)\b|其他|其余|剩下|别的|另外(?:几|那)", re.IGNORECASE)
 
 
@@ -52,6 +56,9 @@ class ActionListSubscriptions(VerifiedAction):
     def handle_verified(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, request: Request, msisdn: str
     ) -> list[EventType]:
+        if request.first("addon") and ASKS_WHAT_IT_COSTS.search(request.text):
+            # "what am I paying for caller ID?" is about that charge, not the whole list.
+            return [hand_over(EXPLAIN_CHARGE)]
         names = Names.of(tracker)
         subscriptions = account_service().active_subscriptions(msisdn)
         if not subscriptions:

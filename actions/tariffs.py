@@ -12,6 +12,7 @@ from telecom_assistant.backend.interface import Line, Plan, PlanKind, UnknownPla
 from telecom_assistant.backend.tariffs import PlanWishes
 
 from .common import (
+    EXPLAIN_TARIFF,
     PENDING_CONFIRMATION,
     PENDING_REQUEST,
     VERIFICATION_FORM,
@@ -192,6 +193,9 @@ class ActionRecommendPlan(VerifiedAction):
     def handle_verified(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, request: Request, msisdn: str
     ) -> list[EventType]:
+        if PlanWishes.asks_own_plan_only(request.text):
+            # "what plan am I on?" asks what the customer has, not what would suit them.
+            return [hand_over(EXPLAIN_TARIFF)]
         names = Names.of(tracker)
         recommendation = account_service().recommend_plan(msisdn)
         current, best = recommendation.current, recommendation.recommended

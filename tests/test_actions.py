@@ -422,3 +422,21 @@ def test_a_typed_yes_to_a_recommended_plan_quotes_the_switch(actions_service):
 def test_a_5g_price_question_is_about_plans(actions_service, text):
     _, events = run_action(ActionAsk5G(), make_tracker(text, "ask_5g"))
     assert handoffs(events) == ["action_explain_tariff"]
+
+
+def test_what_plan_am_i_on_is_the_own_plan_not_advice(actions_service):
+    tracker = make_tracker("ok thats fine. what plan am i on?", "recommend_plan",
+                           slots=verified("13800000010"))
+    _, events = run_action(ActionRecommendPlan(), tracker)
+    assert handoffs(events) == ["action_explain_tariff"]
+    advice = make_tracker("which plan would suit me better", "recommend_plan",
+                          slots=verified("13800000010"))
+    messages, _ = run_action(ActionRecommendPlan(), advice)
+    assert responses(messages) == ["utter_plan_already_best"]
+
+
+def test_what_an_add_on_costs_is_that_charge(actions_service):
+    tracker = make_tracker("what am i paying for caller id", "list_subscriptions",
+                           {"addon": "caller_id"}, slots=verified("13800000010"))
+    _, events = run_action(ActionListSubscriptions(), tracker)
+    assert handoffs(events) == ["action_explain_charge"]

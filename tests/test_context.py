@@ -116,3 +116,19 @@ def test_what_a_complaint_already_says():
     assert not describes_something("I want to file a complaint about my bill")
     assert describes_something("you charged me twice for March")
     assert describes_something("我要投诉你们的广告说不限量结果限速了")
+
+
+def test_a_place_named_right_after_a_5g_question_is_a_follow_up():
+    from actions.conversation import ActionOutOfScope
+
+    from .actions_support import run_action
+
+    earlier = [{"event": "user", "text": "is there 5g in pudong",
+                "parse_data": {"intent": {"name": "ask_5g"}}}]
+    follow_up = make_tracker("what about chongming", "out_of_scope", {"district": "chongming"},
+                             events=earlier)
+    messages, events = run_action(ActionOutOfScope(), follow_up)
+    assert messages == [] and events[-1]["value"] == "action_route_inform"
+    weather = make_tracker("how's the weather in beijing", "out_of_scope", {"city": "beijing"})
+    messages, _ = run_action(ActionOutOfScope(), weather)
+    assert [m["response"] for m in messages] == ["utter_out_of_scope"]

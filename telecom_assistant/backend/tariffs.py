@@ -214,6 +214,14 @@ class PlanWishes:
         """"and the cheapest 5G one?", "how much are your 5G ones": plans, not coverage."""
         return bool(cls._PRICE.search(text or ""))
 
+    _ADVICE = re.compile(r"recommend|suit|best|better|cheaper|save|worth|should|switch"
+                         r"|推荐|适合|划算|省钱|合适|换", re.IGNORECASE)
+
+    @classmethod
+    def asks_own_plan_only(cls, text: str) -> bool:
+        """"what plan am I on?" rather than "which plan would suit me better?"."""
+        return cls.from_text(text).own_plan and not cls._ADVICE.search(text or "")
+
     @property
     def filters(self) -> bool:
         return (self.five_g, self.prepaid, self.broadband) != (None, None, None) or self.cheapest
