@@ -15,6 +15,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Optional, Sequence
 
+import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -22,12 +23,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from telecom_assistant.backend import AccountService
-from telecom_assistant.backend.database import make_engine
+from telecom_assistant.backend.database import PROJECT_ROOT, make_engine
 from telecom_assistant.backend.interface import (
     AddOn,
     BillLine,
     Coverage,
     Plan,
+    PlanKind,
     Subscription,
 )
 from telecom_assistant.backend.sql import SqlAccountService
@@ -35,6 +37,7 @@ from telecom_assistant.language import (
     CHINESE,
     ENGLISH,
     opens_with_greeting,
+    response_text,
     opens_with_no,
     declines_change,
     opens_with_yes,
@@ -393,6 +396,16 @@ def localised(language_code: str, english: str, chinese: Optional[str]) -> str:
     return chinese if language_code == CHINESE and chinese else english
 
 
+PLAN_KIND_LABELS = {PlanKind.PREPAID: "utter_label_prepaid", PlanKind.POSTPAID: "utter_label_postpaid"}
+
+
+@lru_cache(maxsize=1)
+def _domain() -> dict[str, Any]:
+    """The domain's responses, read once per process: names a backend value (a plan's kind)
+    in the customer's language where it sits inside another response."""
+    return yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+
 @dataclass(frozen=True)
 class Names:
     """The backend's names for things, in the customer's language."""
@@ -407,10 +420,7 @@ class Names:
         return localised(self.language, plan.name, plan.name_zh)
 
     def plan_kind(self, plan: Plan) -> str:
-        prepaid = plan.kind.value == "prepaid"
-        if self.language == CHINESE:
-            return "预付费" if prepaid else "后付费"
-        return "prepaid" if prepaid else "monthly bill"
+        return response_text(_domain(), PLAN_KIND_LABELS[plan.kind], self.language) or ""
 
     def conditions(self, plan: Plan) -> str:
         return localised(self.language, plan.conditions, plan.conditions_zh)
