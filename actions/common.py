@@ -168,11 +168,11 @@ class ServiceAction(Action, abc.ABC):
     ) -> list[EventType]:
         if _greeted_in_this_turn(tracker):
             dispatcher.utter_message(response="utter_greet_back")
-        # Reached by the customer's message itself, not handed over from another action.
-        answering_message = not tracker.get_slot(HANDOFF)
-        if answering_message and answer_in_context(tracker) is not None:
+        if answers_open_question(tracker):
             # The model heard a request, but the customer is answering the assistant's question.
             return [hand_over(HANDLE_CONFIRMATION)]
+        # Reached by the customer's message itself, not handed over from another action.
+        answering_message = not tracker.get_slot(HANDOFF)
         pressed = typed_button_action(tracker) if answering_message else None
         if pressed and pressed != self.name():
             # A button's title, typed: action_route_inform sends it where the press would have.
@@ -384,6 +384,12 @@ def answer_in_context(tracker: Tracker) -> Optional[bool]:
         return opens_with_yes(text)
     return None
 
+
+
+def answers_open_question(tracker: Tracker) -> bool:
+    """An action reached by the customer's message (not handed over to) whose message answers
+    the assistant's open question: every such action hands over to action_handle_confirmation."""
+    return not tracker.get_slot(HANDOFF) and answer_in_context(tracker) is not None
 
 
 def language(tracker: Tracker) -> str:

@@ -11,11 +11,10 @@ from telecom_assistant.language import response_text
 
 from .common import (
     HANDLE_CONFIRMATION,
-    HANDOFF,
     PENDING_REQUEST,
     ROUTE_INFORM,
     Request,
-    answer_in_context,
+    answers_open_question,
     hand_over,
     handoff_taken,
     language,
@@ -54,7 +53,7 @@ class ActionRouteInform(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if answer_in_context(tracker) is not None:
+        if answers_open_question(tracker):
             return [hand_over(HANDLE_CONFIRMATION)]
         pressed = typed_button_action(tracker)
         if pressed:
@@ -108,7 +107,7 @@ class ActionClarify(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if not tracker.get_slot(HANDOFF) and answer_in_context(tracker) is not None:
+        if answers_open_question(tracker):
             # Not understood as a request, but it answers the assistant's question.
             return [hand_over(HANDLE_CONFIRMATION)]
         if self._previous_turn_was_a_miss(tracker):

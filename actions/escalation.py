@@ -45,7 +45,7 @@ from .common import (
     PENDING_CONFIRMATION,
     VERIFIED_MSISDN,
     Names,
-    answer_in_context,
+    answers_open_question,
     day,
     hand_over,
     handoff_taken,
@@ -185,7 +185,7 @@ class ActionStartEscalation(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if not tracker.get_slot(HANDOFF) and answer_in_context(tracker) is not None:
+        if answers_open_question(tracker):
             # "还要交500违约金啊 那不换了" sounds like a complaint but answers the open question.
             return [hand_over(HANDLE_CONFIRMATION)]
         offered = pending_confirmation(tracker)
