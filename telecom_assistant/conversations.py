@@ -39,6 +39,7 @@ from .backend.seed import reset_database
 from .backend.sql import SqlAccountService
 from .tickets.model import QueueFilter
 from .tickets.sql import SqlTicketService
+from .trust import CHANNEL_SECRET, CHANNEL_SECRET_HEADER
 
 SUITE_DIR = PROJECT_ROOT / "tests" / "conversations"
 CLASSES = {
@@ -221,11 +222,13 @@ Send = Callable[[str, str], list[dict[str, Any]]]
 
 def send_message(rasa_url: str, sender: str, text: str, channel: str = "rest",
                  timeout: float = 120) -> list[dict[str, Any]]:
-    """One customer message to a Rasa REST-type channel; the assistant's replies."""
+    """One customer message to a Rasa REST-type channel, with the channel programs' secret
+    (which the web chat's and Telegram's channels require); the assistant's replies."""
     request = urllib.request.Request(
         f"{rasa_url}/webhooks/{channel}/webhook",
         data=json.dumps({"sender": sender, "message": text}).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json",
+                 CHANNEL_SECRET_HEADER: CHANNEL_SECRET.value()},
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
@@ -377,7 +380,13 @@ def evaluate(model: Path, files: Iterable[Path] = ()) -> int:
 
     from .backend.clock import operator_now
     from .backend.database import make_engine
-    from .benchmark.servers import server_environment, start_action_server, start_rasa, stop_all
+    from .benchmark.servers import (
+        server_environment,
+        start_action_server,
+        start_rasa,
+        stop_all,
+        write_endpoints,
+    )
 
     conversations = load_suite(files)
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
@@ -391,8 +400,7 @@ def evaluate(model: Path, files: Iterable[Path] = ()) -> int:
         env = server_environment(database_url)
         servers = [start_action_server(workdir, env)]
         try:
-            endpoints = workdir / "endpoints.yml"
-            endpoints.write_text(f'action_endpoint:\n  url: "{servers[0].url}/webhook"\n')
+            endpoints = write_endpoints(workdir, servers[0].url)
             servers.append(start_rasa(model, workdir, env, endpoints))
             send = rest_sender(servers[1].url)
             results = [run_conversation(c, send, backend, responses) for c in conversations]

@@ -26,6 +26,7 @@ from telecom_assistant.benchmark.servers import (
     start_rasa,
     stop_all,
     wait_for,
+    write_endpoints,
 )
 from telecom_assistant.production import ProductionSettings
 
@@ -70,8 +71,7 @@ def start_stack(model: Path, workdir: Path, database_url: str,
         action_url = servers[0].url
     else:
         action_url = f"http://127.0.0.1:{action_port}"
-    endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "{action_url}/webhook"\n')
+    endpoints = write_endpoints(workdir, action_url)
     try:
         rasa = start_rasa(model, workdir, env, endpoints,
                           extra_args=["--debug"] if os.environ.get("STACK_DEBUG") else [])
@@ -186,3 +186,26 @@ class LoopThread:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses a TCP socket listens on at `port`, read from the kernel's tables
+    ("127.0.0.1", "0.0.0.0", "::", ...): what a server bound to, not what answers."""
+    import ipaddress
+
+    found = set()
+    for table, width in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, _remote, state = line.split()[1:4]
+            address, hex_port = local.split(":")
+            if state != "0A" or int(hex_port, 16) != port:  # 0A: LISTEN
+                continue
+            raw = bytes.fromhex(address)
+            # The kernel prints each 32-bit word in host (little-endian) order.
+            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, width, 4))
+            found.add(str(ipaddress.ip_address(raw)))
+    return found

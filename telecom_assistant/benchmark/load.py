@@ -17,6 +17,7 @@ from typing import Awaitable, Callable, Optional
 
 import httpx
 
+from ..trust import CHANNEL_SECRET, CHANNEL_SECRET_HEADER
 from .conversations import ONE_TIME_CODE, PHONE_NUMBER, Customer, conversation, customers
 from .stats import LatencySummary
 
@@ -115,7 +116,10 @@ async def run_level(base_url: str, schedule: LoadSchedule, read_code: CodeReader
                           max_keepalive_connections=schedule.concurrency)
     level = LevelRun(schedule.concurrency, wall_seconds=0.0)
     started = last_answer = time.monotonic()
-    async with httpx.AsyncClient(timeout=MESSAGE_TIMEOUT_SECONDS, limits=limits) as client:
+    # As the channel programs do: the production profile's Rasa refuses messages without it.
+    headers = {CHANNEL_SECRET_HEADER: CHANNEL_SECRET.value()}
+    async with httpx.AsyncClient(timeout=MESSAGE_TIMEOUT_SECONDS, limits=limits,
+                                 headers=headers) as client:
 
         async def customer_talks(customer: Customer) -> None:
             nonlocal last_answer

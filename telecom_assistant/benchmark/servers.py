@@ -11,7 +11,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 from urllib.parse import urlsplit
 
 import yaml
@@ -19,6 +19,7 @@ import yaml
 from ..backend.database import PROJECT_ROOT
 from ..production import PRODUCTION_ENDPOINTS, ProductionSettings
 from ..production.nginx import LoadBalancer, nginx_command
+from ..trust import ACTION_SERVER_TOKEN, ACTION_TOKEN_HEADER, secrets_environment
 
 BIN = Path(sys.executable).parent
 ACTION_SERVER, RASA, LOAD_BALANCER = "action server", "Rasa", "nginx"
@@ -48,8 +49,10 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 300) -> float
 
 
 def server_environment(database_url: Optional[str] = None) -> dict[str, str]:
+    """This process's environment for a server, with the secrets every server of one
+    assistant shares (telecom_assistant/trust.py)."""
     # Rasa phones home at start-up and retries forever without internet.
-    environment = {**os.environ, "RASA_TELEMETRY_ENABLED": "false"}
+    environment = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", **secrets_environment()}
     if database_url:
         environment["DATABASE_URL"] = database_url
     return environment
@@ -94,9 +97,19 @@ def rasa_command(*args: str, profile_to: Optional[Path] = None) -> list[str]:
     return [sys.executable, "-m", "cProfile", "-o", str(profile_to), "-m", "rasa", *args]
 
 
-def action_server_args(port: int) -> list[str]:
-    """`rasa run actions` as every profile and the benchmark start it."""
-    return ["run", "actions", "--actions", "actions", "--port", str(port)]
+def action_server_command(port: int, profile_to: Optional[Path] = None) -> list[str]:
+    """Our action server (rasa_sdk's, on 127.0.0.1, asking for Rasa's token) as every profile
+    and the benchmark start it; under cProfile like rasa_command."""
+    module = ["-m", "telecom_assistant.action_server", "--port", str(port)]
+    if profile_to is None:
+        return [sys.executable, *module]
+    return [sys.executable, "-m", "cProfile", "-o", str(profile_to), *module]
+
+
+def action_endpoint(url: str) -> dict[str, Any]:
+    """endpoints.yml's action_endpoint for the action server at `url`: Rasa sends the token
+    from its environment (TELECOM_ACTION_SERVER_TOKEN, which server_environment sets)."""
+    return {"url": url, "headers": {ACTION_TOKEN_HEADER: "${%s}" % ACTION_SERVER_TOKEN.variable}}
 
 
 def rasa_server_args(model: Path, port: int, endpoints: Path | str, credentials: Path | str,
@@ -111,11 +124,11 @@ def rasa_server_args(model: Path, port: int, endpoints: Path | str, credentials:
 
 def start_action_server(workdir: Path, env: dict[str, str],
                         profile_to: Optional[Path] = None) -> Server:
-    """`rasa run actions`, as `telecom run` starts it; its log is workdir/actions.log."""
+    """The action server, as `telecom run` starts it; its log is workdir/actions.log."""
     port = free_port()
     return spawn(
         ACTION_SERVER,
-        rasa_command(*action_server_args(port), profile_to=profile_to),
+        action_server_command(port, profile_to),
         f"http://127.0.0.1:{port}", "/health",
         cwd=PROJECT_ROOT, env=env, log=workdir / "actions.log",
     )
@@ -136,12 +149,20 @@ def start_rasa(model: Path, workdir: Path, env: dict[str, str], endpoints: Path,
     )
 
 
+def write_endpoints(workdir: Path, action_url: str) -> Path:
+    """workdir/endpoints.yml with only the action server at `action_url`: conversations in
+    Rasa's memory, each test's or run's own."""
+    path = workdir / "endpoints.yml"
+    endpoints = {"action_endpoint": action_endpoint(f"{action_url}/webhook")}
+    path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
+    return path
+
+
 def production_endpoints(workdir: Path, action_url: str) -> Path:
     """The project's endpoints.yml (tracker store and all) with the action server at
     `action_url` and a SQLite tracker store kept in `workdir`, written to workdir."""
     endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8"))
-    endpoints["action_endpoint"] = {**endpoints.get("action_endpoint", {}),
-                                    "url": f"{action_url}/webhook"}
+    endpoints["action_endpoint"] = action_endpoint(f"{action_url}/webhook")
     tracker_store = endpoints.get("tracker_store") or {}
     if "db" in tracker_store and tracker_store.get("dialect", "sqlite") == "sqlite":
         tracker_store["db"] = str(workdir / "tracker.db")
