@@ -1,0 +1,77 @@
+"""How long what customers typed is kept: conversations (Rasa's stored events) whose last
+message is older than the retention period are deleted, and so are the demo SMS gateway's
+sent messages (they hold one-time codes).
+
+Tickets keep their own (redacted) transcript: they are the operator's record of a complaint
+and follow the complaint-handling rules, not this one.
+
+`telecom retention` runs it once; `telecom run` runs it at start-up and once a day.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from .backend import orm
+from .backend.clock import operator_now
+from .backend.database import PROJECT_ROOT
+
+DEFAULT_RETENTION_DAYS = 90
+# Rasa's SQL tracker store's table, as both profiles' stores write it.
+EVENTS = sa.table("events", sa.column("sender_id"), sa.column("timestamp"))
+EMBEDDED_TRACKER_DATABASE = f"sqlite:///{PROJECT_ROOT / 'var' / 'tracker.db'}"
+
+
+class RetentionError(ValueError):
+    """TELECOM_RETENTION_DAYS is not a number of days; says so."""
+
+
+def retention_days(environ: Mapping[str, str] = os.environ) -> int:
+    value = environ.get("TELECOM_RETENTION_DAYS") or str(DEFAULT_RETENTION_DAYS)
+    if not value.isdigit() or int(value) < 1:
+        raise RetentionError(f"TELECOM_RETENTION_DAYS={value!r}: give a number of days, 1 or more.")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    conversations: int
+    sms: int
+
+
+def forget_old_conversations(tracker_engine: Engine, days: int,
+                             now: float | None = None) -> int:
+    """Deletes every conversation whose newest event is older than `days`; how many.
+    A conversation still going on is kept whole, however old its first message."""
+    cutoff = (time.time() if now is None else now) - days * 86400
+    if not sa.inspect(tracker_engine).has_table("events"):
+        return 0
+    stale = (sa.select(EVENTS.c.sender_id).group_by(EVENTS.c.sender_id)
+             .having(sa.func.max(EVENTS.c.timestamp) < cutoff))
+    with tracker_engine.begin() as connection:
+        senders = connection.execute(stale).scalars().all()
+        for chunk in _chunks(senders, 500):
+            connection.execute(sa.delete(EVENTS).where(EVENTS.c.sender_id.in_(chunk)))
+    return len(senders)
+
+
+def forget_old_sms(engine: Engine, days: int) -> int:
+    cutoff = operator_now() - timedelta(days=days)
+    with engine.begin() as connection:
+        return connection.execute(
+            sa.delete(orm.SmsOutboxRow).where(orm.SmsOutboxRow.sent_at < cutoff)).rowcount
+
+
+def apply_retention(account_engine: Engine, tracker_engine: Engine, days: int) -> Forgotten:
+    return Forgotten(forget_old_conversations(tracker_engine, days),
+                     forget_old_sms(account_engine, days))
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[start:start + size] for start in range(0, len(items), size)]
