@@ -17,6 +17,8 @@
       unreachable: "The assistant can't be reached right now. Your message is kept: tap Retry.",
       retry: "Retry",
       tooLong: "Your message is too long. Please shorten it and send it again.",
+      cookiesNeeded: "This chat keeps your conversation in a cookie. Please allow cookies " +
+        "for this site and reload the page, or the assistant forgets each message.",
       you: "You",
       assistant: "Assistant",
       agent: "Customer service agent"
@@ -35,13 +37,15 @@
       unreachable: "暂时无法连接到助手。您的消息已保留：请点击“重试”。",
       retry: "重试",
       tooLong: "您的消息太长。请缩短后再发送。",
+      cookiesNeeded: "本对话通过 Cookie 保存您的会话。请允许本网站使用 Cookie 并重新加载页面，" +
+        "否则助手会忘记您的每一条消息。",
       you: "您",
       assistant: "助手",
       agent: "客服人员"
     }
   };
+  // The conversation is the server's session cookie (HttpOnly: this script never sees it).
   var KEYS = {
-    sender: "webchat.sender",
     history: "webchat.history",
     language: "webchat.language",
     larger: "webchat.largerText"
@@ -55,10 +59,12 @@
   var els = {};
   var history = [];
   var language = "en";
-  var sender = "";
   var busy = false;
   var inboxTimer = null;
   var inboxInFlight = false;
+  // Set from asking for a new session until the inbox answers again: refused in between
+  // means the browser does not keep the cookie.
+  var sessionRenewed = false;
 
   // ---- storage (private browsing may refuse it: the chat still works, it just forgets)
 
@@ -86,16 +92,6 @@
     } catch (e) {
       return [];
     }
-  }
-  function newSenderId() {
-    if (window.crypto && typeof window.crypto.randomUUID === "function") {
-      return window.crypto.randomUUID();
-    }
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) {
-      return ("0" + b.toString(16)).slice(-2);
-    }).join("");
   }
 
   // ---- language
@@ -226,8 +222,9 @@
     setBusy(true);
     fetch("/api/message", {
       method: "POST",
+      credentials: "same-origin",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: sender, message: payload })
+      body: JSON.stringify({ message: payload })
     }).then(function (response) {
       if (response.status === 413) return { error: "tooLong" };
       if (!response.ok) return { error: "unreachable" };
@@ -274,11 +271,14 @@
     if (inboxInFlight) return;  // it reschedules itself when it ends
     window.clearTimeout(inboxTimer);
     inboxInFlight = true;
-    fetch("/api/inbox?sender=" + encodeURIComponent(sender)).then(function (response) {
+    fetch("/api/inbox", { credentials: "same-origin" }).then(function (response) {
+      if (response.status === 401) return renewSession().then(function () { return null; });
       if (!response.ok) throw new Error("inbox " + response.status);
       return response.json();
     }).then(function (body) {
-      var ids = keepAgentReplies(body && Array.isArray(body.replies) ? body.replies : []);
+      if (!body) return;
+      sessionRenewed = false;
+      var ids = keepAgentReplies(Array.isArray(body.replies) ? body.replies : []);
       // At least once: a reply is acknowledged only once it is saved, so one the browser
       // could not keep comes back at the next visit rather than being lost.
       if (ids.length && saveHistory()) return acknowledge(ids);
@@ -288,6 +288,23 @@
       inboxInFlight = false;
       scheduleInboxPoll();
     });
+  }
+
+  // The session is gone (a month unused, or the browser dropped the cookie): loading the page
+  // again starts a new one, and with it a new conversation; the history shown here stays.
+  function renewSession() {
+    if (sessionRenewed) {
+      showOnce("cookiesNeeded");
+      return Promise.resolve();
+    }
+    sessionRenewed = true;
+    return fetch("/", { credentials: "same-origin" });
+  }
+
+  function showOnce(key) {
+    var last = history[history.length - 1];
+    if (last && last.role === "error" && last.key === key) return;
+    append({ role: "error", key: key });
   }
 
   function scheduleInboxPoll() {
@@ -321,8 +338,9 @@
   function acknowledge(ids) {
     return fetch("/api/inbox/ack", {
       method: "POST",
+      credentials: "same-origin",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: sender, ids: ids })
+      body: JSON.stringify({ ids: ids })
     });
   }
 
@@ -339,11 +357,6 @@
       els[id] = document.getElementById(id);
     });
     els.larger = document.getElementById("larger-text");
-    sender = load(KEYS.sender);
-    if (!sender) {
-      sender = newSenderId();
-      store(KEYS.sender, sender);
-    }
     history = loadHistory();
     language = pickLanguage();
     els.input.setAttribute("maxlength", String(MAX_LENGTH));
