@@ -2,34 +2,45 @@
 from __future__ import annotations
 
 import argparse
-from typing import Optional, Sequence
+import os
+from typing import Mapping, Optional, Sequence
 
 from telecom_assistant.backend.database import create_schema, make_engine
 from telecom_assistant.backend.sql import SqlAccountService
+from telecom_assistant.production import PRODUCTION, selected_profile
 from telecom_assistant.tickets.sql import SqlTicketService
 from telecom_assistant.web import exit_if_port_taken
 
 from .accounts import AgentAccounts
 from .app import create_app
 
+# Agents reach the console on this machine, or through a proxy on it that terminates TLS.
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5002
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
+def argument_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m console", description=__doc__)
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument(
         "--secure-cookies", action="store_true",
-        help="mark cookies Secure: use it when the console is reached over HTTPS",
+        default=selected_profile(environ) == PRODUCTION,
+        help="mark cookies Secure on every request, also over plain http (on in the "
+             "production profile, TELECOM_PROFILE=production); without it only requests that "
+             "came over HTTPS, directly or through a proxy on this machine, get Secure cookies",
     )
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    parser = argument_parser(os.environ)
     args = parser.parse_args(argv)
     exit_if_port_taken(parser, args.host, args.port)
     engine = make_engine()
     create_schema(engine)
-    app = create_app(SqlTicketService(engine), SqlAccountService(engine), AgentAccounts(engine))
-    app.config.SECURE_COOKIES = args.secure_cookies
+    app = create_app(SqlTicketService(engine), SqlAccountService(engine), AgentAccounts(engine),
+                     always_secure_cookies=args.secure_cookies)
     # One worker: the sign-in lock-out is counted in this process's memory.
     app.run(host=args.host, port=args.port, workers=1, access_log=False)
 

@@ -5,19 +5,29 @@ algorithm and its cost, so the cost can be raised later without invalidating old
 A session is a random token in an HttpOnly cookie; the database keeps only its SHA-256, so
 someone who reads the table cannot sign in with what they read.
 
-The sign-in lock-out (5 failures within 15 minutes lock a username for 15 minutes) is kept in
-this process's memory: the console runs as a single worker, a restart forgets the failures.
+Sign-in is throttled twice: 5 failures within 15 minutes lock a username for 15 minutes, and
+20 failures within 15 minutes lock the address they came from (someone trying one password on
+many usernames) for 15 minutes. Both are kept in this process's memory: the console runs as a
+single worker, a restart forgets the failures.
+
+Checking a password costs scrypt's 50 ms, so it runs in a thread and the other agents' requests
+go on meanwhile. Sign-ins for one username, and sign-ins from one address, still take turns: a
+burst of simultaneous guesses would otherwise all pass the throttle before the first of them
+is counted.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from collections import deque
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional
+from typing import AsyncIterator, Optional, Union
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
@@ -31,6 +41,8 @@ MIN_PASSWORD_LENGTH = 10
 MAX_USERNAME_LENGTH = orm.AgentRow.username.type.length
 MAX_DISPLAY_NAME_LENGTH = orm.AgentRow.display_name.type.length
 MAX_FAILED_SIGN_INS = 5
+# An office behind one NAT shares an address: room for its typos, not for a guessing run.
+MAX_FAILED_SIGN_INS_PER_ADDRESS = 20
 FAILED_SIGN_IN_WINDOW = timedelta(minutes=15)
 LOCK_OUT = timedelta(minutes=15)
 IDLE_TIMEOUT = timedelta(minutes=30)
@@ -45,6 +57,8 @@ SCRYPT_PARALLELISM = 1
 SCRYPT_KEY_BYTES = 32
 SALT_BYTES = 16
 TOKEN_BYTES = 32
+# One customer of a hosting provider or ISP usually holds a whole IPv6 /64.
+IPV6_NETWORK_PREFIX = 64
 
 
 class AccountRefused(ValueError):
@@ -63,6 +77,14 @@ class WeakPassword(AccountRefused):
 class Agent:
     username: str
     display_name: str
+
+
+@dataclass(frozen=True)
+class Lockout:
+    """Why sign-in is refused without looking at the password, and until when."""
+
+    until: datetime
+    by_address: bool  # the address, rather than the username, ran out of tries
 
 
 @dataclass(frozen=True)
@@ -114,47 +136,97 @@ def normalise_username(username: str) -> str:
     return username.strip().lower()
 
 
-class SignInThrottle:
-    """Failed sign-ins per username, in memory (see the module docstring)."""
+IpAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
-    def __init__(self, clock: Clock) -> None:
+
+def parse_ip(text: str) -> Optional[IpAddress]:
+    """The IP address in `text`, None if it is none; ::ffff:1.2.3.4 (how a dual-stack socket
+    shows an IPv4 peer) as 1.2.3.4."""
+    try:
+        parsed = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        return parsed.ipv4_mapped
+    return parsed
+
+
+def address_key(address: str) -> str:
+    """The address as the throttle counts it: an IPv6 address by its /64, since whoever holds
+    one address of it can use them all."""
+    parsed = parse_ip(address)
+    if parsed is None:
+        return address
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/{IPV6_NETWORK_PREFIX}", strict=False))
+    return str(parsed)
+
+
+class SignInThrottle:
+    """Failed sign-ins per key (a username or an address), in memory (see the module
+    docstring)."""
+
+    def __init__(self, clock: Clock, max_failures: int) -> None:
         self._now = clock
+        self._max_failures = max_failures
         self._failures: dict[str, deque[datetime]] = {}
         self._locked_until: dict[str, datetime] = {}
+        # key -> (its lock, how many sign-ins hold it or wait for it)
+        self._turns: dict[str, tuple[asyncio.Lock, int]] = {}
 
-    def locked_until(self, username: str) -> Optional[datetime]:
-        until = self._locked_until.get(username)
+    @asynccontextmanager
+    async def turn(self, key: str) -> AsyncIterator[None]:
+        """One sign-in at a time for this key, so each sees the failures before it."""
+        lock, users = self._turns.get(key) or (asyncio.Lock(), 0)
+        self._turns[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._turns[key]
+            if users == 1:
+                del self._turns[key]
+            else:
+                self._turns[key] = (lock, users - 1)
+
+    def locked_until(self, key: str) -> Optional[datetime]:
+        until = self._locked_until.get(key)
         if until is not None and until <= self._now():
-            del self._locked_until[username]
+            del self._locked_until[key]
             return None
         return until
 
-    def record_failure(self, username: str) -> None:
+    def record_failure(self, key: str) -> None:
         now = self._now()
-        self._forget_failures_before(now - FAILED_SIGN_IN_WINDOW)
-        failures = self._failures.setdefault(username, deque())
+        self._forget_before(now)
+        failures = self._failures.setdefault(key, deque())
         failures.append(now)
-        if len(failures) >= MAX_FAILED_SIGN_INS:
-            self._locked_until[username] = now + LOCK_OUT
+        if len(failures) >= self._max_failures:
+            self._locked_until[key] = now + LOCK_OUT
             failures.clear()
 
-    def record_success(self, username: str) -> None:
-        self._failures.pop(username, None)
+    def record_success(self, key: str) -> None:
+        self._failures.pop(key, None)
 
-    def _forget_failures_before(self, cutoff: datetime) -> None:
-        """Keeps memory bounded when someone tries many usernames."""
-        for username in list(self._failures):
-            failures = self._failures[username]
+    def _forget_before(self, now: datetime) -> None:
+        """Keeps memory bounded when someone tries many usernames or addresses."""
+        cutoff = now - FAILED_SIGN_IN_WINDOW
+        for key in list(self._failures):
+            failures = self._failures[key]
             while failures and failures[0] < cutoff:
                 failures.popleft()
             if not failures:
-                del self._failures[username]
+                del self._failures[key]
+        for key, until in list(self._locked_until.items()):
+            if until <= now:
+                del self._locked_until[key]
 
 
 class AgentAccounts(SessionPerCall):
     def __init__(self, engine: Engine, clock: Clock = operator_now) -> None:
         super().__init__(engine, clock)
-        self._throttle = SignInThrottle(clock)
+        self._username_throttle = SignInThrottle(clock, MAX_FAILED_SIGN_INS)
+        self._address_throttle = SignInThrottle(clock, MAX_FAILED_SIGN_INS_PER_ADDRESS)
         # Checked against when the username does not exist, so that a wrong username takes
         # as long as a wrong password and does not reveal which agents exist.
         self._decoy_hash = hash_password(secrets.token_urlsafe(TOKEN_BYTES))
@@ -186,24 +258,45 @@ class AgentAccounts(SessionPerCall):
             raise DuplicateAgent(f"an agent called {username!r} already exists") from None
         return Agent(username, display_name)
 
-    def authenticate(self, username: str, password: str) -> Optional[Agent]:
-        """The agent, or None for a wrong username or password or a locked-out username."""
+    async def authenticate(self, username: str, password: str, address: str) -> Optional[Agent]:
+        """The agent, or None for a wrong username or password or a lockout (see
+        :meth:`lockout`). `address` is the client's network address."""
         username = normalise_username(username)
-        if self._throttle.locked_until(username) is not None:
+        address = address_key(address)
+        # Always the address's turn first, then the username's: no two sign-ins can each hold
+        # the turn the other waits for.
+        async with self._address_throttle.turn(address), self._username_throttle.turn(username):
+            if self._lockout(username, address) is not None:
+                return None
+            with self._session() as session:
+                row = session.get(orm.AgentRow, username)
+                agent = Agent(row.username, row.display_name) if row is not None else None
+                stored = row.password_hash if row is not None else self._decoy_hash
+            # Also for an unknown username, which then takes as long as a wrong password.
+            password_matches = await asyncio.to_thread(verify_password, password, stored)
+            if agent is not None and password_matches:
+                # The address keeps its failures: signing in to one's own account now and
+                # then must not buy more guesses at the others.
+                self._username_throttle.record_success(username)
+                return agent
+            self._username_throttle.record_failure(username)
+            self._address_throttle.record_failure(address)
             return None
-        with self._session() as session:
-            row = session.get(orm.AgentRow, username)
-            agent = Agent(row.username, row.display_name) if row is not None else None
-            stored = row.password_hash if row is not None else self._decoy_hash
-        password_matches = verify_password(password, stored)  # also for an unknown username
-        if agent is not None and password_matches:
-            self._throttle.record_success(username)
-            return agent
-        self._throttle.record_failure(username)
-        return None
 
-    def locked_until(self, username: str) -> Optional[datetime]:
-        return self._throttle.locked_until(normalise_username(username))
+    def lockout(self, username: str, address: str) -> Optional[Lockout]:
+        """The lockout that refuses this username from this address, the longer of two."""
+        return self._lockout(normalise_username(username), address_key(address))
+
+    def _lockout(self, username: str, address: str) -> Optional[Lockout]:
+        lockouts = [
+            Lockout(until, by_address)
+            for until, by_address in (
+                (self._username_throttle.locked_until(username), False),
+                (self._address_throttle.locked_until(address), True),
+            )
+            if until is not None
+        ]
+        return max(lockouts, key=lambda lockout: lockout.until, default=None)
 
     # ---- sessions
 

@@ -6,6 +6,13 @@ middleware, so a route added later is protected without anyone remembering to.
 
 The console runs as a single worker: its database calls are short and blocking, and the
 sign-in lock-out lives in the process (see :mod:`console.accounts`).
+
+A proxy on this machine (nginx terminating TLS in front of the console) is believed about the
+client: the scheme in X-Forwarded-Proto, and the address it appended to X-Forwarded-For
+(`proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for`, as the production profile's
+nginx configuration sets it for Rasa). Anyone else could write those headers, so from anyone
+else they are ignored; so is X-Real-IP, which nginx passes on unchanged from the client unless
+told to set it.
 """
 from __future__ import annotations
 
@@ -55,7 +62,7 @@ from telecom_assistant.tickets.replies import (
 from telecom_assistant.tickets.service import TicketService
 from telecom_assistant.web import SECURITY_HEADERS
 
-from .accounts import Agent, AgentAccounts, AgentSession
+from .accounts import Agent, AgentAccounts, AgentSession, Lockout, parse_ip
 from .chart import PALETTE, Series, stacked_bar_chart
 from .i18n import LANGUAGES, Translator, pick_language
 
@@ -101,11 +108,13 @@ def create_app(
     agents: AgentAccounts,
     clock: Clock = operator_now,
     name: str = "agent_console",
+    always_secure_cookies: bool = False,
 ) -> Sanic:
+    """`always_secure_cookies` marks cookies Secure even on a request over plain http (the
+    production profile); otherwise only requests that came over HTTPS get Secure cookies, since
+    browsers do not send a Secure cookie back over http://127.0.0.1."""
     app = Sanic(name)
-    # Only `python -m console --secure-cookies` (behind TLS) turns this on: browsers and
-    # HTTP clients do not send a Secure cookie back over plain http://127.0.0.1.
-    app.config.SECURE_COOKIES = False
+    app.config.ALWAYS_SECURE_COOKIES = always_secure_cookies
     views = ConsoleViews(tickets, accounts, agents, clock)
     app.static("/static", str(PACKAGE_DIR / "static"), name="static")
     app.add_route(views.health, "/health", methods=["GET"], name="health")
@@ -209,13 +218,13 @@ class ConsoleViews:
         if not _same_token(request.form.get(CSRF_FIELD), request.cookies.get(LOGIN_CSRF_COOKIE)):
             return self._login_page(request, next_path, status=403, error="login.form_expired")
         username = request.form.get("username", "")
-        agent = self.agents.authenticate(username, request.form.get("password", ""))
+        address = client_address(request)
+        agent = await self.agents.authenticate(username, request.form.get("password", ""),
+                                               address)
         if agent is None:
-            locked_until = self.agents.locked_until(username)
-            if locked_until is not None:
-                t = self._translator(request)
-                return self._login_page(request, next_path, status=429, error="login.locked",
-                                        time=t.when(locked_until))
+            lockout = self.agents.lockout(username, address)
+            if lockout is not None:
+                return self._locked_out_page(request, next_path, lockout)
             return self._login_page(request, next_path, status=401, error="login.failed")
         previous = request.cookies.get(SESSION_COOKIE)
         if previous:
@@ -389,6 +398,15 @@ class ConsoleViews:
         _set_cookie(request, response, LOGIN_CSRF_COOKIE, login_csrf, max_age=LOGIN_FORM_SECONDS)
         return response
 
+    def _locked_out_page(self, request: Request, next_path: str,
+                         lockout: Lockout) -> HTTPResponse:
+        t = self._translator(request)
+        return self._login_page(
+            request, next_path, status=429,
+            error="login.address_locked" if lockout.by_address else "login.locked",
+            time=t.when(lockout.until),
+        )
+
     def _error(self, request: Request, status: int, key: str, **params: object) -> HTTPResponse:
         message = self._translator(request)(key, **params)
         return self._render(request, "error.html", status=status, message=message,
@@ -423,8 +441,34 @@ def _set_cookie(request: Request, response: HTTPResponse, name: str, value: str,
     cookie["path"] = "/"
     if max_age is not None:
         cookie["max-age"] = max_age
-    if request.app.config.SECURE_COOKIES:
+    if wants_secure_cookies(request):
         cookie["secure"] = True
+
+
+def wants_secure_cookies(request: Request) -> bool:
+    if request.app.config.ALWAYS_SECURE_COOKIES or request.scheme == "https":
+        return True
+    forwarded_proto = request.headers.get("x-forwarded-proto", "").strip().lower()
+    return forwarded_proto == "https" and _from_trusted_proxy(request)
+
+
+def client_address(request: Request) -> str:
+    """The address a sign-in came from: the direct peer's, or the one a trusted proxy saw.
+
+    The last X-Forwarded-For entry, not the first: the proxy appends its peer to whatever the
+    client sent, so every entry before it is the client's own writing.
+    """
+    if _from_trusted_proxy(request):
+        entries = [entry.strip() for header in request.headers.getall("x-forwarded-for", [])
+                   for entry in header.split(",")]
+        if entries and parse_ip(entries[-1]) is not None:
+            return entries[-1]
+    return request.ip
+
+
+def _from_trusted_proxy(request: Request) -> bool:
+    peer = parse_ip(request.ip)
+    return peer is not None and peer.is_loopback
 
 
 def _drop_cookie(request: Request, response: HTTPResponse, name: str) -> None:

@@ -50,6 +50,9 @@ TEXT: dict[str, dict[str, str]] = {
         "login.submit": "Sign in",
         "login.failed": "Wrong username or password.",
         "login.locked": "Too many failed sign-ins. Try again after {time}.",
+        "login.address_locked": (
+            "Too many failed sign-ins from your network address. Try again after {time}."
+        ),
         "login.form_expired": "The sign-in form expired. Please try again.",
         "login.signed_out": "You are signed out.",
         # queue
@@ -219,6 +222,7 @@ TEXT: dict[str, dict[str, str]] = {
         "login.submit": "登录",
         "login.failed": "用户名或密码错误。",
         "login.locked": "登录失败次数过多，请在 {time} 之后再试。",
+        "login.address_locked": "您所在网络地址的登录失败次数过多，请在 {time} 之后再试。",
         "login.form_expired": "登录页面已过期，请重试。",
         "login.signed_out": "您已退出登录。",
         "queue.title": "工单队列",

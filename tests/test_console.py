@@ -1,34 +1,45 @@
-"""The agent console over real HTTP: sign-in, sessions and CSRF, the queue, the ticket page, the
-hot spots and both languages. No Rasa model: a seeded SQLite database and a fake clock."""
+"""The agent console over real HTTP: sign-in, its throttles, sessions and CSRF, Secure cookies,
+the queue, the ticket page, the hot spots and both languages. No Rasa model: a seeded SQLite
+database and a fake clock."""
 from __future__ import annotations
 
 import asyncio
 import re
 import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
+from types import SimpleNamespace
+from typing import Callable, Iterator, Optional, Sequence
 
 import pytest
 import requests
 from sanic import Sanic
+from sanic.compat import Header
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from console.__main__ import argument_parser
 from console.accounts import (
     ABSOLUTE_TIMEOUT,
     IDLE_TIMEOUT,
     MAX_FAILED_SIGN_INS,
+    MAX_FAILED_SIGN_INS_PER_ADDRESS,
+    Agent,
     AgentAccounts,
     DuplicateAgent,
+    Lockout,
     WeakPassword,
     verify_password,
 )
-from console.app import create_app
+from console.app import client_address, create_app, wants_secure_cookies
 from console.i18n import LABELLED_ENUMS, SPEAKERS, TEXT, pick_language
 from telecom_assistant.backend import orm
 from telecom_assistant.backend.database import make_engine
@@ -53,19 +64,24 @@ AGENT_NAME = "Li Na"
 PASSWORD = "correct horse battery"
 VERIFIED_LINE = "13800000004"  # Liu Yang in the demo data: two add-ons, no consent on record
 UNVERIFIED_CONTACT = "13700000107"
+ADDRESS = "198.51.100.7"
+OTHER_ADDRESS = "198.51.100.8"
 
 
 # ---- the console running on a real socket
 
 
 class Console:
-    """The app served on a free port by an event loop in a background thread."""
+    """The app served on a free port by an event loop in a background thread; over TLS when
+    given a certificate."""
 
-    def __init__(self, app: Sanic) -> None:
+    def __init__(self, app: Sanic, certificate: Optional["Certificate"] = None) -> None:
         self._app = app
+        self._certificate = certificate
         self._socket = socket.socket()
         self._socket.bind(("127.0.0.1", 0))
-        self.base_url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        scheme = "https" if certificate else "http"
+        self.base_url = f"{scheme}://127.0.0.1:{self._socket.getsockname()[1]}"
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -75,8 +91,12 @@ class Console:
         asyncio.set_event_loop(self._loop)
         # Sanic 21.12's create_server already listens when it returns; startup() then
         # finalises the routes.
+        tls = None
+        if self._certificate:
+            tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            tls.load_cert_chain(self._certificate.cert_file, self._certificate.key_file)
         server = self._loop.run_until_complete(
-            self._app.create_server(sock=self._socket, return_asyncio_server=True,
+            self._app.create_server(sock=self._socket, ssl=tls, return_asyncio_server=True,
                                     access_log=False)
         )
         self._loop.run_until_complete(server.startup())
@@ -106,6 +126,10 @@ class Console:
 
     def client(self, **cookies: str) -> "Client":
         client = Client(self.base_url, cookies)
+        if self._certificate:
+            # Else REQUESTS_CA_BUNDLE, where set, would win over the session's own setting.
+            client.http.trust_env = False
+            client.http.verify = str(self._certificate.cert_file)
         self._clients.append(client)
         return client
 
@@ -146,6 +170,21 @@ class Client:
     def submit(self, path: str, **fields: str) -> requests.Response:
         """A signed-in form: with the page's CSRF token, the redirect followed."""
         return self.follow(self.post(path, {"csrf_token": self.csrf_token(), **fields}))
+
+
+class Certificate:
+    """A self-signed certificate for 127.0.0.1, made with the openssl command."""
+
+    def __init__(self, directory: Path) -> None:
+        self.cert_file = directory / "cert.pem"
+        self.key_file = directory / "key.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+             "-addext", "subjectAltName=IP:127.0.0.1",
+             "-keyout", str(self.key_file), "-out", str(self.cert_file)],
+            check=True, capture_output=True,
+        )
 
 
 def hidden_field(page: str, name: str) -> str:
@@ -265,14 +304,24 @@ def desk(tickets, clock: FakeClock) -> Desk:
 
 
 @pytest.fixture
-def console(console_engine, tickets, agents, clock, desk, monkeypatch) -> Iterator[Console]:
+def start_console(console_engine, tickets, agents, clock, desk,
+                  monkeypatch) -> Iterator[Callable[..., Console]]:
+    """Starts a console with create_app's options (and a TLS certificate); all stop at the
+    end of the test."""
     # Sanic rewrites its own request handler at start-up; in test mode it keeps the original,
     # so that a second app in this process can start too.
     monkeypatch.setattr(Sanic, "test_mode", True)
-    app = create_app(tickets, SqlAccountService(console_engine, clock), agents, clock=clock,
-                     name=f"console_test_{uuid.uuid4().hex}")
-    with Console(app) as running:
-        yield running
+    with ExitStack() as running:
+        def start(certificate: Optional[Certificate] = None, **options: object) -> Console:
+            app = create_app(tickets, SqlAccountService(console_engine, clock), agents,
+                             clock=clock, name=f"console_test_{uuid.uuid4().hex}", **options)
+            return running.enter_context(Console(app, certificate))
+        yield start
+
+
+@pytest.fixture
+def console(start_console) -> Console:
+    return start_console()
 
 
 @pytest.fixture
@@ -383,6 +432,53 @@ def test_five_failures_lock_the_username_for_fifteen_minutes(console, clock):
     assert client.sign_in().status_code == 303
 
 
+def test_one_address_guessing_many_usernames_is_locked_out(console, clock):
+    attacker = console.client()
+    statuses = []
+    for attempt in range(MAX_FAILED_SIGN_INS_PER_ADDRESS):
+        # Whatever the client writes before the entry the proxy appends changes nothing.
+        attacker.http.headers["X-Forwarded-For"] = f"10.0.0.{attempt}, {ADDRESS}"
+        statuses.append(attacker.sign_in(username=f"guess{attempt}").status_code)
+    assert statuses == [401] * (MAX_FAILED_SIGN_INS_PER_ADDRESS - 1) + [429]
+
+    locked = attacker.sign_in()  # even with the right username and password
+    assert locked.status_code == 429
+    assert "Too many failed sign-ins from your network address. Try again after" in locked.text
+    zh = console.client(lang="zh")
+    zh.http.headers["X-Forwarded-For"] = ADDRESS
+    assert "您所在网络地址的登录失败次数过多" in zh.sign_in().text
+
+    elsewhere = console.client()
+    elsewhere.http.headers["X-Forwarded-For"] = OTHER_ADDRESS
+    assert elsewhere.sign_in().status_code == 303
+
+    clock.advance(minutes=14)
+    assert attacker.sign_in().status_code == 429
+    clock.advance(minutes=1)
+    assert attacker.sign_in().status_code == 303
+
+
+def test_checking_a_password_leaves_the_console_answering(console, monkeypatch):
+    checking, finish = threading.Event(), threading.Event()
+
+    def slow_check(password: str, stored: str) -> bool:
+        checking.set()
+        finish.wait(10)
+        return verify_password(password, stored)
+
+    monkeypatch.setattr("console.accounts.verify_password", slow_check)
+    with ThreadPoolExecutor(max_workers=1) as background:
+        try:
+            signing_in = background.submit(console.client().sign_in)
+            assert checking.wait(10), "the sign-in never checked the password"
+            health = requests.get(console.base_url + "/health", timeout=2)
+            assert health.status_code == 200
+            assert not signing_in.done()
+        finally:
+            finish.set()
+        assert signing_in.result().status_code == 303
+
+
 def test_sign_in_form_needs_its_csrf_cookie(console):
     client = console.client()
     forged = client.post("/login", {"csrf_token": "guessed", "username": AGENT,
@@ -420,6 +516,111 @@ def test_idle_session_expires(agent, clock):
     response = agent.get("/hotspots")
     assert response.status_code == 303
     assert response.headers["Location"] == "/login?next=%2Fhotspots"
+
+
+# ---- Secure cookies
+
+
+COOKIES = {"console_session", "console_login_csrf", "console_flash", "lang"}
+
+
+def cookies_set_on_a_visit(client: Client) -> dict[str, list[str]]:
+    """Every Set-Cookie header, by cookie name, from a visit that sets each of the console's
+    cookies: the sign-in form, signing in, switching language, signing out (a flash)."""
+
+    def send(method: str, path: str, data: Optional[dict] = None) -> requests.Response:
+        # By hand: requests keeps a Secure cookie to itself over http, where the browser
+        # behind the TLS proxy these tests leave out would send it.
+        cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in client.http.cookies)
+        return client.http.request(method, client.base_url + path, data=data,
+                                   headers={"Cookie": cookies}, allow_redirects=False,
+                                   timeout=10)
+
+    form = send("GET", "/login")
+    signed_in = send("POST", "/login", {"csrf_token": hidden_field(form.text, "csrf_token"),
+                                        "username": AGENT, "password": PASSWORD})
+    assert signed_in.status_code == 303
+    switched = send("GET", "/lang/zh?next=/")
+    signed_out = send("POST", "/logout",
+                      {"csrf_token": hidden_field(send("GET", "/").text, "csrf_token")})
+    headers: dict[str, list[str]] = {}
+    for response in (form, signed_in, switched, signed_out):
+        for header in response.raw.headers.getlist("Set-Cookie"):
+            headers.setdefault(header.split("=", 1)[0], []).append(header)
+    assert headers.keys() == COOKIES
+    return headers
+
+
+def is_secure(set_cookie: str) -> bool:
+    return bool(re.search(r";\s*secure\s*(;|$)", set_cookie, re.IGNORECASE))
+
+
+def test_cookies_over_plain_http_are_not_secure(console):
+    headers = cookies_set_on_a_visit(console.client())
+    assert not any(is_secure(header) for found in headers.values() for header in found)
+
+
+def test_cookies_are_secure_over_https(start_console, tmp_path):
+    console = start_console(certificate=Certificate(tmp_path))
+    headers = cookies_set_on_a_visit(console.client())
+    assert all(is_secure(header) for found in headers.values() for header in found)
+
+
+def test_cookies_are_secure_behind_an_https_proxy_on_this_machine(console):
+    client = console.client()
+    client.http.headers["X-Forwarded-Proto"] = "https"
+    headers = cookies_set_on_a_visit(client)
+    assert all(is_secure(header) for found in headers.values() for header in found)
+
+
+def test_cookies_are_always_secure_in_the_production_profile(start_console):
+    console = start_console(always_secure_cookies=True)
+    headers = cookies_set_on_a_visit(console.client())
+    assert all(is_secure(header) for found in headers.values() for header in found)
+
+
+def forwarded_request(peer: str, **headers: str) -> SimpleNamespace:
+    """What client_address and wants_secure_cookies read of a request."""
+    return SimpleNamespace(
+        ip=peer,
+        headers=Header({name.replace("_", "-"): value for name, value in headers.items()}),
+        scheme="http",
+        app=SimpleNamespace(config=SimpleNamespace(ALWAYS_SECURE_COOKIES=False)),
+    )
+
+
+@pytest.mark.parametrize("peer, secure", [
+    ("127.0.0.1", True), ("::1", True), ("::ffff:127.0.0.1", True), ("203.0.113.9", False),
+])
+def test_only_a_proxy_on_this_machine_is_believed_about_https(peer, secure):
+    assert wants_secure_cookies(forwarded_request(peer, x_forwarded_proto="https")) is secure
+
+
+@pytest.mark.parametrize("peer, forwarded_for, expected", [
+    ("127.0.0.1", ADDRESS, ADDRESS),
+    ("127.0.0.1", f"10.0.0.1, {ADDRESS}", ADDRESS),  # the entry the proxy appended
+    ("::1", "2001:db8::1", "2001:db8::1"),
+    ("127.0.0.1", "not an address", "127.0.0.1"),
+    ("127.0.0.1", "", "127.0.0.1"),
+    ("203.0.113.9", ADDRESS, "203.0.113.9"),  # anyone else could have written it
+])
+def test_client_address(peer, forwarded_for, expected):
+    request = forwarded_request(peer, x_forwarded_for=forwarded_for)
+    assert client_address(request) == expected
+
+
+@pytest.mark.parametrize("environ, argv, secure", [
+    ({}, [], False),
+    ({"TELECOM_PROFILE": "embedded"}, [], False),
+    ({}, ["--secure-cookies"], True),
+    ({"TELECOM_PROFILE": "production"}, [], True),
+])
+def test_secure_cookies_from_the_flag_or_the_production_profile(environ, argv, secure):
+    assert argument_parser(environ).parse_args(argv).secure_cookies is secure
+
+
+def test_console_listens_on_this_machine_only_by_default():
+    assert argument_parser({}).parse_args([]).host == "127.0.0.1"
 
 
 # ---- CSRF
@@ -688,13 +889,46 @@ def test_duplicate_agent_and_short_password_are_refused(agents):
         agents.create("new.agent", "New Agent", "short")
 
 
+def authenticate(agents: AgentAccounts, username: str, password: str,
+                 address: str = ADDRESS) -> Optional[Agent]:
+    return asyncio.run(agents.authenticate(username, password, address))
+
+
 def test_failures_spread_over_more_than_fifteen_minutes_do_not_lock(agents, clock):
     for _ in range(MAX_FAILED_SIGN_INS - 1):
-        agents.authenticate(AGENT, "wrong password")
+        authenticate(agents, AGENT, "wrong password")
     clock.advance(minutes=16)
-    agents.authenticate(AGENT, "wrong password")
-    assert agents.locked_until(AGENT) is None
-    assert agents.authenticate(AGENT, PASSWORD) is not None
+    authenticate(agents, AGENT, "wrong password")
+    assert agents.lockout(AGENT, ADDRESS) is None
+    assert authenticate(agents, AGENT, PASSWORD) is not None
+
+
+def test_an_ipv6_network_counts_as_one_address(agents, clock):
+    for host in range(MAX_FAILED_SIGN_INS_PER_ADDRESS):
+        authenticate(agents, f"guess{host}", "wrong password", address=f"2001:db8:0:1::{host:x}")
+    assert agents.lockout(AGENT, "2001:db8:0:1:ffff::1") == Lockout(
+        clock.now + timedelta(minutes=15), by_address=True)
+    assert agents.lockout(AGENT, "2001:db8:0:2::1") is None
+
+
+def test_simultaneous_guesses_are_counted_before_more_are_checked(agents, monkeypatch):
+    """Checking runs off the event loop; a burst must still not get past the lock-out."""
+    checked: list[str] = []
+
+    def counting_check(password: str, stored: str) -> bool:
+        checked.append(password)
+        return verify_password(password, stored)
+
+    monkeypatch.setattr("console.accounts.verify_password", counting_check)
+
+    async def burst() -> list:
+        return await asyncio.gather(*(
+            agents.authenticate(AGENT, f"guess {attempt}", f"198.51.100.{attempt}")
+            for attempt in range(3 * MAX_FAILED_SIGN_INS)
+        ))
+
+    assert asyncio.run(burst()) == [None] * (3 * MAX_FAILED_SIGN_INS)
+    assert len(checked) == MAX_FAILED_SIGN_INS
 
 
 def test_session_token_is_stored_only_as_a_hash(agents, console_engine):
