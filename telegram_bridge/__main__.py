@@ -3,25 +3,28 @@
 Environment: TELEGRAM_BOT_TOKEN (required), RASA_URL (default http://127.0.0.1:5005),
 TELEGRAM_API_URL (another Bot API server, e.g. a local one), DATABASE_URL (the assistant's
 database, where agents' replies wait to be sent; default the project's var/telecom.db),
-TELEGRAM_BRIDGE_HEALTH_PORT (default 5004: GET http://127.0.0.1:5004/health), and for webhook
-mode instead of long polling TELEGRAM_WEBHOOK_URL (the public https URL Telegram posts to),
-TELEGRAM_WEBHOOK_PORT (default 8443) and optionally TELEGRAM_WEBHOOK_SECRET.
+TELEGRAM_BRIDGE_HEALTH_PORT (default 5004: GET http://127.0.0.1:5004/health),
+TELECOM_CHANNEL_SECRET and TELECOM_CONVERSATION_KEY (telecom_assistant/trust.py), and for
+webhook mode instead of long polling TELEGRAM_WEBHOOK_URL (the public https URL Telegram posts
+to), TELEGRAM_WEBHOOK_SECRET (required with it) and TELEGRAM_WEBHOOK_PORT (default 8443, on
+127.0.0.1: see webhook.py).
 """
 from __future__ import annotations
 
 import logging
 import os
 import sys
-from urllib.parse import urlsplit
 
 from telecom_assistant.backend.database import create_schema, make_engine
 from telecom_assistant.tickets.sql_replies import SqlReplyOutbox
+from telecom_assistant.trust import CHANNEL_SECRET, CONVERSATION_KEY, SecretMissing
 from telecom_assistant.web import port_in_use
 from telegram_bridge.bridge import build_application
+from telegram_bridge.conversations import ChatDirectory
 from telegram_bridge.health import HEALTH_HOST
+from telegram_bridge.webhook import WebhookMisconfigured, webhook_settings
 
 DEFAULT_RASA_URL = "http://127.0.0.1:5005"
-DEFAULT_WEBHOOK_PORT = 8443
 DEFAULT_HEALTH_PORT = 5004
 
 
@@ -38,6 +41,13 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
+    try:
+        webhook = webhook_settings(os.environ)
+        channel_secret = CHANNEL_SECRET.value()
+        conversation_key = CONVERSATION_KEY.value()
+    except (WebhookMisconfigured, SecretMissing) as problem:
+        print(f"telegram_bridge: {problem}", file=sys.stderr)
+        return 1
     health_port = int(os.environ.get("TELEGRAM_BRIDGE_HEALTH_PORT") or DEFAULT_HEALTH_PORT)
     # Checked now: the health server only starts once Telegram has answered, too late to fail
     # clearly.
@@ -49,23 +59,21 @@ def main() -> int:
         )
         return 1
     engine = make_engine()
-    create_schema(engine)  # as the console does: whichever process starts first makes the tables
+    # As the console does: whichever process starts first makes the tables (the bridge's
+    # telegram_conversations too, registered by importing telegram_bridge.conversations).
+    create_schema(engine)
     application = build_application(
         token,
         os.environ.get("RASA_URL", DEFAULT_RASA_URL),
         os.environ.get("TELEGRAM_API_URL") or None,
+        channel_secret=channel_secret,
+        conversation_key=conversation_key,
+        chats=ChatDirectory(engine),
         outbox=SqlReplyOutbox(engine),
         health_port=health_port,
     )
-    webhook_url = os.environ.get("TELEGRAM_WEBHOOK_URL", "").strip()
-    if webhook_url:
-        application.run_webhook(
-            listen="0.0.0.0",
-            port=int(os.environ.get("TELEGRAM_WEBHOOK_PORT", DEFAULT_WEBHOOK_PORT)),
-            url_path=urlsplit(webhook_url).path.lstrip("/"),
-            webhook_url=webhook_url,
-            secret_token=os.environ.get("TELEGRAM_WEBHOOK_SECRET") or None,
-        )
+    if webhook is not None:
+        application.run_webhook(**webhook.arguments())
     else:
         application.run_polling()
     return 0

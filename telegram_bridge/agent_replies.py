@@ -1,5 +1,7 @@
 """Agents' replies to tickets filed from Telegram, sent from the outbox to the customer's chat.
 
+A reply names its conversation; the chat directory (conversations.py) says which chat that is.
+
 The bridge polls the outbox: the agent console is another process, and the database is all
 the two share. Delivery is at least once: a reply that went out but could not be marked
 delivered (the database went away in between) goes out again at a later poll.
@@ -16,7 +18,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from telecom_assistant.tickets.replies import TELEGRAM, AgentReply, ReplyOutbox
-from telegram_bridge.conversations import chat_id_of
+from telegram_bridge.conversations import ChatDirectory
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +26,11 @@ logger = logging.getLogger(__name__)
 class AgentReplySender:
     """Sends the outbox's Telegram replies every `poll_seconds`, from start() until stop()."""
 
-    def __init__(self, outbox: ReplyOutbox, poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self, outbox: ReplyOutbox, chats: ChatDirectory, poll_seconds: float = 1.0
+    ) -> None:
         self._outbox = outbox
+        self._chats = chats
         self._poll_seconds = poll_seconds
         self._task: Optional[asyncio.Task[None]] = None
         # So that an outage of the database is logged when it starts and ends, not every poll.
@@ -71,14 +76,17 @@ class AgentReplySender:
 
     async def _send(self, bot: Bot, reply: AgentReply) -> bool:
         """Sends the reply and records how it went; False if Telegram could not take it now."""
-        try:
-            await bot.send_message(chat_id_of(reply.conversation_id), reply.for_customer())
-        except (ValueError, Forbidden, BadRequest) as refusal:
-            # Refused for good: not a chat's id, the customer blocked the bot, no such chat.
-            logger.warning(
-                "Reply %s to %s cannot be delivered: %s", reply.id, reply.conversation_id, refusal
+        chat_id = await asyncio.to_thread(self._chats.chat_of, reply.conversation_id)
+        if chat_id is None:
+            await self._fail(
+                reply, f"no Telegram chat has the conversation {reply.conversation_id}"
             )
-            await asyncio.to_thread(self._outbox.mark_failed, reply.id, str(refusal))
+            return True
+        try:
+            await bot.send_message(chat_id, reply.for_customer())
+        except (Forbidden, BadRequest) as refusal:
+            # Refused for good: the customer blocked the bot, no such chat.
+            await self._fail(reply, str(refusal))
             return True
         except RetryAfter as flood_control:
             logger.warning(
@@ -91,3 +99,7 @@ class AgentReplySender:
             return False
         await asyncio.to_thread(self._outbox.mark_delivered, [reply.id], reply.conversation_id)
         return True
+
+    async def _fail(self, reply: AgentReply, reason: str) -> None:
+        logger.warning("Reply %s cannot be delivered: %s", reply.id, reason)
+        await asyncio.to_thread(self._outbox.mark_failed, reply.id, reason)

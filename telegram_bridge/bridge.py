@@ -1,8 +1,12 @@
-"""Relays Telegram chats to Rasa over HTTP, one Rasa conversation per Telegram chat.
+"""Relays private Telegram chats to Rasa over HTTP, one Rasa conversation per chat.
 
 Rasa answers on its "telegram" channel (POST {rasa_url}/webhooks/telegram/webhook), which
 behaves like Rasa's REST channel: the request carries a sender id and a text, the response is
-the list of the bot's messages for that turn.
+the list of the bot's messages for that turn. Every request carries the channel secret, and
+the sender id is the chat's conversation id (conversations.py), which only the bridge can make.
+
+Only private chats reach Rasa: in a group, what the assistant tells a verified customer about
+their account would be read by every member. A group is told once to write privately instead.
 
 Messages for Rasa never go out from the update handlers themselves: they join the chat's queue
 and one delivery task per chat sends them in order. So a chat waiting for Rasa does not hold
@@ -22,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -31,20 +36,25 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
+from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
+from telecom_assistant.text import clean_message
 from telecom_assistant.tickets.replies import ReplyOutbox
+from telecom_assistant.trust import CHANNEL_SECRET_HEADER
 from telegram_bridge.agent_replies import AgentReplySender
-from telegram_bridge.conversations import rasa_sender_id
+from telegram_bridge.conversations import ChatDirectory, rasa_sender_id
 from telegram_bridge.health import HealthServer
 from telegram_bridge.texts import LANGUAGE_NAMES, TEXTS, language_from_telegram, text
 
@@ -59,6 +69,8 @@ CALLBACK_DATA_LIMIT = 64
 BRIDGE_CALLBACK_PREFIX = "tgb:"
 LANGUAGE_CALLBACK_PREFIX = BRIDGE_CALLBACK_PREFIX + "lang:"
 PAYLOAD_CALLBACK_PREFIX = BRIDGE_CALLBACK_PREFIX + "p:"
+# Handlers of this group run before the others, and may stop them.
+GATE_GROUP = -1
 
 
 class RasaUnavailable(Exception):
@@ -66,10 +78,12 @@ class RasaUnavailable(Exception):
 
 
 class RasaClient:
-    def __init__(self, rasa_url: str, timeout: float = 15.0) -> None:
+    def __init__(self, rasa_url: str, channel_secret: str, timeout: float = 15.0) -> None:
         self._base_url = rasa_url.rstrip("/")
         self._webhook_url = self._base_url + RASA_CHANNEL_PATH
-        self._http = httpx.AsyncClient(timeout=timeout)
+        self._http = httpx.AsyncClient(
+            timeout=timeout, headers={CHANNEL_SECRET_HEADER: channel_secret}
+        )
 
     async def send(self, sender: str, text: str) -> list[dict[str, Any]]:
         """The bot's messages in answer to one customer message."""
@@ -81,6 +95,11 @@ class RasaClient:
             raise RasaUnavailable(f"cannot reach Rasa: {error!r}") from error
         # Any refusal counts as "unavailable", not just 5xx: a 404 means the channel is not
         # registered yet, and retrying until someone fixes that beats dropping the message.
+        if response.status_code in {401, 403}:
+            raise RasaUnavailable(
+                f"Rasa refused the channel secret (HTTP {response.status_code}): "
+                "TELECOM_CHANNEL_SECRET must be the same for Rasa and the bridge"
+            )
         if not response.is_success:
             raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
         try:
@@ -131,8 +150,11 @@ class TokenBucket:
 
 @dataclass
 class ChatState:
+    conversation_id: str
     language: str
     rate_limiter: TokenBucket
+    # Whether the chat directory has this chat (then an agent's reply can find it).
+    in_directory: bool = False
     # Messages for Rasa not answered yet, oldest first; the head is the one being sent.
     pending: deque[str] = field(default_factory=deque)
     delivery: Optional[asyncio.Task[None]] = None
@@ -147,25 +169,32 @@ class Bridge:
     def __init__(
         self,
         rasa: RasaClient,
+        conversation_key: str,
         *,
+        chats: Optional[ChatDirectory] = None,
         burst: int = 5,
         refill_per_second: float = 1.0,
         first_retry_delay: float = 1.0,
         max_retry_delay: float = 30.0,
     ) -> None:
         self._rasa = rasa
+        self._conversation_key = conversation_key
+        self._chats = chats
         self._burst = burst
         self._refill_per_second = refill_per_second
         self._first_retry_delay = first_retry_delay
         self._max_retry_delay = max_retry_delay
-        self._chats: dict[int, ChatState] = {}
+        self._chat_states: dict[int, ChatState] = {}
+        # Groups (and supergroups) already told that the bot talks in private chats only.
+        self._groups_told: set[int] = set()
 
     @property
     def queued_messages(self) -> int:
         """Customers' messages Rasa has not answered yet, over all chats."""
-        return sum(len(state.pending) for state in self._chats.values())
+        return sum(len(state.pending) for state in self._chat_states.values())
 
     def register(self, application: Application) -> None:
+        application.add_handler(TypeHandler(Update, self.keep_to_private_chats), GATE_GROUP)
         application.add_handler(CommandHandler("start", self.on_start))
         application.add_handler(CommandHandler("help", self.on_help))
         application.add_handler(CommandHandler("language", self.on_language))
@@ -179,7 +208,7 @@ class Bridge:
 
     async def close(self) -> None:
         """Stops the delivery tasks; the in-memory queues go with the process, so say so."""
-        for chat_id, state in self._chats.items():
+        for chat_id, state in self._chat_states.items():
             if state.delivery is not None:
                 state.delivery.cancel()
             if state.pending:
@@ -187,13 +216,29 @@ class Bridge:
                     "Shutting down with %d message(s) of chat %s never answered by Rasa",
                     len(state.pending), chat_id,
                 )
-        await asyncio.gather(
-            *(state.delivery for state in self._chats.values() if state.delivery is not None),
-            return_exceptions=True,
-        )
+        deliveries = [state.delivery for state in self._chat_states.values() if state.delivery]
+        await asyncio.gather(*deliveries, return_exceptions=True)
         await self._rasa.close()
 
     # --- Telegram update handlers -------------------------------------------------------
+
+    async def keep_to_private_chats(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE
+    ) -> None:
+        """Lets updates from private chats through to the other handlers, and nothing else."""
+        chat = update.effective_chat
+        if chat is None or chat.type == ChatType.PRIVATE:
+            return
+        # Once per group, and only when someone wrote or pressed there: not on being added or
+        # removed. A channel has nobody to talk to, so it is not told.
+        if (chat.type != ChatType.CHANNEL and update.effective_message is not None
+                and chat.id not in self._groups_told):
+            self._groups_told.add(chat.id)
+            user = update.effective_user
+            language = language_from_telegram(user.language_code if user else None)
+            notice = text(language, "private_only").format(bot_username=context.bot.username)
+            await self._send(context.bot, chat.id, notice, None)
+        raise ApplicationHandlerStop
 
     async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         state = self._chat_state(update)
@@ -222,7 +267,7 @@ class Bridge:
         state = self._chat_state(update)
         chat_id = update.effective_chat.id
         if await self._admit(context.bot, chat_id, state):
-            await self._relay(context.bot, chat_id, state, [update.effective_message.text])
+            await self._relay_text(context.bot, chat_id, state, update.effective_message.text)
 
     async def on_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         state = self._chat_state(update)
@@ -261,7 +306,8 @@ class Bridge:
         else:
             payload = data
         if await self._admit(context.bot, chat_id, state):
-            await self._relay(context.bot, chat_id, state, [payload])
+            # Any Telegram client can send any callback data, not just the buttons' own.
+            await self._relay_text(context.bot, chat_id, state, payload)
 
     async def on_other_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         state = self._chat_state(update)
@@ -271,14 +317,15 @@ class Bridge:
 
     def _chat_state(self, update: Update) -> ChatState:
         chat_id = update.effective_chat.id
-        state = self._chats.get(chat_id)
+        state = self._chat_states.get(chat_id)
         if state is None:
             user = update.effective_user
             state = ChatState(
+                conversation_id=rasa_sender_id(chat_id, self._conversation_key),
                 language=language_from_telegram(user.language_code if user else None),
                 rate_limiter=TokenBucket(self._burst, self._refill_per_second),
             )
-            self._chats[chat_id] = state
+            self._chat_states[chat_id] = state
         return state
 
     async def _admit(self, bot: Bot, chat_id: int, state: ChatState) -> bool:
@@ -290,13 +337,37 @@ class Bridge:
             await self._say(bot, chat_id, state, "slow_down")
         return False
 
+    async def _relay_text(self, bot: Bot, chat_id: int, state: ChatState, message: str) -> None:
+        cleaned = clean_message(message)
+        if cleaned.strip():
+            await self._relay(bot, chat_id, state, [cleaned])
+        else:  # nothing but invisible characters
+            await self._say(bot, chat_id, state, "nothing_to_read")
+
     async def _relay(self, bot: Bot, chat_id: int, state: ChatState, messages: list[str]) -> None:
+        await self._enter_in_directory(chat_id, state)
         state.pending.extend(messages)
         if state.delivery is None:
             state.delivery = asyncio.create_task(self._deliver(bot, chat_id, state))
         elif state.rasa_unavailable:
             # Queued behind an outage: tell the customer now rather than leave them wondering.
             await self._say(bot, chat_id, state, "unavailable")
+
+    async def _enter_in_directory(self, chat_id: int, state: ChatState) -> None:
+        """Records the chat before its first message reaches Rasa, which may file a ticket."""
+        if self._chats is None or state.in_directory:
+            return
+        try:
+            # SQL blocks: in a thread, so the other chats are not held up meanwhile.
+            await asyncio.to_thread(self._chats.remember, state.conversation_id, chat_id)
+        except SQLAlchemyError as error:
+            # The chat goes on; the next message tries again.
+            logger.warning(
+                "Chat %s: cannot record it in the chat directory (%s); agents' replies cannot "
+                "reach it until it is", chat_id, error,
+            )
+            return
+        state.in_directory = True
 
     async def _deliver(self, bot: Bot, chat_id: int, state: ChatState) -> None:
         """Sends the chat's queue to Rasa in order, waiting out Rasa's outages."""
@@ -306,7 +377,7 @@ class Bridge:
             # so a message queued meanwhile always finds either this task or none.
             while state.pending:
                 try:
-                    replies = await self._rasa.send(rasa_sender_id(chat_id), state.pending[0])
+                    replies = await self._rasa.send(state.conversation_id, state.pending[0])
                 except RasaUnavailable as error:
                     logger.warning(
                         "Chat %s: %s; retrying in %.1f s (%d message(s) queued)",
@@ -380,6 +451,9 @@ def build_application(
     rasa_url: str,
     api_url: Optional[str] = None,
     *,
+    channel_secret: str,
+    conversation_key: str,
+    chats: Optional[ChatDirectory] = None,
     outbox: Optional[ReplyOutbox] = None,
     reply_poll_seconds: float = 1.0,
     health_port: Optional[int] = None,
@@ -388,18 +462,24 @@ def build_application(
     """The bot, ready for run_polling() or run_webhook().
 
     api_url stands in for https://api.telegram.org (a local Bot API server, or a fake in tests).
-    With an outbox, agents' replies to Telegram tickets are sent from it, looked for every
+    channel_secret goes with every request to Rasa; conversation_key makes the conversation ids.
+    With chats, each chat is recorded there when it first talks; with an outbox too, agents'
+    replies to Telegram tickets are sent from it to those chats, looked for every
     reply_poll_seconds. With a health_port, GET /health is served on 127.0.0.1 there.
     """
+    if outbox is not None and chats is None:
+        raise ValueError("agents' replies need the chat directory to find their chats")
     # The bridge schedules its own retries and polls with asyncio, so no job queue (nor
     # APScheduler).
     builder = ApplicationBuilder().token(token).job_queue(None)
     if api_url:
         api_url = api_url.rstrip("/")
         builder = builder.base_url(f"{api_url}/bot").base_file_url(f"{api_url}/file/bot")
-    rasa = RasaClient(rasa_url)
-    bridge = Bridge(rasa, first_retry_delay=first_retry_delay)
-    reply_sender = None if outbox is None else AgentReplySender(outbox, reply_poll_seconds)
+    rasa = RasaClient(rasa_url, channel_secret)
+    bridge = Bridge(rasa, conversation_key, chats=chats, first_retry_delay=first_retry_delay)
+    reply_sender = (
+        None if outbox is None else AgentReplySender(outbox, chats, reply_poll_seconds)
+    )
     health_server = None if health_port is None else HealthServer(bridge, rasa, health_port)
 
     # PTB calls post_init once getMe has succeeded, i.e. once Telegram accepted the token.

@@ -35,6 +35,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "unavailable": "The assistant is unavailable right now; I'll answer as soon as it's back.",
         "button_expired": "That button has expired; please type your answer instead.",
         "text_only": "Sorry, I can only read text messages.",
+        "nothing_to_read": "I couldn't find any words in that message; please type your question.",
+        "private_only": (
+            "I only talk in private chats, so that nobody else reads your account. "
+            "Write to me privately: https://t.me/{bot_username}"
+        ),
     },
     CHINESE: {
         "start": (
@@ -56,6 +61,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "unavailable": "助手暂时无法响应，恢复后我会马上回复您。",
         "button_expired": "该按钮已失效，请直接输入您的回答。",
         "text_only": "抱歉，我目前只能识别文字消息。",
+        "nothing_to_read": "您的消息里没有可以识别的文字，请重新输入您的问题。",
+        "private_only": "为了不让他人看到您的账户信息，我只在私聊中回复。请私聊我：https://t.me/{bot_username}",
     },
 }
 

@@ -2,9 +2,12 @@
 the customers (updates for getUpdates) and records what the bot sends.
 
     telegram = FakeBotApi()
-    api_url = await telegram.start()   # build_application(TOKEN, rasa_url, api_url)
+    api_url = await telegram.start()   # build_application(TOKEN, rasa_url, api_url, ...)
     telegram.write(42, "what is my balance")
     await telegram.wait_for_text(42, "...")
+
+Customers write in private chats (whose id is the customer's own) unless a test says
+`chat_type="group"` (or "supergroup"), with the `member` of the group who writes.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ BLOCKED_BY_USER = {
     "ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"
 }
 BAD_GATEWAY = {"ok": False, "error_code": 502, "description": "Bad Gateway"}
+PRIVATE = "private"
 
 T = TypeVar("T")
 
@@ -54,9 +58,23 @@ async def wait_until(found: Callable[[], Optional[T]], failure: Callable[[], str
     raise AssertionError(failure())
 
 
-def customer(chat_id: int, language_code: str = "en") -> dict[str, Any]:
-    """In a private chat the chat id is the user's id."""
-    return {"id": chat_id, "is_bot": False, "first_name": "Li", "language_code": language_code}
+def customer(user_id: int, language_code: str = "en") -> dict[str, Any]:
+    return {"id": user_id, "is_bot": False, "first_name": "Li", "language_code": language_code}
+
+
+def chat(chat_id: int, chat_type: str) -> dict[str, Any]:
+    if chat_type == PRIVATE:
+        return {"id": chat_id, "type": PRIVATE, "first_name": "Li"}
+    return {"id": chat_id, "type": chat_type, "title": f"The {chat_type} {chat_id}"}
+
+
+def sender(chat_id: int, chat_type: str, member: Optional[int],
+           language_code: str = "en") -> dict[str, Any]:
+    """Who writes: in a private chat the chat id is the user's id; in a group, a member."""
+    if chat_type == PRIVATE:
+        return customer(chat_id, language_code)
+    assert member is not None, "say which member of the group writes"
+    return customer(member, language_code)
 
 
 class FakeBotApi:
@@ -72,6 +90,8 @@ class FakeBotApi:
         self.blocked_chats: set[int] = set()
         # While set, every message is refused with 502, as when Telegram is in trouble.
         self.sending_fails = False
+        # What the bot last set with setWebhook (url, secret_token...).
+        self.webhook: dict[str, Any] = {}
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
 
@@ -101,6 +121,9 @@ class FakeBotApi:
             return self._send_message(body)
         elif method == "answerCallbackQuery":
             self.answered_callbacks.append(body["callback_query_id"])
+            result = True
+        elif method == "setWebhook":
+            self.webhook = body
             result = True
         elif method in {"deleteWebhook", "setMyCommands"}:
             result = True
@@ -138,35 +161,49 @@ class FakeBotApi:
     def _queue(self, **content: Any) -> None:
         self.updates.append({"update_id": next(self._update_ids), **content})
 
-    def _message(self, chat_id: int, user: dict[str, Any], **content: Any) -> dict[str, Any]:
-        return {
+    def _message(self, chat_id: int, chat_type: str, user: Optional[dict[str, Any]],
+                 **content: Any) -> dict[str, Any]:
+        message = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private"},
-            "from": user,
+            "chat": chat(chat_id, chat_type),
             **content,
         }
+        if user is not None:  # a channel's posts have no sender
+            message["from"] = user
+        return message
 
-    def write(self, chat_id: int, message: str, language_code: str = "en") -> None:
-        user = customer(chat_id, language_code)
+    @staticmethod
+    def _text(message: str) -> dict[str, Any]:
         entities = []
         if message.startswith("/"):
             command_length = len(message.split()[0])
             entities = [{"type": "bot_command", "offset": 0, "length": command_length}]
-        self._queue(message=self._message(chat_id, user, text=message, entities=entities))
+        return {"text": message, "entities": entities}
 
-    def share_contact(self, chat_id: int, contact_user_id: int, phone_number: str) -> None:
+    def write(self, chat_id: int, message: str, language_code: str = "en",
+              chat_type: str = PRIVATE, member: Optional[int] = None) -> None:
+        user = sender(chat_id, chat_type, member, language_code)
+        self._queue(message=self._message(chat_id, chat_type, user, **self._text(message)))
+
+    def post_in_channel(self, chat_id: int, message: str) -> None:
+        self._queue(channel_post=self._message(chat_id, "channel", None, **self._text(message)))
+
+    def share_contact(self, chat_id: int, contact_user_id: int, phone_number: str,
+                      chat_type: str = PRIVATE, member: Optional[int] = None) -> None:
         contact = {"phone_number": phone_number, "first_name": "Li", "user_id": contact_user_id}
-        self._queue(message=self._message(chat_id, customer(chat_id), contact=contact))
+        user = sender(chat_id, chat_type, member)
+        self._queue(message=self._message(chat_id, chat_type, user, contact=contact))
 
-    def press(self, chat_id: int, callback_data: str) -> None:
+    def press(self, chat_id: int, callback_data: str,
+              chat_type: str = PRIVATE, member: Optional[int] = None) -> None:
         self._queue(
             callback_query={
                 "id": f"callback-{len(self.updates)}",
-                "from": customer(chat_id),
+                "from": sender(chat_id, chat_type, member),
                 "chat_instance": f"instance-{chat_id}",
                 "data": callback_data,
-                "message": self._message(chat_id, BOT_USER, text="(buttons)"),
+                "message": self._message(chat_id, chat_type, BOT_USER, text="(buttons)"),
             }
         )
 

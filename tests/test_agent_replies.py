@@ -16,8 +16,12 @@ from telecom_assistant.tickets.replies import (
 )
 from telecom_assistant.tickets.sql import SqlTicketService
 from telecom_assistant.tickets.sql_replies import SqlReplyOutbox
+from telegram_bridge.conversations import rasa_sender_id
 
 from .test_tickets import new_ticket
+
+# A Telegram chat's conversation, as the bridge names it.
+TELEGRAM_CONVERSATION = rasa_sender_id(42, "the-tests-conversation-key-0123456789abcdef")
 
 
 @pytest.fixture
@@ -73,7 +77,7 @@ def test_delivery_is_recorded_once_and_only_for_the_replys_own_conversation(tick
 
 
 def test_a_failed_delivery_is_shown_and_leaves_the_outbox(tickets, outbox):
-    ticket_id = file(tickets, "telegram-42", channel="telegram")
+    ticket_id = file(tickets, TELEGRAM_CONVERSATION, channel="telegram")
     tickets.reply(ticket_id, "wang", "Hello")
     [reply] = outbox.pending("telegram")
 
@@ -84,7 +88,7 @@ def test_a_failed_delivery_is_shown_and_leaves_the_outbox(tickets, outbox):
 
 
 def test_replies_come_out_oldest_first(tickets, outbox, clock):
-    ticket_id = file(tickets, "telegram-42", channel="telegram")
+    ticket_id = file(tickets, TELEGRAM_CONVERSATION, channel="telegram")
     for text in ("first", "second", "third"):
         tickets.reply(ticket_id, "wang", text)
         clock.advance(seconds=1)

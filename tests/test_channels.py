@@ -21,6 +21,7 @@ import pytest
 
 from telecom_assistant.backend.database import make_engine
 from telecom_assistant.backend.sql import SqlAccountService
+from telecom_assistant.trust import CHANNEL_SECRET, CONVERSATION_KEY
 from telegram_bridge import build_application
 
 from .actions_support import text_of
@@ -82,15 +83,15 @@ def over_rest(product: Product) -> list[Turn]:
 
 
 def over_webchat(product: Product) -> list[Turn]:
-    sender = str(uuid.uuid4())  # what the page makes up
+    with httpx.Client(base_url=product.webchat_url, timeout=60) as customer:
+        customer.get("/")  # the page starts the session: its cookie is the conversation
 
-    def send(text: str) -> list[dict]:
-        answer = httpx.post(f"{product.webchat_url}/api/message",
-                            json={"sender": sender, "message": text}, timeout=60)
-        answer.raise_for_status()
-        return answer.json()
+        def send(text: str) -> list[dict]:
+            answer = customer.post("/api/message", json={"message": text})
+            answer.raise_for_status()
+            return answer.json()
 
-    return converse(product, send)
+        return converse(product, send)
 
 
 def over_telegram(product: Product, reference: list[Turn]) -> list[Turn]:
@@ -98,7 +99,10 @@ def over_telegram(product: Product, reference: list[Turn]) -> list[Turn]:
     as the reference turn has (and a moment more, so that an extra one would show)."""
     chat_id = 424242
     loop, bot_api = LoopThread(), FakeBotApi()
-    application = build_application(TOKEN, product.stack.rasa_url, loop.run(bot_api.start()))
+    # The secrets the stack's Rasa was started with (tests/stack.py, server_environment).
+    application = build_application(TOKEN, product.stack.rasa_url, loop.run(bot_api.start()),
+                                    channel_secret=CHANNEL_SECRET.value(),
+                                    conversation_key=CONVERSATION_KEY.value())
 
     async def start() -> None:
         await application.initialize()

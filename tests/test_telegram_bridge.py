@@ -1,10 +1,11 @@
 """The Telegram bridge end to end, offline: the real python-telegram-bot Application polls a
-fake Bot API and talks to a fake Rasa, both small aiohttp servers on 127.0.0.1; agents' replies
-come from an outbox on SQLite."""
+fake Bot API (or takes its updates by webhook) and talks to a fake Rasa, both small aiohttp
+servers on 127.0.0.1; agents' replies come from an outbox on SQLite."""
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sqlite3
 from typing import Any, Awaitable, Callable, Iterable, Optional, Sequence
 
@@ -15,27 +16,48 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from telecom_assistant import trust
 from telecom_assistant.backend import orm
+from telecom_assistant.backend.database import create_schema, make_engine
 from telecom_assistant.tickets.model import Delivery
 from telecom_assistant.tickets.replies import TELEGRAM, AgentReply, ReplyOutbox
 from telecom_assistant.tickets.sql import SqlTicketService
 from telecom_assistant.tickets.sql_replies import SqlReplyOutbox
 from telegram_bridge import RasaClient, RasaUnavailable, build_application
+from telegram_bridge.__main__ import main as bridge_main
 from telegram_bridge.bridge import TokenBucket
+from telegram_bridge.conversations import ChatDirectory, rasa_sender_id
 from telegram_bridge.texts import CHINESE, ENGLISH, TEXTS
+from telegram_bridge.webhook import (
+    WEBHOOK_LISTEN,
+    WebhookMisconfigured,
+    WebhookSettings,
+    webhook_settings,
+)
 
-from .fake_telegram import TOKEN, FakeBotApi, free_port, serve, wait_until
+from .fake_telegram import BOT_USER, TOKEN, FakeBotApi, free_port, serve, wait_until
 from .test_tickets import new_ticket
 
 LONG_PAYLOAD = '/inform{"plan_name": "' + "Unlimited Family Share Premium " * 3 + '"}'
+CHANNEL_SECRET = "the-tests-channel-secret-0123456789abcdef"
+CONVERSATION_KEY = "the-tests-conversation-key-0123456789abcdef"
+WEBHOOK_SECRET = "the-tests-webhook-secret-0123456789_abcdef"
+BRIDGE_LOGGER = "telegram_bridge.bridge"
+
+
+def conversation_of(chat_id: int) -> str:
+    return rasa_sender_id(chat_id, CONVERSATION_KEY)
 
 
 class FakeRasa:
     """Rasa's REST channel at /webhooks/telegram/webhook: echoes, offers buttons, or is down;
-    and Rasa's hello at /, which tells the bridge's health check that Rasa is there."""
+    and Rasa's hello at /, which tells the bridge's health check that Rasa is there. Like the
+    real channel, it refuses a message without the channel secret."""
 
     def __init__(self) -> None:
         self.received: list[tuple[str, str]] = []
+        # The channel secret header of every request, GET / included (None: not sent).
+        self.secrets_sent: list[Optional[str]] = []
         self.up = True
 
     async def start(self) -> str:
@@ -48,11 +70,15 @@ class FakeRasa:
     async def stop(self) -> None:
         await self._runner.cleanup()
 
-    @staticmethod
-    async def _hello(_request: web.Request) -> web.Response:
+    async def _hello(self, request: web.Request) -> web.Response:
+        self.secrets_sent.append(request.headers.get(trust.CHANNEL_SECRET_HEADER))
         return web.Response(text="Hello from Rasa: 3.6.21")
 
     async def _handle(self, request: web.Request) -> web.Response:
+        secret = request.headers.get(trust.CHANNEL_SECRET_HEADER)
+        self.secrets_sent.append(secret)
+        if not trust.same_secret(secret, CHANNEL_SECRET):
+            return web.json_response({"error": "unauthorized"}, status=401)
         if not self.up:
             return web.Response(status=503, text="action server unreachable")
         body = await request.json()
@@ -69,28 +95,34 @@ class FakeRasa:
         return web.json_response([reply])
 
     def messages_from(self, chat_id: int) -> list[str]:
-        return [message for sender, message in self.received if sender == f"telegram-{chat_id}"]
+        return [message for sender, message in self.received if sender == conversation_of(chat_id)]
 
 
 Scenario = Callable[[FakeBotApi, FakeRasa], Awaitable[None]]
 
 
-def run_bridge(scenario: Scenario, **options: Any) -> None:
-    """Runs the real Application against both fakes, as run_polling would, around scenario;
-    options go to build_application."""
+def run_bridge(
+    scenario: Scenario, webhook: Optional[WebhookSettings] = None, **options: Any
+) -> None:
+    """Runs the real Application against both fakes, as run_polling (or, with webhook settings,
+    run_webhook) would, around scenario; options go to build_application."""
 
     async def main() -> None:
         telegram, rasa = FakeBotApi(), FakeRasa()
         telegram_url, rasa_url = await telegram.start(), await rasa.start()
+        secrets = {"channel_secret": CHANNEL_SECRET, "conversation_key": CONVERSATION_KEY}
         application = build_application(
             TOKEN, rasa_url, telegram_url,
-            first_retry_delay=0.05, reply_poll_seconds=0.05, **options,
+            first_retry_delay=0.05, reply_poll_seconds=0.05, **{**secrets, **options},
         )
         try:
             async with application:
                 await application.post_init(application)
                 await application.start()
-                await application.updater.start_polling(poll_interval=0.05)
+                if webhook is None:
+                    await application.updater.start_polling(poll_interval=0.05)
+                else:
+                    await application.updater.start_webhook(**webhook.arguments())
                 try:
                     await scenario(telegram, rasa)
                 finally:
@@ -112,11 +144,16 @@ def zh(key: str) -> str:
     return TEXTS[CHINESE][key]
 
 
+@pytest.fixture
+def chats(sqlite_engine) -> ChatDirectory:
+    return ChatDirectory(sqlite_engine)
+
+
 def test_a_text_goes_to_rasa_as_the_chats_conversation_and_the_reply_comes_back():
     async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
         telegram.write(42, "what is my balance")
         await telegram.wait_for_text(42, "echo: what is my balance")
-        assert rasa.received == [("telegram-42", "what is my balance")]
+        assert rasa.received == [(conversation_of(42), "what is my balance")]
 
     run_bridge(scenario)
 
@@ -174,6 +211,10 @@ def test_someone_elses_contact_is_refused():
         assert rasa.received == []
 
     run_bridge(scenario)
+
+
+def test_the_bridge_says_everything_in_both_languages():
+    assert TEXTS[ENGLISH].keys() == TEXTS[CHINESE].keys()
 
 
 def test_language_follows_telegram_and_can_be_switched():
@@ -254,15 +295,223 @@ def test_two_chats_keep_separate_conversations():
 
 def test_rasa_client_reports_a_closed_port_as_unavailable():
     async def main() -> None:
-        client = RasaClient(f"http://127.0.0.1:{free_port()}", timeout=2.0)
+        client = RasaClient(f"http://127.0.0.1:{free_port()}", CHANNEL_SECRET, timeout=2.0)
         try:
             with pytest.raises(RasaUnavailable):
-                await client.send("telegram-42", "hello")
+                await client.send(conversation_of(42), "hello")
         finally:
             await client.close()
 
     asyncio.run(main())
 
+
+def test_invisible_and_control_characters_are_dropped_before_rasa_reads_the_text():
+    async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
+        telegram.write(42, "my number is 138\u200b0013\x008000")
+        await telegram.wait_for_text(42, "echo: my number is 13800138000")
+        telegram.write(42, "\u200b\u2060\x00")
+        await telegram.wait_for_text(42, en("nothing_to_read"))
+        telegram.press(42, "/affirm\x00")  # any client can make up callback data
+        await telegram.wait_for_text(42, "echo: /affirm")
+        assert rasa.messages_from(42) == ["my number is 13800138000", "/affirm"]
+
+    run_bridge(scenario)
+
+
+# --- Private chats only ---------------------------------------------------------------------
+
+GROUP, SUPERGROUP, CHANNEL = -4001, -1002003004005, -1006007008009
+
+
+def private_only(language: str) -> str:
+    return TEXTS[language]["private_only"].format(bot_username=BOT_USER["username"])
+
+
+def test_nothing_from_a_group_or_channel_reaches_rasa_and_each_group_is_told_once(chats):
+    async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
+        # Customer 42 and others write in the groups (and the channel) the bot is in.
+        telegram.write(GROUP, "what is my balance", chat_type="group", member=42)
+        telegram.write(GROUP, "/start", chat_type="group", member=7)
+        telegram.share_contact(GROUP, contact_user_id=42, phone_number="+8613800138000",
+                               chat_type="group", member=42)
+        telegram.press(GROUP, "/affirm", chat_type="group", member=42)
+        telegram.write(SUPERGROUP, "查一下话费", language_code="zh", chat_type="supergroup",
+                       member=8)
+        telegram.post_in_channel(CHANNEL, "what is my balance")
+        # Updates are handled in order: once this one is answered, those above were handled.
+        telegram.write(42, "hello")
+        await telegram.wait_for_text(42, "echo: hello")
+
+        assert rasa.received == [(conversation_of(42), "hello")]
+        assert telegram.texts_to(GROUP) == [private_only(ENGLISH)]
+        assert "https://t.me/assistant_bot" in private_only(ENGLISH)
+        assert telegram.texts_to(SUPERGROUP) == [private_only(CHINESE)]
+        assert telegram.texts_to(CHANNEL) == []
+        assert telegram.answered_callbacks == []
+        assert chats.chat_of(conversation_of(42)) == 42
+        assert chats.chat_of(conversation_of(GROUP)) is None
+
+    run_bridge(scenario, chats=chats)
+
+
+# --- Conversation ids ---------------------------------------------------------------------
+
+
+def test_a_chats_conversation_id_cannot_be_made_without_the_key_and_is_stable_with_it():
+    conversation = conversation_of(42)
+    assert re.fullmatch(r"telegram-[0-9a-f]{32}", conversation)
+    assert conversation == rasa_sender_id(42, CONVERSATION_KEY)  # the same at every start
+    assert conversation == trust.conversation_id("telegram-", "42", CONVERSATION_KEY)
+    assert rasa_sender_id(42, "another-conversation-key-0123456789abcdef") != conversation
+    assert conversation_of(43) != conversation
+
+
+def test_the_directory_keeps_each_conversations_chat_once(engine):
+    chats = ChatDirectory(engine)
+    # Telegram's user ids take up to 52 bits.
+    big_chat = 2**52 - 1
+    chats.remember(conversation_of(big_chat), big_chat)
+    chats.remember(conversation_of(big_chat), big_chat)  # as after a restart
+    chats.remember(conversation_of(42), 42)
+    assert chats.chat_of(conversation_of(big_chat)) == big_chat
+    assert chats.chat_of(conversation_of(42)) == 42
+    assert chats.chat_of(conversation_of(43)) is None
+
+
+def test_a_chat_goes_on_while_the_directory_cannot_record_it_and_is_recorded_once_it_can(
+    tmp_path, caplog
+):
+    engine = make_engine(f"sqlite:///{tmp_path / 'no-tables-yet.db'}")
+    chats = ChatDirectory(engine)
+
+    async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
+        telegram.write(42, "first")
+        await telegram.wait_for_text(42, "echo: first")
+        create_schema(engine)
+        telegram.write(42, "second")
+        await telegram.wait_for_text(42, "echo: second")
+        assert chats.chat_of(conversation_of(42)) == 42
+
+    with caplog.at_level(logging.WARNING, logger=BRIDGE_LOGGER):
+        run_bridge(scenario, chats=chats)
+    [warning] = [record.getMessage() for record in caplog.records if record.name == BRIDGE_LOGGER]
+    assert warning.startswith("Chat 42: cannot record it in the chat directory")
+
+
+# --- The channel secret -------------------------------------------------------------------
+
+
+def test_every_request_to_rasa_carries_the_channel_secret():
+    health_port = free_port()
+
+    async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
+        telegram.write(42, "hello")
+        await telegram.wait_for_text(42, "echo: hello")
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{health_port}/health") as response:
+                assert (await response.json())["rasa"] == "reachable"
+        assert rasa.secrets_sent == [CHANNEL_SECRET, CHANNEL_SECRET]
+
+    run_bridge(scenario, health_port=health_port)
+
+
+def test_with_the_wrong_channel_secret_rasa_refuses_and_the_log_says_why(caplog):
+    async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
+        telegram.write(42, "hello")
+        await telegram.wait_for_text(42, en("unavailable"))
+        assert rasa.received == []
+
+    with caplog.at_level(logging.WARNING, logger=BRIDGE_LOGGER):
+        run_bridge(scenario, channel_secret="not-the-channel-secret-0123456789abcdef")
+    warnings = [record.getMessage() for record in caplog.records if record.name == BRIDGE_LOGGER]
+    assert "Rasa refused the channel secret (HTTP 401)" in warnings[0]
+
+
+# --- Webhook mode -------------------------------------------------------------------------
+
+WEBHOOK_URL = "https://bot.example.com/telegram/hook"
+TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def test_webhook_mode_takes_only_the_updates_that_carry_the_secret_token():
+    settings = WebhookSettings(WEBHOOK_URL, free_port(), WEBHOOK_SECRET)
+
+    async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
+        assert (telegram.webhook["url"], telegram.webhook["secret_token"]) == (
+            WEBHOOK_URL, WEBHOOK_SECRET)
+        # Updates as Telegram would post them (the fake only makes them up here).
+        telegram.write(42, "forged")
+        telegram.write(42, "from Telegram")
+        forged, genuine = telegram.updates
+        async with aiohttp.ClientSession() as http:
+
+            async def post(update: dict[str, Any], headers: dict[str, str]) -> int:
+                endpoint = f"http://{WEBHOOK_LISTEN}:{settings.port}/telegram/hook"
+                async with http.post(endpoint, json=update, headers=headers) as response:
+                    return response.status
+
+            assert await post(forged, {}) == 403
+            assert await post(forged, {TELEGRAM_SECRET_HEADER: "x" * len(WEBHOOK_SECRET)}) == 403
+            assert await post(genuine, {TELEGRAM_SECRET_HEADER: WEBHOOK_SECRET}) == 200
+        await telegram.wait_for_text(42, "echo: from Telegram")
+        assert rasa.messages_from(42) == ["from Telegram"]
+
+    run_bridge(scenario, webhook=settings)
+
+
+def test_webhook_settings_listen_on_the_loopback_and_give_telegram_the_secret():
+    settings = webhook_settings(
+        {"TELEGRAM_WEBHOOK_URL": WEBHOOK_URL, "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET}
+    )
+    assert settings.arguments() == {
+        "listen": "127.0.0.1", "port": 8443, "url_path": "telegram/hook",
+        "webhook_url": WEBHOOK_URL, "secret_token": WEBHOOK_SECRET,
+    }
+    assert webhook_settings({"TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET}) is None  # polling
+
+
+@pytest.mark.parametrize("environment, complaint", [
+    ({"TELEGRAM_WEBHOOK_URL": "http://bot.example.com/hook"}, "posts only to https URLs"),
+    ({"TELEGRAM_WEBHOOK_PORT": "eighty"}, "TELEGRAM_WEBHOOK_PORT='eighty': give a port number"),
+    ({"TELEGRAM_WEBHOOK_PORT": "70000"}, "TELEGRAM_WEBHOOK_PORT='70000': give a port number"),
+])
+def test_webhook_settings_refuse_what_cannot_work(environment, complaint):
+    with pytest.raises(WebhookMisconfigured, match=re.escape(complaint)):
+        webhook_settings({"TELEGRAM_WEBHOOK_URL": WEBHOOK_URL,
+                          "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET, **environment})
+
+
+@pytest.mark.parametrize("secret, complaint", [
+    (None, "webhook mode needs TELEGRAM_WEBHOOK_SECRET"),
+    ("", "webhook mode needs TELEGRAM_WEBHOOK_SECRET"),
+    ("short-secret_0123456789", "TELEGRAM_WEBHOOK_SECRET has 23 characters: it needs 32 to 256"),
+    ("a secret with spaces, and commas", "of A-Z, a-z, 0-9, _ and - only"),
+    ("x" * 257, "TELEGRAM_WEBHOOK_SECRET has 257 characters"),
+])
+def test_webhook_mode_refuses_to_start_without_a_good_secret(
+    monkeypatch, capsys, tmp_path, secret, complaint
+):
+    database = tmp_path / "bridge.db"
+    environment = {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_WEBHOOK_URL": WEBHOOK_URL,
+        # Were it to start anyway, it would fail at once rather than reach anything real.
+        "TELEGRAM_API_URL": f"http://127.0.0.1:{free_port()}",
+        "TELEGRAM_BRIDGE_HEALTH_PORT": str(free_port()),
+        "DATABASE_URL": f"sqlite:///{database}",
+        "TELECOM_CHANNEL_SECRET": CHANNEL_SECRET,
+        "TELECOM_CONVERSATION_KEY": CONVERSATION_KEY,
+    }
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    if secret is None:
+        monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET", raising=False)
+    else:
+        monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", secret)
+
+    assert bridge_main() == 1
+    assert complaint in capsys.readouterr().err
+    assert not database.exists()  # refused before anything started
 
 
 # --- Agents' replies ----------------------------------------------------------------------
@@ -279,6 +528,12 @@ def tickets(sqlite_engine, clock) -> SqlTicketService:
 @pytest.fixture
 def outbox(sqlite_engine, clock) -> SqlReplyOutbox:
     return SqlReplyOutbox(sqlite_engine, clock=clock)
+
+
+def known_chat(chats: ChatDirectory, chat_id: int) -> str:
+    """The conversation of a chat that talked to the bridge before (so the directory has it)."""
+    chats.remember(conversation_of(chat_id), chat_id)
+    return conversation_of(chat_id)
 
 
 def agent_reply(
@@ -319,11 +574,11 @@ async def wait_for_delivery(
     ("zh", "客服人员就工单 {ticket_id} 给您的留言："),
 ])
 def test_an_agents_reply_reaches_the_tickets_chat_in_its_language_and_is_marked_delivered(
-    sqlite_engine, tickets, outbox, clock, language, heading
+    sqlite_engine, tickets, outbox, chats, clock, language, heading
 ):
     async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
-        reply = agent_reply(tickets, outbox, "telegram-42", "We refunded the double charge.",
-                            language)
+        reply = agent_reply(tickets, outbox, known_chat(chats, 42),
+                            "We refunded the double charge.", language)
         await telegram.wait_for_text(42, reply.for_customer())
         row = await wait_for_delivery(sqlite_engine, reply, Delivery.DELIVERED)
         assert row.delivered_at == clock()
@@ -332,37 +587,66 @@ def test_an_agents_reply_reaches_the_tickets_chat_in_its_language_and_is_marked_
         assert telegram.texts_to(42) == [reply.for_customer()]
         assert rasa.received == []
 
-    run_bridge(scenario, outbox=outbox)
+    run_bridge(scenario, outbox=outbox, chats=chats)
 
 
-def test_a_reply_to_a_chat_that_blocked_the_bot_fails_and_later_replies_still_go(
-    sqlite_engine, tickets, outbox
+def test_a_reply_to_a_chat_that_blocked_the_bot_or_never_talked_fails_and_later_replies_go(
+    sqlite_engine, tickets, outbox, chats
 ):
     async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
         telegram.blocked_chats.add(7)
-        blocked = agent_reply(tickets, outbox, "telegram-7", "Your SIM card is on its way.")
-        not_a_chat = agent_reply(tickets, outbox, "telegram-li", "Hello")
-        answered = agent_reply(tickets, outbox, "telegram-42", "We refunded the double charge.")
+        blocked = agent_reply(tickets, outbox, known_chat(chats, 7), "Your SIM card is on its way.")
+        # A ticket filed for a conversation no chat of this bot ever had.
+        unknown = agent_reply(tickets, outbox, conversation_of(99), "Hello")
+        answered = agent_reply(tickets, outbox, known_chat(chats, 42),
+                               "We refunded the double charge.")
         await telegram.wait_for_text(42, answered.for_customer())
 
         assert (await wait_for_delivery(sqlite_engine, blocked, Delivery.FAILED)).failure == (
             BLOCKED_BY_USER
         )
-        failure = (await wait_for_delivery(sqlite_engine, not_a_chat, Delivery.FAILED)).failure
-        assert failure == "not a Telegram conversation id: 'telegram-li'"
-        later = agent_reply(tickets, outbox, "telegram-42", "Anything else I can do?")
+        failure = (await wait_for_delivery(sqlite_engine, unknown, Delivery.FAILED)).failure
+        assert failure == f"no Telegram chat has the conversation {conversation_of(99)}"
+        later = agent_reply(tickets, outbox, conversation_of(42), "Anything else I can do?")
         await telegram.wait_for_text(42, later.for_customer())
         assert telegram.refused == [(7, blocked.for_customer(), 403)]  # tried once, not again
+        assert telegram.texts_to(99) == []
 
-    run_bridge(scenario, outbox=outbox)
+    run_bridge(scenario, outbox=outbox, chats=chats)
+
+
+def test_an_agents_reply_reaches_the_chat_after_the_bridge_restarts(
+    sqlite_engine, tickets, outbox, chats
+):
+    senders: list[str] = []
+
+    async def before_the_restart(telegram: FakeBotApi, rasa: FakeRasa) -> None:
+        telegram.write(42, "I want to complain")
+        await telegram.wait_for_text(42, "echo: I want to complain")
+        senders.extend(sender for sender, _ in rasa.received)
+
+    run_bridge(before_the_restart, outbox=outbox, chats=chats)
+    [conversation] = senders
+    # While the bridge is down, an agent answers the ticket Rasa filed for the conversation.
+    reply = agent_reply(tickets, outbox, conversation, "We refunded the double charge.")
+
+    async def after_the_restart(telegram: FakeBotApi, rasa: FakeRasa) -> None:
+        await telegram.wait_for_text(42, reply.for_customer())
+        await wait_for_delivery(sqlite_engine, reply, Delivery.DELIVERED)
+        telegram.write(42, "thanks")
+        await telegram.wait_for_text(42, "echo: thanks")
+        assert rasa.received == [(conversation, "thanks")]
+
+    run_bridge(after_the_restart, outbox=outbox, chats=ChatDirectory(sqlite_engine))
 
 
 def test_a_reply_waits_while_telegram_fails_and_goes_once_it_is_back(
-    sqlite_engine, tickets, outbox
+    sqlite_engine, tickets, outbox, chats
 ):
     async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
         telegram.sending_fails = True
-        reply = agent_reply(tickets, outbox, "telegram-42", "We refunded the double charge.")
+        reply = agent_reply(tickets, outbox, known_chat(chats, 42),
+                            "We refunded the double charge.")
         # Refused (502) at one poll and tried again at the next.
         await wait_until(
             lambda: len(telegram.refused) >= 2, lambda: f"tried {len(telegram.refused)} time(s)"
@@ -373,7 +657,7 @@ def test_a_reply_waits_while_telegram_fails_and_goes_once_it_is_back(
         await telegram.wait_for_text(42, reply.for_customer())
         await wait_for_delivery(sqlite_engine, reply, Delivery.DELIVERED)
 
-    run_bridge(scenario, outbox=outbox)
+    run_bridge(scenario, outbox=outbox, chats=chats)
 
 
 class OutboxOnAFailingDatabase(ReplyOutbox):
@@ -401,17 +685,18 @@ class OutboxOnAFailingDatabase(ReplyOutbox):
 
 
 def test_replies_keep_going_out_after_the_database_fails_for_a_while(
-    sqlite_engine, tickets, outbox, caplog
+    sqlite_engine, tickets, outbox, chats, caplog
 ):
     failing = OutboxOnAFailingDatabase(outbox, failing_polls=3)
 
     async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
-        reply = agent_reply(tickets, outbox, "telegram-42", "We refunded the double charge.")
+        reply = agent_reply(tickets, outbox, known_chat(chats, 42),
+                            "We refunded the double charge.")
         await telegram.wait_for_text(42, reply.for_customer())
         await wait_for_delivery(sqlite_engine, reply, Delivery.DELIVERED)
 
     with caplog.at_level(logging.INFO, logger=AGENT_REPLIES_LOGGER):
-        run_bridge(scenario, outbox=failing)
+        run_bridge(scenario, outbox=failing, chats=chats)
     assert failing.failing_polls == 0
     # Logged when the outage starts and when it ends, not at every failed poll.
     outage_logs = [
