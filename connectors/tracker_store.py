@@ -16,6 +16,11 @@ tracker store spends, and what this one does instead:
   is kept in memory and handed back at the next message, after one indexed query shows
   that nothing was stored for it since. A conversation changed by anyone else (another
   process on the same file, say) is therefore read from the database as before.
+
+Both profiles' stores (this one and RedactingSQLTrackerStore, PostgreSQL) write what the
+customer typed with one-time codes, ID-card and bank-card numbers masked (`stored_event`):
+the conversation in memory keeps them for the turn that needs them, the database never sees
+them (SECURITY.md).
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ import itertools
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
@@ -33,11 +38,58 @@ from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import SingletonThreadPool
+
+from telecom_assistant.tickets.redaction import redact_secrets
 
 # Conversations kept in memory, the least recently saved dropped first: a conversation of
 # a whole session is about 100 events, some 0.3 MB as Python objects.
 CACHED_CONVERSATIONS = 500
+
+
+# The slot the verification form fills with the code as typed, before checking it.
+OTP_CODE_SLOT = "otp_code"
+
+
+def codes_typed(events: Iterable[Any]) -> tuple[str, ...]:
+    """The one-time codes the customer typed in `events`, as the verification form read them:
+    masked wherever they appear, whatever the customer wrote around them."""
+    return tuple(
+        str(event.value) for event in events
+        if getattr(event, "key", None) == OTP_CODE_SLOT and isinstance(event.value, str)
+        and event.value.isdigit()
+    )
+
+
+def stored_event(event: Any, known_codes: Sequence[str] = ()) -> dict[str, Any]:
+    """`event` as a stored row's data, with one-time codes, ID-card and bank-card numbers
+    masked where the customer's words are: a message's text and entities, a slot's value.
+    (Not in ids and names, where a long run of hex digits could pass for a card.)"""
+    data = event.as_dict()
+    kind = data.get("event")
+    if kind == "user":
+        # New dicts all the way down: as_dict() hands out the event's own parse data.
+        data["text"] = _redacted(data.get("text"), known_codes)
+        parse_data = data.get("parse_data")
+        if parse_data:
+            data["parse_data"] = {
+                **parse_data,
+                "text": _redacted(parse_data.get("text"), known_codes),
+                "entities": [{**entity, "value": _redacted(entity.get("value"), known_codes)}
+                             for entity in parse_data.get("entities") or []],
+            }
+    elif kind == "slot":
+        data["value"] = _redacted(data.get("value"), known_codes)
+    return data
+
+
+def _redacted(value: Any, known_codes: Sequence[str]) -> Any:
+    if isinstance(value, str):
+        return redact_secrets(value, known_codes=known_codes)
+    if isinstance(value, list):
+        return [_redacted(item, known_codes) for item in value]
+    return value
 
 
 def _write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
@@ -134,8 +186,9 @@ class SQLiteTrackerStore(SQLTrackerStore):
             stored = connection.execute(
                 self._statements.latest_session_count, {"sender_id": sender_id}
             ).scalar_one()
-            rows = [self._row(sender_id, event)
-                    for event in itertools.islice(tracker.events, stored, None)]
+            new_events = list(itertools.islice(tracker.events, stored, None))
+            codes = codes_typed(new_events)
+            rows = [self._row(sender_id, event, codes) for event in new_events]
             if rows:
                 connection.execute(self._statements.insert, rows)
             last_row_id = connection.execute(
@@ -170,9 +223,9 @@ class SQLiteTrackerStore(SQLTrackerStore):
             event.timestamp >= latest_start for event in tracker.events)
 
     @staticmethod
-    def _row(sender_id: str, event: Any) -> dict[str, Any]:
-        """The row Rasa's store writes for `event`."""
-        data = event.as_dict()
+    def _row(sender_id: str, event: Any, known_codes: Sequence[str]) -> dict[str, Any]:
+        """The row Rasa's store writes for `event`, redacted."""
+        data = stored_event(event, known_codes)
         return {
             "sender_id": sender_id,
             "type_name": event.type_name,
@@ -181,3 +234,25 @@ class SQLiteTrackerStore(SQLTrackerStore):
             "action_name": data.get("name"),
             "data": json.dumps(data),
         }
+
+
+class _Redacted:
+    """An event as Rasa's SQLTrackerStore.save reads it (type_name, as_dict), redacted."""
+
+    def __init__(self, event: Any, known_codes: Sequence[str]) -> None:
+        self.type_name = event.type_name
+        self._event = event
+        self._known_codes = known_codes
+
+    def as_dict(self) -> dict[str, Any]:
+        return stored_event(self._event, self._known_codes)
+
+
+class RedactingSQLTrackerStore(SQLTrackerStore):
+    """Rasa's SQL tracker store (the production profile's, on PostgreSQL), writing redacted
+    events like SQLiteTrackerStore: Rasa's save() stores whatever _additional_events yields."""
+
+    def _additional_events(self, session: Session, tracker: DialogueStateTracker) -> Iterator:
+        new_events = list(super()._additional_events(session, tracker))
+        codes = codes_typed(new_events)
+        return iter([_Redacted(event, codes) for event in new_events])

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Mapping, Optional, Sequence
 from .backend.clock import operator_now
 from .backend.database import PROJECT_ROOT, create_schema, database_url, make_engine
 from .benchmark.options import DEFAULT_POSTGRES_ADMIN_URL, concurrency_levels, rasa_server_count
-from .benchmark.servers import action_server_args, rasa_command, rasa_server_args
+from .benchmark.servers import action_server_command, rasa_command, rasa_server_args
 from .production import (
     PRODUCTION,
     PRODUCTION_ENDPOINTS,
@@ -28,7 +29,9 @@ from .production import (
     SettingsError,
     selected_profile,
 )
-from .production.nginx import LoadBalancer, nginx_binary, nginx_command
+from .production.nginx import LoadBalancer, PublicDoor, nginx_binary, nginx_command
+from .retention import EMBEDDED_TRACKER_DATABASE, RetentionError, retention_days
+from .trust import SecretMissing, secrets_environment
 from .web import port_in_use
 
 # Rasa phones home at start-up and retries forever without internet.
@@ -39,10 +42,14 @@ ACTIONS_PORT = 5055
 CONSOLE_PORT = 5002
 WEBCHAT_PORT = 5003
 TELEGRAM_BRIDGE_HEALTH_PORT = 5004
+# The Telegram bridge's own webhook listener (webhook mode), behind nginx's public door.
+TELEGRAM_WEBHOOK_PORT = 8443
+LOOPBACK = "127.0.0.1"
 # The production profile's servers listen on 127.0.0.1 only, from these ports up; nginx takes
-# the public RASA_PORT and, for the Rasa servers, ACTIONS_PORT.
+# RASA_PORT and ACTIONS_PORT, on 127.0.0.1 too, to spread their requests.
 INTERNAL_RASA_PORTS_FROM = 5110
 INTERNAL_ACTIONS_PORTS_FROM = 5160
+RETENTION_INTERVAL_SECONDS = 24 * 3600
 MODELS_DIR = PROJECT_ROOT / "models"
 KEEP_MODELS = 3
 
@@ -188,7 +195,7 @@ def action_server(port: int, name: str = "action server",
                   environment: Optional[Mapping[str, str]] = None) -> Service:
     return Service(
         name,
-        rasa_command(*action_server_args(port)),
+        action_server_command(port),
         f"http://127.0.0.1:{port}/health",
         (port,),
         environment or {},
@@ -196,12 +203,11 @@ def action_server(port: int, name: str = "action server",
 
 
 def rasa_server(model: Path, port: int, endpoints: str, name: str = "Rasa server (REST channel)",
-                interface: Optional[str] = None,
                 environment: Optional[Mapping[str, str]] = None) -> Service:
-    """`interface` None: Rasa's default, every interface."""
+    """Rasa on 127.0.0.1: only the channel programs and local scripts reach it."""
     return Service(
         name,
-        rasa_command(*rasa_server_args(model, port, endpoints, "credentials.yml", interface)),
+        rasa_command(*rasa_server_args(model, port, endpoints, "credentials.yml", LOOPBACK)),
         f"http://127.0.0.1:{port}/",
         (port,),
         environment or {},
@@ -218,25 +224,37 @@ def embedded_servers(model: Path) -> tuple[list[Service], list[Service]]:
 def production_servers(model: Path,
                        settings: ProductionSettings) -> tuple[list[Service], list[Service]]:
     """The production profile's action servers and Rasa side: N of each on 127.0.0.1, nginx in
-    front of the Rasa servers on the public port and of the action servers on ACTIONS_PORT.
+    front of the Rasa servers on RASA_PORT and of the action servers on ACTIONS_PORT (both
+    on 127.0.0.1), and nginx's public door to the web chat and the Telegram webhook.
     nginx comes last: its health check is a Rasa server's, through nginx."""
     action_ports = [INTERNAL_ACTIONS_PORTS_FROM + n for n in range(settings.action_servers)]
     rasa_ports = [INTERNAL_RASA_PORTS_FROM + n for n in range(settings.rasa_servers)]
     # The Rasa servers reach the action servers through nginx, like everything else.
     rasa_environment = settings.rasa_environment(f"http://127.0.0.1:{ACTIONS_PORT}/webhook")
-    balancer = LoadBalancer(str(RASA_PORT), rasa_ports, f"127.0.0.1:{ACTIONS_PORT}", action_ports)
+    public = PublicDoor(f"{settings.public_address}:{settings.public_port}",
+                        f"{LOOPBACK}:{WEBCHAT_PORT}", telegram_webhook())
+    balancer = LoadBalancer(f"{LOOPBACK}:{RASA_PORT}", rasa_ports, f"{LOOPBACK}:{ACTIONS_PORT}",
+                            action_ports, public)
     config = balancer.write_config(PROJECT_ROOT / "var" / "nginx")
     nginx = Service("load balancer (nginx)", nginx_command(nginx_binary(), config),
                     f"http://127.0.0.1:{RASA_PORT}/", (RASA_PORT, ACTIONS_PORT))
     return (
-        # rasa_sdk's server binds where SANIC_HOST says.
-        [action_server(port, f"action server {n + 1}", {"SANIC_HOST": "127.0.0.1"})
-         for n, port in enumerate(action_ports)],
+        [action_server(port, f"action server {n + 1}") for n, port in enumerate(action_ports)],
         [*(rasa_server(model, port, PRODUCTION_ENDPOINTS.name, f"Rasa server {n + 1}",
-                       "127.0.0.1", rasa_environment)
+                       rasa_environment)
            for n, port in enumerate(rasa_ports)),
          nginx],
     )
+
+
+def telegram_webhook() -> Optional[tuple[str, str]]:
+    """The path Telegram posts to and the bridge's local webhook address, when the bridge runs
+    in webhook mode (TELEGRAM_WEBHOOK_URL); None: long polling, nothing to expose."""
+    url = os.environ.get("TELEGRAM_WEBHOOK_URL", "").strip()
+    if not (url and os.environ.get("TELEGRAM_BOT_TOKEN")):
+        return None
+    port = os.environ.get("TELEGRAM_WEBHOOK_PORT") or str(TELEGRAM_WEBHOOK_PORT)
+    return urllib.parse.urlsplit(url).path or "/", f"{LOOPBACK}:{port}"
 
 
 def production_settings() -> Optional[ProductionSettings]:
@@ -267,8 +285,19 @@ def run(args: argparse.Namespace) -> int:
         settings = production_settings()
         if settings is None:
             return 1
+    # Every service learns the profile and the same secrets (SECURITY.md).
+    profile_environment = {**os.environ, "TELECOM_PROFILE": args.profile}
+    try:
+        shared_environment = {**secrets_environment(profile_environment),
+                              "TELECOM_PROFILE": args.profile}
+        days = retention_days()
+    except (SecretMissing, RetentionError) as problem:
+        print(problem, file=sys.stderr)
+        return 1
     ensure_database()
     (PROJECT_ROOT / "var").mkdir(exist_ok=True)
+    retention = Retention(days, settings.database_url if settings else EMBEDDED_TRACKER_DATABASE)
+    retention.apply()
     if not args.skip_train and train(args) != 0:
         return 1
     model = latest_model()
@@ -313,8 +342,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         for service in services:
             print(f"Starting the {service.name}…", flush=True)
-            service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT,
-                                               env={**os.environ, **service.environment})
+            service.process = subprocess.Popen(
+                service.command, cwd=PROJECT_ROOT,
+                env={**os.environ, **shared_environment, **service.environment})
             if not wait_until_healthy(service, timeout=args.start_timeout):
                 print(f"The {service.name} did not become healthy; see its log above.",
                       file=sys.stderr)
@@ -325,13 +355,16 @@ def run(args: argparse.Namespace) -> int:
         profile_note = (
             f"  production profile: nginx in front of {settings.rasa_servers} Rasa servers and "
             f"{settings.action_servers} action servers;\n"
-            "  conversations, accounts and tickets in PostgreSQL, conversation locks in Redis\n"
-            if settings else ""
+            "  conversations, accounts and tickets in PostgreSQL, conversation locks in Redis;\n"
+            f"  public door (web chat, Telegram webhook) on "
+            f"{settings.public_address}:{settings.public_port}, everything else on 127.0.0.1\n"
+            if settings else "  everything listens on 127.0.0.1 only (SECURITY.md)\n"
         )
         print(
             "\nThe assistant is up:\n"
             f"  web chat      http://localhost:{WEBCHAT_PORT}/\n"
-            f"  REST channel  http://localhost:{RASA_PORT}/webhooks/rest/webhook\n"
+            f"  REST channel  http://localhost:{RASA_PORT}/webhooks/rest/webhook"
+            f"{' (needs the channel secret)' if settings else ''}\n"
             f"  action server http://localhost:{ACTIONS_PORT}/health\n"
             f"  agent console http://localhost:{CONSOLE_PORT}/  "
             "(create an agent first: telecom agent add <username>)\n"
@@ -343,6 +376,7 @@ def run(args: argparse.Namespace) -> int:
         )
         while all(service.process.poll() is None for service in services):
             time.sleep(1)
+            retention.apply_when_due()
         print("A service stopped unexpectedly; shutting down.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -350,6 +384,49 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         stop(services)
+
+
+@dataclass
+class Retention:
+    """Conversations and demo SMS older than `days` deleted now and once a day."""
+
+    days: int
+    tracker_database_url: str
+    last_applied: float = 0.0
+
+    def apply(self) -> None:
+        from .retention import apply_retention
+
+        self.last_applied = time.monotonic()
+        try:
+            forgotten = apply_retention(make_engine(), make_engine(self.tracker_database_url),
+                                        self.days)
+        except Exception as error:  # noqa: BLE001 - retention must not stop the assistant
+            logging.getLogger(__name__).warning("Retention failed, tried again tomorrow: %s",
+                                                type(error).__name__)
+            return
+        if forgotten.conversations or forgotten.sms:
+            print(f"Retention ({self.days} days): deleted {forgotten.conversations} "
+                  f"conversations and {forgotten.sms} demo SMS.", flush=True)
+
+    def apply_when_due(self) -> None:
+        if time.monotonic() - self.last_applied >= RETENTION_INTERVAL_SECONDS:
+            self.apply()
+
+
+def retention(args: argparse.Namespace) -> int:
+    """`telecom retention`: what `telecom run` does at start-up and once a day."""
+    try:
+        days = retention_days({"TELECOM_RETENTION_DAYS": str(args.days)} if args.days is not None
+                              else os.environ)
+    except RetentionError as problem:
+        print(problem, file=sys.stderr)
+        return 1
+    url = (os.environ.get("DATABASE_URL") if selected_profile() == PRODUCTION
+           else EMBEDDED_TRACKER_DATABASE)
+    Retention(days, url).apply()
+    print(f"Conversations and demo SMS older than {days} days are deleted.")
+    return 0
 
 
 def stop(services: Sequence[Service], grace_seconds: float = 20.0) -> None:
@@ -443,6 +520,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     command.add_argument("username")
     command.add_argument("--name", help="the name shown in the console (default: username)")
     command.set_defaults(handler=add_agent)
+
+    command = commands.add_parser(
+        "retention", help="delete conversations and demo SMS older than TELECOM_RETENTION_DAYS "
+        "(default 90); `telecom run` does it at start-up and daily")
+    command.add_argument("--days", type=int, help="this many days instead")
+    command.set_defaults(handler=retention)
 
     command = commands.add_parser("test", help="run the whole test suite (pytest)")
     command.add_argument("pytest_args", nargs=argparse.REMAINDER)

@@ -150,11 +150,11 @@ def model():
 
 @pytest.fixture(scope="session")
 def product(model, tmp_path_factory):
-    """The assistant, the agent console and the web chat, as `telecom run` starts them, shared
-    by the end-to-end tests (Rasa takes a minute to start)."""
+    """The assistant, the agent console and the web chat, as `telecom run` starts them (with
+    the tracker store), shared by the end-to-end tests (Rasa takes a minute to start)."""
     from .stack import start_product
 
-    running = start_product(model, tmp_path_factory.mktemp("product"))
+    running = start_product(model, tmp_path_factory.mktemp("product"), keep_conversations=True)
     yield running
     running.stop()
 

@@ -20,6 +20,7 @@ from telecom_assistant.benchmark.servers import (
     BIN,
     Server,
     free_port,
+    production_endpoints,
     server_environment,
     start_action_server,
     start_production_servers,
@@ -61,9 +62,10 @@ class Stack:
 
 
 def start_stack(model: Path, workdir: Path, database_url: str,
-                action_port: Optional[int] = None) -> Stack:
+                action_port: Optional[int] = None, keep_conversations: bool = False) -> Stack:
     """Start both servers; `action_port` pointing nowhere simulates a dead action server.
-    Conversations stay in Rasa's memory: each test's are its own."""
+    Conversations stay in Rasa's memory (each test's are its own), or with
+    `keep_conversations` in the embedded profile's tracker store, in workdir/tracker.db."""
     env = server_environment(database_url)
     servers = []
     if action_port is None:
@@ -71,7 +73,8 @@ def start_stack(model: Path, workdir: Path, database_url: str,
         action_url = servers[0].url
     else:
         action_url = f"http://127.0.0.1:{action_port}"
-    endpoints = write_endpoints(workdir, action_url)
+    endpoints = (production_endpoints(workdir, action_url) if keep_conversations
+                 else write_endpoints(workdir, action_url))
     try:
         rasa = start_rasa(model, workdir, env, endpoints,
                           extra_args=["--debug"] if os.environ.get("STACK_DEBUG") else [])
@@ -117,6 +120,8 @@ class Product:
     webchat_url: str
     agent_password: str
     programs: list[subprocess.Popen]
+    # Its logs, and its conversations when kept (tracker.db).
+    workdir: Optional[Path] = None
 
     def stop(self) -> None:
         for program in self.programs:
@@ -126,8 +131,9 @@ class Product:
         self.stack.stop()
 
 
-def start_product(model: Path, workdir: Path) -> Product:
-    """The assistant, the agent console and the web chat over a demo database with one agent."""
+def start_product(model: Path, workdir: Path, keep_conversations: bool = False) -> Product:
+    """The assistant, the agent console and the web chat over a demo database with one agent
+    (`keep_conversations`: see start_stack)."""
     # Imported here: the stack alone must not need the whole product importable.
     from console.accounts import AgentAccounts
     from telecom_assistant.backend.clock import operator_now
@@ -142,7 +148,7 @@ def start_product(model: Path, workdir: Path) -> Product:
     seed_demo_tickets(engine, today)
     password = secrets.token_urlsafe(16)
     AgentAccounts(engine).create(AGENT, AGENT_NAME, password)
-    stack = start_stack(model, workdir, database_url)
+    stack = start_stack(model, workdir, database_url, keep_conversations=keep_conversations)
     programs: list[subprocess.Popen] = []
     urls = []
     try:
@@ -160,7 +166,7 @@ def start_product(model: Path, workdir: Path) -> Product:
         Product(stack, "", "", password, programs).stop()
         raise
     console_url, webchat_url = urls
-    return Product(stack, console_url, webchat_url, password, programs)
+    return Product(stack, console_url, webchat_url, password, programs, workdir)
 
 
 def save_screenshot(page: Any, name: str, full_page: bool = True) -> None:

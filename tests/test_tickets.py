@@ -308,3 +308,90 @@ def test_hotspots_count_stored_tickets(tickets, clock):
     assert report.days[-1] == TODAY
     assert report.counts[Category.FIVE_G][-1] == 1
     assert report.rising is Category.FIVE_G
+
+
+# ---- odd text never stops a filing ------------------------------------------------------------
+
+CONTROL_CHARACTERS = "\x00\x01\x07\x1b\x7f\u200b\ufeff"
+
+
+def test_control_characters_emoji_and_over_long_fields_are_filed_and_readable(tickets):
+    at = datetime(2026, 11, 23, 9, 58)
+    filing = tickets.file(new_ticket(
+        description=f"Charged\x00 twice 😡{CONTROL_CHARACTERS} 扣了两次\x00钱",
+        contact_number="138\x000013\x008000",
+        channel="telegram\x00",
+        conversation_id="conversation-\x00odd",
+        language="zh\x00",
+        transcript=(
+            TranscriptTurn("customer\x00", "验证码\x00是 482\u200b913 👨‍👩‍👧", at),
+            TranscriptTurn("assistant", "\x00" * 50, at),
+            TranscriptTurn("customer", "I'm angry 😤\x1b[31m", at),
+        ),
+        idempotency_key="conversation-\x00odd:billing",
+    ))
+    stored = tickets.get(filing.ticket.id)
+    assert stored.description == "Charged twice 😡 扣了两次钱"
+    assert stored.contact_number == "13800138000"
+    assert (stored.channel, stored.conversation_id, stored.language) == (
+        "telegram", "conversation-odd", "zh")
+    assert [(turn.speaker, turn.text) for turn in stored.transcript] == [
+        ("customer", "验证码是 ****** 👨‍👩‍👧"), ("assistant", ""), ("customer", "I'm angry 😤[31m"),
+    ]
+    # The retry sends the same odd key and finds the same ticket.
+    again = tickets.file(new_ticket(conversation_id="conversation-\x00odd",
+                                    idempotency_key="conversation-\x00odd:billing"))
+    assert not again.created and again.ticket.id == filing.ticket.id
+
+
+def test_a_channel_no_channel_has_is_filed_as_unknown(tickets):
+    long_name = tickets.file(new_ticket(channel="telegram-" + "x" * 40)).ticket
+    empty = tickets.file(new_ticket(channel="\x00 ", idempotency_key="empty-channel")).ticket
+    assert tickets.get(long_name.id).channel == tickets.get(empty.id).channel == "unknown"
+    assert {t.id for t in tickets.queue(QueueFilter(channels=["unknown"]))} == {
+        long_name.id, empty.id}
+
+
+def test_over_long_fields_are_fitted_to_their_columns(tickets):
+    at = datetime(2026, 11, 23, 9, 58)
+    long_conversation = "c" * 250
+    first = tickets.file(new_ticket(
+        description="扣费" * 6000 + " call 13800138000",
+        contact_number="+86 138 0013 8000 ext. 1234 (evenings only)",
+        conversation_id=long_conversation,
+        idempotency_key=long_conversation + ":billing",
+        language="english-please",
+        transcript=(TranscriptTurn("customer-of-the-year", "x" * 20_000 + " 13800138000", at),),
+    )).ticket
+    # Conversations and keys that differ only past the column's length stay different.
+    second = tickets.file(new_ticket(conversation_id=long_conversation + "2",
+                                     idempotency_key=long_conversation + "2:billing")).ticket
+    assert first.id != second.id
+    stored = tickets.get(first.id)
+    assert stored.description == ("扣费" * 5000)[:9_999] + "…"
+    assert stored.contact_number == "+86 138 0013 8000 ex"
+    assert len(stored.conversation_id) == 200 and stored.conversation_id != second.conversation_id
+    assert stored.language == "engli"
+    (turn,) = stored.transcript
+    assert turn.speaker == "customer-o" and len(turn.text) <= 10_000
+    assert "13800138" not in turn.text and turn.text.endswith("x…")
+
+
+def test_agents_notes_and_replies_with_control_characters_are_kept(tickets):
+    ticket_id = tickets.file(new_ticket(channel="telegram")).ticket.id
+    tickets.add_note(ticket_id, "agent.chen", "Called\x00 back 📞")
+    tickets.reply(ticket_id, "agent.chen", "\x00Refund issued\u200b, sorry 🙏")
+    ticket = tickets.get(ticket_id)
+    assert [note.text for note in ticket.notes] == ["Called back 📞"]
+    assert ticket.transcript[-1].text == "Refund issued, sorry 🙏"
+
+
+def test_the_verified_number_is_masked_in_any_form(tickets):
+    at = datetime(2026, 11, 23, 9, 58)
+    ticket = tickets.file(new_ticket(transcript=(
+        TranscriptTurn("customer", "我的是幺三八零零零零零零零二，昨天打过", at),
+        TranscriptTurn("customer", "my line, 138 0000 0002, was charged twice last month", at),
+    ))).ticket
+    assert [turn.text for turn in tickets.get(ticket.id).transcript] == [
+        "我的是*******零零零二，昨天打过", "my line, *** **** 0002, was charged twice last month",
+    ]

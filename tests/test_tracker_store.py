@@ -190,3 +190,26 @@ def test_only_so_many_conversations_are_kept(tmp_path, monkeypatch):
         assert await store.retrieve("third") is saved["third"]
 
     asyncio.run(scenario())
+
+
+def test_codes_and_card_numbers_are_masked_before_they_are_stored(tmp_path):
+    """Both profiles' stores write the customer's words redacted; the conversation in memory
+    keeps them for the turn that needs them."""
+    typed = "ok 482 913, id 11010519491231002X"
+    message = UserUttered(typed, {"name": "inform", "confidence": 1.0},
+                          [{"entity": "otp", "value": "482913", "start": 3, "end": 10}])
+    production = yaml.safe_load(
+        (PROJECT_ROOT / "endpoints.production.yml").read_text())["tracker_store"]
+    production_store = TrackerStore.create(EndpointConfig.from_dict(
+        {**production, "url": f"sqlite:///{tmp_path / 'production.db'}"}), DOMAIN)
+    assert isinstance(production_store, tracker_store.RedactingSQLTrackerStore)
+    for store in (store_from_endpoints(tmp_path), production_store):
+        tracker = DialogueStateTracker.from_events(
+            "customer", [message, SlotSet("otp_code", "482913")], DOMAIN.slots)
+        asyncio.run(store.save(tracker))
+        with store.engine.connect() as connection:
+            stored = "\n".join(connection.exec_driver_sql("SELECT data FROM events").scalars())
+        assert "482" not in stored and "913" not in stored and "19491231" not in stored
+        assert '"ok ***' in stored and "inform" in stored
+        assert tracker.events[0].text == typed
+        assert tracker.events[0].entities[0]["value"] == "482913"

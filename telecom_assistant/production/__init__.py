@@ -20,6 +20,9 @@ PRODUCTION_ENDPOINTS = PROJECT_ROOT / "endpoints.production.yml"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_LOCK_KEY_PREFIX = "telecom"
 DEFAULT_SERVERS = 2
+# nginx's public door (SECURITY.md): the web chat and the Telegram webhook, nothing else.
+DEFAULT_PUBLIC_ADDRESS = "0.0.0.0"
+DEFAULT_PUBLIC_PORT = 8080
 CONNECT_TIMEOUT_SECONDS = 5
 
 
@@ -43,6 +46,13 @@ def server_count(environ: Mapping[str, str], variable: str) -> int:
     return int(value)
 
 
+def public_port(environ: Mapping[str, str]) -> int:
+    value = environ.get("TELECOM_PUBLIC_PORT") or str(DEFAULT_PUBLIC_PORT)
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise SettingsError(f"TELECOM_PUBLIC_PORT={value!r}: give a port number.")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class ProductionSettings:
     database_url: str
@@ -50,6 +60,8 @@ class ProductionSettings:
     lock_key_prefix: str = DEFAULT_LOCK_KEY_PREFIX
     rasa_servers: int = DEFAULT_SERVERS
     action_servers: int = DEFAULT_SERVERS
+    public_address: str = DEFAULT_PUBLIC_ADDRESS
+    public_port: int = DEFAULT_PUBLIC_PORT
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> "ProductionSettings":
@@ -70,6 +82,8 @@ class ProductionSettings:
             lock_key_prefix=lock_key_prefix,
             rasa_servers=server_count(environ, "TELECOM_RASA_SERVERS"),
             action_servers=server_count(environ, "TELECOM_ACTION_SERVERS"),
+            public_address=environ.get("TELECOM_PUBLIC_ADDRESS") or DEFAULT_PUBLIC_ADDRESS,
+            public_port=public_port(environ),
         )
 
     def problems(self) -> list[str]:

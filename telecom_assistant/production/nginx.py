@@ -20,15 +20,47 @@ def upstream_servers(ports: Sequence[int]) -> str:
 
 
 @dataclass(frozen=True)
+class PublicDoor:
+    """The only door customers reach: the web chat at `/`, and the Telegram bridge's webhook
+    at its path when the bridge runs in webhook mode (`telegram_webhook`: path, local address).
+    Rasa, the action servers and the console stay behind it (SECURITY.md)."""
+
+    listen: str
+    webchat: str
+    telegram_webhook: Optional[tuple[str, str]] = None
+
+    def server_block(self) -> str:
+        locations = [_location("/", self.webchat)]
+        if self.telegram_webhook is not None:
+            path, address = self.telegram_webhook
+            locations.append(_location(f"= {path}", address))
+        return (f"    server {{\n        listen {self.listen};\n"
+                + "".join(locations) + "    }\n")
+
+
+def _location(match: str, address: str) -> str:
+    # The programs behind it judge the scheme (Secure cookies) and the customer's address;
+    # a location that sets headers loses the http block's, and the web chat compares the
+    # browser's Origin with the Host as the browser sent it, port and all.
+    return (f"        location {match} {{\n"
+            f"            proxy_pass http://{address};\n"
+            "            proxy_set_header Host $http_host;\n"
+            "            proxy_set_header X-Forwarded-Proto $scheme;\n"
+            "            proxy_set_header X-Real-IP $remote_addr;\n"
+            "        }\n")
+
+
+@dataclass(frozen=True)
 class LoadBalancer:
-    """nginx's two doors: the public one to the Rasa servers, and the one through which the
-    Rasa servers reach the action servers. A door is an nginx `listen` address: "5005" (every
-    interface) or "127.0.0.1:5055"."""
+    """nginx's doors: the one to the Rasa servers (for the channel programs), the one through
+    which the Rasa servers reach the action servers, and optionally the public door. A door is
+    an nginx `listen` address: "127.0.0.1:5005", or "8080" for every interface."""
 
     rasa_listen: str
     rasa_server_ports: Sequence[int]
     actions_listen: str
     action_server_ports: Sequence[int]
+    public: Optional[PublicDoor] = None
 
     def write_config(self, directory: Path) -> Path:
         """nginx.conf in `directory`, where nginx keeps its pid, log and temporary files."""
@@ -39,6 +71,7 @@ class LoadBalancer:
             "@RASA_SERVERS@": upstream_servers(self.rasa_server_ports),
             "@ACTIONS_LISTEN@": self.actions_listen,
             "@ACTION_SERVERS@": upstream_servers(self.action_server_ports),
+            "@PUBLIC_DOOR@": self.public.server_block() if self.public else "",
         }.items():
             config = config.replace(placeholder, value)
         path = directory / "nginx.conf"

@@ -212,6 +212,10 @@ class Note:
     at: datetime
 
 
+# The channel of a ticket whose channel is not known, or whose name no channel has.
+UNKNOWN_CHANNEL = "unknown"
+
+
 @dataclass(frozen=True)
 class NewTicket:
     """What the assistant knows when it escalates. ``msisdn`` is the verified line only."""

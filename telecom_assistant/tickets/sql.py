@@ -6,19 +6,24 @@ escalation at once end with one ticket, and two filing different ones get differ
 """
 from __future__ import annotations
 
+import hashlib
 import heapq
+import re
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Optional, Sequence
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ..backend import orm
 from ..backend.database import SessionPerCall
+from ..text import clean_message
 from .model import (
     HOTSPOT_DAYS,
     REPEAT_WINDOW,
+    UNKNOWN_CHANNEL,
     Category,
     Delivery,
     Filing,
@@ -49,12 +54,19 @@ from .service import TicketService
 ASSISTANT = "assistant"
 AGENT = "agent"
 FILING_ATTEMPTS = 5
+# A description or a turn longer than this is cut: redaction and the console both read it
+# whole, and no customer types more in one message.
+TEXT_MAX_LENGTH = 10_000
+CUT_MARK = "…"
+# Cutting may split a number in two; the part left at the end could escape redaction.
+_TRAILING_NUMBER = re.compile(r"[\d\s.\-()]+$")
 
 
 class SqlTicketService(SessionPerCall, TicketService):
     # ---- filing
 
     def file(self, new: NewTicket) -> Filing:
+        new = _storable(new)
         for _attempt in range(FILING_ATTEMPTS):
             existing = self._refresh_existing(new)
             if existing is not None:
@@ -78,7 +90,7 @@ class SqlTicketService(SessionPerCall, TicketService):
                 # Delete before inserting: positions are unique per ticket.
                 row.turns.clear()
                 session.flush()
-                row.turns.extend(_turn_rows(new.transcript))
+                row.turns.extend(_turn_rows(new))
                 session.flush()
             return _ticket(row)
 
@@ -98,7 +110,7 @@ class SqlTicketService(SessionPerCall, TicketService):
                 category=new.category.value,
                 priority=priority.value,
                 status=Status.OPEN.value,
-                description=redact(new.description),
+                description=_redact(new, new.description),
                 contact_number=new.contact_number,
                 msisdn=new.msisdn,
                 channel=new.channel,
@@ -108,7 +120,7 @@ class SqlTicketService(SessionPerCall, TicketService):
                 created_at=now,
                 response_due=response_due(now, priority),
                 repair_due=repair_due(now, new.network_issue) if new.network_issue else None,
-                turns=_turn_rows(new.transcript),
+                turns=_turn_rows(new),
                 history=[orm.TicketStatusRow(to_status=Status.OPEN.value, by=ASSISTANT, at=now)],
             )
             session.add(row)
@@ -207,7 +219,7 @@ class SqlTicketService(SessionPerCall, TicketService):
         with self._session() as session:
             row = self._row(session, ticket_id)
             now = self._now()
-            row.notes.append(orm.TicketNoteRow(author=author, text=text, at=now))
+            row.notes.append(orm.TicketNoteRow(author=author, text=_text(text), at=now))
             row.responded_at = row.responded_at or now
             session.flush()
             return _ticket(row)
@@ -215,7 +227,7 @@ class SqlTicketService(SessionPerCall, TicketService):
     def reply(self, ticket_id: str, agent: str, text: str) -> Ticket:
         with self._session() as session:
             row = self._row(session, ticket_id)
-            text = check_reply(row.channel, text)
+            text = check_reply(row.channel, clean_message(text))
             now = self._now()
             row.replies.append(
                 orm.AgentReplyRow(
@@ -236,10 +248,69 @@ class SqlTicketService(SessionPerCall, TicketService):
         return row
 
 
-def _turn_rows(turns: Sequence[TranscriptTurn]) -> list[orm.TicketTurnRow]:
+def _storable(new: NewTicket) -> NewTicket:
+    """The escalation as the tables can hold it, whatever the channel sent: control characters
+    (PostgreSQL refuses NUL) dropped everywhere, every field fitted to its column."""
+    ticket = orm.TicketRow
+    return replace(
+        new,
+        description=_text(new.description),
+        contact_number=_fitted(new.contact_number, ticket.contact_number),
+        msisdn=_fitted(new.msisdn, ticket.msisdn) if new.msisdn is not None else None,
+        channel=_channel(new.channel),
+        conversation_id=_identifier(new.conversation_id, ticket.conversation_id),
+        idempotency_key=_identifier(new.idempotency_key, ticket.idempotency_key),
+        language=_fitted(new.language, ticket.language),
+        transcript=tuple(
+            replace(turn, speaker=_fitted(turn.speaker, orm.TicketTurnRow.speaker),
+                    text=_text(turn.text))
+            for turn in new.transcript
+        ),
+    )
+
+
+def _text(text: str) -> str:
+    text = clean_message(text)
+    if len(text) <= TEXT_MAX_LENGTH:
+        return text
+    return _TRAILING_NUMBER.sub("", text[:TEXT_MAX_LENGTH - len(CUT_MARK)]) + CUT_MARK
+
+
+def _fitted(text: str, column: InstrumentedAttribute) -> str:
+    return clean_message(text)[:column.type.length]
+
+
+def _identifier(text: str, column: InstrumentedAttribute) -> str:
+    """Fitted to the column and still telling different values apart: a value too long keeps
+    its beginning and ends in a digest of the whole."""
+    text = clean_message(text)
+    limit = column.type.length
+    if len(text) <= limit:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    return f"{text[:limit - len(digest) - 1]}#{digest}"
+
+
+def _channel(channel: str) -> str:
+    """A channel's name, or UNKNOWN_CHANNEL for one no channel has: a name longer than the
+    column is made up, and cut it would show agents a channel that does not exist."""
+    channel = clean_message(channel).strip()
+    if not channel or len(channel) > orm.TicketRow.channel.type.length:
+        return UNKNOWN_CHANNEL
+    return channel
+
+
+def _redact(new: NewTicket, text: str) -> str:
+    """The customer's numbers are masked in whatever form they were typed."""
+    known_numbers = [number for number in (new.msisdn, new.contact_number) if number]
+    return redact(text, known_numbers=known_numbers)
+
+
+def _turn_rows(new: NewTicket) -> list[orm.TicketTurnRow]:
     return [
-        orm.TicketTurnRow(position=position, speaker=turn.speaker, text=redact(turn.text), at=turn.at)
-        for position, turn in enumerate(turns)
+        orm.TicketTurnRow(position=position, speaker=turn.speaker, text=_redact(new, turn.text),
+                          at=turn.at)
+        for position, turn in enumerate(new.transcript)
     ]
 
 
