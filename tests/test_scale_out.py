@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+import httpx
 import pytest
 from sqlalchemy import bindparam, select, text
 
@@ -25,7 +26,7 @@ from telecom_assistant.production import ProductionSettings
 
 from .actions_support import text_of
 from .conftest import TEST_REDIS_URL
-from .stack import ProductionStack, Stack, start_production_stack
+from .stack import ProductionStack, Stack, listening_addresses, start_production_stack
 
 pytestmark = pytest.mark.model
 
@@ -155,6 +156,28 @@ def test_interleaved_conversations_on_two_servers_keep_every_turn(production):
             assert len(filed) == 2 and any("TK-" in " ".join(answers) for answers in filed)
     print(f"\n{len(talks)} conversations, {sum(len(c.sent) for c in talks)} messages, "
           f"{AT_ONCE} at once on 2 servers: {seconds:.1f} s")
+
+
+def test_in_the_production_profile_every_door_asks_and_nothing_secret_is_stored(production):
+    """Run before the failover test stops a server. Everything listens on 127.0.0.1; Rasa's
+    REST channel wants the channel secret, the action server its token; PostgreSQL's `events`
+    keeps the conversation with the ID-card number masked."""
+    door = production.balancer
+    for url in (door.rasa_url, *(server.rasa_url for server in production.rasa),
+                production.actions.url):
+        assert listening_addresses(int(url.rsplit(":", 1)[1])) == {"127.0.0.1"}, url
+    body = {"sender": f"security-{uuid.uuid4().hex[:8]}",
+            "message": "my id card is 110105 19491231 002X, show my usage"}
+    refused = httpx.post(f"{door.rasa_url}/webhooks/rest/webhook", json=body, timeout=60)
+    assert refused.status_code == 401
+    assert httpx.post(f"{production.actions.url}/webhook",
+                      json={"next_action": "action_check_bill"}).status_code == 401
+    assert door.send(body["sender"], body["message"])
+    with make_engine(door.database_url).connect() as connection:
+        stored = connection.execute(text("SELECT data FROM events WHERE sender_id = :sender"),
+                                    {"sender": body["sender"]}).scalars().all()
+    assert stored and "show my usage" in " ".join(stored)
+    assert "19491231" not in " ".join(stored)
 
 
 def test_stopping_a_server_mid_load_loses_no_conversation(production):
