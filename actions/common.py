@@ -9,11 +9,14 @@ from __future__ import annotations
 import abc
 import json
 import logging
+import math
+import os
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import yaml
 from rasa_sdk import Action, Tracker
@@ -32,7 +35,7 @@ from telecom_assistant.backend.interface import (
     PlanKind,
     Subscription,
 )
-from telecom_assistant.backend.sql import SqlAccountService
+from telecom_assistant.backend.sql import SqlAccountService, VerificationThrottles
 from telecom_assistant.language import (
     CHINESE,
     ENGLISH,
@@ -52,8 +55,11 @@ from telecom_assistant.tickets.sql import SqlTicketService
 logger = logging.getLogger(__name__)
 
 # Slots that grant access to account data. Their mappings in domain.yml are `custom`, so only
-# actions set them; nothing a customer types can.
+# actions set them; nothing a customer types can. Read them through `verified_number`.
 VERIFIED_MSISDN = "verified_msisdn"
+# The verification form's code question: filled with the code as typed, then checked.
+OTP_CODE = "otp_code"
+VERIFIED_AT = "verified_at"  # when the code was accepted, in seconds since the epoch
 PENDING_REQUEST = "pending_request"
 PENDING_CONFIRMATION = "pending_confirmation"
 LANGUAGE = "language"
@@ -81,7 +87,7 @@ def _engine() -> Engine:
 
 @lru_cache(maxsize=1)
 def _default_accounts() -> AccountService:
-    return SqlAccountService(_engine())
+    return SqlAccountService(_engine(), limits=VerificationThrottles.from_environment())
 
 
 @lru_cache(maxsize=1)
@@ -195,21 +201,105 @@ class ServiceAction(Action, abc.ABC):
     ) -> list[EventType]: ...
 
 
-class VerifiedAction(ServiceAction, abc.ABC):
-    """An action that shows or changes account data: it runs only for a verified line.
+IDLE_LIMIT_VARIABLE = "TELECOM_VERIFICATION_IDLE_MINUTES"
+ABSOLUTE_LIMIT_VARIABLE = "TELECOM_VERIFICATION_MAX_MINUTES"
 
-    Without verification it parks the request, starts the verification form, and is run
-    again once the customer is verified (see `validate_verification_form`).
-    """
+
+@dataclass(frozen=True)
+class VerificationLimits:
+    """How long a verification grants account data: at most `idle_seconds` between the
+    customer's messages, and at most `max_seconds` after the code was accepted."""
+
+    idle_seconds: float
+    max_seconds: float
+
+    @classmethod
+    def from_environment(cls, environment: Mapping[str, str]) -> "VerificationLimits":
+        return cls(idle_seconds=_minutes(environment, IDLE_LIMIT_VARIABLE, 15) * 60,
+                   max_seconds=_minutes(environment, ABSOLUTE_LIMIT_VARIABLE, 120) * 60)
+
+
+def _minutes(environment: Mapping[str, str], variable: str, default: float) -> float:
+    raw = environment.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        minutes = float(raw)
+    except ValueError:
+        minutes = math.nan
+    if not (math.isfinite(minutes) and minutes > 0):
+        raise ValueError(f"{variable} must be a number of minutes above 0, not {raw!r}")
+    return minutes
+
+
+# Read once, as the action server starts: a wrong value stops it with the message above.
+VERIFICATION_LIMITS = VerificationLimits.from_environment(os.environ)
+
+
+def verified_number(tracker: Tracker) -> Optional[str]:
+    """The customer's verified line, or None: account data needs a verification younger than
+    VERIFICATION_LIMITS, and a customer who has not been silent longer than the idle limit
+    since their previous message (or since verifying, if later). The only reader of the slots
+    that grant access."""
+    msisdn = tracker.get_slot(VERIFIED_MSISDN)
+    verified_at = tracker.get_slot(VERIFIED_AT)
+    if not msisdn or not isinstance(verified_at, (int, float)):
+        return None
+    now = time.time()
+    last_heard = max(verified_at, _previous_message_at(tracker) or 0.0)
+    if (now - verified_at > VERIFICATION_LIMITS.max_seconds
+            or now - last_heard > VERIFICATION_LIMITS.idle_seconds):
+        return None
+    return msisdn
+
+
+def _previous_message_at(tracker: Tracker) -> Optional[float]:
+    """When the customer sent the message before the one being answered (None when this
+    session holds none)."""
+    messages = [event for event in tracker.events if event.get("event") == "user"]
+    return messages[-2].get("timestamp") if len(messages) >= 2 else None
+
+
+def verification_ended() -> list[EventType]:
+    """Forget the verification, any change waiting for the customer's yes and any request
+    waiting for a verification."""
+    return [SlotSet(VERIFIED_MSISDN, None), SlotSet(VERIFIED_AT, None),
+            SlotSet(PENDING_CONFIRMATION, None), SlotSet(PENDING_REQUEST, None)]
+
+
+def forget_expired_verification(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> list[EventType]:
+    """A verification too old to grant account data: the customer is told they must verify
+    again, and it is forgotten."""
+    if not tracker.get_slot(VERIFIED_MSISDN) or verified_number(tracker):
+        return []
+    dispatcher.utter_message(response="utter_verification_expired")
+    return [SlotSet(VERIFIED_MSISDN, None), SlotSet(VERIFIED_AT, None)]
+
+
+def ask_for_verification(
+    dispatcher: CollectingDispatcher, tracker: Tracker, action: str, request: Request
+) -> list[EventType]:
+    """Park the request and start the verification form; the request runs again once the
+    customer is verified (see `validate_verification_form`)."""
+    expired = forget_expired_verification(dispatcher, tracker)
+    if not expired:
+        dispatcher.utter_message(response="utter_need_verification")
+    parked = {"action": action, **request.to_json()}
+    return [*expired, SlotSet(PENDING_REQUEST, json.dumps(parked)), hand_over(VERIFICATION_FORM)]
+
+
+class VerifiedAction(ServiceAction, abc.ABC):
+    """An action that shows or changes account data: it runs only for a verified line, and
+    asks for verification first otherwise."""
 
     def handle(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, request: Request
     ) -> list[EventType]:
-        msisdn = tracker.get_slot(VERIFIED_MSISDN)
+        msisdn = verified_number(tracker)
         if not msisdn:
-            dispatcher.utter_message(response="utter_need_verification")
-            parked = {"action": self.name(), **request.to_json()}
-            return [SlotSet(PENDING_REQUEST, json.dumps(parked)), hand_over(VERIFICATION_FORM)]
+            return ask_for_verification(dispatcher, tracker, self.name(), request)
         events = self.handle_verified(dispatcher, tracker, request, msisdn)
         return [SlotSet(PENDING_REQUEST, None), *events]
 
@@ -245,9 +335,10 @@ def offer_verification(
     if (tracker.active_loop or {}).get("name") == VERIFICATION_FORM:
         # Asked in the middle of verifying for something else: that request stays parked.
         return []
+    expired = forget_expired_verification(dispatcher, tracker)
     dispatcher.utter_message(response=response)
     parked = {"action": action, **request.to_json()}
-    return [SlotSet(PENDING_REQUEST, json.dumps(parked)),
+    return [*expired, SlotSet(PENDING_REQUEST, json.dumps(parked)),
             confirmation_request(tracker, START_VERIFICATION)]
 
 
@@ -467,3 +558,13 @@ def data_amount(mb: int) -> str:
 
 def day(value: date | datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else value.isoformat()
+
+
+def codes_typed(tracker: Tracker) -> tuple[str, ...]:
+    """The one-time codes the customer typed in this conversation, as the verification form
+    read them: masked wherever they appear in a ticket's transcript, however they were written."""
+    return tuple(
+        event["value"] for event in tracker.events
+        if event.get("event") == "slot" and event.get("name") == OTP_CODE
+        and isinstance(event.get("value"), str) and event["value"].isdigit()
+    )

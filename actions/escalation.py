@@ -43,9 +43,9 @@ from .common import (
     HANDLE_CONFIRMATION,
     HANDOFF,
     PENDING_CONFIRMATION,
-    VERIFIED_MSISDN,
     Names,
     answers_open_question,
+    codes_typed,
     day,
     hand_over,
     handoff_taken,
@@ -54,6 +54,7 @@ from .common import (
     pending_confirmation,
     ticket_service,
     typed_button_payload,
+    verified_number,
 )
 from .forms import (
     ACCOUNT_INTENTS,
@@ -159,7 +160,7 @@ def begin_escalation(
     }
     # A number the customer asked to be called on; else the verified line; else asked for.
     contact = (intake.callback_number(said) or intake.callback_number(description)
-               or tracker.get_slot(VERIFIED_MSISDN))
+               or verified_number(tracker))
     return [
         SlotSet(ESCALATION, json.dumps(context)),
         SlotSet(COMPLAINT_CATEGORY, _value(category)),
@@ -259,7 +260,7 @@ class ValidateComplaintForm(ListeningFormValidation):
         would be lost): "you charged me twice" here is what happened, not a request."""
         if not looks_like_question(tracker.latest_message.get("text") or ""):
             return False
-        return intent not in ACCOUNT_INTENTS or bool(tracker.get_slot(VERIFIED_MSISDN))
+        return intent not in ACCOUNT_INTENTS or bool(verified_number(tracker))
 
     def explain(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         if slot == COMPLAINT_CONTACT:
@@ -469,7 +470,8 @@ class ActionFileTicket(Action):
                 f"{tracker.sender_id}:{_session_started_at(tracker)}:"
                 f"{trigger.kind.value}:{category.value}"
             ),
-            msisdn=tracker.get_slot(VERIFIED_MSISDN),
+            msisdn=verified_number(tracker),
+            known_codes=codes_typed(tracker),
             network_issue=NetworkIssue(issue) if issue else None,
             fraud=trigger is Trigger.SPAM and is_fraud(description),
         )

@@ -16,7 +16,6 @@ from telecom_assistant.backend.tariffs import PlanWishes
 
 from .common import (
     EXPLAIN_TARIFF,
-    VERIFIED_MSISDN,
     Names,
     Request,
     ServiceAction,
@@ -25,6 +24,7 @@ from .common import (
     hand_over,
     money,
     offer_verification,
+    verified_number,
 )
 
 
@@ -42,7 +42,7 @@ class ActionAsk5G(ServiceAction):
         if PlanWishes.asks_price(request.text) and not (city or district):
             # "how much are your 5G ones?" asks about plans, not coverage.
             return [hand_over(EXPLAIN_TARIFF)]
-        msisdn = tracker.get_slot(VERIFIED_MSISDN)
+        msisdn = verified_number(tracker)
         names = Names.of(tracker)
         assessment = account_service().assess_5g(city, district, msisdn)
         if not (city or district or msisdn):
@@ -112,7 +112,7 @@ class ActionNumberPortability(ServiceAction):
     def handle(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, request: Request
     ) -> list[EventType]:
-        msisdn = tracker.get_slot(VERIFIED_MSISDN)
+        msisdn = verified_number(tracker)
         if not msisdn:
             dispatcher.utter_message(response="utter_port_conditions")
         else:

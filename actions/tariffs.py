@@ -1,7 +1,6 @@
 """Tariffs: explain and compare plans, recommend the cheapest fit, change plan."""
 from __future__ import annotations
 
-import json
 from typing import Sequence
 
 from rasa_sdk import Tracker
@@ -14,20 +13,19 @@ from telecom_assistant.backend.tariffs import PlanWishes
 from .common import (
     EXPLAIN_TARIFF,
     PENDING_CONFIRMATION,
-    PENDING_REQUEST,
-    VERIFICATION_FORM,
-    VERIFIED_MSISDN,
     Names,
     Request,
     ServiceAction,
     VerifiedAction,
     account_service,
+    ask_for_verification,
     confirmation_request,
     data_amount,
     day,
     hand_over,
     money,
     pending_confirmation,
+    verified_number,
 )
 
 
@@ -123,7 +121,7 @@ class ActionExplainTariff(ServiceAction):
         elif unknown and not plans:
             utter_unknown_plan(dispatcher, unknown[0], names)
             return []
-        msisdn = tracker.get_slot(VERIFIED_MSISDN)
+        msisdn = verified_number(tracker)
         if len(plans) >= 2:
             first, second = plans[:2]
             dispatcher.utter_message(
@@ -137,9 +135,7 @@ class ActionExplainTariff(ServiceAction):
             utter_plan(dispatcher, plans[0], names)
         elif wishes.own_plan or (msisdn and not wishes.filters and not wishes.catalogue):
             if not msisdn:
-                dispatcher.utter_message(response="utter_need_verification")
-                parked = {"action": self.name(), **request.to_json()}
-                return [SlotSet(PENDING_REQUEST, json.dumps(parked)), hand_over(VERIFICATION_FORM)]
+                return ask_for_verification(dispatcher, tracker, self.name(), request)
             self._own_plan(dispatcher, service.get_line(msisdn), names)
         else:
             utter_plan_list(dispatcher, wishes, service.list_plans(), names)

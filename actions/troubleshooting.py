@@ -14,12 +14,12 @@ from telecom_assistant.backend.interface import (
 from telecom_assistant.tickets.model import Category, NetworkIssue
 
 from .common import (
-    VERIFIED_MSISDN,
     Names,
     Request,
     ServiceAction,
     account_service,
     confirmation_request,
+    verified_number,
 )
 from .escalation import START_ESCALATION, Trigger
 
@@ -59,7 +59,7 @@ class ActionTroubleshootNetwork(ServiceAction):
     def _check_area(dispatcher: CollectingDispatcher, tracker: Tracker, request: Request) -> str:
         """The coverage of the place named, else of the verified line's home district."""
         city, district = request.first("city"), request.first("district")
-        msisdn = tracker.get_slot(VERIFIED_MSISDN)
+        msisdn = verified_number(tracker)
         if not (city or district or msisdn):
             dispatcher.utter_message(response="utter_network_area_unknown")
             return ""

@@ -1,13 +1,18 @@
-"""Identity verification: phone number, one-time code by SMS, then the parked request.
+"""Identity verification: phone number, one-time code by SMS, then the parked request; and
+its end, on goodbye or "sign me out".
 
-Only `validate_verification_form` sets `verified_msisdn`, and only after the backend has
-accepted the code sent to that number. In the same answer it hands over to the request that
-was parked for verification, which runs as soon as the form ends: the customer's message with
-the code is answered after two calls to this server instead of three (docs/benchmarks.md).
+Only `validate_verification_form` sets `verified_msisdn` (with `verified_at`), and only after
+the backend has accepted the code sent to that number for this conversation. In the same
+answer it hands over to the request that was parked for verification, which runs as soon as
+the form ends: the customer's message with the code is answered after two calls to this
+server instead of three (docs/benchmarks.md). How long a verification lasts is decided by
+`common.verified_number`.
 """
 from __future__ import annotations
 
 import re
+import time
+from datetime import datetime
 from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
@@ -16,32 +21,41 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from telecom_assistant.backend.interface import (
-    OTP_LENGTH,
-    UnknownLine,
-    VerificationOutcome,
-    VerificationResult,
-)
+from telecom_assistant.backend.interface import OTP_LENGTH, VerificationOutcome
 from telecom_assistant.backend.msisdn import find_msisdns, mask_msisdn, normalise_msisdn
 
 from .common import (
     HANDOFF,
+    OTP_CODE,
     PENDING_CONFIRMATION,
     PENDING_REQUEST,
     VERIFICATION_FORM,
+    VERIFIED_AT,
     VERIFIED_MSISDN,
     account_service,
     day,
+    forget_expired_verification,
     hand_over,
     handoff_taken,
     parked_request,
+    verification_ended,
+    verified_number,
 )
 from .escalation import START_ESCALATION
-from .forms import REQUESTED_SLOT, ListeningFormValidation
+from .forms import (
+    CONFIDENT,
+    FORM_MISSES,
+    REQUESTED_SLOT,
+    ListeningFormValidation,
+    Reading,
+    answering_a_question,
+)
 
 VERIFICATION_HALTED = "verification_halted"
 PHONE_NUMBER = "phone_number"
-OTP_CODE = "otp_code"
+SIGN_OUT_INTENT = "sign_out"
+# "I didn't get the code, send it again" is heard as a request to be verified.
+RESEND_INTENT = "verify_identity"
 
 
 def normalise_code(text: Optional[str]) -> Optional[str]:
@@ -69,6 +83,40 @@ class ValidateVerificationForm(ListeningFormValidation):
         dispatcher.utter_message(
             response="utter_invalid_phone_number" if slot == PHONE_NUMBER else "utter_invalid_code")
 
+    def read(self, slot: str, tracker: Tracker) -> Reading:
+        intent = tracker.latest_message.get("intent") or {}
+        if intent.get("name") == SIGN_OUT_INTENT and (intent.get("confidence") or 0.0) >= CONFIDENT:
+            return Reading.STOP  # "forget my number" while giving it
+        return super().read(slot, tracker)
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        msisdn = self._number_for_a_new_code(tracker)
+        if msisdn is None:
+            return await super().run(dispatcher, tracker, domain)
+        events = [SlotSet(slot, value)
+                  for slot, value in _send_code(dispatcher, tracker, msisdn).items()]
+        tracker.add_slots(events)
+        next_slot = await self.next_requested_slot(dispatcher, tracker, domain)
+        return [*events, SlotSet(FORM_MISSES, None), *([next_slot] if next_slot else [])]
+
+    def _number_for_a_new_code(self, tracker: Tracker) -> Optional[str]:
+        """At the code question, a message that is no code but asks for a new one ("didn't
+        get it, send it again") or gives a number (the same again, or corrected): the number
+        to send it to. None for anything else."""
+        if tracker.get_slot(REQUESTED_SLOT) != OTP_CODE or not answering_a_question(tracker):
+            return None
+        if self.read(OTP_CODE, tracker) is not Reading.UNUSABLE:
+            return None
+        typed = find_msisdns(tracker.latest_message.get("text") or "")
+        if typed:
+            return typed[0]
+        # Heard at all is enough: a code too many costs an SMS, within the throttles.
+        if (tracker.latest_message.get("intent") or {}).get("name") == RESEND_INTENT:
+            return tracker.get_slot(PHONE_NUMBER)
+        return None
+
     def stop(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         dispatcher.utter_message(response="utter_verification_cancelled")
         # Named, so that no rule for the message's own intent runs after the form.
@@ -87,7 +135,7 @@ class ValidateVerificationForm(ListeningFormValidation):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        # A locked number or a dead backend ends the form: asking again would not help.
+        # Locked out, too many codes or a dead backend end the form (see _send_code).
         return [] if tracker.get_slot(VERIFICATION_HALTED) else domain_slots
 
     def validate_phone_number(
@@ -98,18 +146,7 @@ class ValidateVerificationForm(ListeningFormValidation):
         if msisdn is None:
             dispatcher.utter_message(response="utter_invalid_phone_number")
             return {PHONE_NUMBER: None}
-        try:
-            result = account_service().send_verification_code(msisdn)
-        except UnknownLine:
-            dispatcher.utter_message(response="utter_unknown_line", masked=mask_msisdn(msisdn))
-            return {PHONE_NUMBER: None}
-        except SQLAlchemyError:
-            dispatcher.utter_message(response="utter_backend_unavailable")
-            return {PHONE_NUMBER: None, VERIFICATION_HALTED: True}
-        if result.outcome == VerificationOutcome.LOCKED:
-            return _locked(dispatcher, msisdn, result)
-        dispatcher.utter_message(response="utter_code_sent", masked=mask_msisdn(msisdn))
-        return {PHONE_NUMBER: msisdn, OTP_CODE: None}
+        return _send_code(dispatcher, tracker, msisdn)
 
     def validate_otp_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -123,39 +160,51 @@ class ValidateVerificationForm(ListeningFormValidation):
             return {OTP_CODE: None}
         service = account_service()
         try:
-            result = service.check_verification_code(msisdn, code)
+            result = service.check_verification_code(msisdn, code, tracker.sender_id)
             if result.outcome == VerificationOutcome.VERIFIED:
                 line = service.get_line(msisdn)
-            elif result.outcome in (VerificationOutcome.EXPIRED, VerificationOutcome.NO_CODE):
-                resent = service.send_verification_code(msisdn)
         except SQLAlchemyError:
             dispatcher.utter_message(response="utter_backend_unavailable")
             return {OTP_CODE: None, VERIFICATION_HALTED: True}
 
         if result.outcome == VerificationOutcome.VERIFIED:
             dispatcher.utter_message(response="utter_verified", name=line.customer_name)
-            verified = {OTP_CODE: "verified", VERIFIED_MSISDN: msisdn}
+            verified = {OTP_CODE: "verified", VERIFIED_MSISDN: msisdn, VERIFIED_AT: time.time()}
             parked = parked_request(tracker)
             return {**verified, HANDOFF: parked["action"]} if parked else verified
         if result.outcome == VerificationOutcome.WRONG_CODE:
             dispatcher.utter_message(response="utter_wrong_code", attempts_left=result.attempts_left)
             return {OTP_CODE: None}
         if result.outcome == VerificationOutcome.LOCKED:
-            return _locked(dispatcher, msisdn, result)
-        if resent.outcome == VerificationOutcome.LOCKED:
-            return _locked(dispatcher, msisdn, resent)
-        dispatcher.utter_message(response="utter_code_expired", masked=mask_msisdn(msisdn))
-        return {OTP_CODE: None}
+            return _refused(dispatcher, msisdn, "utter_verification_locked", result.retry_at)
+        # Expired, or no code for this conversation: a new one.
+        return _send_code(dispatcher, tracker, msisdn, sent="utter_code_expired")
 
 
-def _locked(
-    dispatcher: CollectingDispatcher, msisdn: str, result: VerificationResult
+def _send_code(
+    dispatcher: CollectingDispatcher, tracker: Tracker, msisdn: str, sent: str = "utter_code_sent"
 ) -> dict[str, Any]:
-    dispatcher.utter_message(
-        response="utter_verification_locked",
-        masked=mask_msisdn(msisdn),
-        until=day(result.locked_until),
-    )
+    """Send a code for this conversation and say so with `sent`. A number that is not a
+    customer's is answered the same. Locked out, too many codes or a dead backend end the
+    form: asking again would not help."""
+    try:
+        result = account_service().send_verification_code(msisdn, tracker.sender_id)
+    except SQLAlchemyError:
+        dispatcher.utter_message(response="utter_backend_unavailable")
+        return {PHONE_NUMBER: None, OTP_CODE: None, VERIFICATION_HALTED: True}
+    if result.outcome == VerificationOutcome.CODE_SENT:
+        dispatcher.utter_message(response=sent, masked=mask_msisdn(msisdn))
+        return {PHONE_NUMBER: msisdn, OTP_CODE: None}
+    refusal = ("utter_code_throttled" if result.outcome == VerificationOutcome.THROTTLED
+               else "utter_verification_locked")
+    return _refused(dispatcher, msisdn, refusal, result.retry_at)
+
+
+def _refused(
+    dispatcher: CollectingDispatcher, msisdn: str, response: str, retry_at: Optional[datetime]
+) -> dict[str, Any]:
+    dispatcher.utter_message(response=response, masked=mask_msisdn(msisdn),
+                             until=day(retry_at) if retry_at else "")
     return {PHONE_NUMBER: None, OTP_CODE: None, VERIFICATION_HALTED: True}
 
 
@@ -176,12 +225,13 @@ class ActionStartVerification(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        msisdn = tracker.get_slot(VERIFIED_MSISDN)
+        msisdn = verified_number(tracker)
         if msisdn:
             dispatcher.utter_message(response="utter_already_verified", masked=mask_msisdn(msisdn))
             return handoff_taken(tracker)
         # A yes to an offer to verify has been taken: the question is answered.
-        return [SlotSet(PENDING_CONFIRMATION, None), hand_over(VERIFICATION_FORM)]
+        return [*forget_expired_verification(dispatcher, tracker),
+                SlotSet(PENDING_CONFIRMATION, None), hand_over(VERIFICATION_FORM)]
 
 
 FINISH_VERIFICATION = "action_finish_verification"
@@ -198,7 +248,36 @@ class ActionFinishVerification(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if not tracker.get_slot(VERIFIED_MSISDN):
+        if not verified_number(tracker):
             return [*_RESET_FORM, SlotSet(PENDING_REQUEST, None)]
         dispatcher.utter_message(response="utter_how_can_i_help")
         return _RESET_FORM
+
+
+class ActionSignOut(Action):
+    """"Sign me out", "forget my number": the verification ends now; account data needs a
+    new code."""
+
+    def name(self) -> str:
+        return "action_sign_out"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        signed_in = verified_number(tracker) is not None
+        dispatcher.utter_message(
+            response="utter_signed_out" if signed_in else "utter_not_signed_in")
+        return verification_ended()
+
+
+class ActionGoodbye(Action):
+    """A goodbye ends the verification too: whoever picks up the device next is a stranger."""
+
+    def name(self) -> str:
+        return "action_goodbye"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_goodbye")
+        return verification_ended()

@@ -1,6 +1,8 @@
 """How long what customers typed is kept: conversations (Rasa's stored events) whose last
 message is older than the retention period are deleted, and so are the demo SMS gateway's
-sent messages (they hold one-time codes).
+sent messages (they hold one-time codes). Verification state (codes, lock-outs, throttle
+counters) goes once it can no longer matter: a day after its code expired and its lock or
+window ended.
 
 Tickets keep their own (redacted) transcript: they are the operator's record of a complaint
 and follow the complaint-handling rules, not this one.
@@ -39,10 +41,15 @@ def retention_days(environ: Mapping[str, str] = os.environ) -> int:
     return int(value)
 
 
+# Longer than every verification limit's window (the longest is a day).
+SPENT_VERIFICATION_AGE = timedelta(days=2)
+
+
 @dataclass(frozen=True)
 class Forgotten:
     conversations: int
     sms: int
+    verifications: int
 
 
 def forget_old_conversations(tracker_engine: Engine, days: int,
@@ -68,9 +75,22 @@ def forget_old_sms(engine: Engine, days: int) -> int:
             sa.delete(orm.SmsOutboxRow).where(orm.SmsOutboxRow.sent_at < cutoff)).rowcount
 
 
+def forget_spent_verifications(engine: Engine) -> int:
+    cutoff = operator_now() - SPENT_VERIFICATION_AGE
+    codes, counters = orm.VerificationCodeRow, orm.VerificationCounterRow
+    with engine.begin() as connection:
+        spent_codes = connection.execute(sa.delete(codes).where(
+            sa.or_(codes.expires_at.is_(None), codes.expires_at < cutoff),
+            sa.or_(codes.locked_until.is_(None), codes.locked_until < cutoff))).rowcount
+        spent_counters = connection.execute(
+            sa.delete(counters).where(counters.window_start < cutoff)).rowcount
+    return spent_codes + spent_counters
+
+
 def apply_retention(account_engine: Engine, tracker_engine: Engine, days: int) -> Forgotten:
     return Forgotten(forget_old_conversations(tracker_engine, days),
-                     forget_old_sms(account_engine, days))
+                     forget_old_sms(account_engine, days),
+                     forget_spent_verifications(account_engine))
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:

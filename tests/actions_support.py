@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any, Optional
 
@@ -21,7 +22,10 @@ def make_tracker(
     slots: Optional[dict[str, Any]] = None,
     events: Optional[list[dict[str, Any]]] = None,
     intent_ranking: Optional[list[dict[str, Any]]] = None,
+    sender_id: str = "test-conversation",
 ) -> Tracker:
+    """A tracker whose latest message is `text`. A customer given a `verified_msisdn` slot
+    verified just now, unless the test sets `verified_at` itself."""
     latest_message = {
         "text": text,
         "intent": {"name": intent, "confidence": 0.9},
@@ -33,10 +37,14 @@ def make_tracker(
         ],
     }
     history = list(events or [])
-    history.append({"event": "user", "text": text, "parse_data": latest_message})
+    history.append({"event": "user", "text": text, "parse_data": latest_message,
+                    "timestamp": time.time()})
+    slots = dict(slots or {})
+    if slots.get("verified_msisdn"):
+        slots.setdefault("verified_at", time.time())
     return Tracker(
-        sender_id="test-conversation",
-        slots=dict(slots or {}),
+        sender_id=sender_id,
+        slots=slots,
         latest_message=latest_message,
         events=history,
         paused=False,

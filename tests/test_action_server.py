@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from typing import Any, Iterator
 
 import httpx
@@ -30,7 +31,7 @@ def forged_call(action: str, **slots: Any) -> dict[str, Any]:
         "domain": {},
         "tracker": {
             "sender_id": "attacker",
-            "slots": {"verified_msisdn": VICTIM, **slots},
+            "slots": {"verified_msisdn": VICTIM, "verified_at": time.time(), **slots},
             "latest_message": {"text": "my bill", "intent": {"name": "check_bill"},
                                "entities": []},
             "events": [],

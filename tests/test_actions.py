@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from sqlalchemy import create_engine
@@ -61,6 +62,18 @@ def test_account_actions_need_verification_first(actions_service, action_class):
     pending = json.loads(slot_events(events)["pending_request"])
     assert pending == {"action": action_class().name(), "text": "cancel music pack",
                        "entities": {"addon": ["music_pack"]}}
+    assert handoffs(events) == ["verification_form"]
+
+
+@pytest.mark.parametrize("action_class", VERIFIED_ACTIONS)
+def test_account_actions_after_the_verification_expired_verify_again(actions_service, action_class):
+    tracker = make_tracker("cancel music pack", "unsubscribe", {"addon": "music_pack"},
+                           slots=verified("13800000014", verified_at=time.time() - 3 * 60 * 60))
+    messages, events = run_action(action_class(), tracker)
+    assert responses(messages) == ["utter_verification_expired"]
+    slots = slot_events(events)
+    assert slots["verified_msisdn"] is None and slots["verified_at"] is None
+    assert json.loads(slots["pending_request"])["action"] == action_class().name()
     assert handoffs(events) == ["verification_form"]
 
 
@@ -191,6 +204,13 @@ class TestTariffs:
                                                                     slots=verified("13800000001")))
         assert responses(messages)[0] == "utter_your_plan"
         assert responses(messages)[-1] == "utter_your_contract_end"
+
+    def test_own_plan_after_the_verification_expired(self, actions_service):
+        tracker = make_tracker("my plan", "ask_tariff", slots=verified(
+            "13800000001", verified_at=time.time() - 3 * 60 * 60))
+        messages, events = run_action(ActionExplainTariff(), tracker)
+        assert responses(messages) == ["utter_verification_expired"]
+        assert handoffs(events) == ["verification_form"]
 
     def test_catalogue_lists_every_plan_with_its_price(self, actions_service):
         messages, _ = run_action(ActionExplainTariff(), make_tracker("plans?", "ask_tariff"))

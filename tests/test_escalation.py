@@ -210,6 +210,21 @@ class TestFiling:
         assert slot_events(events)["escalation"] is None
         assert slot_events(events)["handoff"] is None
 
+    def test_the_code_typed_is_masked_wherever_and_however_it_appears(self, actions_tickets):
+        """The form read the code the customer typed; the transcript also holds it where no
+        rule would find a code (mid-sentence, in Chinese numerals): masked everywhere."""
+        conversation = [
+            user_event("482 913", "inform"),
+            {"event": "slot", "name": "otp_code", "value": "482913", "timestamp": 1795399200.5},
+            {"event": "slot", "name": "otp_code", "value": "verified", "timestamp": 1795399200.6},
+            user_event("I got 482913 yesterday but the shop said it was wrong", "inform"),
+            user_event("四八二九一三 不对吗", "inform"),
+        ]
+        messages, _ = file_ticket(form_slots(verified_msisdn="13800000002"), conversation)
+        texts = [turn.text for turn in actions_tickets.get(messages[0]["ticket_id"]).transcript]
+        assert texts[:3] == ["*** ***", "I got ****** yesterday but the shop said it was wrong",
+                             "****** 不对吗"]
+
     def test_a_button_press_reads_as_its_title(self, actions_tickets):
         conversation = [
             {**bot_event("Which of these best describes your complaint?"),
@@ -352,3 +367,4 @@ class TestTicketStatus:
             "where is my complaint", "check_ticket_status",
             slots={"verified_msisdn": "13800000005"}))
         assert responses(messages) == ["utter_no_tickets"]
+

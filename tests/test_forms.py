@@ -66,6 +66,21 @@ def test_a_person_or_a_complaint_wins_over_verification(text, intent):
     assert messages == []
 
 
+@pytest.mark.parametrize("slot", ["phone_number", "otp_code"])
+def test_signing_out_while_verifying_stops_verification(slot):
+    messages, events = run_action(ValidateVerificationForm(),
+                                  verifying("actually forget my number", "sign_out", slot=slot))
+    assert responses(messages) == ["utter_verification_cancelled"]
+    slots = slot_events(events)
+    assert slots["requested_slot"] is None and slots["pending_request"] is None
+
+
+def test_a_doubtful_sign_out_is_not_taken_for_one():
+    messages, _ = run_action(ValidateVerificationForm(),
+                             verifying("out of town", "sign_out", confidence=0.3))
+    assert responses(messages) == ["utter_invalid_phone_number"]
+
+
 def test_a_question_inside_verification_is_answered_and_the_form_resumes():
     _, events = run_action(ValidateVerificationForm(),
                            verifying("what 5G plans do you have", "ask_tariff", slot="otp_code"))

@@ -17,6 +17,7 @@ from telecom_assistant.retention import (
     RetentionError,
     apply_retention,
     forget_old_conversations,
+    forget_spent_verifications,
     retention_days,
 )
 
@@ -85,7 +86,7 @@ def test_old_demo_sms_with_their_codes_go_too(sqlite_engine, tmp_path):
     tracker = rasa_events_table(f"sqlite:///{tmp_path / 'tracker.db'}")
     add_events(tracker, "today", 0)
     forgotten = apply_retention(sqlite_engine, tracker, 90)
-    assert (forgotten.conversations, forgotten.sms) == (0, 1)
+    assert (forgotten.conversations, forgotten.sms, forgotten.verifications) == (0, 1, 0)
     with sqlite_engine.connect() as connection:
         bodies = connection.execute(sa.select(orm.SmsOutboxRow.body)).scalars().all()
     assert bodies == ["code 222222"]
@@ -111,3 +112,29 @@ def test_now_defaults_to_the_clock(tmp_path):
              "data": "{}"}])
     assert forget_old_conversations(engine, 1) == 0
     assert forget_old_conversations(engine, 1, now=time.time() + DAY) == 1
+
+
+def test_verification_state_goes_once_it_can_no_longer_matter(sqlite_engine):
+    now = operator_now()
+    codes, counters = orm.VerificationCodeRow, orm.VerificationCounterRow
+    with sqlite_engine.begin() as connection:
+        connection.execute(sa.insert(codes), [
+            {"msisdn": "13800000001", "conversation_key": "spent", "wrong_attempts": 0,
+             "expires_at": now - timedelta(days=3), "locked_until": None},
+            {"msisdn": "13800000001", "conversation_key": "live", "wrong_attempts": 0,
+             "expires_at": now + timedelta(minutes=5), "locked_until": None},
+            {"msisdn": "13800000001", "conversation_key": "still-locked", "wrong_attempts": 0,
+             "expires_at": now - timedelta(days=3), "locked_until": now - timedelta(hours=1)},
+        ])
+        connection.execute(sa.insert(counters), [
+            {"scope": "codes per number, day", "subject": "13800000001",
+             "window_start": now - timedelta(hours=20), "count": 4},
+            {"scope": "codes per number, day", "subject": "13800000002",
+             "window_start": now - timedelta(days=3), "count": 4},
+        ])
+    assert forget_spent_verifications(sqlite_engine) == 2
+    with sqlite_engine.connect() as connection:
+        kept_codes = connection.execute(sa.select(codes.conversation_key)).scalars().all()
+        kept_counters = connection.execute(sa.select(counters.subject)).scalars().all()
+    assert sorted(kept_codes) == ["live", "still-locked"]
+    assert kept_counters == ["13800000001"]

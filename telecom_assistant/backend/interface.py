@@ -16,6 +16,7 @@ from typing import Optional, Sequence
 
 OTP_LENGTH = 6
 OTP_TTL_SECONDS = 5 * 60
+# Per number and conversation: the third wrong code locks that conversation out of that number.
 OTP_MAX_WRONG_ATTEMPTS = 3
 OTP_LOCK_SECONDS = 15 * 60
 USAGE_WARNING_RATIO = 0.8
@@ -285,13 +286,14 @@ class VerificationOutcome(str, enum.Enum):
     EXPIRED = "expired"
     NO_CODE = "no_code"
     LOCKED = "locked"
+    THROTTLED = "throttled"  # too many codes asked for: none was sent
 
 
 @dataclass(frozen=True)
 class VerificationResult:
     outcome: VerificationOutcome
     attempts_left: int = OTP_MAX_WRONG_ATTEMPTS
-    locked_until: Optional[datetime] = None
+    retry_at: Optional[datetime] = None  # LOCKED or THROTTLED: when trying again may work
 
 
 class AccountService(abc.ABC):
@@ -299,12 +301,18 @@ class AccountService(abc.ABC):
 
     # --- identity verification ---------------------------------------------------------
     @abc.abstractmethod
-    def send_verification_code(self, msisdn: str) -> VerificationResult:
-        """Send a fresh one-time code to the line by SMS (never return the code)."""
+    def send_verification_code(self, msisdn: str, conversation_id: str) -> VerificationResult:
+        """Send a fresh one-time code for this conversation to the line by SMS (never return
+        the code); sends are throttled per number and per conversation. A well-formed number
+        that is not a line gets the same answers and throttles, and no SMS: whether a number
+        is a customer's is not told to whoever types it."""
 
     @abc.abstractmethod
-    def check_verification_code(self, msisdn: str, code: str) -> VerificationResult:
-        """Check a code the customer typed; wrong codes count towards a lock-out."""
+    def check_verification_code(
+        self, msisdn: str, code: str, conversation_id: str
+    ) -> VerificationResult:
+        """Check a code the customer typed against the code sent for this conversation; wrong
+        codes count towards a lock-out of this conversation and of the number."""
 
     @abc.abstractmethod
     def latest_sms(self, msisdn: str) -> Optional[str]:

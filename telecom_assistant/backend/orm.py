@@ -176,16 +176,32 @@ class PaymentRow(Base):
     method = Column(String(20), nullable=False)
 
 
-class VerificationRow(Base):
-    """One row per number: the live one-time code (hashed) and the wrong-code lock-out."""
+class VerificationCodeRow(Base):
+    """The one-time code of one conversation for one number (hashed), and that conversation's
+    wrong codes and lock-out: a stranger's guesses lock out the stranger's conversation only.
+    Replaces the table `verifications` (one row per number), which is no longer read."""
 
-    __tablename__ = "verifications"
+    __tablename__ = "verification_codes"
 
     msisdn = Column(String(11), primary_key=True)
+    conversation_key = Column(String(64), primary_key=True)  # sha256 of the conversation id
     code_hash = Column(String(64))
     expires_at = Column(DateTime)
     wrong_attempts = Column(Integer, nullable=False, default=0)
     locked_until = Column(DateTime)
+
+
+class VerificationCounterRow(Base):
+    """Events counted in a fixed window: codes sent per number and per conversation, wrong
+    codes per number. Updated by single UPDATE statements, so concurrent requests never lose a
+    count (see SqlAccountService._count_in)."""
+
+    __tablename__ = "verification_counters"
+
+    scope = Column(String(40), primary_key=True)  # which limit, e.g. "codes per number, 10 min"
+    subject = Column(String(64), primary_key=True)  # a number, or a conversation key
+    window_start = Column(DateTime, nullable=False)
+    count = Column(Integer, nullable=False)
 
 
 class SmsOutboxRow(Base):

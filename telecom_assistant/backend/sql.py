@@ -8,16 +8,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import os
 import secrets
-from datetime import date, timedelta
-from typing import Optional, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Mapping, Optional, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Table, case, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from . import orm, tariffs
 from .catalogue import COUNTRY_NAMES_ZH, ORDERING_CHANNELS_ZH, PLACE_NAMES_ZH
-from .clock import add_months, cycle_bounds
+from .clock import Clock, add_months, cycle_bounds, operator_now
 from .database import SessionPerCall
 from .interface import (
     OTP_LENGTH,
@@ -64,66 +68,239 @@ MIN_DAYS_BEFORE_PORTING = 120
 RECOMMENDATION_CYCLES = 3
 
 
+@dataclass(frozen=True)
+class Limit:
+    """At most `count` events per `window` for one subject (a number or a conversation).
+
+    The window is fixed, opened by its first event: around a window's end up to twice `count`
+    events can fall within one `window`, which these limits allow for."""
+
+    scope: str
+    count: int
+    window: timedelta
+
+
+# Codes sent, per conversation whatever numbers it tries (one stranger flooding phones) and
+# per number whatever conversation asks (many conversations flooding one phone). The price: a
+# stranger can use up a number's codes, and its owner then waits for the window to end.
+CODES_PER_CONVERSATION = Limit("codes per conversation, 10 min", 3, timedelta(minutes=10))
+CODES_PER_NUMBER = Limit("codes per number, 10 min", 3, timedelta(minutes=10))
+CODES_PER_NUMBER_DAILY = Limit("codes per number, day", 10, timedelta(days=1))
+# Wrong codes per number, whatever conversation typed them. A conversation is locked out of a
+# number after OTP_MAX_WRONG_ATTEMPTS, which a stranger's guesses cannot extend to the owner's
+# own conversation; but a stranger can open one conversation after another. This caps their
+# guesses at ten an hour, at a price: once a stranger has spent them, the owner cannot verify
+# either until the hour is over. Wider than a conversation's three, so that a stranger's
+# single conversation never locks the owner out.
+WRONG_CODES_PER_NUMBER = Limit("wrong codes per number, hour", 10, timedelta(hours=1))
+
+
+@dataclass(frozen=True)
+class VerificationThrottles:
+    """The throttles above; an operator may change their counts (not their windows) by
+    environment, e.g. for a load test whose few demo customers verify thousands of times."""
+
+    codes_per_conversation: Limit = CODES_PER_CONVERSATION
+    codes_per_number: Limit = CODES_PER_NUMBER
+    codes_per_number_daily: Limit = CODES_PER_NUMBER_DAILY
+    wrong_codes_per_number: Limit = WRONG_CODES_PER_NUMBER
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> "VerificationThrottles":
+        counts = {}
+        for field_name, variable in LIMIT_VARIABLES.items():
+            value = environ.get(variable)
+            if value is None:
+                continue
+            if not value.isdigit() or int(value) < 1:
+                raise ValueError(f"{variable}={value!r}: give a count, 1 or more.")
+            counts[field_name] = replace(getattr(cls, field_name), count=int(value))
+        return cls(**counts)
+
+
+LIMIT_VARIABLES = {
+    "codes_per_conversation": "TELECOM_CODES_PER_CONVERSATION",
+    "codes_per_number": "TELECOM_CODES_PER_NUMBER",
+    "codes_per_number_daily": "TELECOM_CODES_PER_NUMBER_DAILY",
+    "wrong_codes_per_number": "TELECOM_WRONG_CODES_PER_NUMBER",
+}
+
+
+class _Refused(Exception):
+    """Raised inside a session to roll back what it had counted, and answer `result`."""
+
+    def __init__(self, result: VerificationResult) -> None:
+        super().__init__(result.outcome.value)
+        self.result = result
+
+
 def _code_hash(msisdn: str, code: str) -> str:
-    return hashlib.sha256(f"{msisdn}:{code}".encode()).hexdigest()
+    return hashlib.sha256(f"{msisdn}:{code}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _conversation_key(conversation_id: str) -> str:
+    """Conversation ids can be long and can name a person's account elsewhere: the tables
+    keep a hash of them."""
+    return hashlib.sha256(conversation_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _locked(until: datetime) -> VerificationResult:
+    return VerificationResult(VerificationOutcome.LOCKED, attempts_left=0, retry_at=until)
+
+
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def _insert_missing(session: Session, table: Table, **values: object) -> None:
+    """Create the row unless it exists (two requests may race to create it)."""
+    insert = _INSERTS[session.get_bind().dialect.name]
+    session.execute(insert(table).values(**values).on_conflict_do_nothing())
+
+
+def _code_row(
+    session: Session, msisdn: str, conversation: str
+) -> Optional[orm.VerificationCodeRow]:
+    """A conversation's code for a number, locked until the transaction ends (on PostgreSQL:
+    checks and sends of one conversation and number take turns)."""
+    return session.scalar(
+        select(orm.VerificationCodeRow)
+        .where(orm.VerificationCodeRow.msisdn == msisdn,
+               orm.VerificationCodeRow.conversation_key == conversation)
+        .with_for_update()
+    )
+
+
+_COUNTERS = orm.VerificationCounterRow.__table__
+
+
+def _counter(limit: Limit, subject: str):
+    return (_COUNTERS.c.scope == limit.scope) & (_COUNTERS.c.subject == subject)
+
+
+def _count_in(session: Session, limit: Limit, subject: str, now: datetime) -> Optional[datetime]:
+    """Count one event against `limit` for `subject`, unless its window is full: then nothing
+    is counted and the answer is when the window ends.
+
+    One UPDATE decides and counts (a window that has passed starts again at `now`): concurrent
+    requests are counted one after the other and none is lost, on PostgreSQL (the row stays
+    locked until the transaction ends) and on SQLite (one writer at a time)."""
+    _insert_missing(session, _COUNTERS, scope=limit.scope, subject=subject, window_start=now,
+                    count=0)
+    window_passed = _COUNTERS.c.window_start <= now - limit.window
+    counted = session.execute(
+        update(_COUNTERS)
+        .where(_counter(limit, subject), window_passed | (_COUNTERS.c.count < limit.count))
+        .values(count=case((window_passed, 1), else_=_COUNTERS.c.count + 1),
+                window_start=case((window_passed, now), else_=_COUNTERS.c.window_start))
+    ).rowcount
+    if counted:
+        return None
+    window_start = session.scalar(select(_COUNTERS.c.window_start).where(_counter(limit, subject)))
+    return window_start + limit.window
+
+
+def _uncount(session: Session, limit: Limit, subject: str) -> None:
+    session.execute(update(_COUNTERS).where(_counter(limit, subject), _COUNTERS.c.count > 0)
+                    .values(count=_COUNTERS.c.count - 1))
+
+
+def _full_until(session: Session, limit: Limit, subject: str, now: datetime) -> Optional[datetime]:
+    """When the window of a full `limit` for `subject` ends (None: not full)."""
+    window_start = session.scalar(
+        select(_COUNTERS.c.window_start)
+        .where(_counter(limit, subject), _COUNTERS.c.count >= limit.count,
+               _COUNTERS.c.window_start > now - limit.window)
+    )
+    return window_start + limit.window if window_start is not None else None
 
 
 class SqlAccountService(SessionPerCall, AccountService):
+    def __init__(self, engine: Engine, clock: Clock = operator_now,
+                 limits: VerificationThrottles = VerificationThrottles()) -> None:
+        super().__init__(engine, clock)
+        self._limits = limits
+
     def _today(self) -> date:
         return self._now().date()
 
     # --- identity verification ---------------------------------------------------------
-    def send_verification_code(self, msisdn: str) -> VerificationResult:
+    def send_verification_code(self, msisdn: str, conversation_id: str) -> VerificationResult:
         now = self._now()
-        with self._session() as session:
-            self._line_row(session, msisdn)
-            state = session.get(orm.VerificationRow, msisdn) or orm.VerificationRow(
-                msisdn=msisdn, wrong_attempts=0
-            )
-            session.add(state)
-            if state.locked_until and state.locked_until > now:
-                return VerificationResult(
-                    VerificationOutcome.LOCKED, attempts_left=0, locked_until=state.locked_until
-                )
-            code = f"{secrets.randbelow(10 ** OTP_LENGTH):0{OTP_LENGTH}d}"
-            state.code_hash = _code_hash(msisdn, code)
-            state.expires_at = now + timedelta(seconds=OTP_TTL_SECONDS)
-            body = OTP_SMS_TEMPLATE.format(code=code)
-            session.add(orm.SmsOutboxRow(msisdn=msisdn, body=body, sent_at=now))
-            attempts_left = OTP_MAX_WRONG_ATTEMPTS - state.wrong_attempts
-        # The demo gateway "delivers" by printing to the console of whoever runs the product.
-        sms_log.info("demo SMS gateway -> %s: %s", msisdn, body)
+        conversation = _conversation_key(conversation_id)
+        code = f"{secrets.randbelow(10 ** OTP_LENGTH):0{OTP_LENGTH}d}"
+        try:
+            with self._session() as session:
+                _insert_missing(session, orm.VerificationCodeRow.__table__, msisdn=msisdn,
+                                conversation_key=conversation, wrong_attempts=0)
+                state = _code_row(session, msisdn, conversation)
+                if state.locked_until is not None and state.locked_until > now:
+                    raise _Refused(_locked(state.locked_until))
+                number_locked_until = _full_until(session, self._limits.wrong_codes_per_number, msisdn, now)
+                if number_locked_until is not None:
+                    raise _Refused(_locked(number_locked_until))
+                for limit, subject in ((self._limits.codes_per_conversation, conversation),
+                                       (self._limits.codes_per_number, msisdn),
+                                       (self._limits.codes_per_number_daily, msisdn)):
+                    retry_at = _count_in(session, limit, subject, now)
+                    if retry_at is not None:
+                        # Raised to roll back what the other limits counted: nothing was sent.
+                        raise _Refused(VerificationResult(
+                            VerificationOutcome.THROTTLED, retry_at=retry_at))
+                if state.locked_until is not None:
+                    # The lock-out has passed: wrong codes are counted afresh.
+                    state.locked_until = None
+                    state.wrong_attempts = 0
+                is_line = session.get(orm.LineRow, msisdn) is not None
+                # A number that is not a line gets a code that is sent to nobody: every code
+                # typed for it is wrong, and counted, as for any line.
+                state.code_hash = _code_hash(msisdn, code if is_line else secrets.token_hex(16))
+                state.expires_at = now + timedelta(seconds=OTP_TTL_SECONDS)
+                body = OTP_SMS_TEMPLATE.format(code=code)
+                if is_line:
+                    session.add(orm.SmsOutboxRow(msisdn=msisdn, body=body, sent_at=now))
+                attempts_left = OTP_MAX_WRONG_ATTEMPTS - state.wrong_attempts
+        except _Refused as refused:
+            return refused.result
+        if is_line:
+            # The demo gateway "delivers" by printing to the console of whoever runs the product.
+            sms_log.info("demo SMS gateway -> %s: %s", msisdn, body)
         return VerificationResult(VerificationOutcome.CODE_SENT, attempts_left=attempts_left)
 
-    def check_verification_code(self, msisdn: str, code: str) -> VerificationResult:
+    def check_verification_code(
+        self, msisdn: str, code: str, conversation_id: str
+    ) -> VerificationResult:
         now = self._now()
         with self._session() as session:
-            state = session.get(orm.VerificationRow, msisdn)
+            state = _code_row(session, msisdn, _conversation_key(conversation_id))
             if state is None:
                 return VerificationResult(VerificationOutcome.NO_CODE)
-            if state.locked_until and state.locked_until > now:
-                return VerificationResult(
-                    VerificationOutcome.LOCKED, attempts_left=0, locked_until=state.locked_until
-                )
+            if state.locked_until is not None and state.locked_until > now:
+                return _locked(state.locked_until)
             if state.code_hash is None:
                 return VerificationResult(VerificationOutcome.NO_CODE)
             if state.expires_at <= now:
                 state.code_hash = None
                 return VerificationResult(VerificationOutcome.EXPIRED)
+            # Counted before the code is compared, so that no guess beyond the number's limit
+            # is ever compared, however many arrive at once; a right code is not a wrong one
+            # and is given back.
+            number_locked_until = _count_in(session, self._limits.wrong_codes_per_number, msisdn, now)
+            if number_locked_until is not None:
+                return _locked(number_locked_until)
             if hmac.compare_digest(state.code_hash, _code_hash(msisdn, code.strip())):
+                _uncount(session, self._limits.wrong_codes_per_number, msisdn)
                 state.code_hash = None
                 state.wrong_attempts = 0
-                state.locked_until = None
                 return VerificationResult(VerificationOutcome.VERIFIED)
-            state.wrong_attempts += 1
+            # One UPDATE adds one to what is stored, whatever other checks did meanwhile; the
+            # value read back is this guess's own count.
+            state.wrong_attempts = orm.VerificationCodeRow.wrong_attempts + 1
+            session.flush()
             if state.wrong_attempts >= OTP_MAX_WRONG_ATTEMPTS:
-                # Lock, burn the code, and start counting afresh once the lock has passed.
+                # This conversation is locked out of this number, and the code is burnt.
                 state.locked_until = now + timedelta(seconds=OTP_LOCK_SECONDS)
                 state.code_hash = None
-                state.wrong_attempts = 0
-                return VerificationResult(
-                    VerificationOutcome.LOCKED, attempts_left=0, locked_until=state.locked_until
-                )
+                return _locked(state.locked_until)
             return VerificationResult(
                 VerificationOutcome.WRONG_CODE,
                 attempts_left=OTP_MAX_WRONG_ATTEMPTS - state.wrong_attempts,

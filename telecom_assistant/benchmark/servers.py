@@ -172,12 +172,14 @@ def production_endpoints(workdir: Path, action_url: str) -> Path:
 
 
 def start_production_servers(model: Path, workdir: Path, settings: ProductionSettings,
-                             nginx: str) -> list[Server]:
+                             nginx: str, environment: Optional[dict[str, str]] = None
+                             ) -> list[Server]:
     """What `telecom run --profile production` starts, with one action server and on free
     ports: the action server, `settings.rasa_servers` Rasa servers ("Rasa 1", ...) loading
     their model at the same time, and last nginx in front of both kinds."""
     # As in production, Rasa's REST channel asks for the channel secret.
-    env = {**server_environment(settings.database_url), "TELECOM_PROFILE": "production"}
+    env = {**server_environment(settings.database_url), "TELECOM_PROFILE": "production",
+           **(environment or {})}
     actions = start_action_server(workdir, env)
     actions_door = free_port()
     env.update(settings.rasa_environment(f"http://127.0.0.1:{actions_door}/webhook"))

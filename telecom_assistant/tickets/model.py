@@ -233,6 +233,8 @@ class NewTicket:
     msisdn: Optional[str] = None
     network_issue: Optional[NetworkIssue] = None
     fraud: bool = False
+    # The one-time codes typed in the conversation: masked in the transcript however written.
+    known_codes: Sequence[str] = ()
 
 
 @dataclass(frozen=True)

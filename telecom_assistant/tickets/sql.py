@@ -301,9 +301,9 @@ def _channel(channel: str) -> str:
 
 
 def _redact(new: NewTicket, text: str) -> str:
-    """The customer's numbers are masked in whatever form they were typed."""
+    """The customer's numbers and codes are masked in whatever form they were typed."""
     known_numbers = [number for number in (new.msisdn, new.contact_number) if number]
-    return redact(text, known_numbers=known_numbers)
+    return redact(text, known_codes=new.known_codes, known_numbers=known_numbers)
 
 
 def _turn_rows(new: NewTicket) -> list[orm.TicketTurnRow]:
