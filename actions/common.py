@@ -57,7 +57,8 @@ logger = logging.getLogger(__name__)
 # Slots that grant access to account data. Their mappings in domain.yml are `custom`, so only
 # actions set them; nothing a customer types can. Read them through `verified_number`.
 VERIFIED_MSISDN = "verified_msisdn"
-# The verification form's code question: filled with the code as typed, then checked.
+# The verification form's questions; the code's is filled with the code as typed, then checked.
+PHONE_NUMBER = "phone_number"
 OTP_CODE = "otp_code"
 VERIFIED_AT = "verified_at"  # when the code was accepted, in seconds since the epoch
 PENDING_REQUEST = "pending_request"
@@ -263,8 +264,15 @@ def _previous_message_at(tracker: Tracker) -> Optional[float]:
 def verification_ended() -> list[EventType]:
     """Forget the verification, any change waiting for the customer's yes and any request
     waiting for a verification."""
+    return [*_verification_forgotten(), SlotSet(PENDING_CONFIRMATION, None),
+            SlotSet(PENDING_REQUEST, None)]
+
+
+def _verification_forgotten() -> list[EventType]:
+    """The verified number and the form's answers: the next verification asks for the number
+    again rather than sending a code to the one given before."""
     return [SlotSet(VERIFIED_MSISDN, None), SlotSet(VERIFIED_AT, None),
-            SlotSet(PENDING_CONFIRMATION, None), SlotSet(PENDING_REQUEST, None)]
+            SlotSet(PHONE_NUMBER, None), SlotSet(OTP_CODE, None)]
 
 
 def forget_expired_verification(
@@ -275,7 +283,7 @@ def forget_expired_verification(
     if not tracker.get_slot(VERIFIED_MSISDN) or verified_number(tracker):
         return []
     dispatcher.utter_message(response="utter_verification_expired")
-    return [SlotSet(VERIFIED_MSISDN, None), SlotSet(VERIFIED_AT, None)]
+    return _verification_forgotten()
 
 
 def ask_for_verification(

@@ -27,6 +27,7 @@ from telecom_assistant.backend.msisdn import find_msisdns, mask_msisdn, normalis
 from .common import (
     HANDOFF,
     OTP_CODE,
+    PHONE_NUMBER,
     PENDING_CONFIRMATION,
     PENDING_REQUEST,
     VERIFICATION_FORM,
@@ -52,7 +53,6 @@ from .forms import (
 )
 
 VERIFICATION_HALTED = "verification_halted"
-PHONE_NUMBER = "phone_number"
 SIGN_OUT_INTENT = "sign_out"
 # "I didn't get the code, send it again" is heard as a request to be verified.
 RESEND_INTENT = "verify_identity"

@@ -207,7 +207,7 @@ def rasa_server(model: Path, port: int, endpoints: str, name: str = "Rasa server
     """Rasa on 127.0.0.1: only the channel programs and local scripts reach it."""
     return Service(
         name,
-        rasa_command(*rasa_server_args(model, port, endpoints, "credentials.yml", LOOPBACK)),
+        rasa_command(*rasa_server_args(model, port, endpoints, "credentials.yml")),
         f"http://127.0.0.1:{port}/",
         (port,),
         environment or {},

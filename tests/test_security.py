@@ -198,7 +198,7 @@ def test_goodbye_ends_the_verification(product):
 
 def test_sign_me_out_ends_the_verification(product):
     sender = new_sender()
-    assert bill_said(verify(product, sender, "13800000013"))
+    assert bill_said(verify(product, sender, "13800000021"))
     rest(product, sender, "please sign me out")
     replies = rest(product, sender, "what's my bill")
     assert not bill_said(replies) and asked_for_number(replies)

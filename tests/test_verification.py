@@ -346,8 +346,9 @@ class TestHowLongAVerificationLasts:
         assert "utter_bill_summary" in responses(messages)
 
 
+# The form's answers too: the next verification asks for the number again.
 CLEARED = {"verified_msisdn": None, "verified_at": None, "pending_confirmation": None,
-           "pending_request": None}
+           "pending_request": None, "phone_number": None, "otp_code": None}
 
 
 class TestEndingVerification:

@@ -112,13 +112,13 @@ def action_endpoint(url: str) -> dict[str, Any]:
     return {"url": url, "headers": {ACTION_TOKEN_HEADER: "${%s}" % ACTION_SERVER_TOKEN.variable}}
 
 
-def rasa_server_args(model: Path, port: int, endpoints: Path | str, credentials: Path | str,
-                     interface: Optional[str] = None) -> list[str]:
-    """`rasa run` with the REST channels of credentials.yml; `interface` None: Rasa's default,
-    every interface."""
+def rasa_server_args(model: Path, port: int, endpoints: Path | str,
+                     credentials: Path | str) -> list[str]:
+    """`rasa run` with the REST channels of credentials.yml, on 127.0.0.1: only the channel
+    programs and local scripts may reach it (SECURITY.md)."""
     # No --enable-api: Rasa's HTTP API could rewrite a conversation's slots, including the
     # ones that grant access to account data.
-    return ["run", "--model", str(model), *(["--interface", interface] if interface else []),
+    return ["run", "--model", str(model), "--interface", "127.0.0.1",
             "--port", str(port), "--credentials", str(credentials), "--endpoints", str(endpoints)]
 
 
