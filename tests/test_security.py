@@ -188,18 +188,12 @@ def test_a_page_of_another_site_cannot_post_for_a_visitor(product):
 
 # --- verification -----------------------------------------------------------------------------
 
-def test_goodbye_ends_the_verification(product):
+@pytest.mark.parametrize("farewell, msisdn", [("thanks, bye", "13800000013"),
+                                               ("please sign me out", "13800000021")])
+def test_goodbye_and_sign_me_out_end_the_verification(product, farewell, msisdn):
     sender = new_sender()
-    assert bill_said(verify(product, sender, "13800000013"))
-    rest(product, sender, "thanks, bye")
-    replies = rest(product, sender, "show me my bill")
-    assert not bill_said(replies) and asked_for_number(replies)
-
-
-def test_sign_me_out_ends_the_verification(product):
-    sender = new_sender()
-    assert bill_said(verify(product, sender, "13800000021"))
-    rest(product, sender, "please sign me out")
+    assert bill_said(verify(product, sender, msisdn))
+    rest(product, sender, farewell)
     replies = rest(product, sender, "what's my bill")
     assert not bill_said(replies) and asked_for_number(replies)
 
