@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Mapping, Optional, Sequence
 
-from sqlalchemy import Table, case, select, update
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -149,32 +149,67 @@ def _locked(until: datetime) -> VerificationResult:
 
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_COUNTERS = orm.VerificationCounterRow.__table__
+_CODES = orm.VerificationCodeRow.__table__
 
 
-def _insert_missing(session: Session, table: Table, **values: object) -> None:
-    """Create the row unless it exists (two requests may race to create it)."""
-    insert = _INSERTS[session.get_bind().dialect.name]
-    session.execute(insert(table).values(**values).on_conflict_do_nothing())
+class _Statements:
+    """The verification's statements, built once with bound parameters: SQLAlchemy builds a
+    new statement's cache key at every execution, which here cost more than SQLite's work
+    (docs/benchmarks.md). Each keeps the rules stated where it is used."""
+
+    def __init__(self) -> None:
+        scope, subject, now = bindparam("of_scope"), bindparam("of_subject"), bindparam("at")
+        window_opened_before, limit = bindparam("window_opened_before"), bindparam("limit")
+        counter = (_COUNTERS.c.scope == scope) & (_COUNTERS.c.subject == subject)
+        window_passed = _COUNTERS.c.window_start <= window_opened_before
+        self.new_counter = {
+            dialect: insert(_COUNTERS).values(scope=scope, subject=subject, window_start=now,
+                                              count=0).on_conflict_do_nothing()
+            for dialect, insert in _INSERTS.items()}
+        self.count = (
+            update(_COUNTERS)
+            .where(counter, window_passed | (_COUNTERS.c.count < limit))
+            .values(count=case((window_passed, 1), else_=_COUNTERS.c.count + 1),
+                    window_start=case((window_passed, now), else_=_COUNTERS.c.window_start)))
+        self.window_start = select(_COUNTERS.c.window_start).where(counter)
+        self.uncount = (update(_COUNTERS).where(counter, _COUNTERS.c.count > 0)
+                        .values(count=_COUNTERS.c.count - 1))
+        self.full_window_start = select(_COUNTERS.c.window_start).where(
+            counter, _COUNTERS.c.count >= limit, _COUNTERS.c.window_start > window_opened_before)
+        self.new_code = {
+            dialect: insert(_CODES).values(msisdn=bindparam("of_msisdn"),
+                                           conversation_key=bindparam("of_conversation"),
+                                           wrong_attempts=0).on_conflict_do_nothing()
+            for dialect, insert in _INSERTS.items()}
+        # Locked until the transaction ends (on PostgreSQL: checks and sends of one
+        # conversation and number take turns).
+        self.code = (select(orm.VerificationCodeRow)
+                     .where(orm.VerificationCodeRow.msisdn == bindparam("of_msisdn"),
+                            orm.VerificationCodeRow.conversation_key == bindparam("of_conversation"))
+                     .with_for_update())
+
+
+_STATEMENTS = _Statements()
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
 def _code_row(
     session: Session, msisdn: str, conversation: str
 ) -> Optional[orm.VerificationCodeRow]:
-    """A conversation's code for a number, locked until the transaction ends (on PostgreSQL:
-    checks and sends of one conversation and number take turns)."""
-    return session.scalar(
-        select(orm.VerificationCodeRow)
-        .where(orm.VerificationCodeRow.msisdn == msisdn,
-               orm.VerificationCodeRow.conversation_key == conversation)
-        .with_for_update()
-    )
+    """A conversation's code for a number, locked until the transaction ends."""
+    return session.scalar(_STATEMENTS.code, {"of_msisdn": msisdn, "of_conversation": conversation})
 
 
-_COUNTERS = orm.VerificationCounterRow.__table__
-
-
-def _counter(limit: Limit, subject: str):
-    return (_COUNTERS.c.scope == limit.scope) & (_COUNTERS.c.subject == subject)
+def _new_code_row(session: Session, msisdn: str, conversation: str) -> orm.VerificationCodeRow:
+    """The conversation's code row for a number, created unless it exists (two requests may
+    race to create it), locked as _code_row's."""
+    session.execute(_STATEMENTS.new_code[_dialect(session)],
+                    {"of_msisdn": msisdn, "of_conversation": conversation})
+    return _code_row(session, msisdn, conversation)
 
 
 def _count_in(session: Session, limit: Limit, subject: str, now: datetime) -> Optional[datetime]:
@@ -184,33 +219,25 @@ def _count_in(session: Session, limit: Limit, subject: str, now: datetime) -> Op
     One UPDATE decides and counts (a window that has passed starts again at `now`): concurrent
     requests are counted one after the other and none is lost, on PostgreSQL (the row stays
     locked until the transaction ends) and on SQLite (one writer at a time)."""
-    _insert_missing(session, _COUNTERS, scope=limit.scope, subject=subject, window_start=now,
-                    count=0)
-    window_passed = _COUNTERS.c.window_start <= now - limit.window
-    counted = session.execute(
-        update(_COUNTERS)
-        .where(_counter(limit, subject), window_passed | (_COUNTERS.c.count < limit.count))
-        .values(count=case((window_passed, 1), else_=_COUNTERS.c.count + 1),
-                window_start=case((window_passed, now), else_=_COUNTERS.c.window_start))
-    ).rowcount
+    key = {"of_scope": limit.scope, "of_subject": subject}
+    session.execute(_STATEMENTS.new_counter[_dialect(session)], {**key, "at": now})
+    counted = session.execute(_STATEMENTS.count, {
+        **key, "at": now, "window_opened_before": now - limit.window, "limit": limit.count,
+    }).rowcount
     if counted:
         return None
-    window_start = session.scalar(select(_COUNTERS.c.window_start).where(_counter(limit, subject)))
-    return window_start + limit.window
+    return session.scalar(_STATEMENTS.window_start, key) + limit.window
 
 
 def _uncount(session: Session, limit: Limit, subject: str) -> None:
-    session.execute(update(_COUNTERS).where(_counter(limit, subject), _COUNTERS.c.count > 0)
-                    .values(count=_COUNTERS.c.count - 1))
+    session.execute(_STATEMENTS.uncount, {"of_scope": limit.scope, "of_subject": subject})
 
 
 def _full_until(session: Session, limit: Limit, subject: str, now: datetime) -> Optional[datetime]:
     """When the window of a full `limit` for `subject` ends (None: not full)."""
-    window_start = session.scalar(
-        select(_COUNTERS.c.window_start)
-        .where(_counter(limit, subject), _COUNTERS.c.count >= limit.count,
-               _COUNTERS.c.window_start > now - limit.window)
-    )
+    window_start = session.scalar(_STATEMENTS.full_window_start, {
+        "of_scope": limit.scope, "of_subject": subject, "limit": limit.count,
+        "window_opened_before": now - limit.window})
     return window_start + limit.window if window_start is not None else None
 
 
@@ -230,9 +257,7 @@ class SqlAccountService(SessionPerCall, AccountService):
         code = f"{secrets.randbelow(10 ** OTP_LENGTH):0{OTP_LENGTH}d}"
         try:
             with self._session() as session:
-                _insert_missing(session, orm.VerificationCodeRow.__table__, msisdn=msisdn,
-                                conversation_key=conversation, wrong_attempts=0)
-                state = _code_row(session, msisdn, conversation)
+                state = _new_code_row(session, msisdn, conversation)
                 if state.locked_until is not None and state.locked_until > now:
                     raise _Refused(_locked(state.locked_until))
                 number_locked_until = _full_until(session, self._limits.wrong_codes_per_number, msisdn, now)
