@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from telecom_assistant.tickets.redaction import redact_secrets
+from telecom_assistant.tickets.redaction import redact_secrets, redaction_pipeline
 
 _FORMATTER = logging.Formatter()
 
@@ -23,7 +23,9 @@ class RedactingFilter(logging.Filter):
 
 
 def redact_logs() -> None:
-    """Installs the filter on every handler of the root logger (once each)."""
+    """Installs the filter on every handler of the root logger (once each), and builds the
+    redaction pipeline now rather than at the first message that needs it."""
+    redaction_pipeline()
     for handler in logging.getLogger().handlers:
         if not any(isinstance(existing, RedactingFilter) for existing in handler.filters):
             handler.addFilter(RedactingFilter())

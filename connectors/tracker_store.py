@@ -28,6 +28,7 @@ import itertools
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import sqlalchemy as sa
@@ -84,9 +85,16 @@ def stored_event(event: Any, known_codes: Sequence[str] = ()) -> dict[str, Any]:
     return data
 
 
+@lru_cache(maxsize=4096)
+def _redacted_text(text: str, known_codes: tuple[str, ...]) -> str:
+    # A message's text comes twice in its event, and slots hold the same values turn after
+    # turn: each is looked at once (what the conversation in memory holds anyway).
+    return redact_secrets(text, known_codes=known_codes)
+
+
 def _redacted(value: Any, known_codes: Sequence[str]) -> Any:
     if isinstance(value, str):
-        return redact_secrets(value, known_codes=known_codes)
+        return _redacted_text(value, tuple(known_codes))
     if isinstance(value, list):
         return [_redacted(item, known_codes) for item in value]
     return value
