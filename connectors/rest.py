@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional
 
@@ -38,6 +37,7 @@ from telecom_assistant.language import (
     detect_language,
     response_text,
 )
+from telecom_assistant.production import PRODUCTION, selected_profile
 from telecom_assistant.text import clean_message
 from telecom_assistant.trust import CHANNEL_SECRET, CHANNEL_SECRET_HEADER, same_secret
 
@@ -55,17 +55,13 @@ def unavailable_texts() -> dict[str, str]:
     }
 
 
-def production_profile() -> bool:
-    return os.environ.get("TELECOM_PROFILE") == "production"
-
-
 class AssistantRestInput(RestInput):
     @classmethod
     def name(cls) -> str:
         return "rest"
 
     def requires_secret(self) -> bool:
-        return production_profile()
+        return selected_profile() == PRODUCTION
 
     def _extract_input_channel(self, request: Request) -> str:
         return self.name()

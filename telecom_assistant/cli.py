@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
+from telegram_bridge.webhook import WebhookMisconfigured, webhook_settings
+
 from .backend.clock import operator_now
 from .backend.database import PROJECT_ROOT, create_schema, database_url, make_engine
 from .benchmark.options import DEFAULT_POSTGRES_ADMIN_URL, concurrency_levels, rasa_server_count
@@ -42,8 +44,6 @@ ACTIONS_PORT = 5055
 CONSOLE_PORT = 5002
 WEBCHAT_PORT = 5003
 TELEGRAM_BRIDGE_HEALTH_PORT = 5004
-# The Telegram bridge's own webhook listener (webhook mode), behind nginx's public door.
-TELEGRAM_WEBHOOK_PORT = 8443
 LOOPBACK = "127.0.0.1"
 # The production profile's servers listen on 127.0.0.1 only, from these ports up; nginx takes
 # RASA_PORT and ACTIONS_PORT, on 127.0.0.1 too, to spread their requests.
@@ -249,12 +249,17 @@ def production_servers(model: Path,
 
 def telegram_webhook() -> Optional[tuple[str, str]]:
     """The path Telegram posts to and the bridge's local webhook address, when the bridge runs
-    in webhook mode (TELEGRAM_WEBHOOK_URL); None: long polling, nothing to expose."""
-    url = os.environ.get("TELEGRAM_WEBHOOK_URL", "").strip()
-    if not (url and os.environ.get("TELEGRAM_BOT_TOKEN")):
+    in webhook mode; None: long polling, nothing to expose (or webhook mode misconfigured,
+    which the bridge itself refuses to start with, saying what to set)."""
+    if not os.environ.get("TELEGRAM_BOT_TOKEN"):
         return None
-    port = os.environ.get("TELEGRAM_WEBHOOK_PORT") or str(TELEGRAM_WEBHOOK_PORT)
-    return urllib.parse.urlsplit(url).path or "/", f"{LOOPBACK}:{port}"
+    try:
+        settings = webhook_settings(os.environ)
+    except WebhookMisconfigured:
+        return None
+    if settings is None:
+        return None
+    return urllib.parse.urlsplit(settings.url).path or "/", f"{LOOPBACK}:{settings.port}"
 
 
 def production_settings() -> Optional[ProductionSettings]:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Mapping, Optional
 
 from .backend.database import PROJECT_ROOT
+from .production import PRODUCTION, selected_profile
 
 SECRETS_DIR = PROJECT_ROOT / "var" / "secrets"
 ACTION_TOKEN_HEADER = "X-Telecom-Action-Token"
@@ -54,7 +55,7 @@ class Secret:
                                     f"{MIN_SECRET_LENGTH} characters or more "
                                     "(python -c 'import secrets; print(secrets.token_urlsafe())').")
             return configured
-        if environ.get("TELECOM_PROFILE") == "production":
+        if selected_profile(environ) == PRODUCTION:
             raise SecretMissing(f"The production profile needs {self.variable} ({self.purpose}): "
                                 "set it to a random value of 32 characters or more, the same "
                                 "for every server (SECURITY.md).")
