@@ -2,7 +2,7 @@
 # Everything else goes through the `telecom` command (`.venv/bin/telecom --help`).
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: run test venv seed train evaluate validate
+.PHONY: run test test-fast lint format venv seed train evaluate validate
 
 venv:
 	@scripts/bootstrap.sh
@@ -10,9 +10,23 @@ venv:
 run: venv          ## set up, seed the demo database, train if needed, start the assistant
 	.venv/bin/telecom run
 
-test:              ## the whole test suite (what CI runs), with Chromium and nginx for the tests that need them
+test:              ## what CI runs: lint, then every tier, with Chromium and nginx for the tests that need them
 	@scripts/bootstrap.sh --with-browser --with-nginx
+	@$(MAKE) --no-print-directory lint
 	.venv/bin/telecom test
+
+test-fast: venv    ## unit and integration tiers: no trained model, no browser (under two minutes)
+	.venv/bin/telecom test tests/unit tests/integration -m "not model and not browser"
+
+lint: venv         ## ruff (lint and format), mypy, and the import contracts of docs/architecture.md
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+	.venv/bin/lint-imports
+
+format: venv       ## apply ruff's fixes and formatting
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
 
 seed: venv
 	.venv/bin/telecom seed

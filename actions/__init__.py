@@ -10,8 +10,13 @@ import gc
 import importlib
 import pkgutil
 
+from telecom_assistant.tickets.redaction import redaction_pipeline
+
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
+# The escalation actions file tickets, whose transcripts are redacted with spaCy: built now,
+# so that the first ticket does not wait for it and its objects are frozen with the rest.
+redaction_pipeline()
 
 gc.collect()
 gc.freeze()

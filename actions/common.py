@@ -25,9 +25,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from telecom_assistant.backend import AccountService
-from telecom_assistant.backend.database import PROJECT_ROOT, make_engine
-from telecom_assistant.backend.interface import (
+from telecom_assistant.accounts.service import (
+    AccountService,
     AddOn,
     BillLine,
     Coverage,
@@ -35,15 +34,16 @@ from telecom_assistant.backend.interface import (
     PlanKind,
     Subscription,
 )
-from telecom_assistant.backend.sql import SqlAccountService, VerificationThrottles
+from telecom_assistant.accounts.sql import SqlAccountService, VerificationThrottles
+from telecom_assistant.database import PROJECT_ROOT, make_engine
 from telecom_assistant.language import (
     CHINESE,
     ENGLISH,
-    opens_with_greeting,
-    response_text,
-    opens_with_no,
     declines_change,
+    opens_with_greeting,
+    opens_with_no,
     opens_with_yes,
+    response_text,
     says_no_somewhere,
     says_problem_gone,
     says_problem_persists,

@@ -14,7 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from .common import (
+from actions.common import (
     PENDING_CONFIRMATION,
     answer_in_context,
     hand_over,
@@ -22,6 +22,7 @@ from .common import (
     pending_confirmation,
     remember_dispute,
 )
+
 
 class ActionHandleConfirmation(Action):
     def name(self) -> str:

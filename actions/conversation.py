@@ -7,9 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from telecom_assistant.language import response_text
-
-from .common import (
+from actions.common import (
     HANDLE_CONFIRMATION,
     PENDING_REQUEST,
     ROUTE_INFORM,
@@ -21,7 +19,8 @@ from .common import (
     parked_request,
     typed_button_action,
 )
-from .escalation import Trigger, begin_escalation
+from actions.escalation import Trigger, begin_escalation
+from telecom_assistant.language import response_text
 
 # A bare answer ("Haidian", "5G Plus 129") goes to the capability its entity belongs to.
 INFORM_ROUTES = [

@@ -19,27 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from telecom_assistant.backend.clock import CHINA_TIME
-from telecom_assistant.backend.msisdn import find_msisdns, mask_msisdn
-from telecom_assistant.language import (
-    looks_like_question,
-    opens_with_no,
-    opens_with_yes,
-    response_text,
-)
-from telecom_assistant.tickets import intake
-from telecom_assistant.tickets.model import (
-    CATEGORY_NAMES,
-    Category,
-    Kind,
-    NetworkIssue,
-    NewTicket,
-    Ticket,
-    TranscriptTurn,
-    is_fraud,
-)
-
-from .common import (
+from actions.common import (
     HANDLE_CONFIRMATION,
     HANDOFF,
     PENDING_CONFIRMATION,
@@ -56,11 +36,30 @@ from .common import (
     typed_button_payload,
     verified_number,
 )
-from .forms import (
+from actions.forms import (
     ACCOUNT_INTENTS,
     REQUESTED_SLOT,
     ListeningFormValidation,
     answering_a_question,
+)
+from telecom_assistant.accounts.msisdn import find_msisdns, mask_msisdn
+from telecom_assistant.clock import CHINA_TIME
+from telecom_assistant.language import (
+    looks_like_question,
+    opens_with_no,
+    opens_with_yes,
+    response_text,
+)
+from telecom_assistant.tickets import intake
+from telecom_assistant.tickets.model import (
+    CATEGORY_NAMES,
+    Category,
+    Kind,
+    NetworkIssue,
+    NewTicket,
+    Ticket,
+    TranscriptTurn,
+    is_fraud,
 )
 
 ESCALATION = "escalation"

@@ -25,9 +25,8 @@ from rasa_sdk.events import ActionExecutionRejected, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.common import events_since_message, language, typed_button_payload
 from telecom_assistant.language import asks_to_stop, opens_with_no, response_text
-
-from .common import events_since_message, language, typed_button_payload
 
 REQUESTED_SLOT = "requested_slot"
 # Unusable answers in a row to the current question.

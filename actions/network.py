@@ -7,14 +7,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from telecom_assistant.backend.interface import (
-    Coverage,
-    FiveGSupport,
-    OutdoorCoverage,
-)
-from telecom_assistant.backend.tariffs import PlanWishes
-
-from .common import (
+from actions.common import (
     EXPLAIN_TARIFF,
     Names,
     Request,
@@ -26,6 +19,12 @@ from .common import (
     offer_verification,
     verified_number,
 )
+from telecom_assistant.accounts.service import (
+    Coverage,
+    FiveGSupport,
+    OutdoorCoverage,
+)
+from telecom_assistant.accounts.tariffs import PlanWishes
 
 
 class ActionAsk5G(ServiceAction):

@@ -8,10 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from telecom_assistant.backend.interface import Subscription, UnknownSubscription
-from telecom_assistant.tickets.model import Category
-
-from .common import (
+from actions.common import (
     ADDON_TOPIC,
     ANY_ADDON,
     CONSENT_DISPUTED,
@@ -27,7 +24,9 @@ from .common import (
     money,
     pending_confirmation,
 )
-from .escalation import Trigger, begin_escalation
+from actions.escalation import Trigger, begin_escalation
+from telecom_assistant.accounts.service import Subscription, UnknownSubscription
+from telecom_assistant.tickets.model import Category
 
 ALL = "all"
 ASKS_WHAT_IT_COSTS = re.compile(

@@ -7,10 +7,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from telecom_assistant.backend.interface import Line, Plan, PlanKind, UnknownPlan
-from telecom_assistant.backend.tariffs import PlanWishes
-
-from .common import (
+from actions.common import (
     EXPLAIN_TARIFF,
     PENDING_CONFIRMATION,
     Names,
@@ -27,7 +24,8 @@ from .common import (
     pending_confirmation,
     verified_number,
 )
-
+from telecom_assistant.accounts.service import Line, Plan, PlanKind, UnknownPlan
+from telecom_assistant.accounts.tariffs import PlanWishes
 
 CHANGE_PLAN = "action_change_plan"
 

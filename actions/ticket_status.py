@@ -9,9 +9,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.common import Names, Request, VerifiedAction, day, ticket_service
 from telecom_assistant.tickets.model import Ticket, UnknownTicket, normalise_ticket_id
-
-from .common import Names, Request, VerifiedAction, day, ticket_service
 
 
 class ActionCheckTicketStatus(VerifiedAction):

@@ -6,14 +6,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from telecom_assistant.backend.interface import (
-    Coverage,
-    IndoorCoverage,
-    OutdoorCoverage,
-)
-from telecom_assistant.tickets.model import Category, NetworkIssue
-
-from .common import (
+from actions.common import (
     Names,
     Request,
     ServiceAction,
@@ -21,7 +14,13 @@ from .common import (
     confirmation_request,
     verified_number,
 )
-from .escalation import START_ESCALATION, Trigger
+from actions.escalation import START_ESCALATION, Trigger
+from telecom_assistant.accounts.service import (
+    Coverage,
+    IndoorCoverage,
+    OutdoorCoverage,
+)
+from telecom_assistant.tickets.model import Category, NetworkIssue
 
 
 class ActionTroubleshootNetwork(ServiceAction):

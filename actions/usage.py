@@ -8,15 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from telecom_assistant.backend.interface import (
-    BillLine,
-    ChargeCategory,
-    PlanKind,
-)
-from telecom_assistant.backend.tariffs import match_charge
-from telecom_assistant.tickets.model import Category
-
-from .common import (
+from actions.common import (
     ADDON_TOPIC,
     Names,
     Request,
@@ -27,7 +19,14 @@ from .common import (
     day,
     money,
 )
-from .escalation import START_ESCALATION, Trigger
+from actions.escalation import START_ESCALATION, Trigger
+from telecom_assistant.accounts.service import (
+    BillLine,
+    ChargeCategory,
+    PlanKind,
+)
+from telecom_assistant.accounts.tariffs import match_charge
+from telecom_assistant.tickets.model import Category
 
 
 def parse_amount(text: Optional[str]) -> Optional[int]:

@@ -21,15 +21,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from telecom_assistant.backend.interface import OTP_LENGTH, VerificationOutcome
-from telecom_assistant.backend.msisdn import find_msisdns, mask_msisdn, normalise_msisdn
-
-from .common import (
+from actions.common import (
     HANDOFF,
     OTP_CODE,
-    PHONE_NUMBER,
     PENDING_CONFIRMATION,
     PENDING_REQUEST,
+    PHONE_NUMBER,
     VERIFICATION_FORM,
     VERIFIED_AT,
     VERIFIED_MSISDN,
@@ -42,8 +39,8 @@ from .common import (
     verification_ended,
     verified_number,
 )
-from .escalation import START_ESCALATION
-from .forms import (
+from actions.escalation import START_ESCALATION
+from actions.forms import (
     CONFIDENT,
     FORM_MISSES,
     REQUESTED_SLOT,
@@ -51,6 +48,8 @@ from .forms import (
     Reading,
     answering_a_question,
 )
+from telecom_assistant.accounts.msisdn import find_msisdns, mask_msisdn, normalise_msisdn
+from telecom_assistant.accounts.service import OTP_LENGTH, VerificationOutcome
 
 VERIFICATION_HALTED = "verification_halted"
 SIGN_OUT_INTENT = "sign_out"

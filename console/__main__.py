@@ -5,14 +5,14 @@ import argparse
 import os
 from typing import Mapping, Optional, Sequence
 
-from telecom_assistant.backend.database import create_schema, make_engine
-from telecom_assistant.backend.sql import SqlAccountService
-from telecom_assistant.production import PRODUCTION, selected_profile
+from console.app import create_app
+from telecom_assistant.accounts.sql import SqlAccountService
+from telecom_assistant.agents.accounts import AgentAccounts
+from telecom_assistant.database import make_engine
+from telecom_assistant.schema import create_schema
+from telecom_assistant.settings import PRODUCTION, selected_profile
 from telecom_assistant.tickets.sql import SqlTicketService
 from telecom_assistant.web import exit_if_port_taken
-
-from .accounts import AgentAccounts
-from .app import create_app
 
 # Agents reach the console on this machine, or through a proxy on it that terminates TLS.
 DEFAULT_HOST = "127.0.0.1"

@@ -5,7 +5,7 @@ signed-in agent must carry the session's CSRF token. Both are checked in one req
 middleware, so a route added later is protected without anyone remembering to.
 
 The console runs as a single worker: its database calls are short and blocking, and the
-sign-in lock-out lives in the process (see :mod:`console.accounts`).
+sign-in lock-out lives in the process (see :mod:`telecom_assistant.agents.accounts`).
 
 A proxy on this machine (nginx terminating TLS in front of the console) is believed about the
 client: the scheme in X-Forwarded-Proto, and the address it appended to X-Forwarded-For
@@ -33,15 +33,18 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, html, redirect
 from sanic.response import json as json_response
 
-from telecom_assistant.backend.clock import Clock, operator_now
-from telecom_assistant.backend.interface import (
+from console.chart import PALETTE, Series, stacked_bar_chart
+from console.i18n import LANGUAGES, Translator, pick_language
+from telecom_assistant.accounts.msisdn import mask_msisdn
+from telecom_assistant.accounts.service import (
     AccountService,
     Bill,
     Line,
     Subscription,
     UnknownLine,
 )
-from telecom_assistant.backend.msisdn import mask_msisdn
+from telecom_assistant.agents.accounts import Agent, AgentAccounts, AgentSession, Lockout, parse_ip
+from telecom_assistant.clock import Clock, operator_now
 from telecom_assistant.tickets.model import (
     QUEUE_SORTS,
     TRANSITIONS,
@@ -61,10 +64,6 @@ from telecom_assistant.tickets.replies import (
 )
 from telecom_assistant.tickets.service import TicketService
 from telecom_assistant.web import SECURITY_HEADERS
-
-from .accounts import Agent, AgentAccounts, AgentSession, Lockout, parse_ip
-from .chart import PALETTE, Series, stacked_bar_chart
-from .i18n import LANGUAGES, Translator, pick_language
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SESSION_COOKIE = "console_session"

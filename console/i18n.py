@@ -10,7 +10,7 @@ import enum
 from datetime import date, datetime
 from typing import Optional
 
-from telecom_assistant.backend.interface import BillStatus
+from telecom_assistant.accounts.service import BillStatus
 from telecom_assistant.tickets.model import (
     CATEGORY_NAMES,
     Category,

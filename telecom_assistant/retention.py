@@ -20,9 +20,13 @@ from typing import Mapping
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from .backend import orm
-from .backend.clock import operator_now
-from .backend.database import PROJECT_ROOT
+from telecom_assistant.accounts.tables import (
+    SmsOutboxRow,
+    VerificationCodeRow,
+    VerificationCounterRow,
+)
+from telecom_assistant.clock import operator_now
+from telecom_assistant.database import PROJECT_ROOT
 
 DEFAULT_RETENTION_DAYS = 90
 # Rasa's SQL tracker store's table, as both profiles' stores write it.
@@ -72,12 +76,12 @@ def forget_old_sms(engine: Engine, days: int) -> int:
     cutoff = operator_now() - timedelta(days=days)
     with engine.begin() as connection:
         return connection.execute(
-            sa.delete(orm.SmsOutboxRow).where(orm.SmsOutboxRow.sent_at < cutoff)).rowcount
+            sa.delete(SmsOutboxRow).where(SmsOutboxRow.sent_at < cutoff)).rowcount
 
 
 def forget_spent_verifications(engine: Engine) -> int:
     cutoff = operator_now() - SPENT_VERIFICATION_AGE
-    codes, counters = orm.VerificationCodeRow, orm.VerificationCounterRow
+    codes, counters = VerificationCodeRow, VerificationCounterRow
     with engine.begin() as connection:
         spent_codes = connection.execute(sa.delete(codes).where(
             sa.or_(codes.expires_at.is_(None), codes.expires_at < cutoff),

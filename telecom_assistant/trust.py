@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional
 
-from .backend.database import PROJECT_ROOT
-from .production import PRODUCTION, selected_profile
+from telecom_assistant.database import PROJECT_ROOT
+from telecom_assistant.settings import PRODUCTION, selected_profile
 
 SECRETS_DIR = PROJECT_ROOT / "var" / "secrets"
 ACTION_TOKEN_HEADER = "X-Telecom-Action-Token"

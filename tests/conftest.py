@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
-from telecom_assistant.backend.database import make_engine, scratch_postgres_database
-from telecom_assistant.backend.seed import reset_database
-from telecom_assistant.backend.sql import SqlAccountService
+from telecom_assistant.database import make_engine, scratch_postgres_database
+from demo.seed import reset_database
+from telecom_assistant.accounts.sql import SqlAccountService
 from telecom_assistant.tickets.sql import SqlTicketService
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
@@ -106,7 +106,7 @@ def redis_key_prefix() -> Iterator[str]:
     deleted afterwards."""
     import redis
 
-    from telecom_assistant.production.lock_store import delete_locks
+    from rasa_plugins.lock_store import delete_locks
 
     client = redis.Redis.from_url(TEST_REDIS_URL)
     try:
@@ -126,7 +126,7 @@ def redis_key_prefix() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def nginx() -> str:
     """Debian's nginx, the production profile's load balancer."""
-    from telecom_assistant.production.nginx import nginx_binary
+    from ops.production.nginx import nginx_binary
 
     binary = nginx_binary()
     if binary is None:
@@ -143,7 +143,7 @@ def engine(request) -> Engine:
 @pytest.fixture(scope="session")
 def model():
     """The trained model: trained once per test run, and only if data, domain or config changed."""
-    from .stack import train_model
+    from tests.stack import train_model
 
     return train_model()
 
@@ -152,7 +152,7 @@ def model():
 def product(model, tmp_path_factory):
     """The assistant, the agent console and the web chat, as `telecom run` starts them (with
     the tracker store), shared by the end-to-end tests (Rasa takes a minute to start)."""
-    from .stack import start_product
+    from tests.stack import start_product
 
     running = start_product(model, tmp_path_factory.mktemp("product"), keep_conversations=True)
     yield running
@@ -203,3 +203,11 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield browser
         browser.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that drives Chromium is a browser test wherever it lives: `make test-fast` skips
+    them (the e2e tier needs no marker: it is its folder)."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)

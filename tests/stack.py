@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Optional, TypeVar
 
-from telecom_assistant.backend.database import PROJECT_ROOT
-from telecom_assistant.conversations import send_message
-from telecom_assistant.benchmark.servers import (
+from telecom_assistant.database import PROJECT_ROOT
+from ops.conversations import send_message
+from ops.benchmark.servers import (
     BIN,
     Server,
     free_port,
@@ -29,7 +29,7 @@ from telecom_assistant.benchmark.servers import (
     wait_for,
     write_endpoints,
 )
-from telecom_assistant.production import ProductionSettings
+from ops.production import ProductionSettings
 
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 T = TypeVar("T")
@@ -135,11 +135,11 @@ def start_product(model: Path, workdir: Path, keep_conversations: bool = False) 
     """The assistant, the agent console and the web chat over a demo database with one agent
     (`keep_conversations`: see start_stack)."""
     # Imported here: the stack alone must not need the whole product importable.
-    from console.accounts import AgentAccounts
-    from telecom_assistant.backend.clock import operator_now
-    from telecom_assistant.backend.database import make_engine
-    from telecom_assistant.backend.seed import reset_database
-    from telecom_assistant.tickets.demo import seed_demo_tickets
+    from telecom_assistant.agents.accounts import AgentAccounts
+    from telecom_assistant.clock import operator_now
+    from telecom_assistant.database import make_engine
+    from demo.seed import reset_database
+    from demo.tickets import seed_demo_tickets
 
     database_url = f"sqlite:///{workdir / 'telecom.db'}"
     engine = make_engine(database_url)
@@ -152,7 +152,7 @@ def start_product(model: Path, workdir: Path, keep_conversations: bool = False) 
     programs: list[subprocess.Popen] = []
     urls = []
     try:
-        for module, extra in (("console", []), ("webchat", ["--rasa-url", stack.rasa_url])):
+        for module, extra in (("console", []), ("channels.webchat", ["--rasa-url", stack.rasa_url])):
             port = free_port()
             program = subprocess.Popen(
                 [sys.executable, "-m", module, "--port", str(port), *extra], cwd=PROJECT_ROOT,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from ..backend.msisdn import find_msisdns
+from telecom_assistant.accounts.msisdn import find_msisdns
 
 # The words of a request for a ticket, a person or a report, which describe nothing yet.
 _REQUEST_WORDS = re.compile(

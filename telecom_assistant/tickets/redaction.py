@@ -31,7 +31,7 @@ Two entry points: :func:`redact` for ticket transcripts (everything above), and
 conversation needs them) and runs for every message, so a message that cannot hold a secret
 (fewer than four digits in a row, no @) is returned before any spaCy work.
 
-Why spaCy: this is the same machinery as the NLU pipeline (nlu_components/spacy_pipeline.py),
+Why spaCy: this is the same machinery as the NLU pipeline (rasa_plugins/nlu/spacy_pipeline.py),
 a tokenizer plus an entity ruler, so the rules read as token patterns rather than one large
 regular expression, and what needs context (a code word nearby) is a small component working
 on tokens. The tokenizer is our own: jieba, the NLU tokenizer, splits by its dictionary and
@@ -57,7 +57,7 @@ from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
 from spacy.vocab import Vocab
 
-from ..backend.msisdn import normalise_msisdn
+from telecom_assistant.accounts.msisdn import normalise_msisdn
 
 ID_CARD = "ID_CARD"
 BANK_CARD = "BANK_CARD"

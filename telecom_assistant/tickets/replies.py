@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Optional, Sequence
 
-from .model import Delivery, TicketError
+from telecom_assistant.tickets.model import Delivery, TicketError
 
 # The channels that can carry a reply back, by the channel name a ticket records. A ticket
 # opened over the bare REST API (a test, a script) has nobody to answer.

@@ -8,7 +8,14 @@ from __future__ import annotations
 import abc
 from typing import Sequence
 
-from .model import Filing, HotspotReport, NewTicket, QueueFilter, Status, Ticket
+from telecom_assistant.tickets.model import (
+    Filing,
+    HotspotReport,
+    NewTicket,
+    QueueFilter,
+    Status,
+    Ticket,
+)
 
 
 class TicketService(abc.ABC):

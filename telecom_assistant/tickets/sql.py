@@ -17,10 +17,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from ..backend import orm
-from ..backend.database import SessionPerCall
-from ..text import clean_message
-from .model import (
+from telecom_assistant.database import SessionPerCall
+from telecom_assistant.text import clean_message
+from telecom_assistant.tickets.model import (
     HOTSPOT_DAYS,
     REPEAT_WINDOW,
     UNKNOWN_CHANNEL,
@@ -47,9 +46,15 @@ from .model import (
     response_due,
     sort_queue,
 )
-from .redaction import redact
-from .replies import check_reply
-from .service import TicketService
+from telecom_assistant.tickets.replies import check_reply
+from telecom_assistant.tickets.service import TicketService
+from telecom_assistant.tickets.tables import (
+    AgentReplyRow,
+    TicketNoteRow,
+    TicketRow,
+    TicketStatusRow,
+    TicketTurnRow,
+)
 
 ASSISTANT = "assistant"
 AGENT = "agent"
@@ -81,7 +86,7 @@ class SqlTicketService(SessionPerCall, TicketService):
     def _refresh_existing(self, new: NewTicket) -> Optional[Ticket]:
         with self._session() as session:
             row = session.scalars(
-                select(orm.TicketRow).where(orm.TicketRow.idempotency_key == new.idempotency_key)
+                select(TicketRow).where(TicketRow.idempotency_key == new.idempotency_key)
             ).one_or_none()
             if row is None:
                 return None
@@ -103,7 +108,7 @@ class SqlTicketService(SessionPerCall, TicketService):
                 outage=new.network_issue is not None and new.network_issue.is_outage,
                 repeat=self._is_repeat(session, new, now),
             )
-            row = orm.TicketRow(
+            row = TicketRow(
                 id=self._next_id(session, now),
                 idempotency_key=new.idempotency_key,
                 kind=new.kind.value,
@@ -121,7 +126,7 @@ class SqlTicketService(SessionPerCall, TicketService):
                 response_due=response_due(now, priority),
                 repair_due=repair_due(now, new.network_issue) if new.network_issue else None,
                 turns=_turn_rows(new),
-                history=[orm.TicketStatusRow(to_status=Status.OPEN.value, by=ASSISTANT, at=now)],
+                history=[TicketStatusRow(to_status=Status.OPEN.value, by=ASSISTANT, at=now)],
             )
             session.add(row)
             session.flush()
@@ -131,20 +136,20 @@ class SqlTicketService(SessionPerCall, TicketService):
     def _next_id(session: Session, now: datetime) -> str:
         prefix = format_ticket_id(now.date(), 0)[:-4]
         taken = session.scalar(
-            select(func.count()).select_from(orm.TicketRow).where(orm.TicketRow.id.like(f"{prefix}%"))
+            select(func.count()).select_from(TicketRow).where(TicketRow.id.like(f"{prefix}%"))
         )
         return format_ticket_id(now.date(), taken + 1)
 
     @staticmethod
     def _is_repeat(session: Session, new: NewTicket, now: datetime) -> bool:
         """The same customer complained in the last 30 days (by verified line or contact)."""
-        same_customer = [orm.TicketRow.contact_number == new.contact_number]
+        same_customer = [TicketRow.contact_number == new.contact_number]
         if new.msisdn:
-            same_customer.append(orm.TicketRow.msisdn == new.msisdn)
+            same_customer.append(TicketRow.msisdn == new.msisdn)
         earlier = session.scalar(
             select(func.count())
-            .select_from(orm.TicketRow)
-            .where(or_(*same_customer), orm.TicketRow.created_at >= now - REPEAT_WINDOW)
+            .select_from(TicketRow)
+            .where(or_(*same_customer), TicketRow.created_at >= now - REPEAT_WINDOW)
         )
         return earlier > 0
 
@@ -157,23 +162,23 @@ class SqlTicketService(SessionPerCall, TicketService):
     def tickets_for_line(self, msisdn: str, limit: int = 5) -> Sequence[Ticket]:
         with self._session() as session:
             rows = session.scalars(
-                select(orm.TicketRow)
-                .where(or_(orm.TicketRow.msisdn == msisdn, orm.TicketRow.contact_number == msisdn))
-                .order_by(orm.TicketRow.created_at.desc(), orm.TicketRow.id.desc())
+                select(TicketRow)
+                .where(or_(TicketRow.msisdn == msisdn, TicketRow.contact_number == msisdn))
+                .order_by(TicketRow.created_at.desc(), TicketRow.id.desc())
                 .limit(limit)
             ).all()
             return [_ticket(row) for row in rows]
 
     def queue(self, wanted: QueueFilter) -> Sequence[Ticket]:
-        query = select(orm.TicketRow)
+        query = select(TicketRow)
         if wanted.statuses:
-            query = query.where(orm.TicketRow.status.in_([s.value for s in wanted.statuses]))
+            query = query.where(TicketRow.status.in_([s.value for s in wanted.statuses]))
         if wanted.categories:
-            query = query.where(orm.TicketRow.category.in_([c.value for c in wanted.categories]))
+            query = query.where(TicketRow.category.in_([c.value for c in wanted.categories]))
         if wanted.priorities:
-            query = query.where(orm.TicketRow.priority.in_([p.value for p in wanted.priorities]))
+            query = query.where(TicketRow.priority.in_([p.value for p in wanted.priorities]))
         if wanted.channels:
-            query = query.where(orm.TicketRow.channel.in_(list(wanted.channels)))
+            query = query.where(TicketRow.channel.in_(list(wanted.channels)))
         now = self._now()
         with self._session() as session:
             tickets = [_ticket(row) for row in session.scalars(query).all()]
@@ -187,8 +192,8 @@ class SqlTicketService(SessionPerCall, TicketService):
         since = datetime.combine(today - timedelta(days=HOTSPOT_DAYS - 1), time.min)
         with self._session() as session:
             rows = session.execute(
-                select(orm.TicketRow.created_at, orm.TicketRow.category).where(
-                    orm.TicketRow.created_at >= since
+                select(TicketRow.created_at, TicketRow.category).where(
+                    TicketRow.created_at >= since
                 )
             ).all()
         return hotspots(((at.date(), Category(category)) for at, category in rows), today)
@@ -201,7 +206,7 @@ class SqlTicketService(SessionPerCall, TicketService):
             check_transition(Status(row.status), status)
             now = self._now()
             row.history.append(
-                orm.TicketStatusRow(from_status=row.status, to_status=status.value, by=by, at=now)
+                TicketStatusRow(from_status=row.status, to_status=status.value, by=by, at=now)
             )
             row.status = status.value
             row.responded_at = row.responded_at or now
@@ -219,7 +224,7 @@ class SqlTicketService(SessionPerCall, TicketService):
         with self._session() as session:
             row = self._row(session, ticket_id)
             now = self._now()
-            row.notes.append(orm.TicketNoteRow(author=author, text=_text(text), at=now))
+            row.notes.append(TicketNoteRow(author=author, text=_text(text), at=now))
             row.responded_at = row.responded_at or now
             session.flush()
             return _ticket(row)
@@ -230,7 +235,7 @@ class SqlTicketService(SessionPerCall, TicketService):
             text = check_reply(row.channel, clean_message(text))
             now = self._now()
             row.replies.append(
-                orm.AgentReplyRow(
+                AgentReplyRow(
                     channel=row.channel, conversation_id=row.conversation_id,
                     language=row.language, author=agent, text=text, at=now,
                     delivery=Delivery.PENDING.value,
@@ -241,8 +246,8 @@ class SqlTicketService(SessionPerCall, TicketService):
             return _ticket(row)
 
     @staticmethod
-    def _row(session: Session, ticket_id: str) -> orm.TicketRow:
-        row = session.get(orm.TicketRow, ticket_id)
+    def _row(session: Session, ticket_id: str) -> TicketRow:
+        row = session.get(TicketRow, ticket_id)
         if row is None:
             raise UnknownTicket(ticket_id)
         return row
@@ -251,7 +256,7 @@ class SqlTicketService(SessionPerCall, TicketService):
 def _storable(new: NewTicket) -> NewTicket:
     """The escalation as the tables can hold it, whatever the channel sent: control characters
     (PostgreSQL refuses NUL) dropped everywhere, every field fitted to its column."""
-    ticket = orm.TicketRow
+    ticket = TicketRow
     return replace(
         new,
         description=_text(new.description),
@@ -262,7 +267,7 @@ def _storable(new: NewTicket) -> NewTicket:
         idempotency_key=_identifier(new.idempotency_key, ticket.idempotency_key),
         language=_fitted(new.language, ticket.language),
         transcript=tuple(
-            replace(turn, speaker=_fitted(turn.speaker, orm.TicketTurnRow.speaker),
+            replace(turn, speaker=_fitted(turn.speaker, TicketTurnRow.speaker),
                     text=_text(turn.text))
             for turn in new.transcript
         ),
@@ -295,26 +300,30 @@ def _channel(channel: str) -> str:
     """A channel's name, or UNKNOWN_CHANNEL for one no channel has: a name longer than the
     column is made up, and cut it would show agents a channel that does not exist."""
     channel = clean_message(channel).strip()
-    if not channel or len(channel) > orm.TicketRow.channel.type.length:
+    if not channel or len(channel) > TicketRow.channel.type.length:
         return UNKNOWN_CHANNEL
     return channel
 
 
 def _redact(new: NewTicket, text: str) -> str:
     """The customer's numbers and codes are masked in whatever form they were typed."""
+    # Imported here: redaction loads spaCy, which only the processes that file tickets (the
+    # action server, `telecom seed`) need; the console and the channels read tickets only.
+    from telecom_assistant.tickets.redaction import redact
+
     known_numbers = [number for number in (new.msisdn, new.contact_number) if number]
     return redact(text, known_codes=new.known_codes, known_numbers=known_numbers)
 
 
-def _turn_rows(new: NewTicket) -> list[orm.TicketTurnRow]:
+def _turn_rows(new: NewTicket) -> list[TicketTurnRow]:
     return [
-        orm.TicketTurnRow(position=position, speaker=turn.speaker, text=_redact(new, turn.text),
+        TicketTurnRow(position=position, speaker=turn.speaker, text=_redact(new, turn.text),
                           at=turn.at)
         for position, turn in enumerate(new.transcript)
     ]
 
 
-def _transcript(row: orm.TicketRow) -> tuple[TranscriptTurn, ...]:
+def _transcript(row: TicketRow) -> tuple[TranscriptTurn, ...]:
     """The conversation up to the filing, then the agents' replies, in time order."""
     turns = [TranscriptTurn(turn.speaker, turn.text, turn.at) for turn in row.turns]
     replies = [
@@ -326,7 +335,7 @@ def _transcript(row: orm.TicketRow) -> tuple[TranscriptTurn, ...]:
     return tuple(heapq.merge(turns, replies, key=lambda turn: turn.at))
 
 
-def _ticket(row: orm.TicketRow) -> Ticket:
+def _ticket(row: TicketRow) -> Ticket:
     return Ticket(
         id=row.id,
         kind=Kind(row.kind),

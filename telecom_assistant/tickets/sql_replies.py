@@ -9,24 +9,24 @@ from typing import Iterable, Optional, Sequence
 
 from sqlalchemy import select, update
 
-from ..backend import orm
-from ..backend.database import SessionPerCall
-from .model import Delivery
-from .replies import AgentReply, ReplyOutbox
+from telecom_assistant.database import SessionPerCall
+from telecom_assistant.tickets.model import Delivery
+from telecom_assistant.tickets.replies import AgentReply, ReplyOutbox
+from telecom_assistant.tickets.tables import AgentReplyRow
 
 
 class SqlReplyOutbox(SessionPerCall, ReplyOutbox):
     def pending(
         self, channel: str, conversation_id: Optional[str] = None, limit: int = 50
     ) -> Sequence[AgentReply]:
-        query = select(orm.AgentReplyRow).where(
-            orm.AgentReplyRow.channel == channel,
-            orm.AgentReplyRow.delivery == Delivery.PENDING.value,
+        query = select(AgentReplyRow).where(
+            AgentReplyRow.channel == channel,
+            AgentReplyRow.delivery == Delivery.PENDING.value,
         )
         if conversation_id is not None:
-            query = query.where(orm.AgentReplyRow.conversation_id == conversation_id)
+            query = query.where(AgentReplyRow.conversation_id == conversation_id)
         with self._session() as session:
-            rows = session.scalars(query.order_by(orm.AgentReplyRow.id).limit(limit)).all()
+            rows = session.scalars(query.order_by(AgentReplyRow.id).limit(limit)).all()
             return [_reply(row) for row in rows]
 
     def mark_delivered(self, reply_ids: Iterable[int], conversation_id: str) -> int:
@@ -35,11 +35,11 @@ class SqlReplyOutbox(SessionPerCall, ReplyOutbox):
             return 0
         with self._session() as session:
             result = session.execute(
-                update(orm.AgentReplyRow)
+                update(AgentReplyRow)
                 .where(
-                    orm.AgentReplyRow.id.in_(ids),
-                    orm.AgentReplyRow.conversation_id == conversation_id,
-                    orm.AgentReplyRow.delivery == Delivery.PENDING.value,
+                    AgentReplyRow.id.in_(ids),
+                    AgentReplyRow.conversation_id == conversation_id,
+                    AgentReplyRow.delivery == Delivery.PENDING.value,
                 )
                 .values(delivery=Delivery.DELIVERED.value, delivered_at=self._now())
             )
@@ -48,16 +48,16 @@ class SqlReplyOutbox(SessionPerCall, ReplyOutbox):
     def mark_failed(self, reply_id: int, reason: str) -> None:
         with self._session() as session:
             session.execute(
-                update(orm.AgentReplyRow)
+                update(AgentReplyRow)
                 .where(
-                    orm.AgentReplyRow.id == reply_id,
-                    orm.AgentReplyRow.delivery == Delivery.PENDING.value,
+                    AgentReplyRow.id == reply_id,
+                    AgentReplyRow.delivery == Delivery.PENDING.value,
                 )
                 .values(delivery=Delivery.FAILED.value, failure=reason[:500])
             )
 
 
-def _reply(row: orm.AgentReplyRow) -> AgentReply:
+def _reply(row: AgentReplyRow) -> AgentReply:
     return AgentReply(
         id=row.id,
         ticket_id=row.ticket_id,

@@ -1,0 +1,9 @@
+"""The Telegram bridge: relays Telegram chats to the assistant's Rasa server over HTTP."""
+from channels.telegram.bridge import (
+    Bridge,
+    RasaClient,
+    RasaUnavailable,
+    build_application,
+)
+
+__all__ = ["Bridge", "RasaClient", "RasaUnavailable", "build_application"]

@@ -1,0 +1,503 @@
+"""Relays private Telegram chats to Rasa over HTTP, one Rasa conversation per chat.
+
+Rasa answers on its "telegram" channel (POST {rasa_url}/webhooks/telegram/webhook), which
+behaves like Rasa's REST channel: the request carries a sender id and a text, the response is
+the list of the bot's messages for that turn. Every request carries the channel secret, and
+the sender id is the chat's conversation id (conversations.py), which only the bridge can make.
+
+Only private chats reach Rasa: in a group, what the assistant tells a verified customer about
+their account would be read by every member. A group is told once to write privately instead.
+
+Messages for Rasa never go out from the update handlers themselves: they join the chat's queue
+and one delivery task per chat sends them in order. So a chat waiting for Rasa does not hold
+up the other chats, and when Rasa is down the queue simply waits, with exponential backoff,
+until Rasa is back: nothing the customer wrote is dropped.
+
+Optionally the bridge also sends agents' replies to tickets filed from Telegram (polling the
+reply outbox, see agent_replies.py) and answers GET /health (health.py).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import httpx
+from sqlalchemy.exc import SQLAlchemyError
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from channels.telegram.agent_replies import AgentReplySender
+from channels.telegram.conversations import ChatDirectory, rasa_sender_id
+from channels.telegram.health import HealthServer
+from channels.telegram.texts import LANGUAGE_NAMES, TEXTS, language_from_telegram, text
+from telecom_assistant.text import clean_message
+from telecom_assistant.tickets.replies import ReplyOutbox
+from telecom_assistant.trust import CHANNEL_SECRET_HEADER
+
+logger = logging.getLogger(__name__)
+
+RASA_CHANNEL_PATH = "/webhooks/telegram/webhook"
+VERIFY_IDENTITY_PAYLOAD = "/verify_identity"
+# Telegram refuses callback data longer than this many bytes.
+CALLBACK_DATA_LIMIT = 64
+# Callback data the bridge makes up itself starts with this; a Rasa payload that happens to
+# start with it too is sent through the per-chat payload map, so the two never mix.
+BRIDGE_CALLBACK_PREFIX = "tgb:"
+LANGUAGE_CALLBACK_PREFIX = BRIDGE_CALLBACK_PREFIX + "lang:"
+PAYLOAD_CALLBACK_PREFIX = BRIDGE_CALLBACK_PREFIX + "p:"
+# Handlers of this group run before the others, and may stop them.
+GATE_GROUP = -1
+
+
+class RasaUnavailable(Exception):
+    """Rasa could not take the message now; the same message may be sent again later."""
+
+
+class RasaClient:
+    def __init__(self, rasa_url: str, channel_secret: str, timeout: float = 15.0) -> None:
+        self._base_url = rasa_url.rstrip("/")
+        self._webhook_url = self._base_url + RASA_CHANNEL_PATH
+        self._http = httpx.AsyncClient(
+            timeout=timeout, headers={CHANNEL_SECRET_HEADER: channel_secret}
+        )
+
+    async def send(self, sender: str, text: str) -> list[dict[str, Any]]:
+        """The bot's messages in answer to one customer message."""
+        try:
+            response = await self._http.post(
+                self._webhook_url, json={"sender": sender, "message": text}
+            )
+        except httpx.HTTPError as error:
+            raise RasaUnavailable(f"cannot reach Rasa: {error!r}") from error
+        # Any refusal counts as "unavailable", not just 5xx: a 404 means the channel is not
+        # registered yet, and retrying until someone fixes that beats dropping the message.
+        if response.status_code in {401, 403}:
+            raise RasaUnavailable(
+                f"Rasa refused the channel secret (HTTP {response.status_code}): "
+                "TELECOM_CHANNEL_SECRET must be the same for Rasa and the bridge"
+            )
+        if not response.is_success:
+            raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
+        try:
+            messages = response.json()
+        except ValueError as error:
+            raise RasaUnavailable("Rasa answered something that is not JSON") from error
+        if not isinstance(messages, list):
+            raise RasaUnavailable("Rasa answered JSON that is not a list of messages")
+        return messages
+
+    async def is_reachable(self, timeout: float = 1.0) -> bool:
+        """Whether Rasa's server answers at all (its GET / says hello)."""
+        try:
+            response = await self._http.get(self._base_url, timeout=timeout)
+        except httpx.HTTPError:
+            return False
+        return response.is_success
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+
+class TokenBucket:
+    """Allows bursts of `capacity` messages, then `refill_per_second` on average."""
+
+    def __init__(
+        self,
+        capacity: float,
+        refill_per_second: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._capacity = capacity
+        self._refill_per_second = refill_per_second
+        self._clock = clock
+        self._tokens = capacity
+        self._updated = clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        elapsed = now - self._updated
+        self._tokens = min(self._capacity, self._tokens + elapsed * self._refill_per_second)
+        self._updated = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
+@dataclass
+class ChatState:
+    conversation_id: str
+    language: str
+    rate_limiter: TokenBucket
+    # Whether the chat directory has this chat (then an agent's reply can find it).
+    in_directory: bool = False
+    # Messages for Rasa not answered yet, oldest first; the head is the one being sent.
+    pending: deque[str] = field(default_factory=deque)
+    delivery: Optional[asyncio.Task[None]] = None
+    rasa_unavailable: bool = False
+    # Set once the customer has been asked to slow down, so a flood gets one notice, not many.
+    told_to_slow_down: bool = False
+    # Callback data key -> Rasa payload, for payloads that do not fit in callback data.
+    long_payloads: dict[str, str] = field(default_factory=dict)
+
+
+class Bridge:
+    def __init__(
+        self,
+        rasa: RasaClient,
+        conversation_key: str,
+        *,
+        chats: Optional[ChatDirectory] = None,
+        burst: int = 5,
+        refill_per_second: float = 1.0,
+        first_retry_delay: float = 1.0,
+        max_retry_delay: float = 30.0,
+    ) -> None:
+        self._rasa = rasa
+        self._conversation_key = conversation_key
+        self._chats = chats
+        self._burst = burst
+        self._refill_per_second = refill_per_second
+        self._first_retry_delay = first_retry_delay
+        self._max_retry_delay = max_retry_delay
+        self._chat_states: dict[int, ChatState] = {}
+        # Groups (and supergroups) already told that the bot talks in private chats only.
+        self._groups_told: set[int] = set()
+
+    @property
+    def queued_messages(self) -> int:
+        """Customers' messages Rasa has not answered yet, over all chats."""
+        return sum(len(state.pending) for state in self._chat_states.values())
+
+    def register(self, application: Application) -> None:
+        application.add_handler(TypeHandler(Update, self.keep_to_private_chats), GATE_GROUP)
+        application.add_handler(CommandHandler("start", self.on_start))
+        application.add_handler(CommandHandler("help", self.on_help))
+        application.add_handler(CommandHandler("language", self.on_language))
+        application.add_handler(CallbackQueryHandler(self.on_button))
+        # Other text, "/something" included, is the customer's to say to Rasa (which
+        # understands "/intent" messages).
+        new_message = filters.UpdateType.MESSAGE
+        application.add_handler(MessageHandler(new_message & filters.TEXT, self.on_text))
+        application.add_handler(MessageHandler(new_message & filters.CONTACT, self.on_contact))
+        application.add_handler(MessageHandler(new_message, self.on_other_message))
+
+    async def close(self) -> None:
+        """Stops the delivery tasks; the in-memory queues go with the process, so say so."""
+        for chat_id, state in self._chat_states.items():
+            if state.delivery is not None:
+                state.delivery.cancel()
+            if state.pending:
+                logger.error(
+                    "Shutting down with %d message(s) of chat %s never answered by Rasa",
+                    len(state.pending), chat_id,
+                )
+        deliveries = [state.delivery for state in self._chat_states.values() if state.delivery]
+        await asyncio.gather(*deliveries, return_exceptions=True)
+        await self._rasa.close()
+
+    # --- Telegram update handlers -------------------------------------------------------
+
+    async def keep_to_private_chats(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE
+    ) -> None:
+        """Lets updates from private chats through to the other handlers, and nothing else."""
+        chat = update.effective_chat
+        if chat is None or chat.type == ChatType.PRIVATE:
+            return
+        # Once per group, and only when someone wrote or pressed there: not on being added or
+        # removed. A channel has nobody to talk to, so it is not told.
+        if (chat.type != ChatType.CHANNEL and update.effective_message is not None
+                and chat.id not in self._groups_told):
+            self._groups_told.add(chat.id)
+            user = update.effective_user
+            language = language_from_telegram(user.language_code if user else None)
+            notice = text(language, "private_only").format(bot_username=context.bot.username)
+            await self._send(context.bot, chat.id, notice, None)
+        raise ApplicationHandlerStop
+
+    async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        state = self._chat_state(update)
+        share_contact = KeyboardButton(text(state.language, "share_contact"), request_contact=True)
+        keyboard = ReplyKeyboardMarkup(
+            [[share_contact]], resize_keyboard=True, one_time_keyboard=True
+        )
+        await self._say(context.bot, update.effective_chat.id, state, "start", keyboard)
+
+    async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        state = self._chat_state(update)
+        await self._say(context.bot, update.effective_chat.id, state, "help")
+
+    async def on_language(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        state = self._chat_state(update)
+        choices = [
+            [InlineKeyboardButton(name, callback_data=LANGUAGE_CALLBACK_PREFIX + language)]
+            for language, name in LANGUAGE_NAMES.items()
+        ]
+        await self._say(
+            context.bot, update.effective_chat.id, state, "choose_language",
+            InlineKeyboardMarkup(choices),
+        )
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        state = self._chat_state(update)
+        chat_id = update.effective_chat.id
+        if await self._admit(context.bot, chat_id, state):
+            await self._relay_text(context.bot, chat_id, state, update.effective_message.text)
+
+    async def on_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        state = self._chat_state(update)
+        chat_id = update.effective_chat.id
+        contact = update.effective_message.contact
+        # Anyone can share someone else's contact card; only one's own number proves anything.
+        if contact.user_id is None or contact.user_id != update.effective_user.id:
+            await self._say(context.bot, chat_id, state, "contact_not_yours")
+            return
+        if not await self._admit(context.bot, chat_id, state):
+            return
+        await self._say(context.bot, chat_id, state, "contact_received", ReplyKeyboardRemove())
+        digits = "".join(character for character in contact.phone_number if character.isdigit())
+        await self._relay(context.bot, chat_id, state, [VERIFY_IDENTITY_PAYLOAD, digits])
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        # Telegram shows a spinner on the button until the query is answered.
+        await query.answer()
+        if update.effective_chat is None:  # the message with the button is too old to reach
+            return
+        state = self._chat_state(update)
+        chat_id = update.effective_chat.id
+        data = query.data or ""
+        if data.startswith(LANGUAGE_CALLBACK_PREFIX):
+            chosen = data.removeprefix(LANGUAGE_CALLBACK_PREFIX)
+            if chosen in TEXTS:
+                state.language = chosen
+                await self._say(context.bot, chat_id, state, "language_set")
+            return
+        if data.startswith(PAYLOAD_CALLBACK_PREFIX):
+            payload = state.long_payloads.get(data)
+            if payload is None:  # made before the bridge restarted
+                await self._say(context.bot, chat_id, state, "button_expired")
+                return
+        else:
+            payload = data
+        if await self._admit(context.bot, chat_id, state):
+            # Any Telegram client can send any callback data, not just the buttons' own.
+            await self._relay_text(context.bot, chat_id, state, payload)
+
+    async def on_other_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        state = self._chat_state(update)
+        await self._say(context.bot, update.effective_chat.id, state, "text_only")
+
+    # --- Per-chat state, rate limit and delivery -----------------------------------------
+
+    def _chat_state(self, update: Update) -> ChatState:
+        chat_id = update.effective_chat.id
+        state = self._chat_states.get(chat_id)
+        if state is None:
+            user = update.effective_user
+            state = ChatState(
+                conversation_id=rasa_sender_id(chat_id, self._conversation_key),
+                language=language_from_telegram(user.language_code if user else None),
+                rate_limiter=TokenBucket(self._burst, self._refill_per_second),
+            )
+            self._chat_states[chat_id] = state
+        return state
+
+    async def _admit(self, bot: Bot, chat_id: int, state: ChatState) -> bool:
+        if state.rate_limiter.take():
+            state.told_to_slow_down = False
+            return True
+        if not state.told_to_slow_down:
+            state.told_to_slow_down = True
+            await self._say(bot, chat_id, state, "slow_down")
+        return False
+
+    async def _relay_text(self, bot: Bot, chat_id: int, state: ChatState, message: str) -> None:
+        cleaned = clean_message(message)
+        if cleaned.strip():
+            await self._relay(bot, chat_id, state, [cleaned])
+        else:  # nothing but invisible characters
+            await self._say(bot, chat_id, state, "nothing_to_read")
+
+    async def _relay(self, bot: Bot, chat_id: int, state: ChatState, messages: list[str]) -> None:
+        await self._enter_in_directory(chat_id, state)
+        state.pending.extend(messages)
+        if state.delivery is None:
+            state.delivery = asyncio.create_task(self._deliver(bot, chat_id, state))
+        elif state.rasa_unavailable:
+            # Queued behind an outage: tell the customer now rather than leave them wondering.
+            await self._say(bot, chat_id, state, "unavailable")
+
+    async def _enter_in_directory(self, chat_id: int, state: ChatState) -> None:
+        """Records the chat before its first message reaches Rasa, which may file a ticket."""
+        if self._chats is None or state.in_directory:
+            return
+        try:
+            # SQL blocks: in a thread, so the other chats are not held up meanwhile.
+            await asyncio.to_thread(self._chats.remember, state.conversation_id, chat_id)
+        except SQLAlchemyError as error:
+            # The chat goes on; the next message tries again.
+            logger.warning(
+                "Chat %s: cannot record it in the chat directory (%s); agents' replies cannot "
+                "reach it until it is", chat_id, error,
+            )
+            return
+        state.in_directory = True
+
+    async def _deliver(self, bot: Bot, chat_id: int, state: ChatState) -> None:
+        """Sends the chat's queue to Rasa in order, waiting out Rasa's outages."""
+        retry_delay = self._first_retry_delay
+        try:
+            # No await between the last look at the queue and clearing `delivery` (finally),
+            # so a message queued meanwhile always finds either this task or none.
+            while state.pending:
+                try:
+                    replies = await self._rasa.send(state.conversation_id, state.pending[0])
+                except RasaUnavailable as error:
+                    logger.warning(
+                        "Chat %s: %s; retrying in %.1f s (%d message(s) queued)",
+                        chat_id, error, retry_delay, len(state.pending),
+                    )
+                    if not state.rasa_unavailable:
+                        state.rasa_unavailable = True
+                        await self._say(bot, chat_id, state, "unavailable")
+                    await asyncio.sleep(retry_delay)
+                    retry_delay = min(retry_delay * 2, self._max_retry_delay)
+                    continue
+                state.pending.popleft()
+                state.rasa_unavailable = False
+                retry_delay = self._first_retry_delay
+                for reply in replies:
+                    await self._send_reply(bot, chat_id, state, reply)
+        finally:
+            state.delivery = None
+
+    async def _send_reply(
+        self, bot: Bot, chat_id: int, state: ChatState, reply: dict[str, Any]
+    ) -> None:
+        reply_text = reply.get("text")
+        if not reply_text:
+            logger.warning("Chat %s: skipping a Rasa message without text: %r", chat_id, reply)
+            return
+        buttons = reply.get("buttons") or []
+        keyboard = None
+        if buttons:
+            keyboard = InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            button.get("title") or button["payload"],
+                            callback_data=self._callback_data(state, button["payload"]),
+                        )
+                    ]
+                    for button in buttons
+                ]
+            )
+        await self._send(bot, chat_id, reply_text, keyboard)
+
+    @staticmethod
+    def _callback_data(state: ChatState, payload: str) -> str:
+        fits = len(payload.encode("utf-8")) <= CALLBACK_DATA_LIMIT
+        if fits and not payload.startswith(BRIDGE_CALLBACK_PREFIX):
+            return payload
+        for key, known_payload in state.long_payloads.items():
+            if known_payload == payload:
+                return key
+        key = f"{PAYLOAD_CALLBACK_PREFIX}{len(state.long_payloads)}"
+        state.long_payloads[key] = payload
+        return key
+
+    async def _say(
+        self, bot: Bot, chat_id: int, state: ChatState, key: str, reply_markup: Any = None
+    ) -> None:
+        await self._send(bot, chat_id, text(state.language, key), reply_markup)
+
+    @staticmethod
+    async def _send(bot: Bot, chat_id: int, message: str, reply_markup: Any) -> None:
+        # A message Telegram refuses must not stop the rest of the chat's replies.
+        try:
+            await bot.send_message(chat_id, message, reply_markup=reply_markup)
+        except TelegramError:
+            logger.exception("Chat %s: Telegram refused a message: %r", chat_id, message)
+
+
+def build_application(
+    token: str,
+    rasa_url: str,
+    api_url: Optional[str] = None,
+    *,
+    channel_secret: str,
+    conversation_key: str,
+    chats: Optional[ChatDirectory] = None,
+    outbox: Optional[ReplyOutbox] = None,
+    reply_poll_seconds: float = 1.0,
+    health_port: Optional[int] = None,
+    first_retry_delay: float = 1.0,
+) -> Application:
+    """The bot, ready for run_polling() or run_webhook().
+
+    api_url stands in for https://api.telegram.org (a local Bot API server, or a fake in tests).
+    channel_secret goes with every request to Rasa; conversation_key makes the conversation ids.
+    With chats, each chat is recorded there when it first talks; with an outbox too, agents'
+    replies to Telegram tickets are sent from it to those chats, looked for every
+    reply_poll_seconds. With a health_port, GET /health is served on 127.0.0.1 there.
+    """
+    if outbox is not None and chats is None:
+        raise ValueError("agents' replies need the chat directory to find their chats")
+    # The bridge schedules its own retries and polls with asyncio, so no job queue (nor
+    # APScheduler).
+    builder = ApplicationBuilder().token(token).job_queue(None)
+    if api_url:
+        api_url = api_url.rstrip("/")
+        builder = builder.base_url(f"{api_url}/bot").base_file_url(f"{api_url}/file/bot")
+    rasa = RasaClient(rasa_url, channel_secret)
+    bridge = Bridge(rasa, conversation_key, chats=chats, first_retry_delay=first_retry_delay)
+    reply_sender = (
+        None if outbox is None else AgentReplySender(outbox, chats, reply_poll_seconds)
+    )
+    health_server = None if health_port is None else HealthServer(bridge, rasa, health_port)
+
+    # PTB calls post_init once getMe has succeeded, i.e. once Telegram accepted the token.
+    async def start_background_work(application: Application) -> None:
+        if reply_sender is not None:
+            reply_sender.start(application.bot)
+        if health_server is not None:
+            await health_server.start()
+
+    async def stop_background_work(_application: Application) -> None:
+        if health_server is not None:
+            await health_server.stop()
+        if reply_sender is not None:
+            await reply_sender.stop()
+        await bridge.close()
+
+    application = (
+        builder.post_init(start_background_work).post_shutdown(stop_background_work).build()
+    )
+    bridge.register(application)
+    return application

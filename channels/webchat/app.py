@@ -1,0 +1,237 @@
+"""The web chat's server: the page, its assets, a relay to Rasa's "webchat" channel, and the
+inbox where agents' replies to the customer's tickets wait for the page to fetch them.
+
+The browser only talks to this server (same origin, so no CORS). Which conversation a request
+belongs to comes from the session cookie alone (channels/webchat/sessions.py): a request that names a
+`sender` is refused, and the inbox answers 401 {"error": "no_session"} without a cookie. The
+relay answers 503 {"error": "unavailable"} when Rasa cannot be reached, so the page can offer a
+retry, and the inbox does the same when the database cannot be reached.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any, Optional
+from urllib.parse import urlsplit
+
+import httpx
+from sanic import Sanic
+from sanic.request import Request
+from sanic.response import HTTPResponse, file
+from sanic.response import json as json_response
+from sqlalchemy.exc import SQLAlchemyError
+
+from channels.webchat.sessions import Sessions
+from telecom_assistant.clock import CHINA_TIME
+from telecom_assistant.text import clean_message
+from telecom_assistant.tickets.replies import WEBCHAT, AgentReply, ReplyOutbox
+from telecom_assistant.trust import CHANNEL_SECRET_HEADER
+from telecom_assistant.web import SECURITY_HEADERS
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+STATIC_DIR = PACKAGE_DIR / "static"
+STATIC_PREFIX = "/static/"
+DEFAULT_RASA_URL = "http://127.0.0.1:5005"
+# Rasa's channel named "webchat", so that the tickets it files know a reply can come back here.
+WEBCHAT_WEBHOOK = "/webhooks/webchat/webhook"
+RASA_TIMEOUT_SECONDS = 30.0
+MESSAGE_MAX_LENGTH = 5000
+ACK_MAX_IDS = 100
+# SQLite's largest integer: a bigger id would make the driver fail rather than match nothing.
+REPLY_ID_MAX = 2**63 - 1
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(rasa_url: str, outbox: ReplyOutbox, channel_secret: str, conversation_key: str,
+               *, always_secure_cookies: bool = False, name: str = "webchat") -> Sanic:
+    """`channel_secret` goes to Rasa with every message; `conversation_key` signs the session
+    cookies and derives the sender ids. `always_secure_cookies` (the production profile) marks
+    the cookie Secure even when this server cannot tell that the browser used HTTPS."""
+    app = Sanic(name)
+    sessions = Sessions(conversation_key, always_secure_cookies)
+    relay = RasaRelay(rasa_url, channel_secret, sessions)
+    inbox = ReplyInbox(outbox, sessions)
+    page = ChatPage(sessions)
+    app.static("/static", str(STATIC_DIR), name="static")
+    app.add_route(page.index, "/", methods=["GET"], name="index")
+    app.add_route(health, "/health", methods=["GET"], name="health")
+    app.add_route(relay.message, "/api/message", methods=["POST"], name="message")
+    app.add_route(inbox.replies, "/api/inbox", methods=["GET"], name="inbox")
+    app.add_route(inbox.acknowledge, "/api/inbox/ack", methods=["POST"], name="inbox_ack")
+    app.exception(SQLAlchemyError)(database_unavailable)
+    app.register_middleware(refuse_cross_origin_posts, "request")
+    app.register_middleware(sessions.read, "request")
+    app.register_middleware(sessions.write, "response")
+    app.register_middleware(add_security_headers, "response")
+    return app
+
+
+class ChatPage:
+    """GET /: the page; every visit starts a session or renews the one it has."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self.sessions = sessions
+
+    async def index(self, request: Request) -> HTTPResponse:
+        self.sessions.renew(request)
+        return await file(str(STATIC_DIR / "index.html"), mime_type="text/html; charset=utf-8")
+
+
+async def health(request: Request) -> HTTPResponse:
+    return json_response({"status": "ok"})
+
+
+async def refuse_cross_origin_posts(request: Request) -> Optional[HTTPResponse]:
+    """Another site's page posting here. SameSite=Strict already keeps the cookie off such a
+    request; this refuses it outright. The host alone is compared: behind a proxy that ends
+    TLS, this server sees http while the browser's Origin says https."""
+    origin = request.headers.get("origin")
+    if request.method != "POST" or origin is None:
+        return None
+    if _host_of(origin) == request.headers.get("host", "").lower():
+        return None
+    logger.warning("Cross-origin %s %s from %s refused (Origin %r)",
+                   request.method, request.path, request.ip, origin)
+    return _error(403, "cross_origin")
+
+
+async def add_security_headers(request: Request, response: HTTPResponse) -> None:
+    response.headers.update(SECURITY_HEADERS)
+    if not request.path.startswith(STATIC_PREFIX):
+        # Replies may carry the customer's personal data: keep them out of caches.
+        response.headers["Cache-Control"] = "no-store"
+
+
+def database_unavailable(request: Request, failure: SQLAlchemyError) -> HTTPResponse:
+    """Only the inbox uses the database; the page polls it again, and the chat goes on."""
+    logger.warning("Database unavailable for %s %s: %s", request.method, request.path, failure)
+    return _error(503, "unavailable")
+
+
+class RasaRelay:
+    """POST /api/message: hands one customer message to Rasa and returns its replies. The
+    first message without a session starts one, like the page does."""
+
+    def __init__(self, rasa_url: str, channel_secret: str, sessions: Sessions) -> None:
+        self.webhook = rasa_url.rstrip("/") + WEBCHAT_WEBHOOK
+        self.headers = {CHANNEL_SECRET_HEADER: channel_secret}
+        self.sessions = sessions
+
+    async def message(self, request: Request) -> HTTPResponse:
+        body = _json_object(request)
+        if body is None:
+            return _error(400, "invalid_json")
+        if _names_a_sender(request, body):
+            return _error(400, "sender_not_accepted")
+        message = body.get("message")
+        if not isinstance(message, str):
+            return _error(400, "empty_message")
+        # Measured before cleaning, so that cleaning never works on more than this.
+        if len(message) > MESSAGE_MAX_LENGTH:
+            return json_response(
+                {"error": "message_too_long", "max_length": MESSAGE_MAX_LENGTH}, status=413
+            )
+        message = clean_message(message)
+        if not message.strip():
+            return _error(400, "empty_message")
+        sender = self.sessions.sender(self.sessions.ensure(request))
+        try:
+            async with httpx.AsyncClient(timeout=RASA_TIMEOUT_SECONDS) as client:
+                answer = await client.post(
+                    self.webhook, json={"sender": sender, "message": message},
+                    headers=self.headers,
+                )
+            if answer.status_code >= 500:
+                raise httpx.HTTPStatusError(
+                    f"Rasa answered {answer.status_code}", request=answer.request, response=answer
+                )
+            answer.raise_for_status()
+            replies = answer.json()
+        except (httpx.HTTPError, ValueError) as failure:
+            logger.warning("Rasa unavailable at %s: %s", self.webhook, failure)
+            return _error(503, "unavailable")
+        if not isinstance(replies, list):
+            logger.warning("Rasa answered something else than a list: %r", replies)
+            return _error(503, "unavailable")
+        return json_response(replies)
+
+
+class ReplyInbox:
+    """GET /api/inbox and POST /api/inbox/ack: agents' replies waiting for one conversation.
+
+    Delivery is at least once: a reply stays pending until the page acknowledges it, which
+    it does once the reply is kept in the customer's history. The conversation is the
+    session's; the outbox only marks replies of that conversation, so a page cannot
+    acknowledge someone else's. Without a session there is no conversation to read: 401, and
+    the page starts a new session.
+    """
+
+    def __init__(self, outbox: ReplyOutbox, sessions: Sessions) -> None:
+        self.outbox = outbox
+        self.sessions = sessions
+
+    async def replies(self, request: Request) -> HTTPResponse:
+        if _names_a_sender(request):
+            return _error(400, "sender_not_accepted")
+        sender = self.sessions.current_sender(request)
+        if sender is None:
+            return _error(401, "no_session")
+        # The outbox blocks on the database: a slow one must not hold up the chat's relay.
+        pending = await asyncio.to_thread(self.outbox.pending, WEBCHAT, sender)
+        return json_response({"replies": [_reply_for_page(reply) for reply in pending]})
+
+    async def acknowledge(self, request: Request) -> HTTPResponse:
+        body = _json_object(request)
+        if body is None:
+            return _error(400, "invalid_json")
+        if _names_a_sender(request, body):
+            return _error(400, "sender_not_accepted")
+        sender = self.sessions.current_sender(request)
+        if sender is None:
+            return _error(401, "no_session")
+        reply_ids = body.get("ids")
+        if not _are_reply_ids(reply_ids):
+            return _error(400, "invalid_ids")
+        delivered = await asyncio.to_thread(self.outbox.mark_delivered, reply_ids, sender)
+        return json_response({"delivered": delivered})
+
+
+def _reply_for_page(reply: AgentReply) -> dict:
+    # Stored times are naive China time: say so, or the browser would read them as its own.
+    at = reply.at.replace(tzinfo=CHINA_TIME).isoformat()
+    return {"id": reply.id, "text": reply.for_customer(), "at": at}
+
+
+def _json_object(request: Request) -> Optional[dict]:
+    try:
+        body = request.json
+    except Exception:  # Sanic raises InvalidUsage on malformed JSON
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _host_of(origin: str) -> str:
+    try:
+        return urlsplit(origin).netloc.lower()
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return ""
+
+
+def _names_a_sender(request: Request, body: Optional[dict] = None) -> bool:
+    """A client choosing its conversation: refused, whatever the name."""
+    return "sender" in request.args or (body is not None and "sender" in body)
+
+
+def _are_reply_ids(value: Any) -> bool:
+    # type() rather than isinstance(): JSON's true and false are ints to Python.
+    return (
+        isinstance(value, list)
+        and len(value) <= ACK_MAX_IDS
+        and all(type(item) is int and 0 < item <= REPLY_ID_MAX for item in value)
+    )
+
+
+def _error(status: int, code: str) -> HTTPResponse:
+    return json_response({"error": code}, status=status)

@@ -1,0 +1,138 @@
+"""Rasa's REST channel with promises added.
+
+- Every message gets an answer. When Rasa cannot run an action (the action server or the
+  database is down), it logs the error and carries on without a word to the customer. Every
+  turn of this assistant says something, so a turn that produced no reply at all means
+  something failed: the customer is told so, instead of waiting in silence. A turn that
+  fails altogether is logged without the message, and every log record is redacted
+  (log_redaction.py).
+- Only the channel programs talk to it (SECURITY.md): the "webchat" and "telegram" channels
+  refuse a message without the channel secret; so does the plain REST channel in the
+  production profile (in the embedded one it stays open to local scripts and tests, on
+  127.0.0.1). Refusals are logged.
+- The channel is the one the message came through: Rasa's REST channel would take
+  `input_channel` from the request body, and a ticket's channel decides where an agent's
+  reply goes.
+- The text is cleaned of control and invisible characters before anything reads it.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Optional
+
+import yaml
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from sanic.response import json as json_response
+
+from rasa_plugins import speedups
+from rasa_plugins.log_redaction import redact_logs
+from telecom_assistant.language import (
+    ENGLISH,
+    LANGUAGES,
+    detect_language,
+    response_text,
+)
+from telecom_assistant.settings import PRODUCTION, selected_profile
+from telecom_assistant.text import clean_message
+from telecom_assistant.trust import CHANNEL_SECRET, CHANNEL_SECRET_HEADER, same_secret
+
+DOMAIN_FILE = Path(__file__).resolve().parents[1] / "domain.yml"
+UNAVAILABLE_RESPONSE = "utter_assistant_unavailable"
+
+logger = logging.getLogger(__name__)
+
+# Rasa imports this module (credentials.yml) in the process that runs the conversations,
+# before it answers any message: Rasa's own per-message work is made cheaper from then on.
+speedups.install()
+
+
+def unavailable_texts() -> dict[str, str]:
+    domain: dict[str, Any] = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
+    return {
+        language: response_text(domain, UNAVAILABLE_RESPONSE, language) or ""
+        for language in LANGUAGES
+    }
+
+
+class AssistantRestInput(RestInput):
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def requires_secret(self) -> bool:
+        return selected_profile() == PRODUCTION
+
+    def _extract_input_channel(self, request: Request) -> str:
+        return self.name()
+
+    def _extract_message(self, request: Request) -> Optional[str]:
+        text = super()._extract_message(request)
+        return clean_message(text) if isinstance(text, str) else text
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        texts = unavailable_texts()
+        secret = CHANNEL_SECRET.value() if self.requires_secret() else None
+
+        async def always_answered(message: UserMessage) -> None:
+            try:
+                await on_new_message(message)
+            except Exception as failure:  # noqa: BLE001 - Rasa would log the text with it
+                # Only the kind of failure: a database error's text quotes the statement's
+                # parameters, which hold the message.
+                logger.error("A turn of conversation %s failed: %s", message.sender_id,
+                             type(failure).__name__)
+            finally:
+                channel = message.output_channel
+                if isinstance(channel, CollectingOutputChannel) and not channel.messages:
+                    # The tracker may be out of reach too: judge the language by the message.
+                    language = detect_language(message.text or "") or ENGLISH
+                    await channel.send_text_message(message.sender_id, texts[language])
+
+        blueprint = super().blueprint(always_answered)
+        blueprint.listener("after_server_start")(speedups.freeze_start_up_objects)
+        blueprint.listener("before_server_start")(lambda _app, _loop: redact_logs())
+        if secret is not None:
+            blueprint.middleware("request")(self._secret_check(secret))
+        return blueprint
+
+    def _secret_check(self, secret: str) -> Callable[[Request], Awaitable[Optional[HTTPResponse]]]:
+        async def refuse_without_secret(request: Request) -> Optional[HTTPResponse]:
+            if request.method != "POST" or same_secret(
+                    request.headers.get(CHANNEL_SECRET_HEADER), secret):
+                return None
+            logger.warning("Refused a message to the %s channel from %s: no valid channel "
+                           "secret", self.name(), request.ip)
+            return json_response({"error": "unauthorized"}, status=401)
+
+        return refuse_without_secret
+
+
+class TelegramBridgeInput(AssistantRestInput):
+    """The Telegram bridge's door into Rasa (POST /webhooks/telegram/webhook): the same channel
+    under its own name, so that a ticket records that the customer wrote on Telegram. Only
+    the bridge may use it, in every profile: an agent's reply to its tickets goes to a chat."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "telegram"
+
+    def requires_secret(self) -> bool:
+        return True
+
+
+class WebChatInput(AssistantRestInput):
+    """The web chat's door into Rasa (POST /webhooks/webchat/webhook), so that a ticket
+    records the web chat, which can carry an agent's reply back. Only the web chat's server
+    may use it, in every profile."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "webchat"
+
+    def requires_secret(self) -> bool:
+        return True

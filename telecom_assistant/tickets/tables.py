@@ -1,0 +1,111 @@
+"""Tables of the SQL ticket desk: tickets, their transcripts, status history, notes and the
+agents' replies waiting for a channel to deliver them."""
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+# Each area has its own metadata: its own tables, its own migrations (migrations/).
+Base = declarative_base()
+class TicketRow(Base):
+    __tablename__ = "tickets"
+
+    id = Column(String(20), primary_key=True)
+    # Retrying an escalation sends the same key: the unique index makes a second ticket
+    # impossible even when two Rasa servers race.
+    idempotency_key = Column(String(200), nullable=False, unique=True)
+    kind = Column(String(20), nullable=False)
+    category = Column(String(30), nullable=False, index=True)
+    priority = Column(String(10), nullable=False)
+    status = Column(String(30), nullable=False, index=True)
+    description = Column(Text, nullable=False)
+    contact_number = Column(String(20), nullable=False, index=True)
+    msisdn = Column(String(11), index=True)  # the verified line, NULL when not verified
+    channel = Column(String(20), nullable=False)
+    conversation_id = Column(String(200), nullable=False, index=True)
+    language = Column(String(5), nullable=False)
+    network_issue = Column(String(30))
+    created_at = Column(DateTime, nullable=False, index=True)
+    response_due = Column(DateTime, nullable=False)
+    repair_due = Column(DateTime)
+    responded_at = Column(DateTime)
+    assigned_to = Column(String(40))
+
+    turns = relationship("TicketTurnRow", order_by="TicketTurnRow.position", lazy="selectin",
+                         cascade="all, delete-orphan")
+    history = relationship("TicketStatusRow", order_by="TicketStatusRow.id", lazy="selectin",
+                           cascade="all, delete-orphan")
+    notes = relationship("TicketNoteRow", order_by="TicketNoteRow.id", lazy="selectin",
+                         cascade="all, delete-orphan")
+    replies = relationship("AgentReplyRow", order_by="AgentReplyRow.id", lazy="selectin",
+                           cascade="all, delete-orphan")
+
+
+class TicketTurnRow(Base):
+    """One turn of the (masked) transcript snapshot."""
+
+    __tablename__ = "ticket_turns"
+    __table_args__ = (UniqueConstraint("ticket_id", "position"),)
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(ForeignKey("tickets.id"), nullable=False, index=True)
+    position = Column(Integer, nullable=False)
+    speaker = Column(String(10), nullable=False)
+    text = Column(Text, nullable=False)
+    at = Column(DateTime, nullable=False)
+
+
+class TicketStatusRow(Base):
+    __tablename__ = "ticket_status_changes"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(ForeignKey("tickets.id"), nullable=False, index=True)
+    from_status = Column(String(30))
+    to_status = Column(String(30), nullable=False)
+    by = Column(String(40), nullable=False)
+    at = Column(DateTime, nullable=False)
+
+
+class TicketNoteRow(Base):
+    __tablename__ = "ticket_notes"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(ForeignKey("tickets.id"), nullable=False, index=True)
+    author = Column(String(40), nullable=False)
+    text = Column(Text, nullable=False)
+    at = Column(DateTime, nullable=False)
+
+
+class AgentReplyRow(Base):
+    """An agent's message to the customer of a ticket, and the outbox entry channels poll.
+
+    Kept apart from the transcript snapshot (ticket_turns), which a retried filing rewrites.
+    """
+
+    __tablename__ = "agent_replies"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(ForeignKey("tickets.id"), nullable=False, index=True)
+    channel = Column(String(20), nullable=False)
+    conversation_id = Column(String(200), nullable=False)
+    language = Column(String(5), nullable=False)
+    author = Column(String(40), nullable=False)
+    text = Column(Text, nullable=False)
+    at = Column(DateTime, nullable=False)
+    delivery = Column(String(10), nullable=False)
+    delivered_at = Column(DateTime)
+    failure = Column(Text)
+
+
+# The channels' poll: "pending replies of this channel (and conversation)".
+Index("ix_agent_replies_outbox", AgentReplyRow.channel, AgentReplyRow.delivery,
+      AgentReplyRow.conversation_id)
