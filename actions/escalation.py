@@ -199,7 +199,7 @@ class ActionStartEscalation(Action):
                 description=offered.get("description"),
                 network_issue=NetworkIssue(issue) if issue else None,
             )
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         named = next(
             (
                 entity.get("value")

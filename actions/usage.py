@@ -105,10 +105,10 @@ class ActionCheckBill(VerifiedAction):
             cycle_end=day(bill.cycle_end),
             total=money(bill.total),
         )
-        for line in bill.lines:
+        for charge in bill.lines:
             dispatcher.utter_message(
-                response=f"utter_bill_line_{line.category.value}",
-                **charge_variables(line, Names.of(tracker)),
+                response=f"utter_bill_line_{charge.category.value}",
+                **charge_variables(charge, Names.of(tracker)),
             )
         status_variables = {
             "due_date": day(bill.due_date),

@@ -5,9 +5,11 @@ Conditions are written out in full: the regulator's first complaint is hidden co
 """
 from __future__ import annotations
 
+from typing import Any
+
 GB = 1024
 
-PLANS = [
+PLANS: list[dict[str, Any]] = [
     dict(
         id="senior_4g_18", name="Senior Care 18", name_zh="孝心卡18元套餐",
         aliases="senior,senior plan,elderly,old people plan,老人套餐,老年卡",
@@ -121,7 +123,7 @@ PLANS = [
     ),
 ]
 
-ADDONS = [
+ADDONS: list[dict[str, Any]] = [
     dict(id="music_pack", name="Music Pack", name_zh="音乐包", monthly_fee=1500,
          aliases="music,songs,音乐", description="Streaming music membership."),
     dict(id="video_vip", name="Video VIP", name_zh="视频会员", monthly_fee=2000,

@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.engine import Engine
 
+from telecom_assistant.clock import Clock
 from telecom_assistant.tickets.model import (
     Category,
     Kind,
@@ -49,6 +50,11 @@ CHANNELS = ("rest", "webchat", "telegram")
 DEMO_MSISDNS = [f"138000000{number:02d}" for number in range(1, 23)]
 
 
+def stopped_clock(moment: datetime) -> Clock:
+    """A clock that always says `moment`: each demo ticket is filed and worked at its own time."""
+    return lambda: moment
+
+
 def seed_demo_tickets(engine: Engine, today: date) -> int:
     """File the demo tickets (the same ``today`` always gives the same tickets)."""
     rng = random.Random(today.toordinal())
@@ -60,10 +66,10 @@ def seed_demo_tickets(engine: Engine, today: date) -> int:
                 at = datetime.combine(day, time(rng.randrange(8, 22), rng.randrange(60)))
                 filings.append((at, category))
     for number, (at, category) in enumerate(sorted(filings)):
-        service = SqlTicketService(engine, clock=lambda at=at: at)
+        service = SqlTicketService(engine, clock=stopped_clock(at))
         ticket = service.file(_demo_ticket(rng, number, at, category)).ticket
         # Agents pick tickets up a few hours after they arrive.
-        worker = SqlTicketService(engine, clock=lambda at=at: at + timedelta(hours=3))
+        worker = SqlTicketService(engine, clock=stopped_clock(at + timedelta(hours=3)))
         _work_on(worker, ticket.id, age=datetime.combine(today, time(12)) - at, rng=rng)
     return len(filings)
 

@@ -153,10 +153,9 @@ def print_fallback_sweep(items: list[dict[str, Any]], parses: list[dict[str, Any
 
 def _rejected(parse: dict[str, Any], threshold: float, ambiguity: float = 0.0) -> bool:
     ranking = [ranked for ranked in parse["intent_ranking"] if ranked["name"] != "nlu_fallback"]
-    best = ranking[0] if ranking else {"name": OUT_OF_SCOPE, "confidence": 0.0}
-    runner_up = ranking[1]["confidence"] if len(ranking) > 1 else 0.0
-    return (best["name"] == OUT_OF_SCOPE or best["confidence"] < threshold
-            or best["confidence"] - runner_up < ambiguity)
+    best_name, best = (ranking[0]["name"], float(ranking[0]["confidence"])) if ranking else (OUT_OF_SCOPE, 0.0)
+    runner_up = float(ranking[1]["confidence"]) if len(ranking) > 1 else 0.0
+    return best_name == OUT_OF_SCOPE or best < threshold or best - runner_up < ambiguity
 
 
 def _share(flags: list[bool]) -> str:
@@ -275,9 +274,10 @@ def evaluate_nlu(folds: int) -> int:
     ensure_pipeline()  # the NLU pipeline loads it from disk
     cross_validate(folds)
     print(f"\nFull training from scratch: {training_time():.0f} s")
-    if train(None) != 0:
+    model = latest_model() if train(None) == 0 else None
+    if model is None:
         return 1
-    external_accuracy(latest_model())
-    dialogue_accuracy(latest_model())
+    external_accuracy(model)
+    dialogue_accuracy(model)
     print(f"\nRasa's own output is in {RESULTS_DIR / 'evaluate.log'}.")
     return 0

@@ -64,6 +64,7 @@ class LoadSchedule:
         of conversations lets each finish its last one."""
         if self.conversations_per_customer is not None:
             return conversations_finished < self.conversations_per_customer
+        assert self.duration_seconds is not None  # one of the two, checked at construction
         return elapsed_seconds < self.duration_seconds
 
 

@@ -67,10 +67,13 @@ def latency_rows(results: BenchmarkResults) -> list[list[str]]:
     for concurrency in results.settings.concurrency:
         for bot in bots(results):
             level = bot.level(concurrency)
+            if level is None:  # a run stopped before this level
+                continue
             rows.append([bot.name, str(concurrency), str(level.messages), str(level.errors),
                          *(shown(figure(level)) for _, figure, shown in LATENCY_FIGURES)])
-        if results.baseline:
-            ours, theirs = results.assistant.level(concurrency), results.baseline.level(concurrency)
+        ours = results.assistant.level(concurrency)
+        theirs = results.baseline.level(concurrency) if results.baseline else None
+        if ours is not None and theirs is not None:
             rows.append(["ratio", str(concurrency), "", "",
                          *(ratio(figure(ours), figure(theirs)) for _, figure, _ in LATENCY_FIGURES)])
     return rows
@@ -87,8 +90,8 @@ def resource_rows(results: BenchmarkResults) -> list[list[str]]:
         for process in processes:
             peak = bot.peak_rss_mb.get(process)
             rows.append([bot.name, process,
-                         *(f"{bot.level(c).cpu_percent[process]:.0f} %"
-                           for c in results.settings.concurrency),
+                         *(f"{level.cpu_percent[process]:.0f} %" if level else "–"
+                           for level in map(bot.level, results.settings.concurrency)),
                          f"{peak:.0f}" if peak is not None else "–"])
     return rows
 

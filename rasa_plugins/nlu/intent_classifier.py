@@ -95,9 +95,9 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             vector = (np.asarray(dense.features, dtype=np.float64) if dense is not None
                       else np.zeros((1, 0)))
             rows.append(scipy.sparse.hstack([
-                counts / max(scipy.sparse.linalg.norm(counts), 1e-12),
+                counts / max(float(scipy.sparse.linalg.norm(counts)), 1e-12),
                 scipy.sparse.csr_matrix(
-                    vector / max(np.linalg.norm(vector), 1e-12) * self._config["dense_weight"]
+                    vector / max(float(np.linalg.norm(vector)), 1e-12) * self._config["dense_weight"]
                 ),
             ]))
         return scipy.sparse.vstack(rows).tocsr()
@@ -121,11 +121,13 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         if self._weights is None or not featurized:
             return messages
         for message, scores in zip(featurized, self._probabilities(featurized)):
-            ranking = sorted(
-                ({"name": name, "confidence": float(score)}
-                 for name, score in zip(self._intents, scores)),
-                key=lambda ranked: -ranked["confidence"],
-            )
+            ranking = [
+                {"name": name, "confidence": confidence}
+                for name, confidence in sorted(
+                    ((name, float(score)) for name, score in zip(self._intents, scores)),
+                    key=lambda named: -named[1],
+                )
+            ]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking[: self._config["ranking_length"]],
                         add_to_output=True)
@@ -138,6 +140,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return exponentials / exponentials.sum(axis=1, keepdims=True)
 
     def persist(self) -> None:
+        if self._weights is None or self._bias is None:
+            return  # nothing learnt: no intents in the training data
         with self._model_storage.write_to(self._resource) as directory:
             np.savez(directory / WEIGHTS_FILE, weights=self._weights, bias=self._bias)
             (directory / INTENTS_FILE).write_text(json.dumps(self._intents), encoding="utf-8")

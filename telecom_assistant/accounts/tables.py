@@ -3,6 +3,8 @@ add-ons), its SMS gateway's outbox and the verification codes it sends. An opera
 in their own account system (another `AccountService`) has none of these."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -18,7 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import declarative_base, relationship
 
 # Each area has its own metadata: its own tables, its own migrations (migrations/).
-Base = declarative_base()
+# SQLAlchemy 1.4 ships no type information: to mypy the base is Any, as is every column.
+Base: Any = declarative_base()
 
 
 

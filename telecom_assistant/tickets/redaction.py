@@ -181,7 +181,7 @@ class RunTokenizer:
         self.vocab = vocab
 
     def __call__(self, text: str) -> Doc:
-        runs = [(match.lastgroup, match.group()) for match in TOKEN_RUN.finditer(text)]
+        runs = [(match.lastgroup or "", match.group()) for match in TOKEN_RUN.finditer(text)]
         # Whitespace is in the words themselves, so no token has trailing space.
         doc = Doc(self.vocab, words=[word for _, word in runs], spaces=[False] * len(runs))
         for token, (kind, word) in zip(doc, runs):
@@ -197,8 +197,8 @@ def _is_number(token: Token) -> bool:
     return token.norm_.isdecimal()
 
 
-GAP = {"NORM": " ", "OP": "?"}
-SEPARATOR = [GAP, {"NORM": {"IN": sorted(SEPARATORS)}}, GAP]
+GAP: dict[str, Any] = {"NORM": " ", "OP": "?"}
+SEPARATOR: list[dict[str, Any]] = [GAP, {"NORM": {"IN": sorted(SEPARATORS)}}, GAP]
 X = {"NORM": "x"}
 
 

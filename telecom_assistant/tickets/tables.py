@@ -2,6 +2,8 @@
 agents' replies waiting for a channel to deliver them."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Column,
     DateTime,
@@ -15,7 +17,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import declarative_base, relationship
 
 # Each area has its own metadata: its own tables, its own migrations (migrations/).
-Base = declarative_base()
+# SQLAlchemy 1.4 ships no type information: to mypy the base is Any, as is every column.
+Base: Any = declarative_base()
 class TicketRow(Base):
     __tablename__ = "tickets"
 
