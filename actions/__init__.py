@@ -10,7 +10,12 @@ import gc
 import importlib
 import pkgutil
 
+# How the action server's composition root (rasa_plugins/action_server.py) hands the actions
+# their backend, built from its settings.
+from actions.common import install
 from telecom_assistant.tickets.redaction import redaction_pipeline
+
+__all__ = ["install"]
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")

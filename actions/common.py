@@ -1,5 +1,6 @@
-"""What every action shares: the backend handle, the verification guard, request context and
-formatting of money, data and dates for responses.
+"""What every action shares: the backend handle, the verification guard, request context, and
+the names of backend values and data volumes in the customer's language (money and dates are
+written by telecom_assistant.texts).
 
 Actions are thin adapters: read slots and entities, call the account service, render a
 response from ``domain.yml``. No sentence a customer reads is written here.
@@ -9,20 +10,16 @@ from __future__ import annotations
 import abc
 import json
 import logging
-import math
-import os
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from telecom_assistant.accounts.service import (
@@ -34,10 +31,8 @@ from telecom_assistant.accounts.service import (
     PlanKind,
     Subscription,
 )
-from telecom_assistant.accounts.sql import SqlAccountService, VerificationThrottles
-from telecom_assistant.database import PROJECT_ROOT, make_engine
+from telecom_assistant.database import PROJECT_ROOT
 from telecom_assistant.language import (
-    CHINESE,
     ENGLISH,
     declines_change,
     opens_with_greeting,
@@ -48,9 +43,10 @@ from telecom_assistant.language import (
     says_problem_gone,
     says_problem_persists,
 )
-from telecom_assistant.tickets.model import CATEGORY_NAMES, Category
+from telecom_assistant.settings import Verification
+from telecom_assistant.texts import label_key, local_name, text
+from telecom_assistant.tickets.model import Category
 from telecom_assistant.tickets.service import TicketService
-from telecom_assistant.tickets.sql import SqlTicketService
 
 logger = logging.getLogger(__name__)
 
@@ -76,44 +72,52 @@ DISPUTED_ADDONS = "disputed_addons"
 ANY_ADDON = "*"
 CONSENT_DISPUTED = "yes"
 
-_service_override: Optional[AccountService] = None
-_tickets_override: Optional[TicketService] = None
+# What the actions use, installed by the action server's composition root
+# (rasa_plugins/action_server.py) from the settings, or by a test.
+_accounts: AccountService | None = None
+_tickets: TicketService | None = None
+_verification = Verification()
 
 
-@lru_cache(maxsize=1)
-def _engine() -> Engine:
-    """One engine (and connection pool) per process, shared by both services."""
-    return make_engine()
+class NotInstalled(RuntimeError):
+    """An action needs a service nobody installed."""
 
 
-@lru_cache(maxsize=1)
-def _default_accounts() -> AccountService:
-    return SqlAccountService(_engine(), limits=VerificationThrottles.from_environment())
-
-
-@lru_cache(maxsize=1)
-def _default_tickets() -> TicketService:
-    return SqlTicketService(_engine())
+def install(accounts: AccountService, tickets: TicketService,
+            verification: Verification) -> None:
+    """What every action of this process uses: the backend (one engine and pool; a session per
+    call) and how long a verification lasts."""
+    use_account_service(accounts)
+    use_ticket_service(tickets)
+    use_verification(verification)
 
 
 def account_service() -> AccountService:
-    """The process-wide service (one engine and pool; a session per call)."""
-    return _service_override or _default_accounts()
+    if _accounts is None:
+        raise NotInstalled("No account service: the action server installs one at start.")
+    return _accounts
 
 
 def ticket_service() -> TicketService:
-    return _tickets_override or _default_tickets()
+    if _tickets is None:
+        raise NotInstalled("No ticket service: the action server installs one at start.")
+    return _tickets
 
 
-def use_account_service(service: Optional[AccountService]) -> None:
-    """Point every action at another backend (tests, or an operator's own implementation)."""
-    global _service_override
-    _service_override = service
+def use_account_service(service: AccountService | None) -> None:
+    """Point every action at this backend (tests, or an operator's own implementation)."""
+    global _accounts
+    _accounts = service
 
 
-def use_ticket_service(service: Optional[TicketService]) -> None:
-    global _tickets_override
-    _tickets_override = service
+def use_ticket_service(service: TicketService | None) -> None:
+    global _tickets
+    _tickets = service
+
+
+def use_verification(verification: Verification) -> None:
+    global _verification
+    _verification = verification
 
 
 @dataclass(frozen=True)
@@ -202,54 +206,19 @@ class ServiceAction(Action, abc.ABC):
     ) -> list[EventType]: ...
 
 
-IDLE_LIMIT_VARIABLE = "TELECOM_VERIFICATION_IDLE_MINUTES"
-ABSOLUTE_LIMIT_VARIABLE = "TELECOM_VERIFICATION_MAX_MINUTES"
-
-
-@dataclass(frozen=True)
-class VerificationLimits:
-    """How long a verification grants account data: at most `idle_seconds` between the
-    customer's messages, and at most `max_seconds` after the code was accepted."""
-
-    idle_seconds: float
-    max_seconds: float
-
-    @classmethod
-    def from_environment(cls, environment: Mapping[str, str]) -> "VerificationLimits":
-        return cls(idle_seconds=_minutes(environment, IDLE_LIMIT_VARIABLE, 15) * 60,
-                   max_seconds=_minutes(environment, ABSOLUTE_LIMIT_VARIABLE, 120) * 60)
-
-
-def _minutes(environment: Mapping[str, str], variable: str, default: float) -> float:
-    raw = environment.get(variable, "").strip()
-    if not raw:
-        return default
-    try:
-        minutes = float(raw)
-    except ValueError:
-        minutes = math.nan
-    if not (math.isfinite(minutes) and minutes > 0):
-        raise ValueError(f"{variable} must be a number of minutes above 0, not {raw!r}")
-    return minutes
-
-
-# Read once, as the action server starts: a wrong value stops it with the message above.
-VERIFICATION_LIMITS = VerificationLimits.from_environment(os.environ)
-
-
 def verified_number(tracker: Tracker) -> Optional[str]:
     """The customer's verified line, or None: account data needs a verification younger than
-    VERIFICATION_LIMITS, and a customer who has not been silent longer than the idle limit
-    since their previous message (or since verifying, if later). The only reader of the slots
-    that grant access."""
+    its maximum age, and a customer who has not been silent longer than the idle limit since
+    their previous message (or since verifying, if later): the installed Verification
+    settings. The only reader of the slots that grant access."""
     msisdn = tracker.get_slot(VERIFIED_MSISDN)
     verified_at = tracker.get_slot(VERIFIED_AT)
     if not msisdn or not isinstance(verified_at, (int, float)):
         return None
     now = time.time()
     last_heard = max(verified_at, _previous_message_at(tracker) or 0.0)
-    if (now - verified_at > VERIFICATION_LIMITS.max_seconds
-            or now - last_heard > VERIFICATION_LIMITS.idle_seconds):
+    if (now - verified_at > _verification.max_minutes * 60
+            or now - last_heard > _verification.idle_minutes * 60):
         return None
     return msisdn
 
@@ -496,11 +465,6 @@ def language(tracker: Tracker) -> str:
     return tracker.get_slot(LANGUAGE) or ENGLISH
 
 
-def localised(language_code: str, english: str, chinese: Optional[str]) -> str:
-    """A name from the backend in the customer's language (English when there is none)."""
-    return chinese if language_code == CHINESE and chinese else english
-
-
 PLAN_KIND_LABELS = {PlanKind.PREPAID: "utter_label_prepaid", PlanKind.POSTPAID: "utter_label_postpaid"}
 
 
@@ -522,50 +486,41 @@ class Names:
         return cls(language(tracker))
 
     def plan(self, plan: Plan) -> str:
-        return localised(self.language, plan.name, plan.name_zh)
+        return local_name(self.language, plan.name, plan.name_zh)
 
     def plan_kind(self, plan: Plan) -> str:
         return response_text(_domain(), PLAN_KIND_LABELS[plan.kind], self.language) or ""
 
     def conditions(self, plan: Plan) -> str:
-        return localised(self.language, plan.conditions, plan.conditions_zh)
+        return local_name(self.language, plan.conditions, plan.conditions_zh)
 
     def addon(self, addon: AddOn) -> str:
-        return localised(self.language, addon.name, addon.name_zh)
+        return local_name(self.language, addon.name, addon.name_zh)
 
     def channel(self, subscription: Subscription) -> str:
-        return localised(
+        return local_name(
             self.language, subscription.ordering_channel, subscription.ordering_channel_zh
         )
 
     def city(self, coverage: Coverage) -> str:
-        return localised(self.language, coverage.city.title(), coverage.city_zh)
+        return local_name(self.language, coverage.city.title(), coverage.city_zh)
 
     def district(self, coverage: Coverage) -> str:
         english = coverage.district.replace("jingan", "jing'an").capitalize()
-        return localised(self.language, english, coverage.district_zh)
+        return local_name(self.language, english, coverage.district_zh)
 
     def country(self, line: BillLine) -> str:
-        return localised(self.language, line.roaming_country or "", line.roaming_country_zh)
+        return local_name(self.language, line.roaming_country or "", line.roaming_country_zh)
 
     def category(self, category: Category) -> str:
-        english, chinese = CATEGORY_NAMES[category]
-        return localised(self.language, english, chinese)
+        return text(label_key(category), self.language)
 
     def join(self, names: Sequence[str]) -> str:
-        return ("、" if self.language == CHINESE else ", ").join(names)
-
-
-def money(fen: int) -> str:
-    return f"¥{fen / 100:.2f}"
+        return text("list.separator", self.language).join(names)
 
 
 def data_amount(mb: int) -> str:
     return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb} MB"
-
-
-def day(value: date | datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else value.isoformat()
 
 
 def codes_typed(tracker: Tracker) -> tuple[str, ...]:

@@ -26,7 +26,6 @@ from actions.common import (
     Names,
     answers_open_question,
     codes_typed,
-    day,
     hand_over,
     handoff_taken,
     language,
@@ -45,14 +44,15 @@ from actions.forms import (
 from telecom_assistant.accounts.msisdn import find_msisdns, mask_msisdn
 from telecom_assistant.clock import CHINA_TIME
 from telecom_assistant.language import (
+    LANGUAGES,
     looks_like_question,
     opens_with_no,
     opens_with_yes,
     response_text,
 )
+from telecom_assistant.texts import catalogue, format_datetime, label_key
 from telecom_assistant.tickets import intake
 from telecom_assistant.tickets.model import (
-    CATEGORY_NAMES,
     Category,
     Kind,
     NetworkIssue,
@@ -360,7 +360,8 @@ def category_named(text: str) -> Optional[str]:
     """A category's own name typed in either language ("billing", "个人信息与隐私"), as on the
     buttons, including the proposed one, which has a yes button instead."""
     typed = re.sub(r"[\W_]+", "", text).lower()
-    for category, names in CATEGORY_NAMES.items():
+    for category in Category:
+        names = (catalogue(language)[label_key(category)] for language in LANGUAGES)
         if typed and typed in {re.sub(r"[\W_]+", "", name).lower() for name in names}:
             return category.value
     return None
@@ -501,8 +502,8 @@ def utter_filing(
         "ticket_id": ticket.id,
         "category": Names.of(tracker).category(ticket.category),
         "contact": mask_msisdn(ticket.contact_number),
-        "due": day(ticket.response_due),
-        "repair_due": day(ticket.repair_due) if ticket.repair_due else "",
+        "due": format_datetime(ticket.response_due),
+        "repair_due": format_datetime(ticket.repair_due) if ticket.repair_due else "",
     }
     if not created:
         dispatcher.utter_message(response="utter_ticket_already_filed", **variables)

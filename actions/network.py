@@ -13,9 +13,7 @@ from actions.common import (
     Request,
     ServiceAction,
     account_service,
-    day,
     hand_over,
-    money,
     offer_verification,
     verified_number,
 )
@@ -25,6 +23,7 @@ from telecom_assistant.accounts.service import (
     OutdoorCoverage,
 )
 from telecom_assistant.accounts.tariffs import PlanWishes
+from telecom_assistant.texts import format_date, format_money
 
 
 class ActionAsk5G(ServiceAction):
@@ -121,10 +120,10 @@ class ActionNumberPortability(ServiceAction):
             for blocker in status.blockers:
                 dispatcher.utter_message(
                     response=f"utter_port_blocked_{blocker.value}",
-                    arrears=money(status.arrears),
-                    contract_end=day(status.contract_end) if status.contract_end else "",
-                    termination_fee=money(status.termination_fee),
-                    eligible_from=day(status.eligible_from) if status.eligible_from else "",
+                    arrears=format_money(status.arrears),
+                    contract_end=format_date(status.contract_end) if status.contract_end else "",
+                    termination_fee=format_money(status.termination_fee),
+                    eligible_from=format_date(status.eligible_from) if status.eligible_from else "",
                 )
         dispatcher.utter_message(response="utter_port_steps")
         dispatcher.utter_message(response="utter_port_other_province")

@@ -18,14 +18,13 @@ from actions.common import (
     VerifiedAction,
     account_service,
     confirmation_request,
-    day,
     disputed_addons,
     hand_over,
-    money,
     pending_confirmation,
 )
 from actions.escalation import Trigger, begin_escalation
 from telecom_assistant.accounts.service import Subscription, UnknownSubscription
+from telecom_assistant.texts import format_date, format_datetime, format_money
 from telecom_assistant.tickets.model import Category
 
 ALL = "all"
@@ -66,7 +65,7 @@ class ActionListSubscriptions(VerifiedAction):
         dispatcher.utter_message(
             response="utter_subscriptions_intro",
             count=str(len(subscriptions)),
-            monthly_total=money(sum(sub.addon.monthly_fee for sub in subscriptions)),
+            monthly_total=format_money(sum(sub.addon.monthly_fee for sub in subscriptions)),
         )
         for sub in subscriptions:
             dispatcher.utter_message(
@@ -74,8 +73,8 @@ class ActionListSubscriptions(VerifiedAction):
                 if sub.consent_recorded
                 else "utter_subscription_item_no_consent",
                 addon_name=names.addon(sub.addon),
-                fee=money(sub.addon.monthly_fee),
-                started_on=day(sub.started_on),
+                fee=format_money(sub.addon.monthly_fee),
+                started_on=format_date(sub.started_on),
                 channel=names.channel(sub),
             )
         dispatcher.utter_message(
@@ -135,7 +134,7 @@ class ActionUnsubscribe(VerifiedAction):
         dispatcher.utter_message(
             response="utter_confirm_unsubscribe",
             addon_names=addon_names(chosen, names),
-            monthly_total=money(sum(sub.addon.monthly_fee for sub in chosen)),
+            monthly_total=format_money(sum(sub.addon.monthly_fee for sub in chosen)),
         )
         topic = [SlotSet(ADDON_TOPIC, chosen[0].addon.id)] if len(chosen) == 1 else []
         return [
@@ -175,7 +174,7 @@ class ActionConfirmUnsubscribe(VerifiedAction):
             dispatcher.utter_message(
                 response="utter_unsubscribed",
                 addon_names=addon_names(cancelled, Names.of(tracker)),
-                cancelled_at=day(cancelled[0].cancelled_at),
+                cancelled_at=format_datetime(cancelled[0].cancelled_at),
             )
             if pending.get("consent_disputed"):
                 # "I never ordered this" is a refund complaint, not just a cancellation.
@@ -195,7 +194,7 @@ class ActionConfirmUnsubscribe(VerifiedAction):
 def refund_request(cancelled: Sequence[Subscription]) -> str:
     """For the agent: what the customer never ordered, since when, through which channel."""
     items = "; ".join(
-        f"{sub.addon.name} ({money(sub.addon.monthly_fee)}/month since {sub.started_on}, "
+        f"{sub.addon.name} ({format_money(sub.addon.monthly_fee)}/month since {format_date(sub.started_on)}, "
         f"via {sub.ordering_channel}, consent record: {'yes' if sub.consent_recorded else 'none'})"
         for sub in cancelled
     )

@@ -18,14 +18,13 @@ from actions.common import (
     ask_for_verification,
     confirmation_request,
     data_amount,
-    day,
     hand_over,
-    money,
     pending_confirmation,
     verified_number,
 )
 from telecom_assistant.accounts.service import Line, Plan, PlanKind, UnknownPlan
 from telecom_assistant.accounts.tariffs import PlanWishes
+from telecom_assistant.texts import format_date, format_money
 
 CHANGE_PLAN = "action_change_plan"
 
@@ -35,12 +34,12 @@ def plan_variables(plan: Plan, names: Names, prefix: str = "") -> dict[str, str]
         f"{prefix}plan_name": names.plan(plan),
         f"{prefix}plan_id": plan.id,
         f"{prefix}network": "5G" if plan.is_5g else "4G",
-        f"{prefix}fee": money(plan.monthly_fee),
+        f"{prefix}fee": format_money(plan.monthly_fee),
         f"{prefix}data": data_amount(plan.data_mb),
         f"{prefix}minutes": str(plan.minutes),
         f"{prefix}sms": str(plan.sms),
         f"{prefix}contract_months": str(plan.contract_months),
-        f"{prefix}termination_fee": money(plan.termination_fee),
+        f"{prefix}termination_fee": format_money(plan.termination_fee),
     }
 
 
@@ -58,9 +57,9 @@ def utter_plan(dispatcher: CollectingDispatcher, plan: Plan, names: Names) -> No
         dispatcher.utter_message(response="utter_plan_broadband", mbps=str(plan.broadband_mbps))
     dispatcher.utter_message(
         response="utter_plan_conditions",
-        data_rate=money(plan.data_overage_per_gb),
-        voice_rate=money(plan.voice_overage_per_minute),
-        sms_rate=money(plan.sms_overage_each),
+        data_rate=format_money(plan.data_overage_per_gb),
+        voice_rate=format_money(plan.voice_overage_per_minute),
+        sms_rate=format_money(plan.sms_overage_each),
         conditions=names.conditions(plan),
     )
 
@@ -146,14 +145,14 @@ class ActionExplainTariff(ServiceAction):
         if line.contract_end:
             dispatcher.utter_message(
                 response="utter_your_contract_end",
-                contract_end=day(line.contract_end),
-                termination_fee=money(line.plan.termination_fee),
+                contract_end=format_date(line.contract_end),
+                termination_fee=format_money(line.plan.termination_fee),
             )
         if line.next_plan and line.next_plan_from:
             dispatcher.utter_message(
                 response="utter_your_next_plan",
                 plan_name=names.plan(line.next_plan),
-                effective_from=day(line.next_plan_from),
+                effective_from=format_date(line.next_plan_from),
             )
 
 
@@ -197,18 +196,18 @@ class ActionRecommendPlan(VerifiedAction):
             dispatcher.utter_message(
                 response="utter_plan_already_best",
                 plan_name=names.plan(current),
-                cost=money(recommendation.current_monthly_cost),
+                cost=format_money(recommendation.current_monthly_cost),
                 cycles=str(recommendation.cycles_considered),
             )
             return []
         dispatcher.utter_message(
             response="utter_plan_recommendation",
             current_plan=names.plan(current),
-            current_cost=money(recommendation.current_monthly_cost),
+            current_cost=format_money(recommendation.current_monthly_cost),
             plan_name=names.plan(best),
             plan_id=best.id,
-            cost=money(recommendation.recommended_monthly_cost),
-            saving=money(recommendation.monthly_saving),
+            cost=format_money(recommendation.recommended_monthly_cost),
+            saving=format_money(recommendation.monthly_saving),
             cycles=str(recommendation.cycles_considered),
         )
         utter_plan(dispatcher, best, names)
@@ -252,14 +251,14 @@ class ActionChangePlan(VerifiedAction):
         variables = {
             "current_plan": names.plan(quote.current),
             "plan_name": names.plan(quote.target),
-            "fee": money(quote.target.monthly_fee),
-            "effective_from": day(quote.effective_from),
+            "fee": format_money(quote.target.monthly_fee),
+            "effective_from": format_date(quote.effective_from),
         }
         if quote.termination_fee:
             dispatcher.utter_message(
                 response="utter_plan_change_termination_fee",
-                termination_fee=money(quote.termination_fee),
-                contract_end=day(quote.contract_end),
+                termination_fee=format_money(quote.termination_fee),
+                contract_end=format_date(quote.contract_end),
                 **variables,
             )
         dispatcher.utter_message(response="utter_confirm_plan_change", **variables)
@@ -279,6 +278,6 @@ class ActionConfirmPlanChange(VerifiedAction):
         dispatcher.utter_message(
             response="utter_plan_changed",
             plan_name=Names.of(tracker).plan(quote.target),
-            effective_from=day(quote.effective_from),
+            effective_from=format_date(quote.effective_from),
         )
         return [SlotSet(PENDING_CONFIRMATION, None)]

@@ -9,7 +9,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import Names, Request, VerifiedAction, day, ticket_service
+from actions.common import Names, Request, VerifiedAction, ticket_service
+from telecom_assistant.texts import format_datetime
 from telecom_assistant.tickets.model import Ticket, UnknownTicket, normalise_ticket_id
 
 
@@ -49,7 +50,7 @@ def utter_status(dispatcher: CollectingDispatcher, tracker: Tracker, ticket: Tic
         response=f"utter_ticket_status_{ticket.status.value}",
         ticket_id=ticket.id,
         category=Names.of(tracker).category(ticket.category),
-        created=day(ticket.created_at),
-        due=day(ticket.due),
-        changed=day(last_change),
+        created=format_datetime(ticket.created_at),
+        due=format_datetime(ticket.due),
+        changed=format_datetime(last_change),
     )

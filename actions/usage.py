@@ -16,8 +16,6 @@ from actions.common import (
     account_service,
     confirmation_request,
     data_amount,
-    day,
-    money,
 )
 from actions.escalation import START_ESCALATION, Trigger
 from telecom_assistant.accounts.service import (
@@ -26,6 +24,7 @@ from telecom_assistant.accounts.service import (
     PlanKind,
 )
 from telecom_assistant.accounts.tariffs import match_charge
+from telecom_assistant.texts import format_date, format_money
 from telecom_assistant.tickets.model import Category
 
 
@@ -38,15 +37,15 @@ def parse_amount(text: Optional[str]) -> Optional[int]:
 def charge_variables(line: BillLine, names: Names) -> dict[str, str]:
     variables = {
         "description": line.description,
-        "amount": money(line.amount),
+        "amount": format_money(line.amount),
         "quantity": f"{line.quantity:g}" if line.quantity is not None else "",
-        "unit_price": money(line.unit_price) if line.unit_price is not None else "",
+        "unit_price": format_money(line.unit_price) if line.unit_price is not None else "",
         "country": names.country(line),
     }
     if line.subscription is not None:
         variables.update(
             addon_name=names.addon(line.subscription.addon),
-            started_on=day(line.subscription.started_on),
+            started_on=format_date(line.subscription.started_on),
             channel=names.channel(line.subscription),
         )
     return variables
@@ -73,7 +72,7 @@ class ActionCheckUsage(VerifiedAction):
             sms_total=str(plan.sms),
             sms_left=str(report.sms_left),
             days_left=str(report.days_left),
-            cycle_end=day(usage.cycle_end),
+            cycle_end=format_date(usage.cycle_end),
         )
         if usage.roaming_data_mb or usage.roaming_minutes:
             dispatcher.utter_message(
@@ -101,9 +100,9 @@ class ActionCheckBill(VerifiedAction):
         bill = service.latest_bill(msisdn)
         dispatcher.utter_message(
             response="utter_bill_summary",
-            cycle_start=day(bill.cycle_start),
-            cycle_end=day(bill.cycle_end),
-            total=money(bill.total),
+            cycle_start=format_date(bill.cycle_start),
+            cycle_end=format_date(bill.cycle_end),
+            total=format_money(bill.total),
         )
         for charge in bill.lines:
             dispatcher.utter_message(
@@ -111,9 +110,9 @@ class ActionCheckBill(VerifiedAction):
                 **charge_variables(charge, Names.of(tracker)),
             )
         status_variables = {
-            "due_date": day(bill.due_date),
-            "outstanding": money(bill.total - bill.amount_paid),
-            "paid_on": day(bill.paid_on) if bill.paid_on else "",
+            "due_date": format_date(bill.due_date),
+            "outstanding": format_money(bill.total - bill.amount_paid),
+            "paid_on": format_date(bill.paid_on) if bill.paid_on else "",
         }
         dispatcher.utter_message(response=f"utter_bill_{bill.status.value}", **status_variables)
         line = service.get_line(msisdn)
@@ -121,8 +120,8 @@ class ActionCheckBill(VerifiedAction):
             low = line.prepaid_balance < line.plan.monthly_fee
             dispatcher.utter_message(
                 response="utter_prepaid_balance_low" if low else "utter_prepaid_balance",
-                balance=money(line.prepaid_balance),
-                fee=money(line.plan.monthly_fee),
+                balance=format_money(line.prepaid_balance),
+                fee=format_money(line.plan.monthly_fee),
             )
         return []
 
@@ -151,7 +150,7 @@ class ActionExplainCharge(VerifiedAction):
             if line is None:
                 dispatcher.utter_message(
                     response="utter_charge_not_found",
-                    amount=money(amount) if amount is not None else "",
+                    amount=format_money(amount) if amount is not None else "",
                 )
                 lines = list(bill.lines)
             else:
@@ -160,7 +159,7 @@ class ActionExplainCharge(VerifiedAction):
             # "Why is my bill so high?": everything beyond the plan's own fee.
             lines = [line for line in bill.lines if line.category != ChargeCategory.PLAN_FEE]
             if not lines:
-                dispatcher.utter_message(response="utter_bill_only_plan_fee", total=money(bill.total))
+                dispatcher.utter_message(response="utter_bill_only_plan_fee", total=format_money(bill.total))
         for line in lines:
             variables = charge_variables(line, Names.of(tracker))
             dispatcher.utter_message(response=f"utter_explain_{line.category.value}", **variables)
@@ -170,7 +169,7 @@ class ActionExplainCharge(VerifiedAction):
             return []
         # An explanation is not always an answer: the customer may still dispute the charge.
         dispatcher.utter_message(response="utter_offer_charge_dispute")
-        disputed = "; ".join(f"{line.description} {money(line.amount)}" for line in lines)
+        disputed = "; ".join(f"{line.description} {format_money(line.amount)}" for line in lines)
         addons = {line.subscription.addon.id for line in lines if line.subscription is not None}
         # "Cancel it" next refers to the add-on just explained.
         topic = [SlotSet(ADDON_TOPIC, addons.pop())] if len(addons) == 1 else []

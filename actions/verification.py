@@ -31,7 +31,6 @@ from actions.common import (
     VERIFIED_AT,
     VERIFIED_MSISDN,
     account_service,
-    day,
     forget_expired_verification,
     hand_over,
     handoff_taken,
@@ -50,6 +49,7 @@ from actions.forms import (
 )
 from telecom_assistant.accounts.msisdn import find_msisdns, mask_msisdn, normalise_msisdn
 from telecom_assistant.accounts.service import OTP_LENGTH, VerificationOutcome
+from telecom_assistant.texts import format_datetime
 
 VERIFICATION_HALTED = "verification_halted"
 SIGN_OUT_INTENT = "sign_out"
@@ -203,7 +203,7 @@ def _refused(
     dispatcher: CollectingDispatcher, msisdn: str, response: str, retry_at: Optional[datetime]
 ) -> dict[str, Any]:
     dispatcher.utter_message(response=response, masked=mask_msisdn(msisdn),
-                             until=day(retry_at) if retry_at else "")
+                             until=format_datetime(retry_at) if retry_at else "")
     return {PHONE_NUMBER: None, OTP_CODE: None, VERIFICATION_HALTED: True}
 
 

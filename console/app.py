@@ -21,9 +21,10 @@ import hmac
 import json
 import re
 import secrets
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional, Sequence, Type, TypeVar
+from typing import TypeVar
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader
@@ -34,7 +35,7 @@ from sanic.response import HTTPResponse, html, redirect
 from sanic.response import json as json_response
 
 from console.chart import PALETTE, Series, stacked_bar_chart
-from console.i18n import LANGUAGES, Translator, pick_language
+from console.i18n import Translator, pick_language
 from telecom_assistant.accounts.msisdn import mask_msisdn
 from telecom_assistant.accounts.service import (
     AccountService,
@@ -45,6 +46,8 @@ from telecom_assistant.accounts.service import (
 )
 from telecom_assistant.agents.accounts import Agent, AgentAccounts, AgentSession, Lockout, parse_ip
 from telecom_assistant.clock import Clock, operator_now
+from telecom_assistant.language import LANGUAGES
+from telecom_assistant.texts import other_language
 from telecom_assistant.tickets.model import (
     QUEUE_SORTS,
     TRANSITIONS,
@@ -80,7 +83,7 @@ RECENT_BILLS = 3
 NOTE_MAX_LENGTH = 2000
 DEFAULT_SORT = "due"
 ACTIVE_STATUSES = tuple(status for status in Status if status.is_active)
-CATEGORY_COLOURS = dict(zip(Category, PALETTE))
+CATEGORY_COLOURS = dict(zip(Category, PALETTE, strict=True))
 
 EnumType = TypeVar("EnumType", Status, Category, Priority)
 
@@ -96,7 +99,7 @@ class Flash:
 @dataclass(frozen=True)
 class CustomerSummary:
     msisdn: str
-    line: Optional[Line]  # None when the account system does not know the line
+    line: Line | None  # None when the account system does not know the line
     bills: Sequence[Bill] = ()
     subscriptions: Sequence[Subscription] = ()
 
@@ -171,7 +174,7 @@ class ConsoleViews:
 
     # ---- middleware
 
-    async def require_agent(self, request: Request) -> Optional[HTTPResponse]:
+    async def require_agent(self, request: Request) -> HTTPResponse | None:
         if request.path in PUBLIC_PATHS or request.path.startswith(STATIC_PREFIX):
             return None
         agent_session = self._agent_session(request)
@@ -180,12 +183,12 @@ class ConsoleViews:
                 return redirect(
                     "/login?" + urlencode({"next": _path_with_query(request)}), status=303
                 )
-            return self._error(request, 401, "error.signed_out")
+            return self._error(request, 401, "console.error.signed_out")
         request.ctx.agent_session = agent_session
         if request.method not in SAFE_METHODS and not _same_token(
             request.form.get(CSRF_FIELD), agent_session.csrf_token
         ):
-            return self._error(request, 403, "error.forbidden")
+            return self._error(request, 403, "console.error.forbidden")
         return None
 
     async def add_security_headers(self, request: Request, response: HTTPResponse) -> None:
@@ -215,7 +218,7 @@ class ConsoleViews:
         # Double-submit: a cross-site page cannot read our cookie to copy it into the form,
         # which keeps it from signing the agent in to an account of its choosing.
         if not _same_token(request.form.get(CSRF_FIELD), request.cookies.get(LOGIN_CSRF_COOKIE)):
-            return self._login_page(request, next_path, status=403, error="login.form_expired")
+            return self._login_page(request, next_path, status=403, error="console.login.form_expired")
         username = request.form.get("username", "")
         address = client_address(request)
         agent = await self.agents.authenticate(username, request.form.get("password", ""),
@@ -224,7 +227,7 @@ class ConsoleViews:
             lockout = self.agents.lockout(username, address)
             if lockout is not None:
                 return self._locked_out_page(request, next_path, lockout)
-            return self._login_page(request, next_path, status=401, error="login.failed")
+            return self._login_page(request, next_path, status=401, error="console.login.failed")
         previous = request.cookies.get(SESSION_COOKIE)
         if previous:
             self.agents.close_session(previous)
@@ -240,7 +243,7 @@ class ConsoleViews:
         self.agents.close_session(request.cookies[SESSION_COOKIE])
         response = redirect("/login", status=303)
         _drop_cookie(request, response, SESSION_COOKIE)
-        self._flash(request, response, "ok", "login.signed_out")
+        self._flash(request, response, "ok", "console.login.signed_out")
         return response
 
     async def switch_language(self, request: Request, language: str) -> HTTPResponse:
@@ -272,35 +275,35 @@ class ConsoleViews:
         response = _back_to_ticket(ticket_id)
         wanted = _member(Status, request.form.get("status"))
         if wanted is None:
-            self._flash(request, response, "error", "flash.choose_status")
+            self._flash(request, response, "error", "console.flash.choose_status")
             return response
         try:
             self.tickets.change_status(ticket_id, wanted, by=_agent(request).username)
         except IllegalTransition as refused:
             t = self._translator(request)
-            self._flash(request, response, "error", "flash.illegal_transition",
+            self._flash(request, response, "error", "console.flash.illegal_transition",
                         current=t.label(refused.current), wanted=t.label(refused.wanted))
             return response
-        self._flash(request, response, "ok", "flash.status_changed",
+        self._flash(request, response, "ok", "console.flash.status_changed",
                     status=self._translator(request).label(wanted))
         return response
 
     async def assign_to_me(self, request: Request, ticket_id: str) -> HTTPResponse:
         self.tickets.assign(ticket_id, _agent(request).username)
         response = _back_to_ticket(ticket_id)
-        self._flash(request, response, "ok", "flash.assigned")
+        self._flash(request, response, "ok", "console.flash.assigned")
         return response
 
     async def add_note(self, request: Request, ticket_id: str) -> HTTPResponse:
         response = _back_to_ticket(ticket_id)
         text = (request.form.get("text") or "").strip()
         if not text:
-            self._flash(request, response, "error", "flash.note_empty")
+            self._flash(request, response, "error", "console.flash.note_empty")
         elif len(text) > NOTE_MAX_LENGTH:
-            self._flash(request, response, "error", "flash.note_too_long", limit=NOTE_MAX_LENGTH)
+            self._flash(request, response, "error", "console.flash.note_too_long", limit=NOTE_MAX_LENGTH)
         else:
             self.tickets.add_note(ticket_id, _agent(request).username, text)
-            self._flash(request, response, "ok", "flash.note_added")
+            self._flash(request, response, "ok", "console.flash.note_added")
         return response
 
     async def reply(self, request: Request, ticket_id: str) -> HTTPResponse:
@@ -308,10 +311,10 @@ class ConsoleViews:
         try:
             self.tickets.reply(ticket_id, _agent(request).username, request.form.get("text") or "")
         except ReplyRefused as refused:
-            self._flash(request, response, "error", f"flash.reply_{refused.reason.value}",
+            self._flash(request, response, "error", f"console.flash.reply_{refused.reason.value}",
                         limit=REPLY_MAX_LENGTH)
             return response
-        self._flash(request, response, "ok", "flash.reply_queued")
+        self._flash(request, response, "ok", "console.flash.reply_queued")
         return response
 
     async def hotspots(self, request: Request) -> HTTPResponse:
@@ -325,28 +328,28 @@ class ConsoleViews:
                 [Series(t.label(category), CATEGORY_COLOURS[category], report.counts[category])
                  for category in shown],
                 chart_id="hotspots-chart",
-                title=t("hotspots.chart_title"),
-                description=t("hotspots.chart_desc"),
-                x_axis=t("hotspots.axis_day"),
-                y_axis=t("hotspots.axis_tickets"),
+                title=t("console.hotspots.chart_title"),
+                description=t("console.hotspots.chart_desc"),
+                x_axis=t("console.hotspots.axis_day"),
+                y_axis=t("console.hotspots.axis_tickets"),
             )
         weeks = [category for category in Category
                  if report.this_week[category] or report.last_week[category]]
-        day_totals = [sum(day_counts) for day_counts in zip(*report.counts.values())]
+        day_totals = [sum(day_counts) for day_counts in zip(*report.counts.values(), strict=True)]
         return self._render(request, "hotspots.html", active="hotspots", report=report,
                             shown=shown, chart=chart, weeks=weeks, day_totals=day_totals)
 
     # ---- errors
 
     async def unknown_ticket(self, request: Request, exception: UnknownTicket) -> HTTPResponse:
-        return self._error(request, 404, "error.unknown_ticket", id=str(exception))
+        return self._error(request, 404, "console.error.unknown_ticket", id=str(exception))
 
     async def not_found(self, request: Request, exception: NotFound) -> HTTPResponse:
-        return self._error(request, 404, "error.not_found")
+        return self._error(request, 404, "console.error.not_found")
 
     # ---- helpers
 
-    def _agent_session(self, request: Request) -> Optional[AgentSession]:
+    def _agent_session(self, request: Request) -> AgentSession | None:
         token = request.cookies.get(SESSION_COOKIE)
         return self.agents.session(token) if token else None
 
@@ -371,7 +374,7 @@ class ConsoleViews:
     def _render(self, request: Request, template: str, status: int = 200,
                 **context: object) -> HTTPResponse:
         t = self._translator(request)
-        agent_session: Optional[AgentSession] = getattr(request.ctx, "agent_session", None)
+        agent_session: AgentSession | None = getattr(request.ctx, "agent_session", None)
         flash = _read_flash(request)
         body = self.templates.get_template(template).render(
             t=t,
@@ -387,7 +390,7 @@ class ConsoleViews:
         return response
 
     def _login_page(self, request: Request, next_path: str, status: int = 200,
-                    error: Optional[str] = None, **params: object) -> HTTPResponse:
+                    error: str | None = None, **params: object) -> HTTPResponse:
         # Kept while it lives: another tab, or the browser fetching /favicon.ico through
         # this page, must not invalidate the form already on screen.
         login_csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
@@ -402,7 +405,7 @@ class ConsoleViews:
         t = self._translator(request)
         return self._login_page(
             request, next_path, status=429,
-            error="login.address_locked" if lockout.by_address else "login.locked",
+            error="console.login.address_locked" if lockout.by_address else "console.login.locked",
             time=t.when(lockout.until),
         )
 
@@ -425,14 +428,14 @@ def _agent(request: Request) -> Agent:
     return request.ctx.agent_session.agent
 
 
-def _same_token(sent: Optional[str], expected: Optional[str]) -> bool:
+def _same_token(sent: str | None, expected: str | None) -> bool:
     if not sent or not expected:
         return False
     return hmac.compare_digest(sent.encode(), expected.encode())
 
 
 def _set_cookie(request: Request, response: HTTPResponse, name: str, value: str,
-                max_age: Optional[int] = None) -> None:
+                max_age: int | None = None) -> None:
     response.cookies[name] = value
     cookie = response.cookies[name]
     cookie["httponly"] = True
@@ -474,7 +477,7 @@ def _drop_cookie(request: Request, response: HTTPResponse, name: str) -> None:
     _set_cookie(request, response, name, "", max_age=0)
 
 
-def _read_flash(request: Request) -> Optional[Flash]:
+def _read_flash(request: Request) -> Flash | None:
     encoded = request.cookies.get(FLASH_COOKIE)
     if not encoded:
         return None
@@ -492,7 +495,7 @@ def _language_redirect(request: Request, language: str, back_to: str) -> HTTPRes
 
 
 def _language_switch_url(request: Request, t: Translator, signed_in: bool) -> str:
-    other = next(language for language in LANGUAGES if language != t.language)
+    other = other_language(t.language)
     if signed_in:
         return f"/lang/{other}?" + urlencode({"next": _path_with_query(request)})
     return "/login?" + urlencode({"lang": other, "next": _safe_next(request.args.get("next"))})
@@ -502,7 +505,7 @@ def _path_with_query(request: Request) -> str:
     return f"{request.path}?{request.query_string}" if request.query_string else request.path
 
 
-def _safe_next(target: Optional[str]) -> str:
+def _safe_next(target: str | None) -> str:
     """Only a path on this site: an open redirect would let a phishing link bounce off us."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
@@ -514,11 +517,11 @@ def _back_to_ticket(ticket_id: str) -> HTTPResponse:
     return redirect(f"/tickets/{quote(ticket_id)}", status=303)
 
 
-def _member(kind: Type[EnumType], value: Optional[str]) -> Optional[EnumType]:
+def _member(kind: type[EnumType], value: str | None) -> EnumType | None:
     return next((member for member in kind if member.value == value), None)
 
 
-def _members(kind: Type[EnumType], values: Iterable[str]) -> tuple[EnumType, ...]:
+def _members(kind: type[EnumType], values: Iterable[str]) -> tuple[EnumType, ...]:
     """The known values of a filter; anything else in a hand-edited URL is ignored."""
     members = (_member(kind, value) for value in values)
     return tuple(member for member in members if member is not None)

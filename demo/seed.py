@@ -8,7 +8,6 @@ import math
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Optional
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -28,9 +27,8 @@ from telecom_assistant.accounts.tables import (
     SubscriptionRow,
     UsageRow,
 )
-from telecom_assistant.agents.tables import AgentRow, ConsoleSessionRow
 from telecom_assistant.clock import add_months, cycle_bounds
-from telecom_assistant.schema import create_schema, drop_schema
+from telecom_assistant.schema import Area, drop_areas, migrate
 
 ROAMING_DATA_PER_MB = 50  # fen: pay-as-you-go roaming, the source of "sky-high bills"
 ROAMING_VOICE_PER_MINUTE = 199
@@ -43,7 +41,7 @@ class AddOnOrder:
     addon_id: str
     months_ago: int
     channel: str
-    consent: Optional[str]  # None: the operator has no record of consent
+    consent: str | None  # None: the operator has no record of consent
 
 
 @dataclass(frozen=True)
@@ -60,12 +58,12 @@ class DemoLine:
     sms: int
     age: int = 35
     months_active: int = 30
-    contract_end_in_days: Optional[int] = None  # from today; None: no contract running
-    prepaid_balance: Optional[int] = None
+    contract_end_in_days: int | None = None  # from today; None: no contract running
+    prepaid_balance: int | None = None
     addons: tuple[AddOnOrder, ...] = ()
     roaming: tuple[tuple[int, str, int, int], ...] = ()  # (cycles ago, country, MB, minutes)
     unpaid_cycles: tuple[int, ...] = ()  # cycles ago whose bill was never paid
-    current_cycle_share: Optional[float] = None  # force this cycle's data use (share of plan)
+    current_cycle_share: float | None = None  # force this cycle's data use (share of plan)
     gateway_rental: bool = False
 
 
@@ -161,10 +159,11 @@ DEMO_LINES = [
 
 
 def reset_database(engine: Engine, today: date) -> None:
-    """Drop the tables, create them again and load the demo data. Agents' console accounts
-    are kept: they are not demo data, and their passwords are not in the repository."""
-    drop_schema(engine, keep=(AgentRow.__table__, ConsoleSessionRow.__table__))
-    create_schema(engine)
+    """Drop the accounts and the tickets, migrate them afresh and load the demo data. Agents'
+    console accounts are kept: they are not demo data, and their passwords are not in the
+    repository."""
+    drop_areas(engine, [Area.ACCOUNTS, Area.TICKETS])
+    migrate(engine, [Area.ACCOUNTS, Area.TICKETS, Area.AGENTS])
     with Session(engine, future=True) as session, session.begin():
         seed(session, today)
 
@@ -281,7 +280,7 @@ def _bill(
     plan: PlanRow,
     usage: UsageRow,
     subscriptions: list[SubscriptionRow],
-    roaming_country: Optional[str],
+    roaming_country: str | None,
 ) -> BillRow:
     bill = BillRow(
         msisdn=demo.msisdn,

@@ -37,6 +37,7 @@ from telecom_assistant.accounts.msisdn import normalise_msisdn
 from telecom_assistant.accounts.sql import SqlAccountService
 from telecom_assistant.accounts.tables import LineRow, SubscriptionRow
 from telecom_assistant.database import PROJECT_ROOT
+from telecom_assistant.settings import Settings
 from telecom_assistant.tickets.model import QueueFilter
 from telecom_assistant.tickets.sql import SqlTicketService
 from telecom_assistant.trust import CHANNEL_SECRET, CHANNEL_SECRET_HEADER
@@ -228,7 +229,7 @@ def send_message(rasa_url: str, sender: str, text: str, channel: str = "rest",
         f"{rasa_url}/webhooks/{channel}/webhook",
         data=json.dumps({"sender": sender, "message": text}).encode(),
         headers={"Content-Type": "application/json",
-                 CHANNEL_SECRET_HEADER: CHANNEL_SECRET.value()},
+                 CHANNEL_SECRET_HEADER: CHANNEL_SECRET.value(Settings.from_environment())},
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
@@ -379,12 +380,12 @@ def evaluate(model: Path, files: Iterable[Path] = ()) -> int:
     import tempfile
 
     from ops.benchmark.servers import (
+        action_server_part,
+        rasa_part,
         server_environment,
-        start_action_server,
-        start_rasa,
-        stop_all,
         write_endpoints,
     )
+    from ops.launcher import started
     from telecom_assistant.clock import operator_now
     from telecom_assistant.database import make_engine
 
@@ -398,14 +399,11 @@ def evaluate(model: Path, files: Iterable[Path] = ()) -> int:
         backend = Backend(make_engine(database_url), operator_now().date())
         backend.reset()
         env = server_environment(database_url)
-        servers = [start_action_server(workdir, env)]
-        try:
-            endpoints = write_endpoints(workdir, servers[0].url)
-            servers.append(start_rasa(model, workdir, env, endpoints))
-            send = rest_sender(servers[1].url)
+        actions = action_server_part(workdir, env)
+        rasa = rasa_part(model, workdir, env, write_endpoints(workdir, actions.url))
+        with started([actions, rasa]):
+            send = rest_sender(rasa.url)
             results = [run_conversation(c, send, backend, responses) for c in conversations]
-        finally:
-            stop_all(servers)
     print(summarise(results))
     groups = defaultdict(list)
     for result in results:

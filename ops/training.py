@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from ops.benchmark.servers import rasa_command
+from ops.parts import rasa_command
 from telecom_assistant.database import PROJECT_ROOT
 
 MODELS_DIR = PROJECT_ROOT / "models"

@@ -10,8 +10,11 @@ wherever the call comes from. Its health check stays open, for supervisors and n
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
-from typing import Optional, Sequence
+import sys
+from collections.abc import Sequence
+from types import ModuleType
 
 from rasa_sdk.endpoint import create_app
 from sanic import Sanic
@@ -19,21 +22,25 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.response import json as json_response
 
+from telecom_assistant.accounts.sql import SqlAccountService, VerificationThrottles
+from telecom_assistant.database import make_engine
+from telecom_assistant.schema import Area, migrate
+from telecom_assistant.settings import Settings, SettingsError
+from telecom_assistant.tickets.sql import SqlTicketService
 from telecom_assistant.trust import ACTION_SERVER_TOKEN, ACTION_TOKEN_HEADER, same_secret
 
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 5055
 OPEN_PATHS = frozenset({"/health"})
 
 logger = logging.getLogger(__name__)
 
 
-def create_action_server(token: str, actions_package: str = "actions") -> Sanic:
+def create_action_server(token: str, actions: ModuleType) -> Sanic:
     # No CORS origins: no web page has any business calling the action server.
-    app = create_app(actions_package, cors_origins="")
+    app = create_app(actions, cors_origins="")
 
     @app.middleware("request")
-    async def require_token(request: Request) -> Optional[HTTPResponse]:
+    async def require_token(request: Request) -> HTTPResponse | None:
         if request.path in OPEN_PATHS:
             return None
         if same_secret(request.headers.get(ACTION_TOKEN_HEADER), token):
@@ -51,18 +58,41 @@ def create_action_server(token: str, actions_package: str = "actions") -> Sanic:
     return app
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
+def keep_tensorflow_out() -> None:
+    """The actions mask ticket transcripts with spaCy, and spaCy's thinc imports TensorFlow
+    whenever it is installed (Rasa needs it): 360 MB the action server never uses. A None in
+    sys.modules makes `import tensorflow` fail, and thinc then goes without it."""
+    sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
     from telecom_assistant.web import exit_if_port_taken
 
+    try:
+        settings = Settings.from_environment()
+        token = ACTION_SERVER_TOKEN.value(settings)
+    except SettingsError as problem:
+        raise SystemExit(f"action server: {problem}") from None
     parser = argparse.ArgumentParser(prog="python -m rasa_plugins.action_server",
                                      description=__doc__)
     parser.add_argument("--host", default=DEFAULT_HOST)
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--port", type=int, default=settings.ports.action_server)
     parser.add_argument("--actions", default="actions", help="the package of the actions")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     exit_if_port_taken(parser, args.host, args.port)
-    app = create_action_server(ACTION_SERVER_TOKEN.value(), args.actions)
+    engine = make_engine(settings.database_url)
+    migrate(engine, [Area.ACCOUNTS, Area.TICKETS])
+    keep_tensorflow_out()
+    # The package named, as rasa_sdk loads it (by name: the action server serves whichever
+    # package it is given), gets its backend through its `install`.
+    actions = importlib.import_module(args.actions)
+    actions.install(
+        SqlAccountService(engine, limits=VerificationThrottles.from_settings(settings.verification)),
+        SqlTicketService(engine),
+        settings.verification,
+    )
+    app = create_action_server(token, actions)
     app.run(host=args.host, port=args.port, workers=1, access_log=False)
 
 

@@ -37,7 +37,7 @@ from telecom_assistant.language import (
     detect_language,
     response_text,
 )
-from telecom_assistant.settings import PRODUCTION, selected_profile
+from telecom_assistant.settings import PRODUCTION, Settings
 from telecom_assistant.text import clean_message
 from telecom_assistant.trust import CHANNEL_SECRET, CHANNEL_SECRET_HEADER, same_secret
 
@@ -60,12 +60,18 @@ def unavailable_texts() -> dict[str, str]:
 
 
 class AssistantRestInput(RestInput):
+    def __init__(self, settings: Optional[Settings] = None) -> None:
+        super().__init__()
+        # Rasa builds its channels once, at start-up (credentials.yml): the settings are read
+        # then.
+        self._settings = settings or Settings.from_environment()
+
     @classmethod
     def name(cls) -> str:
         return "rest"
 
     def requires_secret(self) -> bool:
-        return selected_profile() == PRODUCTION
+        return self._settings.profile == PRODUCTION
 
     def _extract_input_channel(self, request: Request) -> str:
         return self.name()
@@ -76,7 +82,7 @@ class AssistantRestInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         texts = unavailable_texts()
-        secret = CHANNEL_SECRET.value() if self.requires_secret() else None
+        secret = CHANNEL_SECRET.value(self._settings) if self.requires_secret() else None
 
         async def always_answered(message: UserMessage) -> None:
             try:

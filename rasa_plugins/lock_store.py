@@ -10,24 +10,30 @@ turns at once, and one server's clean-up can delete a ticket another server has 
 from __future__ import annotations
 
 import json
-from typing import Callable, Optional, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import unquote, urlsplit
 
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
+from telecom_assistant.settings import Settings
+
 T = TypeVar("T")
 REDIS_PORT = 6379
 
 
 class AtomicRedisLockStore(RedisLockStore):
-    """`lock_store: type: rasa_plugins.lock_store.AtomicRedisLockStore` in an
-    endpoints file, with `url` a whole Redis URL (`redis://[:password@]host[:port][/db]`,
-    `rediss://` for TLS) and an optional alphanumeric `key_prefix`."""
+    """`lock_store: type: rasa_plugins.lock_store.AtomicRedisLockStore` in an endpoints file.
+    Its Redis and key prefix are the settings' (REDIS_URL, TELECOM_LOCK_KEY_PREFIX), read when
+    Rasa builds it, unless the endpoints file gives a `url` (a whole Redis URL,
+    `redis://[:password@]host[:port][/db]`, `rediss://` for TLS) or a `key_prefix`."""
 
-    def __init__(self, endpoint_config: EndpointConfig) -> None:
-        url = urlsplit(endpoint_config.url)
+    def __init__(self, endpoint_config: EndpointConfig,
+                 settings: Settings | None = None) -> None:
+        production = (settings or Settings.from_environment()).production
+        url = urlsplit(endpoint_config.url or production.redis_url)
         super().__init__(
             host=url.hostname or "localhost",
             port=url.port or REDIS_PORT,
@@ -35,7 +41,7 @@ class AtomicRedisLockStore(RedisLockStore):
             username=unquote(url.username) if url.username else None,
             password=unquote(url.password) if url.password else None,
             use_ssl=url.scheme == "rediss",
-            key_prefix=endpoint_config.kwargs.get("key_prefix"),
+            key_prefix=endpoint_config.kwargs.get("key_prefix") or production.lock_key_prefix,
         )
 
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
@@ -43,7 +49,8 @@ class AtomicRedisLockStore(RedisLockStore):
             return self._change_queue(
                 conversation_id, lambda lock: lock.issue_ticket(lock_lifetime), create=True
             )
-        except Exception as error:  # noqa: BLE001 - Rasa expects a LockError, whatever failed
+        except Exception as error:
+            # Rasa expects a LockError, whatever failed.
             raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
 
     def update_lock(self, conversation_id: str) -> None:
@@ -63,12 +70,12 @@ class AtomicRedisLockStore(RedisLockStore):
     def _change_queue(
         self, conversation_id: str, change: Callable[[TicketLock], T], create: bool = False,
         delete_when_empty: bool = False,
-    ) -> Optional[T]:
+    ) -> T | None:
         """Apply `change` to the conversation's stored lock atomically and return its result;
         None, and nothing stored, when there is no lock and `create` is false."""
         key = self.key_prefix + conversation_id
 
-        def read_change_write(transaction) -> Optional[T]:
+        def read_change_write(transaction) -> T | None:
             stored = transaction.get(key)
             if stored is None and not create:
                 return None

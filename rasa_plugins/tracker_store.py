@@ -27,9 +27,10 @@ from __future__ import annotations
 import itertools
 import json
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable, Iterator, Optional, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
@@ -42,6 +43,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import SingletonThreadPool
 
+from telecom_assistant.settings import Settings
 from telecom_assistant.tickets.redaction import redact_secrets
 
 # Conversations kept in memory, the least recently saved dropped first: a conversation of
@@ -145,8 +147,8 @@ class _Statements:
 
 
 class SQLiteTrackerStore(SQLTrackerStore):
-    def __init__(self, domain: Optional[Domain] = None, db: str = "rasa.db",
-                 event_broker: Optional[EventBroker] = None, **kwargs: Any) -> None:
+    def __init__(self, domain: Domain | None = None, db: str = "rasa.db",
+                 event_broker: EventBroker | None = None, **kwargs: Any) -> None:
         super().__init__(domain, dialect="sqlite", db=db, event_broker=event_broker, **kwargs)
         url = self.engine.url
         self.engine.dispose()
@@ -161,7 +163,7 @@ class SQLiteTrackerStore(SQLTrackerStore):
         return self._domain
 
     @domain.setter
-    def domain(self, domain: Optional[Domain]) -> None:
+    def domain(self, domain: Domain | None) -> None:
         # A tracker holds the slots of the domain it was built with: a new model's domain
         # makes every kept conversation be read again.
         self._domain = domain or Domain.empty()
@@ -169,7 +171,7 @@ class SQLiteTrackerStore(SQLTrackerStore):
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
-    ) -> Optional[DialogueStateTracker]:
+    ) -> DialogueStateTracker | None:
         with self.engine.connect() as connection:
             if not fetch_events_from_all_sessions:
                 saved = self._unchanged_since_saved(connection, sender_id)
@@ -208,7 +210,7 @@ class SQLiteTrackerStore(SQLTrackerStore):
 
     def _unchanged_since_saved(
         self, connection: Connection, sender_id: str
-    ) -> Optional[DialogueStateTracker]:
+    ) -> DialogueStateTracker | None:
         """The tracker this store saved last for `sender_id`, if the database and the
         tracker are both as they were then. Handed out once: whoever takes it owns it."""
         saved = self._saved.pop(sender_id, None)
@@ -258,7 +260,16 @@ class _Redacted:
 
 class RedactingSQLTrackerStore(SQLTrackerStore):
     """Rasa's SQL tracker store (the production profile's, on PostgreSQL), writing redacted
-    events like SQLiteTrackerStore: Rasa's save() stores whatever _additional_events yields."""
+    events like SQLiteTrackerStore: Rasa's save() stores whatever _additional_events yields.
+    Its database is the assistant's (the settings' DATABASE_URL, read when Rasa builds it),
+    unless the endpoints file gives a `url`."""
+
+    def __init__(self, domain: Domain | None = None, host: str | None = None,
+                 event_broker: EventBroker | None = None,
+                 settings: Settings | None = None, **kwargs: Any) -> None:
+        # Rasa passes the endpoints file's `url` as `host`: a whole SQLAlchemy URL, as it is.
+        database_url = host or (settings or Settings.from_environment()).database_url
+        super().__init__(domain, host=database_url, event_broker=event_broker, **kwargs)
 
     def _additional_events(self, session: Session, tracker: DialogueStateTracker) -> Iterator:
         new_events = list(super()._additional_events(session, tracker))

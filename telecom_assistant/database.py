@@ -1,11 +1,10 @@
-"""Where the backend's database is and how to reach it."""
+"""How to reach the assistant's database (where it is: Settings.database_url)."""
 from __future__ import annotations
 
-import os
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
@@ -14,16 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from telecom_assistant.clock import Clock, operator_now
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'telecom.db'}"
 
 
-def database_url() -> str:
-    """``DATABASE_URL`` from the environment, else the project's SQLite file."""
-    return os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-
-
-def make_engine(url: str | None = None) -> Engine:
-    url = url or database_url()
+def make_engine(url: str) -> Engine:
+    """An engine on `url` (a program's Settings.database_url, a test's database)."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, future=True, pool_pre_ping=True)
@@ -56,14 +49,18 @@ class SessionPerCall:
 
 
 @contextmanager
-def scratch_postgres_database(admin_url: str, name_prefix: str) -> Iterator[str]:
-    """The URL of a new, empty PostgreSQL database named `name_prefix` and a random suffix,
-    created through `admin_url` (a database the caller may create databases from) and dropped
-    afterwards, connections and all."""
+def scratch_postgres_database(
+    admin_url: str, name_prefix: str, template: str | None = None
+) -> Iterator[str]:
+    """The URL of a new PostgreSQL database named `name_prefix` and a random suffix, created
+    through `admin_url` (a database the caller may create databases from) and dropped
+    afterwards, connections and all. Empty, or a copy of the database named `template` (which
+    nobody may be connected to meanwhile)."""
     name = f"{name_prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(admin_url, future=True, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        copy_of = f' TEMPLATE "{template}"' if template else ""
+        connection.execute(text(f'CREATE DATABASE "{name}"{copy_of}'))
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:

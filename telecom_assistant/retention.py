@@ -11,11 +11,9 @@ and follow the complaint-handling rules, not this one.
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -27,22 +25,17 @@ from telecom_assistant.accounts.tables import (
 )
 from telecom_assistant.clock import operator_now
 from telecom_assistant.database import PROJECT_ROOT
+from telecom_assistant.settings import PRODUCTION, Settings
 
-DEFAULT_RETENTION_DAYS = 90
 # Rasa's SQL tracker store's table, as both profiles' stores write it.
 EVENTS = sa.table("events", sa.column("sender_id"), sa.column("timestamp"))
 EMBEDDED_TRACKER_DATABASE = f"sqlite:///{PROJECT_ROOT / 'var' / 'tracker.db'}"
 
 
-class RetentionError(ValueError):
-    """TELECOM_RETENTION_DAYS is not a number of days; says so."""
-
-
-def retention_days(environ: Mapping[str, str] = os.environ) -> int:
-    value = environ.get("TELECOM_RETENTION_DAYS") or str(DEFAULT_RETENTION_DAYS)
-    if not value.isdigit() or int(value) < 1:
-        raise RetentionError(f"TELECOM_RETENTION_DAYS={value!r}: give a number of days, 1 or more.")
-    return int(value)
+def tracker_database_url(settings: Settings) -> str:
+    """Where the profile's Rasa keeps conversations: endpoints.yml's SQLite file, or the
+    assistant's own database (endpoints.production.yml)."""
+    return settings.database_url if settings.profile == PRODUCTION else EMBEDDED_TRACKER_DATABASE
 
 
 # Longer than every verification limit's window (the longest is a day).

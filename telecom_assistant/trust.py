@@ -10,9 +10,10 @@ asks for one of these secrets:
 - the conversation key: conversation ids are HMACs under it (of the web chat's session, of
   the Telegram chat), so nobody can name a conversation that is not theirs.
 
-Each comes from its environment variable. Without one, the embedded profile generates it
-once into var/secrets/ (readable by its owner only) and every process of that checkout reads
-the same file; the production profile refuses to start instead (SecretMissing).
+Each comes from its environment variable (Settings.secrets, which checks that it is long
+enough). Without one, the embedded profile generates it once into var/secrets/ (readable by its
+owner only) and every process of that checkout reads the same file; the production profile
+refuses to start instead (SecretMissing).
 """
 from __future__ import annotations
 
@@ -21,41 +22,39 @@ import hmac
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping, Optional
 
 from telecom_assistant.database import PROJECT_ROOT
-from telecom_assistant.settings import PRODUCTION, selected_profile
+from telecom_assistant.settings import PRODUCTION, Secrets, Settings, SettingsError, variable_name
 
 SECRETS_DIR = PROJECT_ROOT / "var" / "secrets"
 ACTION_TOKEN_HEADER = "X-Telecom-Action-Token"
 CHANNEL_SECRET_HEADER = "X-Telecom-Channel-Secret"
 # 256 bits, URL-safe: fits a header, a cookie and an environment variable as it is.
 SECRET_BYTES = 32
-MIN_SECRET_LENGTH = 32
 
 
-class SecretMissing(RuntimeError):
+class SecretMissing(SettingsError):
     """The production profile needs this secret from the environment; says which."""
 
 
 @dataclass(frozen=True)
 class Secret:
-    variable: str
+    # Its field of Settings.secrets.
+    name: str
     file_name: str
     purpose: str
 
-    def value(self, environ: Mapping[str, str] = os.environ,
-              secrets_dir: Optional[Path] = None) -> str:
-        configured = environ.get(self.variable, "")
+    @property
+    def variable(self) -> str:
+        return variable_name(Secrets, self.name)
+
+    def value(self, settings: Settings, secrets_dir: Path | None = None) -> str:
+        configured: str | None = getattr(settings.secrets, self.name)
         if configured:
-            if len(configured) < MIN_SECRET_LENGTH:
-                raise SecretMissing(f"{self.variable} is too short to be secret: give "
-                                    f"{MIN_SECRET_LENGTH} characters or more "
-                                    "(python -c 'import secrets; print(secrets.token_urlsafe())').")
             return configured
-        if selected_profile(environ) == PRODUCTION:
+        if settings.profile == PRODUCTION:
             raise SecretMissing(f"The production profile needs {self.variable} ({self.purpose}): "
                                 "set it to a random value of 32 characters or more, the same "
                                 "for every server (SECURITY.md).")
@@ -76,32 +75,35 @@ def _generated(directory: Path, file_name: str) -> str:
                 return value
             # The creator has not written it yet.
             time.sleep(0.01)
-        raise SecretMissing(f"{path} is empty: delete it and start again.")
+        raise SecretMissing(f"{path} is empty: delete it and start again.") from None
     value = secrets.token_urlsafe(SECRET_BYTES)
     with os.fdopen(descriptor, "w", encoding="ascii") as output:
         output.write(value)
     return value
 
 
-ACTION_SERVER_TOKEN = Secret("TELECOM_ACTION_SERVER_TOKEN", "action-server-token",
+ACTION_SERVER_TOKEN = Secret("action_server_token", "action-server-token",
                              "Rasa's token for the action servers")
-CHANNEL_SECRET = Secret("TELECOM_CHANNEL_SECRET", "channel-secret",
+CHANNEL_SECRET = Secret("channel_secret", "channel-secret",
                         "the channel programs' secret for Rasa's channels")
-CONVERSATION_KEY = Secret("TELECOM_CONVERSATION_KEY", "conversation-key",
+CONVERSATION_KEY = Secret("conversation_key", "conversation-key",
                           "the key of the conversation ids")
 ALL_SECRETS = (ACTION_SERVER_TOKEN, CHANNEL_SECRET, CONVERSATION_KEY)
 
 
-def secrets_environment(environ: Mapping[str, str] = os.environ,
-                        secrets_dir: Optional[Path] = None) -> dict[str, str]:
-    """Every secret as its variable, for the environment of a process `telecom run` starts:
-    one reading of var/secrets/ (or the environment) shared by all of them."""
-    return {secret.variable: secret.value(environ, secrets_dir) for secret in ALL_SECRETS}
+def with_secrets(settings: Settings, secrets_dir: Path | None = None) -> Settings:
+    """`settings` with every secret filled in, for `telecom run` to hand the programs it starts
+    (Settings.environment): one reading of var/secrets/ (or the environment) for all of
+    them."""
+    filled = {secret.name: secret.value(settings, secrets_dir) for secret in ALL_SECRETS}
+    return replace(settings, secrets=Secrets(**filled))
 
 
-def same_secret(sent: Optional[str], expected: str) -> bool:
+def same_secret(sent: str | None, expected: str) -> bool:
     """Constant-time comparison; a missing value never matches."""
-    return bool(sent) and hmac.compare_digest(sent.encode(), expected.encode())
+    if not sent:
+        return False
+    return hmac.compare_digest(sent.encode(), expected.encode())
 
 
 def conversation_id(prefix: str, identity: str, key: str) -> str:

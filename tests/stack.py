@@ -8,28 +8,26 @@ import asyncio
 import os
 import secrets
 import subprocess
-import sys
 import threading
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Optional, TypeVar
+from typing import Any, TypeVar
 
-from telecom_assistant.database import PROJECT_ROOT
-from ops.conversations import send_message
+from ops import parts
 from ops.benchmark.servers import (
-    BIN,
-    Server,
-    free_port,
+    action_server_part,
     production_endpoints,
+    rasa_part,
     server_environment,
-    start_action_server,
     start_production_servers,
-    start_rasa,
-    stop_all,
-    wait_for,
     write_endpoints,
 )
-from ops.production import ProductionSettings
+from ops.conversations import send_message
+from ops.launcher import Running, free_port, start_in_order, stop
+from ops.parts import BIN
+from telecom_assistant.database import PROJECT_ROOT
+from telecom_assistant.settings import Settings, local_url
 
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 T = TypeVar("T")
@@ -52,36 +50,28 @@ def train_model() -> Path:
 class Stack:
     rasa_url: str
     database_url: str
-    servers: list[Server]
+    servers: list[Running]
 
     def send(self, sender: str, text: str, channel: str = "rest") -> list[dict[str, Any]]:
         return send_message(self.rasa_url, sender, text, channel, timeout=60)
 
     def stop(self) -> None:
-        stop_all(self.servers)
+        stop(self.servers)
 
 
 def start_stack(model: Path, workdir: Path, database_url: str,
-                action_port: Optional[int] = None, keep_conversations: bool = False) -> Stack:
+                action_port: int | None = None, keep_conversations: bool = False) -> Stack:
     """Start both servers; `action_port` pointing nowhere simulates a dead action server.
     Conversations stay in Rasa's memory (each test's are its own), or with
     `keep_conversations` in the embedded profile's tracker store, in workdir/tracker.db."""
     env = server_environment(database_url)
-    servers = []
-    if action_port is None:
-        servers.append(start_action_server(workdir, env))
-        action_url = servers[0].url
-    else:
-        action_url = f"http://127.0.0.1:{action_port}"
+    actions = [] if action_port is not None else [action_server_part(workdir, env)]
+    action_url = actions[0].url if actions else local_url(action_port)
     endpoints = (production_endpoints(workdir, action_url) if keep_conversations
                  else write_endpoints(workdir, action_url))
-    try:
-        rasa = start_rasa(model, workdir, env, endpoints,
-                          extra_args=["--debug"] if os.environ.get("STACK_DEBUG") else [])
-    except Exception:
-        stop_all(servers)
-        raise
-    return Stack(rasa.url, database_url, [*servers, rasa])
+    rasa = rasa_part(model, workdir, env, endpoints,
+                     extra_args=["--debug"] if os.environ.get("STACK_DEBUG") else [])
+    return Stack(rasa.url, database_url, start_in_order([*actions, rasa]))
 
 
 @dataclass
@@ -91,7 +81,7 @@ class ProductionStack:
 
     rasa: list[Stack]
     balancer: Stack
-    actions: Server
+    actions: Running
 
     def stop(self) -> None:
         for door in (self.balancer, *self.rasa):
@@ -99,7 +89,7 @@ class ProductionStack:
         self.actions.stop()
 
 
-def start_production_stack(model: Path, workdir: Path, settings: ProductionSettings,
+def start_production_stack(model: Path, workdir: Path, settings: Settings,
                            nginx: str) -> ProductionStack:
     """The production profile as `telecom benchmark --production` starts it; each Rasa server
     and nginx reachable as a Stack of its own."""
@@ -119,27 +109,23 @@ class Product:
     console_url: str
     webchat_url: str
     agent_password: str
-    programs: list[subprocess.Popen]
+    programs: list[Running]
     # Its logs, and its conversations when kept (tracker.db).
-    workdir: Optional[Path] = None
+    workdir: Path | None = None
 
     def stop(self) -> None:
-        for program in self.programs:
-            program.terminate()
-        for program in self.programs:
-            program.wait(timeout=30)
-        self.stack.stop()
+        stop([*self.stack.servers, *self.programs])
 
 
 def start_product(model: Path, workdir: Path, keep_conversations: bool = False) -> Product:
     """The assistant, the agent console and the web chat over a demo database with one agent
     (`keep_conversations`: see start_stack)."""
     # Imported here: the stack alone must not need the whole product importable.
+    from demo.seed import reset_database
+    from demo.tickets import seed_demo_tickets
     from telecom_assistant.agents.accounts import AgentAccounts
     from telecom_assistant.clock import operator_now
     from telecom_assistant.database import make_engine
-    from demo.seed import reset_database
-    from demo.tickets import seed_demo_tickets
 
     database_url = f"sqlite:///{workdir / 'telecom.db'}"
     engine = make_engine(database_url)
@@ -149,24 +135,18 @@ def start_product(model: Path, workdir: Path, keep_conversations: bool = False) 
     password = secrets.token_urlsafe(16)
     AgentAccounts(engine).create(AGENT, AGENT_NAME, password)
     stack = start_stack(model, workdir, database_url, keep_conversations=keep_conversations)
-    programs: list[subprocess.Popen] = []
-    urls = []
+    env = {**os.environ, "DATABASE_URL": database_url}
     try:
-        for module, extra in (("console", []), ("channels.webchat", ["--rasa-url", stack.rasa_url])):
-            port = free_port()
-            program = subprocess.Popen(
-                [sys.executable, "-m", module, "--port", str(port), *extra], cwd=PROJECT_ROOT,
-                env={**os.environ, "DATABASE_URL": database_url},
-                stdout=(workdir / f"{module}.log").open("w"), stderr=subprocess.STDOUT,
-            )
-            programs.append(program)
-            urls.append(f"http://127.0.0.1:{port}")
-            wait_for(f"{urls[-1]}/health", program, timeout=60)
+        programs = start_in_order([
+            parts.console(free_port(), environment=env, log=workdir / "console.log"),
+            parts.webchat(free_port(), stack.rasa_url, environment=env,
+                          log=workdir / "webchat.log"),
+        ], timeout=60)
     except Exception:
-        Product(stack, "", "", password, programs).stop()
+        stack.stop()
         raise
-    console_url, webchat_url = urls
-    return Product(stack, console_url, webchat_url, password, programs, workdir)
+    console, webchat = programs
+    return Product(stack, console.url, webchat.url, password, programs, workdir)
 
 
 def save_screenshot(page: Any, name: str, full_page: bool = True) -> None:

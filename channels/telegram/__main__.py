@@ -1,32 +1,27 @@
 """python -m channels.telegram: runs the bridge until interrupted.
 
-Environment: TELEGRAM_BOT_TOKEN (required), RASA_URL (default http://127.0.0.1:5005),
-TELEGRAM_API_URL (another Bot API server, e.g. a local one), DATABASE_URL (the assistant's
-database, where agents' replies wait to be sent; default the project's var/telecom.db),
-TELEGRAM_BRIDGE_HEALTH_PORT (default 5004: GET http://127.0.0.1:5004/health),
-TELECOM_CHANNEL_SECRET and TELECOM_CONVERSATION_KEY (telecom_assistant/trust.py), and for
-webhook mode instead of long polling TELEGRAM_WEBHOOK_URL (the public https URL Telegram posts
-to), TELEGRAM_WEBHOOK_SECRET (required with it) and TELEGRAM_WEBHOOK_PORT (default 8443, on
-127.0.0.1: see webhook.py).
+Its settings (docs/configuration.md): TELEGRAM_BOT_TOKEN (required), RASA_URL,
+TELEGRAM_API_URL, DATABASE_URL (where agents' replies wait to be sent),
+TELEGRAM_BRIDGE_HEALTH_PORT (GET /health), TELECOM_CHANNEL_SECRET and TELECOM_CONVERSATION_KEY
+(telecom_assistant/trust.py), and for webhook mode instead of long polling
+TELEGRAM_WEBHOOK_URL, TELEGRAM_WEBHOOK_SECRET and TELEGRAM_WEBHOOK_PORT (see webhook.py).
 """
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
+from channels.rasa_client import RasaClient
 from channels.telegram.bridge import build_application
-from channels.telegram.conversations import Base, ChatDirectory
+from channels.telegram.conversations import ChatDirectory
 from channels.telegram.health import HEALTH_HOST
-from channels.telegram.webhook import WebhookMisconfigured, webhook_settings
+from channels.telegram.webhook import webhook_settings
 from telecom_assistant.database import make_engine
-from telecom_assistant.schema import create_schema
+from telecom_assistant.schema import Area, migrate
+from telecom_assistant.settings import Settings, SettingsError
 from telecom_assistant.tickets.sql_replies import SqlReplyOutbox
-from telecom_assistant.trust import CHANNEL_SECRET, CONVERSATION_KEY, SecretMissing
+from telecom_assistant.trust import CHANNEL_SECRET, CONVERSATION_KEY
 from telecom_assistant.web import port_in_use
-
-DEFAULT_RASA_URL = "http://127.0.0.1:5005"
-DEFAULT_HEALTH_PORT = 5004
 
 
 def main() -> int:
@@ -35,7 +30,12 @@ def main() -> int:
     )
     # httpx logs every Bot API request (token included in the URL) at INFO.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+    try:
+        settings = Settings.from_environment()
+    except SettingsError as problem:
+        print(f"telegram_bridge: {problem}", file=sys.stderr)
+        return 1
+    token = settings.telegram.bot_token
     if not token:
         print(
             "telegram_bridge: set TELEGRAM_BOT_TOKEN to the bot's token (from @BotFather).",
@@ -43,13 +43,12 @@ def main() -> int:
         )
         return 2
     try:
-        webhook = webhook_settings(os.environ)
-        channel_secret = CHANNEL_SECRET.value()
-        conversation_key = CONVERSATION_KEY.value()
-    except (WebhookMisconfigured, SecretMissing) as problem:
-        print(f"telegram_bridge: {problem}", file=sys.stderr)
+        channel_secret = CHANNEL_SECRET.value(settings)
+        conversation_key = CONVERSATION_KEY.value(settings)
+    except SettingsError as missing:
+        print(f"telegram_bridge: {missing}", file=sys.stderr)
         return 1
-    health_port = int(os.environ.get("TELEGRAM_BRIDGE_HEALTH_PORT") or DEFAULT_HEALTH_PORT)
+    health_port = settings.ports.telegram_bridge_health
     # Checked now: the health server only starts once Telegram has answered, too late to fail
     # clearly.
     if port_in_use(health_port, HEALTH_HOST):
@@ -59,21 +58,19 @@ def main() -> int:
             file=sys.stderr,
         )
         return 1
-    engine = make_engine()
-    # As the console does: whichever process starts first makes the tables (the bridge's
-    # and its own telegram_conversations).
-    create_schema(engine)
-    Base.metadata.create_all(engine)
+    engine = make_engine(settings.database_url)
+    # The replies it delivers, and its own chat directory (telegram_conversations).
+    migrate(engine, [Area.TICKETS, Area.TELEGRAM])
     application = build_application(
         token,
-        os.environ.get("RASA_URL", DEFAULT_RASA_URL),
-        os.environ.get("TELEGRAM_API_URL") or None,
-        channel_secret=channel_secret,
+        RasaClient(settings.rasa_url, channel_secret),
+        settings.telegram.api_url,
         conversation_key=conversation_key,
         chats=ChatDirectory(engine),
         outbox=SqlReplyOutbox(engine),
         health_port=health_port,
     )
+    webhook = webhook_settings(settings.telegram)
     if webhook is not None:
         application.run_webhook(**webhook.arguments())
     else:

@@ -1,9 +1,9 @@
 """Relays private Telegram chats to Rasa over HTTP, one Rasa conversation per chat.
 
-Rasa answers on its "telegram" channel (POST {rasa_url}/webhooks/telegram/webhook), which
-behaves like Rasa's REST channel: the request carries a sender id and a text, the response is
-the list of the bot's messages for that turn. Every request carries the channel secret, and
-the sender id is the chat's conversation id (conversations.py), which only the bridge can make.
+Rasa answers on its "telegram" channel (channels/rasa_client.py), which behaves like Rasa's
+REST channel: the request carries a sender id and a text, the response is the list of the
+bot's messages for that turn. Every request carries the channel secret, and the sender id is
+the chat's conversation id (conversations.py), which only the bridge can make.
 
 Only private chats reach Rasa: in a group, what the assistant tells a verified customer about
 their account would be read by every member. A group is told once to write privately instead.
@@ -25,7 +25,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-import httpx
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import (
     Bot,
@@ -50,17 +49,17 @@ from telegram.ext import (
     filters,
 )
 
+from channels.rasa_client import BotMessage, RasaClient, RasaUnavailable
 from channels.telegram.agent_replies import AgentReplySender
 from channels.telegram.conversations import ChatDirectory, rasa_sender_id
 from channels.telegram.health import HealthServer
-from channels.telegram.texts import LANGUAGE_NAMES, TEXTS, language_from_telegram, text
+from telecom_assistant.language import ENGLISH, LANGUAGES
 from telecom_assistant.text import clean_message
-from telecom_assistant.tickets.replies import ReplyOutbox
-from telecom_assistant.trust import CHANNEL_SECRET_HEADER
+from telecom_assistant.texts import language_of_tag, text
+from telecom_assistant.tickets.replies import TELEGRAM, ReplyOutbox
 
 logger = logging.getLogger(__name__)
 
-RASA_CHANNEL_PATH = "/webhooks/telegram/webhook"
 VERIFY_IDENTITY_PAYLOAD = "/verify_identity"
 # Telegram refuses callback data longer than this many bytes.
 CALLBACK_DATA_LIMIT = 64
@@ -73,53 +72,9 @@ PAYLOAD_CALLBACK_PREFIX = BRIDGE_CALLBACK_PREFIX + "p:"
 GATE_GROUP = -1
 
 
-class RasaUnavailable(Exception):
-    """Rasa could not take the message now; the same message may be sent again later."""
-
-
-class RasaClient:
-    def __init__(self, rasa_url: str, channel_secret: str, timeout: float = 15.0) -> None:
-        self._base_url = rasa_url.rstrip("/")
-        self._webhook_url = self._base_url + RASA_CHANNEL_PATH
-        self._http = httpx.AsyncClient(
-            timeout=timeout, headers={CHANNEL_SECRET_HEADER: channel_secret}
-        )
-
-    async def send(self, sender: str, text: str) -> list[dict[str, Any]]:
-        """The bot's messages in answer to one customer message."""
-        try:
-            response = await self._http.post(
-                self._webhook_url, json={"sender": sender, "message": text}
-            )
-        except httpx.HTTPError as error:
-            raise RasaUnavailable(f"cannot reach Rasa: {error!r}") from error
-        # Any refusal counts as "unavailable", not just 5xx: a 404 means the channel is not
-        # registered yet, and retrying until someone fixes that beats dropping the message.
-        if response.status_code in {401, 403}:
-            raise RasaUnavailable(
-                f"Rasa refused the channel secret (HTTP {response.status_code}): "
-                "TELECOM_CHANNEL_SECRET must be the same for Rasa and the bridge"
-            )
-        if not response.is_success:
-            raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
-        try:
-            messages = response.json()
-        except ValueError as error:
-            raise RasaUnavailable("Rasa answered something that is not JSON") from error
-        if not isinstance(messages, list):
-            raise RasaUnavailable("Rasa answered JSON that is not a list of messages")
-        return messages
-
-    async def is_reachable(self, timeout: float = 1.0) -> bool:
-        """Whether Rasa's server answers at all (its GET / says hello)."""
-        try:
-            response = await self._http.get(self._base_url, timeout=timeout)
-        except httpx.HTTPError:
-            return False
-        return response.is_success
-
-    async def close(self) -> None:
-        await self._http.aclose()
+def language_from_telegram(language_code: Optional[str]) -> str:
+    """The language a Telegram user's app is set to: zh, zh-hans, zh-hant… are Chinese."""
+    return language_of_tag(language_code) or ENGLISH
 
 
 class TokenBucket:
@@ -236,30 +191,32 @@ class Bridge:
             self._groups_told.add(chat.id)
             user = update.effective_user
             language = language_from_telegram(user.language_code if user else None)
-            notice = text(language, "private_only").format(bot_username=context.bot.username)
+            notice = text("telegram.private_only", language, bot_username=context.bot.username)
             await self._send(context.bot, chat.id, notice, None)
         raise ApplicationHandlerStop
 
     async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         state = self._chat_state(update)
-        share_contact = KeyboardButton(text(state.language, "share_contact"), request_contact=True)
+        share_contact = KeyboardButton(text("telegram.share_contact", state.language),
+                                       request_contact=True)
         keyboard = ReplyKeyboardMarkup(
             [[share_contact]], resize_keyboard=True, one_time_keyboard=True
         )
-        await self._say(context.bot, update.effective_chat.id, state, "start", keyboard)
+        await self._say(context.bot, update.effective_chat.id, state, "telegram.start", keyboard)
 
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         state = self._chat_state(update)
-        await self._say(context.bot, update.effective_chat.id, state, "help")
+        await self._say(context.bot, update.effective_chat.id, state, "telegram.help")
 
     async def on_language(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         state = self._chat_state(update)
         choices = [
-            [InlineKeyboardButton(name, callback_data=LANGUAGE_CALLBACK_PREFIX + language)]
-            for language, name in LANGUAGE_NAMES.items()
+            [InlineKeyboardButton(text("language.name", language),
+                                  callback_data=LANGUAGE_CALLBACK_PREFIX + language)]
+            for language in LANGUAGES
         ]
         await self._say(
-            context.bot, update.effective_chat.id, state, "choose_language",
+            context.bot, update.effective_chat.id, state, "telegram.choose_language",
             InlineKeyboardMarkup(choices),
         )
 
@@ -275,11 +232,11 @@ class Bridge:
         contact = update.effective_message.contact
         # Anyone can share someone else's contact card; only one's own number proves anything.
         if contact.user_id is None or contact.user_id != update.effective_user.id:
-            await self._say(context.bot, chat_id, state, "contact_not_yours")
+            await self._say(context.bot, chat_id, state, "telegram.contact_not_yours")
             return
         if not await self._admit(context.bot, chat_id, state):
             return
-        await self._say(context.bot, chat_id, state, "contact_received", ReplyKeyboardRemove())
+        await self._say(context.bot, chat_id, state, "telegram.contact_received", ReplyKeyboardRemove())
         digits = "".join(character for character in contact.phone_number if character.isdigit())
         await self._relay(context.bot, chat_id, state, [VERIFY_IDENTITY_PAYLOAD, digits])
 
@@ -294,14 +251,14 @@ class Bridge:
         data = query.data or ""
         if data.startswith(LANGUAGE_CALLBACK_PREFIX):
             chosen = data.removeprefix(LANGUAGE_CALLBACK_PREFIX)
-            if chosen in TEXTS:
+            if chosen in LANGUAGES:
                 state.language = chosen
-                await self._say(context.bot, chat_id, state, "language_set")
+                await self._say(context.bot, chat_id, state, "telegram.language_set")
             return
         if data.startswith(PAYLOAD_CALLBACK_PREFIX):
             payload = state.long_payloads.get(data)
             if payload is None:  # made before the bridge restarted
-                await self._say(context.bot, chat_id, state, "button_expired")
+                await self._say(context.bot, chat_id, state, "telegram.button_expired")
                 return
         else:
             payload = data
@@ -311,7 +268,7 @@ class Bridge:
 
     async def on_other_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         state = self._chat_state(update)
-        await self._say(context.bot, update.effective_chat.id, state, "text_only")
+        await self._say(context.bot, update.effective_chat.id, state, "telegram.text_only")
 
     # --- Per-chat state, rate limit and delivery -----------------------------------------
 
@@ -334,7 +291,7 @@ class Bridge:
             return True
         if not state.told_to_slow_down:
             state.told_to_slow_down = True
-            await self._say(bot, chat_id, state, "slow_down")
+            await self._say(bot, chat_id, state, "telegram.slow_down")
         return False
 
     async def _relay_text(self, bot: Bot, chat_id: int, state: ChatState, message: str) -> None:
@@ -342,7 +299,7 @@ class Bridge:
         if cleaned.strip():
             await self._relay(bot, chat_id, state, [cleaned])
         else:  # nothing but invisible characters
-            await self._say(bot, chat_id, state, "nothing_to_read")
+            await self._say(bot, chat_id, state, "telegram.nothing_to_read")
 
     async def _relay(self, bot: Bot, chat_id: int, state: ChatState, messages: list[str]) -> None:
         await self._enter_in_directory(chat_id, state)
@@ -351,7 +308,7 @@ class Bridge:
             state.delivery = asyncio.create_task(self._deliver(bot, chat_id, state))
         elif state.rasa_unavailable:
             # Queued behind an outage: tell the customer now rather than leave them wondering.
-            await self._say(bot, chat_id, state, "unavailable")
+            await self._say(bot, chat_id, state, "telegram.unavailable")
 
     async def _enter_in_directory(self, chat_id: int, state: ChatState) -> None:
         """Records the chat before its first message reaches Rasa, which may file a ticket."""
@@ -377,7 +334,9 @@ class Bridge:
             # so a message queued meanwhile always finds either this task or none.
             while state.pending:
                 try:
-                    replies = await self._rasa.send(state.conversation_id, state.pending[0])
+                    replies = await self._rasa.send(
+                        TELEGRAM, state.conversation_id, state.pending[0]
+                    )
                 except RasaUnavailable as error:
                     logger.warning(
                         "Chat %s: %s; retrying in %.1f s (%d message(s) queued)",
@@ -385,7 +344,7 @@ class Bridge:
                     )
                     if not state.rasa_unavailable:
                         state.rasa_unavailable = True
-                        await self._say(bot, chat_id, state, "unavailable")
+                        await self._say(bot, chat_id, state, "telegram.unavailable")
                     await asyncio.sleep(retry_delay)
                     retry_delay = min(retry_delay * 2, self._max_retry_delay)
                     continue
@@ -398,27 +357,25 @@ class Bridge:
             state.delivery = None
 
     async def _send_reply(
-        self, bot: Bot, chat_id: int, state: ChatState, reply: dict[str, Any]
+        self, bot: Bot, chat_id: int, state: ChatState, reply: BotMessage
     ) -> None:
-        reply_text = reply.get("text")
-        if not reply_text:
+        if not reply.text:
             logger.warning("Chat %s: skipping a Rasa message without text: %r", chat_id, reply)
             return
-        buttons = reply.get("buttons") or []
         keyboard = None
-        if buttons:
+        if reply.buttons:
             keyboard = InlineKeyboardMarkup(
                 [
                     [
                         InlineKeyboardButton(
-                            button.get("title") or button["payload"],
-                            callback_data=self._callback_data(state, button["payload"]),
+                            button.title,
+                            callback_data=self._callback_data(state, button.payload),
                         )
                     ]
-                    for button in buttons
+                    for button in reply.buttons
                 ]
             )
-        await self._send(bot, chat_id, reply_text, keyboard)
+        await self._send(bot, chat_id, reply.text, keyboard)
 
     @staticmethod
     def _callback_data(state: ChatState, payload: str) -> str:
@@ -435,7 +392,7 @@ class Bridge:
     async def _say(
         self, bot: Bot, chat_id: int, state: ChatState, key: str, reply_markup: Any = None
     ) -> None:
-        await self._send(bot, chat_id, text(state.language, key), reply_markup)
+        await self._send(bot, chat_id, text(key, state.language), reply_markup)
 
     @staticmethod
     async def _send(bot: Bot, chat_id: int, message: str, reply_markup: Any) -> None:
@@ -448,10 +405,9 @@ class Bridge:
 
 def build_application(
     token: str,
-    rasa_url: str,
+    rasa: RasaClient,
     api_url: Optional[str] = None,
     *,
-    channel_secret: str,
     conversation_key: str,
     chats: Optional[ChatDirectory] = None,
     outbox: Optional[ReplyOutbox] = None,
@@ -461,8 +417,9 @@ def build_application(
 ) -> Application:
     """The bot, ready for run_polling() or run_webhook().
 
+    rasa takes the customers' messages to Rasa, and is closed when the bot shuts down.
     api_url stands in for https://api.telegram.org (a local Bot API server, or a fake in tests).
-    channel_secret goes with every request to Rasa; conversation_key makes the conversation ids.
+    conversation_key makes the conversation ids.
     With chats, each chat is recorded there when it first talks; with an outbox too, agents'
     replies to Telegram tickets are sent from it to those chats, looked for every
     reply_poll_seconds. With a health_port, GET /health is served on 127.0.0.1 there.
@@ -475,7 +432,6 @@ def build_application(
     if api_url:
         api_url = api_url.rstrip("/")
         builder = builder.base_url(f"{api_url}/bot").base_file_url(f"{api_url}/file/bot")
-    rasa = RasaClient(rasa_url, channel_secret)
     bridge = Bridge(rasa, conversation_key, chats=chats, first_retry_delay=first_retry_delay)
     reply_sender = (
         None if outbox is None else AgentReplySender(outbox, chats, reply_poll_seconds)

@@ -7,11 +7,12 @@ conversation to Rasa. The HMAC cannot be turned back into a chat id either, so t
 records each chat's id the first time the chat talks (the telegram_conversations table): that
 is how an agent's reply to a ticket finds its way back to the chat, after a restart too.
 
-The table belongs to the bridge: its own metadata, created by the bridge's start-up.
+The table belongs to the bridge: its own metadata, its own migrations (migrations/telegram/),
+run as the bridge starts.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, String
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +21,8 @@ from sqlalchemy.orm import declarative_base
 from telecom_assistant import trust
 from telecom_assistant.database import SessionPerCall
 
-Base = declarative_base()
+# SQLAlchemy 1.4 ships no type information: to mypy the base is Any, as is every column.
+Base: Any = declarative_base()
 CONVERSATION_PREFIX = "telegram-"
 
 
@@ -51,7 +53,7 @@ class ChatDirectory(SessionPerCall):
             # function of the chat.
             pass
 
-    def chat_of(self, conversation_id: str) -> Optional[int]:
+    def chat_of(self, conversation_id: str) -> int | None:
         with self._session() as session:
             row = session.get(TelegramConversationRow, conversation_id)
             return None if row is None else row.chat_id

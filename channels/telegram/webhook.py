@@ -7,20 +7,13 @@ of every update, and python-telegram-bot refuses an update without it (HTTP 403)
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any
 from urllib.parse import urlsplit
 
-WEBHOOK_LISTEN = "127.0.0.1"
-DEFAULT_WEBHOOK_PORT = 8443
-# Telegram takes 1 to 256 of these characters; fewer than 32 would be guessable.
-_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{32,256}")
-_HOW_TO_MAKE_A_SECRET = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+from telecom_assistant.settings import LOOPBACK, Telegram
 
-
-class WebhookMisconfigured(ValueError):
-    """Webhook mode cannot start as configured; says what to set."""
+WEBHOOK_LISTEN = LOOPBACK
 
 
 @dataclass(frozen=True)
@@ -40,30 +33,9 @@ class WebhookSettings:
         }
 
 
-def webhook_settings(environ: Mapping[str, str]) -> Optional[WebhookSettings]:
-    """Webhook mode's settings from TELEGRAM_WEBHOOK_URL, TELEGRAM_WEBHOOK_SECRET and
-    TELEGRAM_WEBHOOK_PORT; None without a URL (long polling)."""
-    url = environ.get("TELEGRAM_WEBHOOK_URL", "").strip()
-    if not url:
+def webhook_settings(telegram: Telegram) -> WebhookSettings | None:
+    """Webhook mode's settings (TELEGRAM_WEBHOOK_URL, _SECRET and _PORT, which the settings
+    checked: an https URL, a secret fit for Telegram); None without a URL: long polling."""
+    if not telegram.webhook_url or not telegram.webhook_secret:
         return None
-    if urlsplit(url).scheme != "https" or not urlsplit(url).hostname:
-        raise WebhookMisconfigured(
-            f"TELEGRAM_WEBHOOK_URL={url!r}: Telegram posts only to https URLs, "
-            "e.g. https://bot.example.com/telegram/webhook"
-        )
-    secret = environ.get("TELEGRAM_WEBHOOK_SECRET", "")
-    if not secret:
-        raise WebhookMisconfigured(
-            "webhook mode needs TELEGRAM_WEBHOOK_SECRET, which Telegram sends with every update "
-            "so that the bridge can refuse updates from anyone else: set it to 32 to 256 "
-            f"characters of A-Z, a-z, 0-9, _ and - ({_HOW_TO_MAKE_A_SECRET})"
-        )
-    if not _SECRET_TOKEN.fullmatch(secret):
-        raise WebhookMisconfigured(
-            f"TELEGRAM_WEBHOOK_SECRET has {len(secret)} characters: it needs 32 to 256, "
-            f"of A-Z, a-z, 0-9, _ and - only ({_HOW_TO_MAKE_A_SECRET})"
-        )
-    port = environ.get("TELEGRAM_WEBHOOK_PORT") or str(DEFAULT_WEBHOOK_PORT)
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise WebhookMisconfigured(f"TELEGRAM_WEBHOOK_PORT={port!r}: give a port number")
-    return WebhookSettings(url, int(port), secret)
+    return WebhookSettings(telegram.webhook_url, telegram.webhook_port, telegram.webhook_secret)

@@ -10,32 +10,34 @@ retry, and the inbox does the same when the database cannot be reached.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
+from html import escape
 from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-import httpx
 from sanic import Sanic
 from sanic.request import Request
-from sanic.response import HTTPResponse, file
+from sanic.response import HTTPResponse, html
 from sanic.response import json as json_response
 from sqlalchemy.exc import SQLAlchemyError
 
+from channels.rasa_client import RasaClient, RasaUnavailable
 from channels.webchat.sessions import Sessions
 from telecom_assistant.clock import CHINA_TIME
+from telecom_assistant.language import ENGLISH, LANGUAGES
 from telecom_assistant.text import clean_message
+from telecom_assistant.texts import text, texts_of
 from telecom_assistant.tickets.replies import WEBCHAT, AgentReply, ReplyOutbox
-from telecom_assistant.trust import CHANNEL_SECRET_HEADER
 from telecom_assistant.web import SECURITY_HEADERS
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 STATIC_DIR = PACKAGE_DIR / "static"
 STATIC_PREFIX = "/static/"
-DEFAULT_RASA_URL = "http://127.0.0.1:5005"
-# Rasa's channel named "webchat", so that the tickets it files know a reply can come back here.
-WEBCHAT_WEBHOOK = "/webhooks/webchat/webhook"
-RASA_TIMEOUT_SECONDS = 30.0
+PAGE_TEMPLATE = PACKAGE_DIR / "index.html"
+_PLACEHOLDER = re.compile(r"\{\{([\w.]+)\}\}")
 MESSAGE_MAX_LENGTH = 5000
 ACK_MAX_IDS = 100
 # SQLite's largest integer: a bigger id would make the driver fail rather than match nothing.
@@ -44,14 +46,15 @@ REPLY_ID_MAX = 2**63 - 1
 logger = logging.getLogger(__name__)
 
 
-def create_app(rasa_url: str, outbox: ReplyOutbox, channel_secret: str, conversation_key: str,
+def create_app(rasa: RasaClient, outbox: ReplyOutbox, conversation_key: str,
                *, always_secure_cookies: bool = False, name: str = "webchat") -> Sanic:
-    """`channel_secret` goes to Rasa with every message; `conversation_key` signs the session
-    cookies and derives the sender ids. `always_secure_cookies` (the production profile) marks
-    the cookie Secure even when this server cannot tell that the browser used HTTPS."""
+    """`rasa` takes the customers' messages to Rasa, and is closed when the server stops;
+    `conversation_key` signs the session cookies and derives the sender ids.
+    `always_secure_cookies` (the production profile) marks the cookie Secure even when this
+    server cannot tell that the browser used HTTPS."""
     app = Sanic(name)
     sessions = Sessions(conversation_key, always_secure_cookies)
-    relay = RasaRelay(rasa_url, channel_secret, sessions)
+    relay = RasaRelay(rasa, sessions)
     inbox = ReplyInbox(outbox, sessions)
     page = ChatPage(sessions)
     app.static("/static", str(STATIC_DIR), name="static")
@@ -65,6 +68,11 @@ def create_app(rasa_url: str, outbox: ReplyOutbox, channel_secret: str, conversa
     app.register_middleware(sessions.read, "request")
     app.register_middleware(sessions.write, "response")
     app.register_middleware(add_security_headers, "response")
+
+    async def close_rasa_client(_app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
+        await rasa.close()
+
+    app.register_listener(close_rasa_client, "after_server_stop")
     return app
 
 
@@ -73,10 +81,25 @@ class ChatPage:
 
     def __init__(self, sessions: Sessions) -> None:
         self.sessions = sessions
+        self.body = chat_page()
 
     async def index(self, request: Request) -> HTTPResponse:
         self.sessions.renew(request)
-        return await file(str(STATIC_DIR / "index.html"), mime_type="text/html; charset=utf-8")
+        return html(self.body)
+
+
+def chat_page() -> str:
+    """The page with its texts: in English where the template names a text ({{webchat.title}}),
+    and all of them in both languages where it says {{texts}}, for its script to switch."""
+    texts = {language: texts_of(language, "webchat", "language") for language in LANGUAGES}
+    # Inside a <script> element nothing may close it: "<" only as an escape.
+    texts_json = json.dumps(texts, ensure_ascii=False).replace("<", "\\u003c")
+
+    def fill(placeholder: re.Match[str]) -> str:
+        key = placeholder[1]
+        return texts_json if key == "texts" else escape(text(key, ENGLISH))
+
+    return _PLACEHOLDER.sub(fill, PAGE_TEMPLATE.read_text(encoding="utf-8"))
 
 
 async def health(request: Request) -> HTTPResponse:
@@ -114,9 +137,8 @@ class RasaRelay:
     """POST /api/message: hands one customer message to Rasa and returns its replies. The
     first message without a session starts one, like the page does."""
 
-    def __init__(self, rasa_url: str, channel_secret: str, sessions: Sessions) -> None:
-        self.webhook = rasa_url.rstrip("/") + WEBCHAT_WEBHOOK
-        self.headers = {CHANNEL_SECRET_HEADER: channel_secret}
+    def __init__(self, rasa: RasaClient, sessions: Sessions) -> None:
+        self.rasa = rasa
         self.sessions = sessions
 
     async def message(self, request: Request) -> HTTPResponse:
@@ -138,24 +160,13 @@ class RasaRelay:
             return _error(400, "empty_message")
         sender = self.sessions.sender(self.sessions.ensure(request))
         try:
-            async with httpx.AsyncClient(timeout=RASA_TIMEOUT_SECONDS) as client:
-                answer = await client.post(
-                    self.webhook, json={"sender": sender, "message": message},
-                    headers=self.headers,
-                )
-            if answer.status_code >= 500:
-                raise httpx.HTTPStatusError(
-                    f"Rasa answered {answer.status_code}", request=answer.request, response=answer
-                )
-            answer.raise_for_status()
-            replies = answer.json()
-        except (httpx.HTTPError, ValueError) as failure:
-            logger.warning("Rasa unavailable at %s: %s", self.webhook, failure)
+            # Rasa's channel named "webchat", so that the tickets it files know a reply can
+            # come back here.
+            replies = await self.rasa.send(WEBCHAT, sender, message)
+        except RasaUnavailable as failure:
+            logger.warning("Rasa unavailable: %s", failure)
             return _error(503, "unavailable")
-        if not isinstance(replies, list):
-            logger.warning("Rasa answered something else than a list: %r", replies)
-            return _error(503, "unavailable")
-        return json_response(replies)
+        return json_response([reply.as_json() for reply in replies])
 
 
 class ReplyInbox:

@@ -4,36 +4,35 @@ bot made by `rasa init` (the baseline)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Iterator, Optional
 
 from demo.seed import reset_database
+from ops import launcher
 from ops.benchmark.load import CodeReader
 from ops.benchmark.servers import (
     ACTION_SERVER,
-    BIN,
     RASA,
-    Server,
+    action_server_part,
     production_endpoints,
+    rasa_part,
     server_environment,
-    start_action_server,
     start_production_servers,
-    start_rasa,
-    stop_all,
 )
-from ops.production import DEFAULT_REDIS_URL, ProductionSettings
+from ops.parts import rasa_command
+from ops.production import problems
 from ops.production.nginx import nginx_binary
 from rasa_plugins.lock_store import delete_locks
-from telecom_assistant.accounts.sql import LIMIT_VARIABLES, SqlAccountService
+from telecom_assistant.accounts.sql import SqlAccountService, VerificationThrottles
 from telecom_assistant.clock import operator_now
 from telecom_assistant.database import PROJECT_ROOT, make_engine, scratch_postgres_database
+from telecom_assistant.settings import Settings, Verification, variable_name
 
 ASSISTANT = "telecom assistant"
 PRODUCTION_ASSISTANT = "telecom assistant, production profile"
@@ -43,14 +42,15 @@ BASELINE_CODE = "246810"
 ONE_TIME_CODE_IN_SMS = re.compile(r"\b\d{6}\b")
 # The benchmark's few demo customers verify thousands of times a run, far beyond what the
 # verification throttles allow one phone: lifted for its servers, still counted.
-LOAD_TEST_LIMITS = {variable: "1000000" for variable in LIMIT_VARIABLES.values()}
+LOAD_TEST_LIMITS = {variable_name(Verification, throttle.name): "1000000"
+                    for throttle in fields(VerificationThrottles)}
 PROFILES = {ACTION_SERVER: "actions.prof", RASA: "rasa.prof"}
 
 
 @dataclass
 class RunningBot:
     name: str
-    servers: list[Server]
+    servers: list[launcher.Running]
     read_code: CodeReader
 
     @property
@@ -72,7 +72,7 @@ def outbox_reader(database_url: str) -> CodeReader:
 
 @contextmanager
 def assistant(model: Path, workdir: Path,
-              profile_dir: Optional[Path] = None) -> Iterator[RunningBot]:
+              profile_dir: Path | None = None) -> Iterator[RunningBot]:
     """The action server and Rasa with the project's endpoints (its tracker store kept in
     workdir) over a freshly seeded SQLite database in workdir; under cProfile when given a
     `profile_dir` (PROFILES names the files each server writes there as it stops)."""
@@ -80,13 +80,11 @@ def assistant(model: Path, workdir: Path,
     reset_database(make_engine(database_url), operator_now().date())
     env = {**server_environment(database_url), **LOAD_TEST_LIMITS}
     profiles = {name: profile_dir / file for name, file in PROFILES.items()} if profile_dir else {}
-    servers = [start_action_server(workdir, env, profiles.get(ACTION_SERVER))]
-    try:
-        endpoints = production_endpoints(workdir, servers[0].url)
-        servers.append(start_rasa(model, workdir, env, endpoints, profile_to=profiles.get(RASA)))
+    actions = action_server_part(workdir, env, profiles.get(ACTION_SERVER))
+    rasa = rasa_part(model, workdir, env, production_endpoints(workdir, actions.url),
+                     profile_to=profiles.get(RASA))
+    with launcher.started([actions, rasa]) as servers:
         yield RunningBot(ASSISTANT, servers, outbox_reader(database_url))
-    finally:
-        stop_all(servers)
 
 
 @contextmanager
@@ -94,26 +92,27 @@ def production_assistant(model: Path, workdir: Path, postgres_admin_url: str,
                          rasa_servers: int) -> Iterator[RunningBot]:
     """The production profile: `rasa_servers` Rasa servers and an action server behind nginx,
     over a freshly seeded PostgreSQL database of its own (made through `postgres_admin_url`,
-    dropped afterwards) and lock keys of its own in Redis (REDIS_URL, deleted afterwards)."""
+    dropped afterwards) and lock keys of its own in Redis (the settings' REDIS_URL, deleted
+    afterwards)."""
     nginx = nginx_binary()
     if nginx is None:
         raise RuntimeError("nginx is not installed: scripts/bootstrap.sh --with-nginx")
     with scratch_postgres_database(postgres_admin_url, "telecom_benchmark") as database_url:
         reset_database(make_engine(database_url), operator_now().date())
-        settings = ProductionSettings(
-            database_url, redis_url=os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL,
-            lock_key_prefix=f"benchmark{uuid.uuid4().hex[:12]}", rasa_servers=rasa_servers,
-            action_servers=1)
-        problems = settings.problems()
-        if problems:
-            raise RuntimeError("\n".join(problems))
+        settings = Settings.from_environment()
+        settings = replace(settings, database_url=database_url, production=replace(
+            settings.production, lock_key_prefix=f"benchmark{uuid.uuid4().hex[:12]}",
+            rasa_servers=rasa_servers, action_servers=1))
+        found = problems(settings)
+        if found:
+            raise RuntimeError("\n".join(found))
         servers = start_production_servers(model, workdir, settings, nginx, LOAD_TEST_LIMITS)
         try:
             yield RunningBot(f"{PRODUCTION_ASSISTANT} ({rasa_servers} Rasa servers)", servers,
                              outbox_reader(database_url))
         finally:
-            stop_all(servers)
-            delete_locks(settings.redis_url, settings.lock_key_prefix)
+            launcher.stop(servers)
+            delete_locks(settings.production.redis_url, settings.production.lock_key_prefix)
 
 
 def train_baseline(workdir: Path) -> tuple[Path, float]:
@@ -122,7 +121,7 @@ def train_baseline(workdir: Path) -> tuple[Path, float]:
     project = workdir / "project"
     project.mkdir(parents=True)
     started = time.monotonic()
-    run_quietly([str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(project)],
+    run_quietly(rasa_command("init", "--no-prompt", "--init-dir", str(project)),
                 cwd=workdir, log=workdir / "init.log")
     seconds = time.monotonic() - started
     return next((project / "models").glob("*.tar.gz")), seconds
@@ -132,15 +131,14 @@ def train_baseline(workdir: Path) -> tuple[Path, float]:
 def baseline(model: Path, workdir: Path) -> Iterator[RunningBot]:
     """The starter bot as `rasa init` leaves it: no action server, in-memory tracker store."""
     project = model.parents[1]
-    server = start_rasa(model, workdir, server_environment(), project / "endpoints.yml",
-                        project=project)
-    try:
-        async def read_code(_msisdn: str) -> str:
-            return BASELINE_CODE
 
-        yield RunningBot(BASELINE, [server], read_code)
-    finally:
-        stop_all([server])
+    async def read_code(_msisdn: str) -> str:
+        return BASELINE_CODE
+
+    rasa = rasa_part(model, workdir, server_environment(), project / "endpoints.yml",
+                     project=project)
+    with launcher.started([rasa]) as servers:
+        yield RunningBot(BASELINE, servers, read_code)
 
 
 def train_assistant(workdir: Path) -> float:
@@ -150,15 +148,15 @@ def train_assistant(workdir: Path) -> float:
 
     ensure_pipeline()  # the spaCy pipeline the config names; built once, not part of training
     started = time.monotonic()
-    run_quietly([str(BIN / "rasa"), "train", "--force", "--out", str(workdir / "models")],
+    run_quietly(rasa_command("train", "--force", "--out", str(workdir / "models")),
                 cwd=PROJECT_ROOT, log=workdir / "train.log",
                 env={"RASA_CACHE_DIRECTORY": str(workdir / "cache")})
     return time.monotonic() - started
 
 
-def run_quietly(command: list[str], cwd: Path, log: Path, env: dict[str, str] | None = None) -> None:
+def run_quietly(command: Sequence[str], cwd: Path, log: Path, env: dict[str, str] | None = None) -> None:
     with log.open("w") as output:
-        result = subprocess.run(command, cwd=cwd, stdout=output, stderr=subprocess.STDOUT,
+        result = subprocess.run(list(command), cwd=cwd, stdout=output, stderr=subprocess.STDOUT,
                                 env={**server_environment(), **(env or {})})
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:3])} failed; see {log}")

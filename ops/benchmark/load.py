@@ -25,6 +25,7 @@ from ops.benchmark.conversations import (
     customers,
 )
 from ops.benchmark.stats import LatencySummary
+from telecom_assistant.settings import Settings
 from telecom_assistant.trust import CHANNEL_SECRET, CHANNEL_SECRET_HEADER
 
 REST_WEBHOOK = "/webhooks/rest/webhook"
@@ -124,7 +125,7 @@ async def run_level(base_url: str, schedule: LoadSchedule, read_code: CodeReader
     level = LevelRun(schedule.concurrency, wall_seconds=0.0)
     started = last_answer = time.monotonic()
     # As the channel programs do: the production profile's Rasa refuses messages without it.
-    headers = {CHANNEL_SECRET_HEADER: CHANNEL_SECRET.value()}
+    headers = {CHANNEL_SECRET_HEADER: CHANNEL_SECRET.value(Settings.from_environment())}
     async with httpx.AsyncClient(timeout=MESSAGE_TIMEOUT_SECONDS, limits=limits,
                                  headers=headers) as client:
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
+import re
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
-from typing import Mapping, Optional, Sequence
+from typing import Optional, Sequence
 
 from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -20,11 +20,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from telecom_assistant.accounts import tariffs
-from telecom_assistant.accounts.names_zh import (
-    COUNTRY_NAMES_ZH,
-    ORDERING_CHANNELS_ZH,
-    PLACE_NAMES_ZH,
-)
 from telecom_assistant.accounts.service import (
     OTP_LENGTH,
     OTP_LOCK_SECONDS,
@@ -73,14 +68,12 @@ from telecom_assistant.accounts.tables import (
 )
 from telecom_assistant.clock import Clock, add_months, cycle_bounds, operator_now
 from telecom_assistant.database import SessionPerCall
+from telecom_assistant.language import CHINESE, LANGUAGES
+from telecom_assistant.settings import Verification
+from telecom_assistant.texts import find_text, text
 
 sms_log = logging.getLogger("telecom_assistant.sms")
 
-# The SMS is one text in both languages, as Chinese operators send them.
-OTP_SMS_TEMPLATE = (
-    "[Demo Telecom] Your verification code is {code}, valid for 5 minutes. "
-    "Never share it. 【演示电信】您的验证码是{code}，5分钟内有效，请勿告诉他人。"
-)
 MIN_DAYS_BEFORE_PORTING = 120
 RECOMMENDATION_CYCLES = 3
 
@@ -114,8 +107,8 @@ WRONG_CODES_PER_NUMBER = Limit("wrong codes per number, hour", 10, timedelta(hou
 
 @dataclass(frozen=True)
 class VerificationThrottles:
-    """The throttles above; an operator may change their counts (not their windows) by
-    environment, e.g. for a load test whose few demo customers verify thousands of times."""
+    """The throttles above; an operator may change their counts (not their windows) in the
+    settings, e.g. for a load test whose few demo customers verify thousands of times."""
 
     codes_per_conversation: Limit = CODES_PER_CONVERSATION
     codes_per_number: Limit = CODES_PER_NUMBER
@@ -123,24 +116,11 @@ class VerificationThrottles:
     wrong_codes_per_number: Limit = WRONG_CODES_PER_NUMBER
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> "VerificationThrottles":
-        counts = {}
-        for field_name, variable in LIMIT_VARIABLES.items():
-            value = environ.get(variable)
-            if value is None:
-                continue
-            if not value.isdigit() or int(value) < 1:
-                raise ValueError(f"{variable}={value!r}: give a count, 1 or more.")
-            counts[field_name] = replace(getattr(cls, field_name), count=int(value))
-        return cls(**counts)
-
-
-LIMIT_VARIABLES = {
-    "codes_per_conversation": "TELECOM_CODES_PER_CONVERSATION",
-    "codes_per_number": "TELECOM_CODES_PER_NUMBER",
-    "codes_per_number_daily": "TELECOM_CODES_PER_NUMBER_DAILY",
-    "wrong_codes_per_number": "TELECOM_WRONG_CODES_PER_NUMBER",
-}
+    def from_settings(cls, verification: Verification) -> VerificationThrottles:
+        """The throttles with the counts of `verification` (its fields of the same names)."""
+        return cls(**{throttle.name: replace(getattr(cls, throttle.name),
+                                             count=getattr(verification, throttle.name))
+                      for throttle in fields(cls)})
 
 
 class _Refused(Exception):
@@ -297,7 +277,7 @@ class SqlAccountService(SessionPerCall, AccountService):
                 # typed for it is wrong, and counted, as for any line.
                 state.code_hash = _code_hash(msisdn, code if is_line else secrets.token_hex(16))
                 state.expires_at = now + timedelta(seconds=OTP_TTL_SECONDS)
-                body = OTP_SMS_TEMPLATE.format(code=code)
+                body = _verification_sms(code)
                 if is_line:
                     session.add(SmsOutboxRow(msisdn=msisdn, body=body, sent_at=now))
                 attempts_left = OTP_MAX_WRONG_ATTEMPTS - state.wrong_attempts
@@ -621,12 +601,24 @@ def _device(row: DeviceRow) -> Device:
     return Device(model=row.model, five_g=FiveGSupport(row.five_g))
 
 
+def _verification_sms(code: str) -> str:
+    """One text in both languages, as Chinese operators send them."""
+    return " ".join(text("sms.verification_code", language, code=code) for language in LANGUAGES)
+
+
+def _chinese_name(group: str, stored: str) -> str:
+    """The catalogue's Chinese name of a place, ordering channel or country the tables keep in
+    English ("Hong Kong" is country.hong_kong); the stored name where the catalogue has none."""
+    key = re.sub(r"[^a-z0-9]+", "_", stored.lower()).strip("_")
+    return find_text(f"{group}.{key}", CHINESE) or stored
+
+
 def _coverage(row: CoverageRow) -> Coverage:
     return Coverage(
         city=row.city,
         district=row.district,
-        city_zh=PLACE_NAMES_ZH.get(row.city, row.city),
-        district_zh=PLACE_NAMES_ZH.get(row.district, row.district),
+        city_zh=_chinese_name("place", row.city),
+        district_zh=_chinese_name("place", row.district),
         outdoor=OutdoorCoverage(row.outdoor),
         indoor=IndoorCoverage(row.indoor),
     )
@@ -660,7 +652,7 @@ def _subscription(row: SubscriptionRow) -> Subscription:
         addon=_addon(row.addon),
         started_on=row.started_on,
         ordering_channel=row.ordering_channel,
-        ordering_channel_zh=ORDERING_CHANNELS_ZH.get(row.ordering_channel, row.ordering_channel),
+        ordering_channel_zh=_chinese_name("ordering_channel", row.ordering_channel),
         consent_recorded=row.consent_record is not None,
         cancelled_at=row.cancelled_at,
         consent_disputed=row.consent_disputed,
@@ -694,7 +686,8 @@ def _bill(row: BillRow, today: date) -> Bill:
                 unit_price=line.unit_price,
                 subscription=_subscription(line.subscription) if line.subscription else None,
                 roaming_country=line.roaming_country,
-                roaming_country_zh=COUNTRY_NAMES_ZH.get(line.roaming_country or "", line.roaming_country),
+                roaming_country_zh=(_chinese_name("country", line.roaming_country)
+                                    if line.roaming_country else None),
             )
             for line in row.lines
         ),

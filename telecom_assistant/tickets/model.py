@@ -8,9 +8,9 @@ lives here so that it is tested once and shared by the assistant and the agent c
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Iterable, Mapping, Optional, Sequence
 
 
 class TicketError(Exception):
@@ -22,12 +22,14 @@ class UnknownTicket(TicketError):
 
 
 class IllegalTransition(TicketError):
-    def __init__(self, current: "Status", wanted: "Status") -> None:
+    def __init__(self, current: Status, wanted: Status) -> None:
         super().__init__(f"a {current.value} ticket cannot become {wanted.value}")
         self.current = current
         self.wanted = wanted
 
 
+# Customers and agents read these values by the names in telecom_assistant/texts (category.*,
+# priority.*, status.* ...).
 class Category(str, enum.Enum):
     BILLING = "billing"
     UNAUTHORISED_ADDON = "unauthorised_addon"
@@ -38,20 +40,6 @@ class Category(str, enum.Enum):
     PRIVACY = "privacy"
     SPAM_FRAUD = "spam_fraud"
     OTHER = "other"
-
-
-# The categories' names as customers and agents read them (English, Simplified Chinese).
-CATEGORY_NAMES: Mapping[Category, tuple[str, str]] = {
-    Category.BILLING: ("billing", "账单与扣费"),
-    Category.UNAUTHORISED_ADDON: ("add-on ordered without consent", "不知情定制业务"),
-    Category.NETWORK: ("mobile network", "移动网络"),
-    Category.FIVE_G: ("5G", "5G"),
-    Category.BROADBAND: ("broadband", "宽带"),
-    Category.TARIFF_MARKETING: ("tariff or marketing", "资费与营销"),
-    Category.PRIVACY: ("privacy and personal data", "个人信息与隐私"),
-    Category.SPAM_FRAUD: ("spam or fraud", "骚扰与诈骗"),
-    Category.OTHER: ("other", "其他"),
-}
 
 
 class Kind(str, enum.Enum):
@@ -171,7 +159,7 @@ def format_ticket_id(day: date, sequence: int) -> str:
     return f"{TICKET_ID_PREFIX}-{day:%y%m%d}-{sequence:04d}"
 
 
-def normalise_ticket_id(text: str) -> Optional[str]:
+def normalise_ticket_id(text: str) -> str | None:
     """'tk2611230007', 'TK 261123 0007' and 'TK-261123-0007' are the same ticket."""
     compact = "".join(ch for ch in text.upper() if ch.isalnum())
     if not (compact.startswith(TICKET_ID_PREFIX) and len(compact) == 12 and compact[2:].isdigit()):
@@ -193,13 +181,13 @@ class TranscriptTurn:
     text: str
     at: datetime
     # Agents' replies only: who wrote it and whether it has reached the customer.
-    author: Optional[str] = None
-    delivery: Optional[Delivery] = None
+    author: str | None = None
+    delivery: Delivery | None = None
 
 
 @dataclass(frozen=True)
 class StatusChange:
-    from_status: Optional[Status]  # None for the ticket's creation
+    from_status: Status | None  # None for the ticket's creation
     to_status: Status
     by: str
     at: datetime
@@ -230,8 +218,8 @@ class NewTicket:
     transcript: Sequence[TranscriptTurn]
     # Retrying the same escalation sends the same key and gets the same ticket back.
     idempotency_key: str
-    msisdn: Optional[str] = None
-    network_issue: Optional[NetworkIssue] = None
+    msisdn: str | None = None
+    network_issue: NetworkIssue | None = None
     fraud: bool = False
     # The one-time codes typed in the conversation: masked in the transcript however written.
     known_codes: Sequence[str] = ()
@@ -251,11 +239,11 @@ class Ticket:
     language: str
     created_at: datetime
     response_due: datetime
-    msisdn: Optional[str] = None
-    network_issue: Optional[NetworkIssue] = None
-    repair_due: Optional[datetime] = None
-    responded_at: Optional[datetime] = None
-    assigned_to: Optional[str] = None
+    msisdn: str | None = None
+    network_issue: NetworkIssue | None = None
+    repair_due: datetime | None = None
+    responded_at: datetime | None = None
+    assigned_to: str | None = None
     transcript: Sequence[TranscriptTurn] = field(default_factory=tuple)
     history: Sequence[StatusChange] = field(default_factory=tuple)
     notes: Sequence[Note] = field(default_factory=tuple)
@@ -308,7 +296,7 @@ def sort_queue(tickets: Iterable[Ticket], sort: str) -> list[Ticket]:
 class HotspotReport:
     days: Sequence[date]
     counts: Mapping[Category, Sequence[int]]  # one count per day, aligned with ``days``
-    rising: Optional[Category]  # the category that rose most this week, if any rose
+    rising: Category | None  # the category that rose most this week, if any rose
     this_week: Mapping[Category, int]
     last_week: Mapping[Category, int]
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import abc
 import enum
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Optional, Sequence
 
+from telecom_assistant.language import ENGLISH, LANGUAGES
+from telecom_assistant.texts import text
 from telecom_assistant.tickets.model import Delivery, TicketError
 
 # The channels that can carry a reply back, by the channel name a ticket records. A ticket
@@ -24,15 +26,6 @@ WEBCHAT = "webchat"
 REPLY_CHANNELS = frozenset({TELEGRAM, WEBCHAT})
 # Telegram takes 4,096 characters per message; leave room for the heading.
 REPLY_MAX_LENGTH = 2000
-
-_HEADINGS = {
-    "en": "Message from our customer service team about ticket {ticket_id}:",
-    "zh": "客服人员就工单 {ticket_id} 给您的留言：",
-}
-_HOW_TO_ANSWER = {
-    "en": "To answer, call 10086 and give the ticket number.",
-    "zh": "如需回复，请拨打 10086 并提供工单号。",
-}
 
 
 class RefusalReason(str, enum.Enum):
@@ -60,13 +53,13 @@ class AgentReply:
     text: str
     at: datetime
     delivery: Delivery = Delivery.PENDING
-    delivered_at: Optional[datetime] = None
+    delivered_at: datetime | None = None
 
     def for_customer(self) -> str:
         """The words the customer reads, the same on every channel."""
-        language = self.language if self.language in _HEADINGS else "en"
-        heading = _HEADINGS[language].format(ticket_id=self.ticket_id)
-        return f"{heading}\n\n{self.text}\n\n{_HOW_TO_ANSWER[language]}"
+        language = self.language if self.language in LANGUAGES else ENGLISH
+        heading = text("reply.heading", language, ticket_id=self.ticket_id)
+        return f"{heading}\n\n{self.text}\n\n{text('reply.how_to_answer', language)}"
 
 
 def check_reply(channel: str, text: str) -> str:
@@ -88,7 +81,7 @@ class ReplyOutbox(abc.ABC):
 
     @abc.abstractmethod
     def pending(
-        self, channel: str, conversation_id: Optional[str] = None, limit: int = 50
+        self, channel: str, conversation_id: str | None = None, limit: int = 50
     ) -> Sequence[AgentReply]:
         """Undelivered replies on this channel (for one conversation if given), oldest first."""
 

@@ -23,7 +23,9 @@ from sqlalchemy import delete
 from telecom_assistant.database import make_engine
 from telecom_assistant.accounts.tables import VerificationCounterRow
 from telecom_assistant.accounts.sql import SqlAccountService
+from telecom_assistant.settings import Settings
 from telecom_assistant.trust import CHANNEL_SECRET, CONVERSATION_KEY
+from channels.rasa_client import RasaClient
 from channels.telegram import build_application
 
 from tests.actions_support import text_of
@@ -111,9 +113,10 @@ def over_telegram(product: Product, reference: list[Turn]) -> list[Turn]:
     chat_id = 424242
     loop, bot_api = LoopThread(), FakeBotApi()
     # The secrets the stack's Rasa was started with (tests/stack.py, server_environment).
-    application = build_application(TOKEN, product.stack.rasa_url, loop.run(bot_api.start()),
-                                    channel_secret=CHANNEL_SECRET.value(),
-                                    conversation_key=CONVERSATION_KEY.value())
+    settings = Settings.from_environment()
+    rasa = RasaClient(product.stack.rasa_url, CHANNEL_SECRET.value(settings))
+    application = build_application(TOKEN, rasa, loop.run(bot_api.start()),
+                                    conversation_key=CONVERSATION_KEY.value(settings))
 
     async def start() -> None:
         await application.initialize()

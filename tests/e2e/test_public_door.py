@@ -4,16 +4,15 @@ Real nginx, with small HTTP servers standing in for each program behind it."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterator
 
 import httpx
 
-from ops.benchmark.servers import spawn
+from ops.launcher import Part, start
 from ops.production.nginx import LoadBalancer, PublicDoor, nginx_command
-
-from tests.stack import PROJECT_ROOT, free_port, listening_addresses
+from tests.stack import free_port, listening_addresses
 
 WEBHOOK_PATH = "/telegram/webhook-path"
 
@@ -53,8 +52,9 @@ def test_the_public_door_reaches_the_web_chat_and_the_webhook_only(nginx, tmp_pa
             PublicDoor(str(public_port), f"127.0.0.1:{webchat}",
                        (WEBHOOK_PATH, f"127.0.0.1:{bridge}")))
         config = balancer.write_config(tmp_path / "nginx")
-        door = spawn("nginx", nginx_command(nginx, config), f"http://127.0.0.1:{public_port}",
-                     "/health", cwd=PROJECT_ROOT, env={}, log=tmp_path / "nginx.log")
+        door = start(Part("nginx", tuple(nginx_command(nginx, config)),
+                          f"http://127.0.0.1:{public_port}", environment={},
+                          log=tmp_path / "nginx.log"))
         try:
             public = f"http://127.0.0.1:{public_port}"
             assert httpx.get(f"{public}/").text.startswith("webchat / proto=http")

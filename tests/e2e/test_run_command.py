@@ -8,15 +8,14 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.fake_telegram import TOKEN, FakeBotApi
 from tests.actions_support import text_of
+from tests.fake_telegram import TOKEN, FakeBotApi
 from tests.stack import BIN, PROJECT_ROOT, LoopThread, free_port
 
 pytestmark = pytest.mark.model
@@ -113,21 +112,3 @@ def test_a_port_already_taken_is_named(model, tmp_path):
         process, log = start_run(tmp_path)
         assert process.wait(timeout=120) == 1
     assert "Port 5003 is already in use, so the web chat cannot start" in log.read_text()
-
-
-def test_stopping_shares_one_grace_period_and_kills_what_hangs(capsys):
-    """Ctrl-C must not wait a full grace period per stuck service, one after the other."""
-    from ops.cli import Service, stop
-
-    ignores_ctrl_c = [sys.executable, "-c",
-                      "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
-                      "print('ready', flush=True); time.sleep(60)"]
-    services = [Service(f"stuck {i}", ignores_ctrl_c, "", ()) for i in range(3)]
-    for service in services:
-        service.process = subprocess.Popen(service.command, stdout=subprocess.PIPE, text=True)
-        service.process.stdout.readline()  # SIGINT is ignored from here on
-    started = time.monotonic()
-    stop(services, grace_seconds=1.0)
-    assert time.monotonic() - started < 5
-    assert all(service.process.returncode is not None for service in services)
-    assert capsys.readouterr().err.count("did not stop within 1 s; killed.") == 3

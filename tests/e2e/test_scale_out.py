@@ -20,9 +20,9 @@ from sqlalchemy import bindparam, select, text
 
 from telecom_assistant.clock import operator_now
 from telecom_assistant.database import make_engine
+from telecom_assistant.settings import Production, Settings
 from telecom_assistant.tickets.tables import TicketRow
 from demo.seed import reset_database
-from ops.production import ProductionSettings
 
 from tests.actions_support import text_of
 from tests.conftest import TEST_REDIS_URL
@@ -137,9 +137,9 @@ def production(model, module_postgres_url, redis_key_prefix, nginx, tmp_path_fac
     engine = make_engine(module_postgres_url)
     reset_database(engine, operator_now().date())
     engine.dispose()
-    settings = ProductionSettings(database_url=module_postgres_url, redis_url=TEST_REDIS_URL,
-                                  lock_key_prefix=redis_key_prefix, rasa_servers=2,
-                                  action_servers=1)
+    settings = Settings(database_url=module_postgres_url, production=Production(
+        redis_url=TEST_REDIS_URL, lock_key_prefix=redis_key_prefix, rasa_servers=2,
+        action_servers=1))
     stack = start_production_stack(model, tmp_path_factory.mktemp("production"), settings, nginx)
     yield stack
     stack.stop()

@@ -22,6 +22,7 @@ from telecom_assistant.accounts.tables import SmsOutboxRow
 from telecom_assistant.database import make_engine
 from telecom_assistant.accounts.msisdn import mask_msisdn
 from telecom_assistant.accounts.sql import SqlAccountService
+from telecom_assistant.settings import Settings
 from telecom_assistant.tickets.model import QueueFilter
 from telecom_assistant.tickets.sql import SqlTicketService
 from telecom_assistant.trust import ACTION_TOKEN_HEADER, CHANNEL_SECRET, CHANNEL_SECRET_HEADER
@@ -119,8 +120,8 @@ def test_the_channel_programs_doors_into_rasa_need_their_secret(product, channel
     for headers in ({}, {CHANNEL_SECRET_HEADER: "guess"}):
         answer = httpx.post(url, json=body, headers=headers, timeout=TIMEOUT)
         assert answer.status_code == 401
-    answer = httpx.post(url, json=body, headers={CHANNEL_SECRET_HEADER: CHANNEL_SECRET.value()},
-                        timeout=TIMEOUT)
+    secret = CHANNEL_SECRET.value(Settings.from_environment())
+    answer = httpx.post(url, json=body, headers={CHANNEL_SECRET_HEADER: secret}, timeout=TIMEOUT)
     assert answer.status_code == 200 and answer.json()
 
 

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 
 from demo.seed import DEMO_LINES
+from ops import parts
+from ops.launcher import started
 from telecom_assistant.trust import ACTION_TOKEN_HEADER
-
-from tests.stack import PROJECT_ROOT, free_port, listening_addresses, wait_for
+from tests.stack import free_port, listening_addresses
 
 TOKEN = "t" * 43
 VICTIM = DEMO_LINES[0].msisdn
@@ -45,27 +45,19 @@ def forged_call(action: str, **slots: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def action_server(tmp_path_factory, sqlite_url_module) -> Iterator[str]:
-    port = free_port()
     workdir = tmp_path_factory.mktemp("action-server")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rasa_plugins.action_server", "--port", str(port)],
-        cwd=PROJECT_ROOT, stdout=(workdir / "actions.log").open("w"), stderr=subprocess.STDOUT,
-        env={**os.environ, "DATABASE_URL": sqlite_url_module,
-             "TELECOM_ACTION_SERVER_TOKEN": TOKEN},
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/health", process, timeout=120)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    server = parts.action_server(
+        free_port(), log=workdir / "actions.log",
+        environment={**os.environ, "DATABASE_URL": sqlite_url_module,
+                     "TELECOM_ACTION_SERVER_TOKEN": TOKEN})
+    with started([server], timeout=120):
+        yield server.url
 
 
 @pytest.fixture(scope="module")
 def sqlite_url_module(tmp_path_factory) -> str:
-    from telecom_assistant.database import make_engine
     from demo.seed import reset_database
-
+    from telecom_assistant.database import make_engine
     from tests.conftest import TODAY
 
     url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'telecom.db'}"

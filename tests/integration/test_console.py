@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import socket
 import ssl
 import subprocess
@@ -23,7 +22,6 @@ import requests
 from sanic import Sanic
 from sanic.compat import Header
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from console.__main__ import argument_parser
@@ -40,12 +38,11 @@ from telecom_assistant.agents.accounts import (
     verify_password,
 )
 from console.app import client_address, create_app, wants_secure_cookies
-from console.i18n import LABELLED_ENUMS, SPEAKERS, TEXT, pick_language
+from console.i18n import pick_language
 from telecom_assistant.agents.tables import AgentRow, ConsoleSessionRow
-from telecom_assistant.database import make_engine
-from demo.seed import reset_database
 from telecom_assistant.tickets.sql_replies import SqlReplyOutbox
 from telecom_assistant.accounts.sql import SqlAccountService
+from telecom_assistant.settings import Settings
 from telecom_assistant.tickets.model import (
     Category,
     Kind,
@@ -57,7 +54,7 @@ from telecom_assistant.tickets.model import (
 )
 from telecom_assistant.tickets.sql import SqlTicketService
 
-from tests.conftest import TODAY, FakeClock
+from tests.conftest import FakeClock
 
 AGENT = "li.na"
 AGENT_NAME = "Li Na"
@@ -205,35 +202,16 @@ def status_options(page: str) -> list[str]:
 # ---- fixtures
 
 
-@pytest.fixture(scope="module")
-def seeded_database(tmp_path_factory) -> Path:
-    """The demo accounts, seeded once: each test works on its own copy of the file."""
-    path = tmp_path_factory.mktemp("console") / "seeded.db"
-    engine = make_engine(f"sqlite:///{path}")
-    reset_database(engine, TODAY)
-    engine.dispose()
-    return path
-
-
 @pytest.fixture
-def console_engine(seeded_database, tmp_path) -> Iterator[Engine]:
-    path = tmp_path / "console.db"
-    shutil.copyfile(seeded_database, path)
-    engine = make_engine(f"sqlite:///{path}")
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def agents(console_engine, clock) -> AgentAccounts:
-    accounts = AgentAccounts(console_engine, clock)
+def agents(sqlite_engine, clock) -> AgentAccounts:
+    accounts = AgentAccounts(sqlite_engine, clock)
     accounts.create(AGENT, AGENT_NAME, PASSWORD)
     return accounts
 
 
 @pytest.fixture
-def tickets(console_engine, clock) -> SqlTicketService:
-    return SqlTicketService(console_engine, clock)
+def tickets(sqlite_engine, clock) -> SqlTicketService:
+    return SqlTicketService(sqlite_engine, clock)
 
 
 class Desk:
@@ -304,7 +282,7 @@ def desk(tickets, clock: FakeClock) -> Desk:
 
 
 @pytest.fixture
-def start_console(console_engine, tickets, agents, clock, desk,
+def start_console(sqlite_engine, tickets, agents, clock, desk,
                   monkeypatch) -> Iterator[Callable[..., Console]]:
     """Starts a console with create_app's options (and a TLS certificate); all stop at the
     end of the test."""
@@ -313,7 +291,7 @@ def start_console(console_engine, tickets, agents, clock, desk,
     monkeypatch.setattr(Sanic, "test_mode", True)
     with ExitStack() as running:
         def start(certificate: Optional[Certificate] = None, **options: object) -> Console:
-            app = create_app(tickets, SqlAccountService(console_engine, clock), agents,
+            app = create_app(tickets, SqlAccountService(sqlite_engine, clock), agents,
                              clock=clock, name=f"console_test_{uuid.uuid4().hex}", **options)
             return running.enter_context(Console(app, certificate))
         yield start
@@ -616,11 +594,13 @@ def test_client_address(peer, forwarded_for, expected):
     ({"TELECOM_PROFILE": "production"}, [], True),
 ])
 def test_secure_cookies_from_the_flag_or_the_production_profile(environ, argv, secure):
-    assert argument_parser(environ).parse_args(argv).secure_cookies is secure
+    settings = Settings.from_environment(environ)
+    assert argument_parser(settings).parse_args(argv).secure_cookies is secure
 
 
 def test_console_listens_on_this_machine_only_by_default():
-    assert argument_parser({}).parse_args([]).host == "127.0.0.1"
+    arguments = argument_parser(Settings()).parse_args([])
+    assert (arguments.host, arguments.port) == ("127.0.0.1", 5002)
 
 
 # ---- CSRF
@@ -771,9 +751,9 @@ def test_reply_to_a_telegram_customer_joins_the_transcript(agent, desk, tickets)
         "agent", AGENT, "We have blocked <b>the caller</b>.")
 
 
-def test_a_delivered_reply_is_marked_so(agent, desk, tickets, console_engine, clock):
+def test_a_delivered_reply_is_marked_so(agent, desk, tickets, sqlite_engine, clock):
     tickets.reply(desk.privacy_urgent, AGENT, "Hello")
-    outbox = SqlReplyOutbox(console_engine, clock)
+    outbox = SqlReplyOutbox(sqlite_engine, clock)
     [reply] = outbox.pending("telegram")
     outbox.mark_delivered([reply.id], reply.conversation_id)
     page = agent.get(f"/tickets/{desk.privacy_urgent}").text
@@ -860,22 +840,14 @@ def test_language_from_accept_language(header, expected):
     assert pick_language(None, header) == expected
 
 
-def test_every_text_and_label_exists_in_both_languages():
-    assert TEXT["en"].keys() == TEXT["zh"].keys()
-    for enum_type in LABELLED_ENUMS:
-        for member in enum_type:
-            assert f"{enum_type.__name__.lower()}.{member.value}" in TEXT["en"]
-    assert all(f"speaker.{speaker}" in TEXT["en"] for speaker in SPEAKERS)
-
-
 # ---- agent accounts
 
 
-def test_passwords_are_stored_as_salted_scrypt(console_engine, clock):
-    accounts = AgentAccounts(console_engine, clock)
+def test_passwords_are_stored_as_salted_scrypt(sqlite_engine, clock):
+    accounts = AgentAccounts(sqlite_engine, clock)
     accounts.create("wang.fang", "Wang Fang", PASSWORD)
     accounts.create("zhao.li", "Zhao Li", PASSWORD)
-    with Session(console_engine) as session:
+    with Session(sqlite_engine) as session:
         hashes = session.scalars(select(AgentRow.password_hash)).all()
     assert all(stored.startswith("scrypt$") for stored in hashes)
     assert len(set(hashes)) == 2  # same password, different salt
@@ -931,9 +903,9 @@ def test_simultaneous_guesses_are_counted_before_more_are_checked(agents, monkey
     assert len(checked) == MAX_FAILED_SIGN_INS
 
 
-def test_session_token_is_stored_only_as_a_hash(agents, console_engine):
+def test_session_token_is_stored_only_as_a_hash(agents, sqlite_engine):
     token, csrf_token = agents.open_session(AGENT)
-    with Session(console_engine) as session:
+    with Session(sqlite_engine) as session:
         stored = session.scalars(select(ConsoleSessionRow.token_hash)).one()
     assert token not in stored
     assert agents.session(token).csrf_token == csrf_token

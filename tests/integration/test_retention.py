@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 
@@ -14,12 +13,13 @@ from telecom_assistant.accounts.tables import SmsOutboxRow, VerificationCodeRow,
 from telecom_assistant.database import make_engine
 from telecom_assistant.clock import operator_now
 from telecom_assistant.retention import (
-    RetentionError,
+    EMBEDDED_TRACKER_DATABASE,
     apply_retention,
     forget_old_conversations,
     forget_spent_verifications,
-    retention_days,
+    tracker_database_url,
 )
+from telecom_assistant.settings import Settings
 
 from tests.conftest import postgres_database
 
@@ -92,15 +92,10 @@ def test_old_demo_sms_with_their_codes_go_too(sqlite_engine, tmp_path):
     assert bodies == ["code 222222"]
 
 
-@pytest.mark.parametrize("value", ["0", "-3", "ninety", "1.5"])
-def test_a_retention_that_is_not_a_number_of_days_is_refused(value):
-    with pytest.raises(RetentionError):
-        retention_days({"TELECOM_RETENTION_DAYS": value})
-
-
-def test_the_default_is_ninety_days():
-    assert retention_days({}) == 90
-    assert retention_days({"TELECOM_RETENTION_DAYS": "30"}) == 30
+def test_conversations_are_where_the_profiles_rasa_keeps_them():
+    assert tracker_database_url(Settings()) == EMBEDDED_TRACKER_DATABASE
+    production = Settings(profile="production", database_url="postgresql://db/telecom")
+    assert tracker_database_url(production) == "postgresql://db/telecom"
 
 
 def test_now_defaults_to_the_clock(tmp_path):

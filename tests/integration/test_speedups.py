@@ -69,7 +69,7 @@ RASA_CHANNEL_STARTED = """
 import gc
 from sanic import Sanic
 from rasa_plugins.channels import AssistantRestInput
-from ops.benchmark.servers import free_port
+from ops.launcher import free_port
 
 async def ignore(message):
     pass

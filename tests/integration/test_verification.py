@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from actions import common
-from actions.common import VerificationLimits, verified_number
+from actions.common import verified_number
 from actions.network import ActionNumberPortability
 from actions.usage import ActionCheckBill
 from actions.verification import (
@@ -24,6 +24,7 @@ from actions.verification import (
 )
 from telecom_assistant.accounts.tables import SmsOutboxRow
 from telecom_assistant.accounts.msisdn import mask_msisdn, normalise_msisdn
+from telecom_assistant.settings import Verification
 
 from tests.actions_support import (
     DOMAIN,
@@ -312,19 +313,8 @@ class TestHowLongAVerificationLasts:
     def test_the_limits_are_the_configured_ones(self, monkeypatch):
         tracker = tracker_verified(3, 2)
         assert verified_number(tracker) == "13800000002"
-        monkeypatch.setattr(common, "VERIFICATION_LIMITS", VerificationLimits(60, 600))
+        monkeypatch.setattr(common, "_verification", Verification(idle_minutes=1, max_minutes=10))
         assert verified_number(tracker) is None
-
-    def test_limits_from_the_environment(self):
-        assert VerificationLimits.from_environment({}) == VerificationLimits(15 * MINUTE, 120 * MINUTE)
-        limits = VerificationLimits.from_environment({
-            "TELECOM_VERIFICATION_IDLE_MINUTES": "5", "TELECOM_VERIFICATION_MAX_MINUTES": " 30.5 "})
-        assert limits == VerificationLimits(5 * MINUTE, 30.5 * MINUTE)
-
-    @pytest.mark.parametrize("value", ["0", "-3", "ten", "nan", "inf"])
-    def test_a_wrong_limit_is_named(self, value):
-        with pytest.raises(ValueError, match="TELECOM_VERIFICATION_IDLE_MINUTES"):
-            VerificationLimits.from_environment({"TELECOM_VERIFICATION_IDLE_MINUTES": value})
 
     def test_an_expired_verification_is_announced_and_the_request_kept(self, actions_service):
         messages, events = run_action(ActionCheckBill(), tracker_verified(100, 20))

@@ -26,7 +26,7 @@ from typing import Callable, Iterator, Optional
 import httpx
 import pytest
 
-from telecom_assistant.schema import create_schema
+from telecom_assistant.schema import Area, migrate
 from telecom_assistant.database import make_engine
 from telecom_assistant.tickets.model import (
     Category,
@@ -47,8 +47,10 @@ from channels.webchat.sessions import (
     came_over_https,
 )
 
+from ops import parts
+from ops.launcher import StartFailed, start
 from tests.conftest import TODAY
-from tests.stack import PROJECT_ROOT, free_port, wait_for
+from tests.stack import PROJECT_ROOT, free_port
 
 UNREACHABLE = "The assistant can't be reached right now"
 COOKIES_NEEDED = "Please allow cookies for this site"
@@ -137,33 +139,23 @@ def webchat_environment(rasa_url: str, database_url: str, **settings: str) -> di
 def running_webchat(rasa_url: str, database_url: str, log: Path,
                     **settings: str) -> Iterator[str]:
     """`python -m channels.webchat` on a free port; yields its URL."""
-    port = free_port()
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "channels.webchat", "--port", str(port)], cwd=PROJECT_ROOT,
-            env=webchat_environment(rasa_url, database_url, **settings),
-            stdout=output, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
+    webchat = parts.webchat(free_port(), rasa_url, log=log,
+                            environment=webchat_environment(rasa_url, database_url, **settings))
     try:
-        try:
-            wait_for(url + "/health", process, timeout=30)
-        except (RuntimeError, TimeoutError):
-            pytest.fail("webchat did not start:\n" + log.read_text())
-        yield url
+        running = start(webchat, timeout=30)
+    except StartFailed:
+        pytest.fail("webchat did not start:\n" + log.read_text())
+    try:
+        yield webchat.url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        running.stop()
 
 
 @pytest.fixture(scope="module")
 def database(tmp_path_factory):
     """The web chat's database, shared by the module like the web chat itself."""
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('database') / 'telecom.db'}")
-    create_schema(engine)
+    migrate(engine, [Area.TICKETS])
     yield engine
     engine.dispose()
 

@@ -47,7 +47,7 @@ from ops.benchmark.results import (
     last_training,
     step_medians,
 )
-from ops.benchmark.servers import free_port
+from ops.launcher import free_port
 from ops.benchmark.stats import LatencySummary, percentile
 
 

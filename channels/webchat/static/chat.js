@@ -2,48 +2,9 @@
 (function () {
   "use strict";
 
-  var STRINGS = {
-    en: {
-      title: "Customer service",
-      conversation: "Conversation",
-      intro: "Hello! Ask me about your bill, data usage, plan or a network problem.",
-      inputLabel: "Your message",
-      placeholder: "Type your message",
-      send: "Send",
-      typing: "The assistant is typing",
-      largerText: "Larger text",
-      switchLanguage: "切换到中文",
-      otherLanguage: "中文",
-      unreachable: "The assistant can't be reached right now. Your message is kept: tap Retry.",
-      retry: "Retry",
-      tooLong: "Your message is too long. Please shorten it and send it again.",
-      cookiesNeeded: "This chat keeps your conversation in a cookie. Please allow cookies " +
-        "for this site and reload the page, or the assistant forgets each message.",
-      you: "You",
-      assistant: "Assistant",
-      agent: "Customer service agent"
-    },
-    zh: {
-      title: "客户服务",
-      conversation: "对话",
-      intro: "您好！可以问我账单、流量使用、套餐或网络问题。",
-      inputLabel: "您的消息",
-      placeholder: "请输入您的消息",
-      send: "发送",
-      typing: "助手正在输入",
-      largerText: "放大字体",
-      switchLanguage: "Switch to English",
-      otherLanguage: "English",
-      unreachable: "暂时无法连接到助手。您的消息已保留：请点击“重试”。",
-      retry: "重试",
-      tooLong: "您的消息太长。请缩短后再发送。",
-      cookiesNeeded: "本对话通过 Cookie 保存您的会话。请允许本网站使用 Cookie 并重新加载页面，" +
-        "否则助手会忘记您的每一条消息。",
-      you: "您",
-      assistant: "助手",
-      agent: "客服人员"
-    }
-  };
+  // Every text is the catalogue's (telecom_assistant/texts), handed over by the page in both
+  // languages: {"en": {"webchat.title": ...}, "zh": {...}}.
+  var TEXTS = {};
   // The conversation is the server's session cookie (HttpOnly: this script never sees it).
   var KEYS = {
     history: "webchat.history",
@@ -54,7 +15,13 @@
   var MAX_LENGTH = 5000;
   var INBOX_POLL_MS = 3000;
   // Who wrote each role's messages, for screen readers; errors come from the assistant.
-  var SPEAKERS = { user: "you", agent: "agent" };
+  var SPEAKERS = { user: "webchat.you", agent: "webchat.agent" };
+  // The texts of the errors the history keeps, by the codes it keeps them under.
+  var ERRORS = {
+    unreachable: "webchat.unreachable",
+    tooLong: "webchat.too_long",
+    cookiesNeeded: "webchat.cookies_needed"
+  };
 
   var els = {};
   var history = [];
@@ -96,30 +63,45 @@
 
   // ---- language
 
+  function loadTexts() {
+    try {
+      return JSON.parse(document.getElementById("texts").textContent);
+    } catch (e) {
+      return {};
+    }
+  }
+  function textIn(lang, key) {
+    return (TEXTS[lang] && TEXTS[lang][key]) || (TEXTS.en && TEXTS.en[key]) || key;
+  }
   function t(key) {
-    return (STRINGS[language] && STRINGS[language][key]) || STRINGS.en[key] || key;
+    return textIn(language, key);
   }
   function pickLanguage() {
     var saved = load(KEYS.language);
-    if (saved && STRINGS[saved]) return saved;
+    if (saved && TEXTS[saved]) return saved;
     var browser = (navigator.language || "en").toLowerCase();
     return browser.indexOf("zh") === 0 ? "zh" : "en";
   }
+  function otherLanguage() {
+    return language === "zh" ? "en" : "zh";
+  }
   function applyLanguage() {
     document.documentElement.lang = language === "zh" ? "zh-Hans" : "en";
-    document.title = t("title");
-    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n]"), function (el) {
-      el.textContent = t(el.getAttribute("data-i18n"));
+    document.title = t("webchat.title");
+    Array.prototype.forEach.call(document.querySelectorAll("[data-text]"), function (el) {
+      el.textContent = t(el.getAttribute("data-text"));
     });
-    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n-label]"), function (el) {
-      el.setAttribute("aria-label", t(el.getAttribute("data-i18n-label")));
+    Array.prototype.forEach.call(document.querySelectorAll("[data-text-label]"), function (el) {
+      el.setAttribute("aria-label", t(el.getAttribute("data-text-label")));
     });
-    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n-placeholder]"), function (el) {
-      el.setAttribute("placeholder", t(el.getAttribute("data-i18n-placeholder")));
+    Array.prototype.forEach.call(document.querySelectorAll("[data-text-placeholder]"), function (el) {
+      el.setAttribute("placeholder", t(el.getAttribute("data-text-placeholder")));
     });
-    els.language.textContent = t("otherLanguage");
-    els.language.setAttribute("lang", language === "zh" ? "en" : "zh-Hans");
-    els.language.setAttribute("aria-label", t("switchLanguage"));
+    // The switch speaks the other language, so that someone who reads only that one finds it.
+    var other = otherLanguage();
+    els.language.textContent = textIn(other, "language.name");
+    els.language.setAttribute("lang", other === "zh" ? "zh-Hans" : "en");
+    els.language.setAttribute("aria-label", textIn(other, "language.switch_to"));
     renderAll();
   }
 
@@ -130,12 +112,12 @@
     item.className = "message " + entry.role;
     var who = document.createElement("span");
     who.className = "visually-hidden";
-    who.textContent = t(SPEAKERS[entry.role] || "assistant") + ": ";
+    who.textContent = t(SPEAKERS[entry.role] || "webchat.assistant") + ": ";
     var bubble = document.createElement("div");
     bubble.className = "bubble";
     bubble.appendChild(who);
     bubble.appendChild(document.createTextNode(
-      entry.role === "error" ? t(entry.key || "unreachable") : String(entry.text || "")
+      entry.role === "error" ? t(ERRORS[entry.key] || ERRORS.unreachable) : String(entry.text || "")
     ));
     item.appendChild(bubble);
 
@@ -159,7 +141,7 @@
       var retry = document.createElement("button");
       retry.type = "button";
       retry.className = "retry";
-      retry.textContent = t("retry");
+      retry.textContent = t("webchat.retry");
       retry.addEventListener("click", function () { retryLast(); });
       item.appendChild(retry);
     }
@@ -169,7 +151,7 @@
   function renderAll() {
     els.messages.textContent = "";
     if (!history.length) {
-      els.messages.appendChild(renderEntry({ role: "bot", text: t("intro") }, -1));
+      els.messages.appendChild(renderEntry({ role: "bot", text: t("webchat.intro") }, -1));
     }
     history.forEach(function (entry, index) {
       els.messages.appendChild(renderEntry(entry, index));
@@ -357,6 +339,7 @@
       els[id] = document.getElementById(id);
     });
     els.larger = document.getElementById("larger-text");
+    TEXTS = loadTexts();
     history = loadHistory();
     language = pickLanguage();
     els.input.setAttribute("maxlength", String(MAX_LENGTH));
@@ -375,7 +358,7 @@
       send(text.trim(), text.trim());
     });
     els.language.addEventListener("click", function () {
-      language = language === "zh" ? "en" : "zh";
+      language = otherLanguage();
       store(KEYS.language, language);
       applyLanguage();
     });
