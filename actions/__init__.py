@@ -6,6 +6,7 @@ long as the process, is moved out of the garbage collector's reach (`gc.freeze`)
 collection would otherwise walk it all: 200-300 ms with the action server stopped, twice a
 minute at 10 customers (docs/benchmarks.md).
 """
+
 import gc
 import importlib
 import pkgutil

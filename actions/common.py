@@ -5,6 +5,7 @@ written by telecom_assistant.texts).
 Actions are thin adapters: read slots and entities, call the account service, render a
 response from ``domain.yml``. No sentence a customer reads is written here.
 """
+
 from __future__ import annotations
 
 import abc
@@ -12,9 +13,10 @@ import json
 import logging
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import yaml
 from rasa_sdk import Action, Tracker
@@ -83,8 +85,7 @@ class NotInstalled(RuntimeError):
     """An action needs a service nobody installed."""
 
 
-def install(accounts: AccountService, tickets: TicketService,
-            verification: Verification) -> None:
+def install(accounts: AccountService, tickets: TicketService, verification: Verification) -> None:
     """What every action of this process uses: the backend (one engine and pool; a session per
     call) and how long a verification lasts."""
     use_account_service(accounts)
@@ -128,7 +129,7 @@ class Request:
     text: str
     entities: dict[str, list[str]] = field(default_factory=dict)
 
-    def first(self, entity: str) -> Optional[str]:
+    def first(self, entity: str) -> str | None:
         values = self.entities.get(entity)
         return values[0] if values else None
 
@@ -139,7 +140,7 @@ class Request:
         return {"text": self.text, "entities": self.entities}
 
     @classmethod
-    def from_message(cls, message: dict[str, Any]) -> "Request":
+    def from_message(cls, message: dict[str, Any]) -> Request:
         entities: dict[str, list[str]] = {}
         for entity in message.get("entities", []):
             value = entity.get("value")
@@ -148,7 +149,7 @@ class Request:
         return cls(text=message.get("text") or "", entities=entities)
 
 
-def parked_request(tracker: Tracker) -> Optional[dict[str, Any]]:
+def parked_request(tracker: Tracker) -> dict[str, Any] | None:
     """The request parked for verification: its action, text and entities."""
     return json.loads(tracker.get_slot(PENDING_REQUEST) or "null")
 
@@ -157,7 +158,11 @@ def current_request(tracker: Tracker, action_name: str) -> Request:
     """The request this action is answering: the parked one if verification interrupted it,
     else the latest message."""
     pending = parked_request(tracker)
-    if pending and pending.get("action") == action_name and tracker.get_slot(HANDOFF) == action_name:
+    if (
+        pending
+        and pending.get("action") == action_name
+        and tracker.get_slot(HANDOFF) == action_name
+    ):
         return Request(text=pending["text"], entities=pending["entities"])
     return Request.from_message(tracker.latest_message)
 
@@ -189,8 +194,11 @@ class ServiceAction(Action, abc.ABC):
             # A button's title, typed: action_route_inform sends it where the press would have.
             return [hand_over(ROUTE_INFORM)]
         # A new request: what an earlier one left parked for verification is no longer wanted.
-        superseded = ([SlotSet(PENDING_REQUEST, None)]
-                      if answering_message and tracker.get_slot(PENDING_REQUEST) else [])
+        superseded = (
+            [SlotSet(PENDING_REQUEST, None)]
+            if answering_message and tracker.get_slot(PENDING_REQUEST)
+            else []
+        )
         superseded += remember_dispute(tracker)
         try:
             events = self.handle(dispatcher, tracker, current_request(tracker, self.name()))
@@ -206,7 +214,7 @@ class ServiceAction(Action, abc.ABC):
     ) -> list[EventType]: ...
 
 
-def verified_number(tracker: Tracker) -> Optional[str]:
+def verified_number(tracker: Tracker) -> str | None:
     """The customer's verified line, or None: account data needs a verification younger than
     its maximum age, and a customer who has not been silent longer than the idle limit since
     their previous message (or since verifying, if later): the installed Verification
@@ -217,13 +225,15 @@ def verified_number(tracker: Tracker) -> Optional[str]:
         return None
     now = time.time()
     last_heard = max(verified_at, _previous_message_at(tracker) or 0.0)
-    if (now - verified_at > _verification.max_minutes * 60
-            or now - last_heard > _verification.idle_minutes * 60):
+    if (
+        now - verified_at > _verification.max_minutes * 60
+        or now - last_heard > _verification.idle_minutes * 60
+    ):
         return None
     return msisdn
 
 
-def _previous_message_at(tracker: Tracker) -> Optional[float]:
+def _previous_message_at(tracker: Tracker) -> float | None:
     """When the customer sent the message before the one being answered (None when this
     session holds none)."""
     messages = [event for event in tracker.events if event.get("event") == "user"]
@@ -233,15 +243,22 @@ def _previous_message_at(tracker: Tracker) -> Optional[float]:
 def verification_ended() -> list[EventType]:
     """Forget the verification, any change waiting for the customer's yes and any request
     waiting for a verification."""
-    return [*_verification_forgotten(), SlotSet(PENDING_CONFIRMATION, None),
-            SlotSet(PENDING_REQUEST, None)]
+    return [
+        *_verification_forgotten(),
+        SlotSet(PENDING_CONFIRMATION, None),
+        SlotSet(PENDING_REQUEST, None),
+    ]
 
 
 def _verification_forgotten() -> list[EventType]:
     """The verified number and the form's answers: the next verification asks for the number
     again rather than sending a code to the one given before."""
-    return [SlotSet(VERIFIED_MSISDN, None), SlotSet(VERIFIED_AT, None),
-            SlotSet(PHONE_NUMBER, None), SlotSet(OTP_CODE, None)]
+    return [
+        SlotSet(VERIFIED_MSISDN, None),
+        SlotSet(VERIFIED_AT, None),
+        SlotSet(PHONE_NUMBER, None),
+        SlotSet(OTP_CODE, None),
+    ]
 
 
 def forget_expired_verification(
@@ -295,7 +312,7 @@ def disputed_addons(tracker: Tracker) -> list[str]:
 
 
 def remember_dispute(tracker: Tracker) -> list[EventType]:
-    """"I never ordered that" stays attached to the add-on until it is cancelled."""
+    """ "I never ordered that" stays attached to the add-on until it is cancelled."""
     request = Request.from_message(tracker.latest_message)
     if CONSENT_DISPUTED not in request.all("consent_dispute"):
         return []
@@ -304,7 +321,10 @@ def remember_dispute(tracker: Tracker) -> list[EventType]:
 
 
 def offer_verification(
-    dispatcher: CollectingDispatcher, tracker: Tracker, action: str, request: Request,
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    action: str,
+    request: Request,
     response: str,
 ) -> list[EventType]:
     """After a general answer: offer to check with the customer's own data. The request is
@@ -315,15 +335,18 @@ def offer_verification(
     expired = forget_expired_verification(dispatcher, tracker)
     dispatcher.utter_message(response=response)
     parked = {"action": action, **request.to_json()}
-    return [*expired, SlotSet(PENDING_REQUEST, json.dumps(parked)),
-            confirmation_request(tracker, START_VERIFICATION)]
+    return [
+        *expired,
+        SlotSet(PENDING_REQUEST, json.dumps(parked)),
+        confirmation_request(tracker, START_VERIFICATION),
+    ]
 
 
-def events_since_message(tracker: Tracker) -> Optional[list[dict[str, Any]]]:
+def events_since_message(tracker: Tracker) -> list[dict[str, Any]] | None:
     """What happened after the customer's latest message (None before the first one)."""
     for index in range(len(tracker.events) - 1, -1, -1):
         if tracker.events[index].get("event") == "user":
-            return tracker.events[index + 1:]
+            return tracker.events[index + 1 :]
     return None
 
 
@@ -340,7 +363,7 @@ def _normalised_title(text: str) -> str:
     return re.sub(r"[\W_]+", "", text or "").lower()
 
 
-def typed_button_payload(tracker: Tracker) -> Optional[str]:
+def typed_button_payload(tracker: Tracker) -> str | None:
     """The payload of the button whose title the customer typed instead of pressing it
     (among the buttons of the assistant's latest turn), else None."""
     typed = _normalised_title(tracker.latest_message.get("text") or "")
@@ -369,7 +392,7 @@ BUTTON_ACTIONS = {
 ROUTE_INFORM = "action_route_inform"
 
 
-def typed_button_action(tracker: Tracker) -> Optional[str]:
+def typed_button_action(tracker: Tracker) -> str | None:
     """The action the button whose title the customer typed would have reached."""
     match = re.match(r"/(\w+)", typed_button_payload(tracker) or "")
     return BUTTON_ACTIONS.get(match.group(1)) if match else None
@@ -387,7 +410,7 @@ def confirmation_request(tracker: Tracker, action: str, **details: Any) -> SlotS
     )
 
 
-def pending_confirmation(tracker: Tracker) -> Optional[dict[str, Any]]:
+def pending_confirmation(tracker: Tracker) -> dict[str, Any] | None:
     """The question the customer is answering now; a question the customer walked away
     from (by asking something else) is no longer open, so a later "yes" cannot trigger it."""
     pending = json.loads(tracker.get_slot(PENDING_CONFIRMATION) or "null")
@@ -410,14 +433,17 @@ def _without_disputes(message: dict[str, Any]) -> str:
     """The text without its consent-dispute phrases: "I never ordered it" says no to the
     add-on, not to cancelling it."""
     text = message.get("text") or ""
-    spans = sorted((e["start"], e["end"]) for e in message.get("entities", [])
-                   if e.get("entity") == "consent_dispute" and "start" in e and "end" in e)
+    spans = sorted(
+        (e["start"], e["end"])
+        for e in message.get("entities", [])
+        if e.get("entity") == "consent_dispute" and "start" in e and "end" in e
+    )
     for start, end in reversed(spans):
         text = text[:start] + " " + text[end:]
     return text
 
 
-def answer_in_context(tracker: Tracker) -> Optional[bool]:
+def answer_in_context(tracker: Tracker) -> bool | None:
     """True or False when the latest message answers the assistant's open yes/no question;
     None when it is something else (a new request, or there is no question)."""
     pending = pending_confirmation(tracker)
@@ -453,7 +479,6 @@ def answer_in_context(tracker: Tracker) -> Optional[bool]:
     return None
 
 
-
 def answers_open_question(tracker: Tracker) -> bool:
     """An action reached by the customer's message (not handed over to) whose message answers
     the assistant's open question: every such action hands over to action_handle_confirmation."""
@@ -465,7 +490,10 @@ def language(tracker: Tracker) -> str:
     return tracker.get_slot(LANGUAGE) or ENGLISH
 
 
-PLAN_KIND_LABELS = {PlanKind.PREPAID: "utter_label_prepaid", PlanKind.POSTPAID: "utter_label_postpaid"}
+PLAN_KIND_LABELS = {
+    PlanKind.PREPAID: "utter_label_prepaid",
+    PlanKind.POSTPAID: "utter_label_postpaid",
+}
 
 
 @lru_cache(maxsize=1)
@@ -482,7 +510,7 @@ class Names:
     language: str
 
     @classmethod
-    def of(cls, tracker: Tracker) -> "Names":
+    def of(cls, tracker: Tracker) -> Names:
         return cls(language(tracker))
 
     def plan(self, plan: Plan) -> str:
@@ -527,7 +555,10 @@ def codes_typed(tracker: Tracker) -> tuple[str, ...]:
     """The one-time codes the customer typed in this conversation, as the verification form
     read them: masked wherever they appear in a ticket's transcript, however they were written."""
     return tuple(
-        event["value"] for event in tracker.events
-        if event.get("event") == "slot" and event.get("name") == OTP_CODE
-        and isinstance(event.get("value"), str) and event["value"].isdigit()
+        event["value"]
+        for event in tracker.events
+        if event.get("event") == "slot"
+        and event.get("name") == OTP_CODE
+        and isinstance(event.get("value"), str)
+        and event["value"].isdigit()
     )

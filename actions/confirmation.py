@@ -6,6 +6,7 @@ that, no luck" is a yes; after "Cancel the Music Pack?", "嗯，退了吧" is a 
 model hears another unsubscribe request. Any action reached by such a message hands over here
 (`ServiceAction.run`); the reading itself is `common.answer_in_context`.
 """
+
 from __future__ import annotations
 
 from typing import Any

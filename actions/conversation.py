@@ -1,7 +1,8 @@
 """Keeping the conversation on track: bare answers, and messages the model did not understand."""
+
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -37,10 +38,23 @@ INFORM_ROUTES = [
 ]
 # Intents worth offering as a button when the model is unsure; the rest are not requests.
 CLARIFIABLE_INTENTS = {
-    "ask_tariff", "recommend_plan", "change_plan", "check_usage", "check_bill",
-    "explain_charge", "list_subscriptions", "unsubscribe", "ask_5g", "ask_number_portability",
-    "verify_identity", "ask_capabilities", "file_complaint", "request_human",
-    "check_ticket_status", "report_network_issue", "report_spam",
+    "ask_tariff",
+    "recommend_plan",
+    "change_plan",
+    "check_usage",
+    "check_bill",
+    "explain_charge",
+    "list_subscriptions",
+    "unsubscribe",
+    "ask_5g",
+    "ask_number_portability",
+    "verify_identity",
+    "ask_capabilities",
+    "file_complaint",
+    "request_human",
+    "check_ticket_status",
+    "report_network_issue",
+    "report_spam",
 }
 CLARIFY_OPTIONS = 3
 
@@ -63,7 +77,10 @@ class ActionRouteInform(Action):
             if request.first(entity):
                 # "what about Chongming?" after 5G in Pudong: the new place, not the parked one.
                 superseded = parked and parked.get("action") == action
-                return [*([SlotSet(PENDING_REQUEST, None)] if superseded else []), hand_over(action)]
+                return [
+                    *([SlotSet(PENDING_REQUEST, None)] if superseded else []),
+                    hand_over(action),
+                ]
         return [hand_over("action_clarify")]
 
 
@@ -81,14 +98,15 @@ class ActionOutOfScope(Action):
     ) -> list[EventType]:
         request = Request.from_message(tracker.latest_message)
         previous = _previous_intent(tracker)
-        if any(request.first(entity) and previous == intent
-               for entity, intent in FOLLOW_UPS.items()):
+        if any(
+            request.first(entity) and previous == intent for entity, intent in FOLLOW_UPS.items()
+        ):
             return [hand_over(ROUTE_INFORM)]
         dispatcher.utter_message(response="utter_out_of_scope")
         return []
 
 
-def _previous_intent(tracker: Tracker) -> Optional[str]:
+def _previous_intent(tracker: Tracker) -> str | None:
     """The intent of the customer's message before the latest one."""
     messages = [e for e in tracker.events if e.get("event") == "user"]
     if len(messages) < 2:

@@ -5,13 +5,14 @@ charge, an add-on the customer never ordered, a fault troubleshooting did not fi
 report) calls `begin_escalation`, which fills what the conversation already tells and hands
 over to `complaint_form`; the form asks for the rest, `action_file_ticket` files it.
 """
+
 from __future__ import annotations
 
 import enum
 import json
 import re
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -108,7 +109,11 @@ CONTEXT_CATEGORIES = {
     "report_spam": Category.SPAM_FRAUD,
 }
 ESCALATION_SLOTS = (
-    ESCALATION, COMPLAINT_CATEGORY, COMPLAINT_DESCRIPTION, COMPLAINT_CONTACT, SPAM_SENDER,
+    ESCALATION,
+    COMPLAINT_CATEGORY,
+    COMPLAINT_DESCRIPTION,
+    COMPLAINT_CONTACT,
+    SPAM_SENDER,
     SPAM_CONTENT,
 )
 
@@ -117,7 +122,7 @@ def _escalation(tracker: Tracker) -> dict[str, Any]:
     return json.loads(tracker.get_slot(ESCALATION) or "{}")
 
 
-def proposed_category(tracker: Tracker) -> Optional[Category]:
+def proposed_category(tracker: Tracker) -> Category | None:
     """The category of the latest request the conversation was about (this session)."""
     for event in reversed(tracker.events):
         if event.get("event") == "session_started":
@@ -134,9 +139,9 @@ def begin_escalation(
     tracker: Tracker,
     trigger: Trigger,
     *,
-    category: Optional[Category] = None,
-    description: Optional[str] = None,
-    network_issue: Optional[NetworkIssue] = None,
+    category: Category | None = None,
+    description: str | None = None,
+    network_issue: NetworkIssue | None = None,
     said: str = "",
 ) -> list[EventType]:
     """Fill what is already known and hand over to the complaint form.
@@ -158,8 +163,11 @@ def begin_escalation(
         "network_issue": _value(network_issue),
     }
     # A number the customer asked to be called on; else the verified line; else asked for.
-    contact = (intake.callback_number(said) or intake.callback_number(description)
-               or verified_number(tracker))
+    contact = (
+        intake.callback_number(said)
+        or intake.callback_number(description)
+        or verified_number(tracker)
+    )
     return [
         SlotSet(ESCALATION, json.dumps(context)),
         SlotSet(COMPLAINT_CATEGORY, _value(category)),
@@ -172,7 +180,7 @@ def begin_escalation(
     ]
 
 
-def _value(member: Optional[enum.Enum]) -> Optional[str]:
+def _value(member: enum.Enum | None) -> str | None:
     return member.value if member is not None else None
 
 
@@ -229,7 +237,9 @@ class ValidateComplaintForm(ListeningFormValidation):
         domain: DomainDict,
     ) -> list[str]:
         spam = _escalation(tracker).get("trigger") == Trigger.SPAM.value
-        not_asked = (COMPLAINT_CATEGORY, COMPLAINT_DESCRIPTION) if spam else (SPAM_SENDER, SPAM_CONTENT)
+        not_asked = (
+            (COMPLAINT_CATEGORY, COMPLAINT_DESCRIPTION) if spam else (SPAM_SENDER, SPAM_CONTENT)
+        )
         return [slot for slot in domain_slots if slot not in not_asked]
 
     def fits(self, slot: str, tracker: Tracker) -> bool:
@@ -250,7 +260,7 @@ class ValidateComplaintForm(ListeningFormValidation):
         return bool(re.sub(r"[\d\W_]+", "", text))
 
     def fits_loosely(self, slot: str, tracker: Tracker) -> bool:
-        """"Which kind of complaint?" answered with what happened: that is the description."""
+        """ "Which kind of complaint?" answered with what happened: that is the description."""
         text = tracker.latest_message.get("text") or ""
         return slot == COMPLAINT_CATEGORY and intake.describes_something(text)
 
@@ -279,8 +289,11 @@ class ValidateComplaintForm(ListeningFormValidation):
         """A category button, pressed or its title typed, or a named category; "yes" takes
         the proposal; "no" drops it and the customer picks from the list."""
         message = tracker.latest_message
-        named = [e.get("value") for e in message.get("entities", [])
-                 if e.get("entity") == COMPLAINT_CATEGORY]
+        named = [
+            e.get("value")
+            for e in message.get("entities", [])
+            if e.get("entity") == COMPLAINT_CATEGORY
+        ]
         pressed = typed_button_payload(tracker) or ""
         chosen = re.search(r'"complaint_category"\s*:\s*"(\w+)"', pressed)
         typed = category_named(message.get("text") or "")
@@ -289,8 +302,9 @@ class ValidateComplaintForm(ListeningFormValidation):
         context = _escalation(tracker)
         intent = (message.get("intent") or {}).get("name")
         text = message.get("text") or ""
-        if context.get("proposed") and (intent == "affirm" or pressed == "/affirm"
-                                        or opens_with_yes(text)):
+        if context.get("proposed") and (
+            intent == "affirm" or pressed == "/affirm" or opens_with_yes(text)
+        ):
             return {COMPLAINT_CATEGORY: context["proposed"]}
         if context.get("proposed") and (intent == "deny" or opens_with_no(text)):
             context.update(proposed=None, declined=True)
@@ -302,12 +316,16 @@ class ValidateComplaintForm(ListeningFormValidation):
     ) -> dict[str, Any]:
         # Only from the customer's reply, not when the form asks again after a question.
         if tracker.get_slot(REQUESTED_SLOT) != COMPLAINT_CATEGORY or not answering_a_question(
-                tracker):
+            tracker
+        ):
             return {}
         chosen = self.extract_category(tracker)
         text = tracker.latest_message.get("text") or ""
-        if not chosen and intake.describes_something(text) and not tracker.get_slot(
-                COMPLAINT_DESCRIPTION):
+        if (
+            not chosen
+            and intake.describes_something(text)
+            and not tracker.get_slot(COMPLAINT_DESCRIPTION)
+        ):
             # The customer answered "which kind?" with what happened: that is the description,
             # and the category is proposed from it next.
             return {COMPLAINT_DESCRIPTION: text}
@@ -344,8 +362,10 @@ class ValidateComplaintForm(ListeningFormValidation):
         # and what it said when they said it in the same breath.
         text = _said_something(value, dispatcher)
         content = intake.spam_content(text)
-        return {SPAM_SENDER: intake.spam_sender(text) or text,
-                **({SPAM_CONTENT: content} if content else {})}
+        return {
+            SPAM_SENDER: intake.spam_sender(text) or text,
+            **({SPAM_CONTENT: content} if content else {}),
+        }
 
     def validate_complaint_contact(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -356,7 +376,7 @@ class ValidateComplaintForm(ListeningFormValidation):
         return {COMPLAINT_CONTACT: numbers[0] if numbers else None}
 
 
-def category_named(text: str) -> Optional[str]:
+def category_named(text: str) -> str | None:
     """A category's own name typed in either language ("billing", "个人信息与隐私"), as on the
     buttons, including the proposed one, which has a yes button instead."""
     typed = re.sub(r"[\W_]+", "", text).lower()
@@ -367,7 +387,7 @@ def category_named(text: str) -> Optional[str]:
     return None
 
 
-def _said_something(value: Any, dispatcher: CollectingDispatcher) -> Optional[str]:
+def _said_something(value: Any, dispatcher: CollectingDispatcher) -> str | None:
     text = str(value or "").strip()
     if not text:
         dispatcher.utter_message(response="utter_empty_answer")
@@ -420,7 +440,9 @@ def transcript(tracker: Tracker) -> list[TranscriptTurn]:
         if kind == "session_started":
             turns, buttons = [], {}
         elif kind in ("user", "bot") and (event.get("text") or "").strip():
-            at = datetime.fromtimestamp(event.get("timestamp") or 0, CHINA_TIME).replace(tzinfo=None)
+            at = datetime.fromtimestamp(event.get("timestamp") or 0, CHINA_TIME).replace(
+                tzinfo=None
+            )
             if kind == "bot":
                 turns.append(TranscriptTurn("assistant", event["text"], at))
                 buttons.update(
@@ -429,13 +451,17 @@ def transcript(tracker: Tracker) -> list[TranscriptTurn]:
                 )
             else:
                 pressed = buttons.get(event["text"])
-                turns.append(TranscriptTurn("customer", f"[{pressed}]" if pressed else event["text"], at))
+                turns.append(
+                    TranscriptTurn("customer", f"[{pressed}]" if pressed else event["text"], at)
+                )
                 buttons = {}  # only the buttons of the assistant's latest turn can be pressed
     return turns
 
 
 def _session_started_at(tracker: Tracker) -> float:
-    starts = [e.get("timestamp") or 0 for e in tracker.events if e.get("event") == "session_started"]
+    starts = [
+        e.get("timestamp") or 0 for e in tracker.events if e.get("event") == "session_started"
+    ]
     return starts[-1] if starts else 0
 
 

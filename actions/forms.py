@@ -14,11 +14,11 @@ read for what it is:
 
 A button's title typed instead of pressed counts as the press.
 """
+
 from __future__ import annotations
 
 import abc
 import enum
-from typing import Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActionExecutionRejected, EventType, SlotSet
@@ -37,14 +37,30 @@ CONFIDENT = 0.5
 ESCALATION_INTENTS = {"request_human", "file_complaint", "report_spam"}
 # Requests whose answer needs a verified customer (they start verification).
 ACCOUNT_INTENTS = {
-    "recommend_plan", "change_plan", "check_usage", "check_bill", "explain_charge",
-    "list_subscriptions", "unsubscribe", "check_ticket_status",
+    "recommend_plan",
+    "change_plan",
+    "check_usage",
+    "check_bill",
+    "explain_charge",
+    "list_subscriptions",
+    "unsubscribe",
+    "check_ticket_status",
 }
 # Requests that have an answer of their own and can be answered in the middle of a form.
 QUESTION_INTENTS = {
-    "ask_tariff", "recommend_plan", "change_plan", "check_usage", "check_bill",
-    "explain_charge", "list_subscriptions", "unsubscribe", "ask_5g", "ask_number_portability",
-    "ask_capabilities", "check_ticket_status", "report_network_issue",
+    "ask_tariff",
+    "recommend_plan",
+    "change_plan",
+    "check_usage",
+    "check_bill",
+    "explain_charge",
+    "list_subscriptions",
+    "unsubscribe",
+    "ask_5g",
+    "ask_number_portability",
+    "ask_capabilities",
+    "check_ticket_status",
+    "report_network_issue",
 }
 WAY_OUT_RETRY = "/affirm"
 WAY_OUT_PERSON = "/request_human"
@@ -80,8 +96,11 @@ def answering_a_question(tracker: Tracker) -> bool:
     if not tracker.get_slot(REQUESTED_SLOT) or since is None:
         return False
     quiet = ("action_extract_slots", "action_listen", tracker.active_loop.get("name"))
-    return not any(event.get("event") == "bot" or (
-        event.get("event") == "action" and event.get("name") not in quiet) for event in since)
+    return not any(
+        event.get("event") == "bot"
+        or (event.get("event") == "action" and event.get("name") not in quiet)
+        for event in since
+    )
 
 
 class ListeningFormValidation(FormValidationAction, abc.ABC):
@@ -136,8 +155,11 @@ class ListeningFormValidation(FormValidationAction, abc.ABC):
             return Reading.STOP
         if name in ESCALATION_INTENTS and confidence >= CONFIDENT:
             return Reading.ESCALATE
-        if (name in QUESTION_INTENTS and confidence >= CONFIDENT
-                and self.may_step_aside(name, tracker)):
+        if (
+            name in QUESTION_INTENTS
+            and confidence >= CONFIDENT
+            and self.may_step_aside(name, tracker)
+        ):
             return Reading.QUESTION
         if self.fits_loosely(slot, tracker):
             return Reading.ANSWER
@@ -146,15 +168,18 @@ class ListeningFormValidation(FormValidationAction, abc.ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        slot: Optional[str] = tracker.get_slot(REQUESTED_SLOT)
+        slot: str | None = tracker.get_slot(REQUESTED_SLOT)
         if not slot or not answering_a_question(tracker):
             return await super().run(dispatcher, tracker, domain)
         reading = self.read(slot, tracker)
         if reading is Reading.ANSWER:
             return [*await super().run(dispatcher, tracker, domain), SlotSet(FORM_MISSES, None)]
         if reading is Reading.STOP:
-            return [*self.stop(dispatcher, tracker), SlotSet(FORM_MISSES, None),
-                    SlotSet(REQUESTED_SLOT, None)]
+            return [
+                *self.stop(dispatcher, tracker),
+                SlotSet(FORM_MISSES, None),
+                SlotSet(REQUESTED_SLOT, None),
+            ]
         if reading is Reading.ESCALATE:
             return [*self.escalate(dispatcher, tracker), SlotSet(FORM_MISSES, None)]
         # Otherwise the same question is asked again (named, or Rasa would pick the next empty
@@ -168,8 +193,9 @@ class ListeningFormValidation(FormValidationAction, abc.ABC):
             return [SlotSet(slot, None), SlotSet(FORM_MISSES, None), again]
         misses = int(tracker.get_slot(FORM_MISSES) or 0) + 1
         if misses >= MISSES_BEFORE_WAY_OUT:
-            dispatcher.utter_message(response="utter_offer_way_out",
-                                     buttons=way_out_buttons(domain, tracker))
+            dispatcher.utter_message(
+                response="utter_offer_way_out", buttons=way_out_buttons(domain, tracker)
+            )
         else:
             self.explain(slot, dispatcher, tracker)
         return [SlotSet(slot, None), SlotSet(FORM_MISSES, float(misses)), again]

@@ -1,7 +1,8 @@
 """Honest 5G expectations and number portability."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
@@ -72,8 +73,9 @@ class ActionAsk5G(ServiceAction):
         dispatcher.utter_message(response="utter_5g_why_4g")
         dispatcher.utter_message(response="utter_5g_no_change_needed")
         if not msisdn:
-            return offer_verification(dispatcher, tracker, self.name(), request,
-                                      "utter_5g_verify_to_check")
+            return offer_verification(
+                dispatcher, tracker, self.name(), request, "utter_5g_verify_to_check"
+            )
         return []
 
 
@@ -128,6 +130,7 @@ class ActionNumberPortability(ServiceAction):
         dispatcher.utter_message(response="utter_port_steps")
         dispatcher.utter_message(response="utter_port_other_province")
         if not msisdn:
-            return offer_verification(dispatcher, tracker, self.name(), request,
-                                      "utter_port_verify_to_check")
+            return offer_verification(
+                dispatcher, tracker, self.name(), request, "utter_port_verify_to_check"
+            )
         return []

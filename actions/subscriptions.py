@@ -1,8 +1,9 @@
 """Value-added services: the unified query and unsubscribe."""
+
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -29,9 +30,12 @@ from telecom_assistant.tickets.model import Category
 
 ALL = "all"
 ASKS_WHAT_IT_COSTS = re.compile(
-    r"pay(?:ing)? for|charg|fee|cost|how much|扣|收费|多少钱|费用", re.IGNORECASE)
+    r"pay(?:ing)? for|charg|fee|cost|how much|扣|收费|多少钱|费用", re.IGNORECASE
+)
 EXPLAIN_CHARGE = "action_explain_charge"
-OTHERS = re.compile(r"\b(?:the )?(?:others?|rest)\b|其他|其余|剩下|别的|另外(?:几|那)", re.IGNORECASE)
+OTHERS = re.compile(
+    r"\b(?:the )?(?:others?|rest)\b|其他|其余|剩下|别的|另外(?:几|那)", re.IGNORECASE
+)
 
 
 def subscription_buttons(
@@ -130,7 +134,8 @@ class ActionUnsubscribe(VerifiedAction):
         # said now or earlier in the conversation about these add-ons.
         remembered = disputed_addons(tracker)
         disputed = CONSENT_DISPUTED in request.all("consent_dispute") or any(
-            sub.addon.id in remembered or ANY_ADDON in remembered for sub in chosen)
+            sub.addon.id in remembered or ANY_ADDON in remembered for sub in chosen
+        )
         dispatcher.utter_message(
             response="utter_confirm_unsubscribe",
             addon_names=addon_names(chosen, names),
@@ -145,12 +150,13 @@ class ActionUnsubscribe(VerifiedAction):
                 subjects=[sub.addon.id for sub in chosen],
                 subscription_ids=[sub.id for sub in chosen],
                 consent_disputed=disputed,
-            )
+            ),
         ]
 
-
     @staticmethod
-    def _in_context(tracker: Tracker, request: Request, active: Sequence[Subscription]) -> list[str]:
+    def _in_context(
+        tracker: Tracker, request: Request, active: Sequence[Subscription]
+    ) -> list[str]:
         """No add-on named: "the others too" means all that are left; "cancel it" means the
         add-on the conversation was just about."""
         if OTHERS.search(request.text):
@@ -174,7 +180,9 @@ class ActionConfirmUnsubscribe(VerifiedAction):
             dispatcher.utter_message(
                 response="utter_unsubscribed",
                 addon_names=addon_names(cancelled, Names.of(tracker)),
-                cancelled_at=format_datetime(cancelled[0].cancelled_at),
+                cancelled_at=format_datetime(cancelled[0].cancelled_at)
+                if cancelled[0].cancelled_at
+                else "",
             )
             if pending.get("consent_disputed"):
                 # "I never ordered this" is a refund complaint, not just a cancellation.

@@ -1,7 +1,8 @@
 """Tariffs: explain and compare plans, recommend the cheapest fit, change plan."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -68,8 +69,7 @@ def plan_buttons(
     plans: Sequence[Plan], names: Names, intent: str = "ask_tariff"
 ) -> list[dict[str, str]]:
     return [
-        {"title": names.plan(plan), "payload": f'/{intent}{{"plan":"{plan.id}"}}'}
-        for plan in plans
+        {"title": names.plan(plan), "payload": f'/{intent}{{"plan":"{plan.id}"}}'} for plan in plans
     ]
 
 
@@ -163,8 +163,9 @@ def utter_plan_list(
     cheapest first; a button per plan for every fee and condition."""
     selection = wishes.select(catalogue)
     if not selection:
-        dispatcher.utter_message(response="utter_plan_list_none",
-                                 buttons=plan_buttons(catalogue, names))
+        dispatcher.utter_message(
+            response="utter_plan_list_none", buttons=plan_buttons(catalogue, names)
+        )
         return
     dispatcher.utter_message(response="utter_plan_list_intro")
     for index, plan in enumerate(selection, start=1):
@@ -230,8 +231,9 @@ class ActionChangePlan(VerifiedAction):
         service = account_service()
         names = Names.of(tracker)
         offered = pending_confirmation(tracker) or {}
-        named = request.all("plan") or ([offered["plan_id"]] if offered.get("action") == CHANGE_PLAN
-                                        else [])
+        named = request.all("plan") or (
+            [offered["plan_id"]] if offered.get("action") == CHANGE_PLAN else []
+        )
         plans, unknown = resolve_plans(named)
         if not plans:
             if unknown:
@@ -258,12 +260,18 @@ class ActionChangePlan(VerifiedAction):
             dispatcher.utter_message(
                 response="utter_plan_change_termination_fee",
                 termination_fee=format_money(quote.termination_fee),
-                contract_end=format_date(quote.contract_end),
+                contract_end=format_date(quote.contract_end) if quote.contract_end else "",
                 **variables,
             )
         dispatcher.utter_message(response="utter_confirm_plan_change", **variables)
-        return [confirmation_request(tracker, "action_confirm_plan_change",
-                                     subjects=[quote.target.id], plan_id=quote.target.id)]
+        return [
+            confirmation_request(
+                tracker,
+                "action_confirm_plan_change",
+                subjects=[quote.target.id],
+                plan_id=quote.target.id,
+            )
+        ]
 
 
 class ActionConfirmPlanChange(VerifiedAction):

@@ -1,8 +1,9 @@
-""""Where is my complaint?": by ticket number for anyone, or every ticket of the verified line.
+""" "Where is my complaint?": by ticket number for anyone, or every ticket of the verified line.
 
 A ticket number alone shows only the ticket's status and deadline, nothing of the account:
 whoever holds the number was given it when the ticket was filed.
 """
+
 from __future__ import annotations
 
 from rasa_sdk import Tracker

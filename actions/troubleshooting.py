@@ -1,5 +1,6 @@
 """Network faults: steps by kind of fault, what the coverage table says about the customer's
 area, and a fault ticket with a repair deadline when the steps do not help."""
+
 from __future__ import annotations
 
 from rasa_sdk import Tracker

@@ -1,8 +1,8 @@
 """Usage, bills and the charges on them."""
+
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -28,7 +28,7 @@ from telecom_assistant.texts import format_date, format_money
 from telecom_assistant.tickets.model import Category
 
 
-def parse_amount(text: Optional[str]) -> Optional[int]:
+def parse_amount(text: str | None) -> int | None:
     """'30 yuan', '¥25', 'CNY 12.5', '18.00' -> fen."""
     match = re.search(r"\d+(?:\.\d{1,2})?", text or "")
     return round(float(match.group()) * 100) if match else None
@@ -159,7 +159,9 @@ class ActionExplainCharge(VerifiedAction):
             # "Why is my bill so high?": everything beyond the plan's own fee.
             lines = [line for line in bill.lines if line.category != ChargeCategory.PLAN_FEE]
             if not lines:
-                dispatcher.utter_message(response="utter_bill_only_plan_fee", total=format_money(bill.total))
+                dispatcher.utter_message(
+                    response="utter_bill_only_plan_fee", total=format_money(bill.total)
+                )
         for line in lines:
             variables = charge_variables(line, Names.of(tracker))
             dispatcher.utter_message(response=f"utter_explain_{line.category.value}", **variables)
@@ -182,5 +184,5 @@ class ActionExplainCharge(VerifiedAction):
                 category=Category.BILLING.value,
                 description=f"{request.text} [{bill.cycle_start:%Y-%m}: {disputed}]",
                 declined="utter_nothing_filed",
-            )
+            ),
         ]

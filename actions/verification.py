@@ -8,12 +8,13 @@ the form ends: the customer's message with the code is answered after two calls 
 server instead of three (docs/benchmarks.md). How long a verification lasts is decided by
 `common.verified_number`.
 """
+
 from __future__ import annotations
 
 import re
 import time
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -57,7 +58,7 @@ SIGN_OUT_INTENT = "sign_out"
 RESEND_INTENT = "verify_identity"
 
 
-def normalise_code(text: Optional[str]) -> Optional[str]:
+def normalise_code(text: str | None) -> str | None:
     digits = re.sub(r"\D", "", text or "")
     return digits if len(digits) == OTP_LENGTH else None
 
@@ -80,7 +81,8 @@ class ValidateVerificationForm(ListeningFormValidation):
 
     def explain(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         dispatcher.utter_message(
-            response="utter_invalid_phone_number" if slot == PHONE_NUMBER else "utter_invalid_code")
+            response="utter_invalid_phone_number" if slot == PHONE_NUMBER else "utter_invalid_code"
+        )
 
     def read(self, slot: str, tracker: Tracker) -> Reading:
         intent = tracker.latest_message.get("intent") or {}
@@ -94,13 +96,14 @@ class ValidateVerificationForm(ListeningFormValidation):
         msisdn = self._number_for_a_new_code(tracker)
         if msisdn is None:
             return await super().run(dispatcher, tracker, domain)
-        events = [SlotSet(slot, value)
-                  for slot, value in _send_code(dispatcher, tracker, msisdn).items()]
+        events = [
+            SlotSet(slot, value) for slot, value in _send_code(dispatcher, tracker, msisdn).items()
+        ]
         tracker.add_slots(events)
         next_slot = await self.next_requested_slot(dispatcher, tracker, domain)
         return [*events, SlotSet(FORM_MISSES, None), *([next_slot] if next_slot else [])]
 
-    def _number_for_a_new_code(self, tracker: Tracker) -> Optional[str]:
+    def _number_for_a_new_code(self, tracker: Tracker) -> str | None:
         """At the code question, a message that is no code but asks for a new one ("didn't
         get it, send it again") or gives a number (the same again, or corrected): the number
         to send it to. None for anything else."""
@@ -124,8 +127,12 @@ class ValidateVerificationForm(ListeningFormValidation):
     def escalate(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """A person or a complaint needs no verification: the form ends and the escalation
         starts (action_start_escalation reads what the customer asked for)."""
-        return [*_RESET_FORM, SlotSet(PENDING_REQUEST, None), SlotSet(REQUESTED_SLOT, None),
-                hand_over(START_ESCALATION)]
+        return [
+            *_RESET_FORM,
+            SlotSet(PENDING_REQUEST, None),
+            SlotSet(REQUESTED_SLOT, None),
+            hand_over(START_ESCALATION),
+        ]
 
     async def required_slots(
         self,
@@ -172,7 +179,9 @@ class ValidateVerificationForm(ListeningFormValidation):
             parked = parked_request(tracker)
             return {**verified, HANDOFF: parked["action"]} if parked else verified
         if result.outcome == VerificationOutcome.WRONG_CODE:
-            dispatcher.utter_message(response="utter_wrong_code", attempts_left=result.attempts_left)
+            dispatcher.utter_message(
+                response="utter_wrong_code", attempts_left=result.attempts_left
+            )
             return {OTP_CODE: None}
         if result.outcome == VerificationOutcome.LOCKED:
             return _refused(dispatcher, msisdn, "utter_verification_locked", result.retry_at)
@@ -194,16 +203,22 @@ def _send_code(
     if result.outcome == VerificationOutcome.CODE_SENT:
         dispatcher.utter_message(response=sent, masked=mask_msisdn(msisdn))
         return {PHONE_NUMBER: msisdn, OTP_CODE: None}
-    refusal = ("utter_code_throttled" if result.outcome == VerificationOutcome.THROTTLED
-               else "utter_verification_locked")
+    refusal = (
+        "utter_code_throttled"
+        if result.outcome == VerificationOutcome.THROTTLED
+        else "utter_verification_locked"
+    )
     return _refused(dispatcher, msisdn, refusal, result.retry_at)
 
 
 def _refused(
-    dispatcher: CollectingDispatcher, msisdn: str, response: str, retry_at: Optional[datetime]
+    dispatcher: CollectingDispatcher, msisdn: str, response: str, retry_at: datetime | None
 ) -> dict[str, Any]:
-    dispatcher.utter_message(response=response, masked=mask_msisdn(msisdn),
-                             until=format_datetime(retry_at) if retry_at else "")
+    dispatcher.utter_message(
+        response=response,
+        masked=mask_msisdn(msisdn),
+        until=format_datetime(retry_at) if retry_at else "",
+    )
     return {PHONE_NUMBER: None, OTP_CODE: None, VERIFICATION_HALTED: True}
 
 
@@ -229,8 +244,11 @@ class ActionStartVerification(Action):
             dispatcher.utter_message(response="utter_already_verified", masked=mask_msisdn(msisdn))
             return handoff_taken(tracker)
         # A yes to an offer to verify has been taken: the question is answered.
-        return [*forget_expired_verification(dispatcher, tracker),
-                SlotSet(PENDING_CONFIRMATION, None), hand_over(VERIFICATION_FORM)]
+        return [
+            *forget_expired_verification(dispatcher, tracker),
+            SlotSet(PENDING_CONFIRMATION, None),
+            hand_over(VERIFICATION_FORM),
+        ]
 
 
 FINISH_VERIFICATION = "action_finish_verification"
@@ -254,7 +272,7 @@ class ActionFinishVerification(Action):
 
 
 class ActionSignOut(Action):
-    """"Sign me out", "forget my number": the verification ends now; account data needs a
+    """ "Sign me out", "forget my number": the verification ends now; account data needs a
     new code."""
 
     def name(self) -> str:
@@ -265,7 +283,8 @@ class ActionSignOut(Action):
     ) -> list[EventType]:
         signed_in = verified_number(tracker) is not None
         dispatcher.utter_message(
-            response="utter_signed_out" if signed_in else "utter_not_signed_in")
+            response="utter_signed_out" if signed_in else "utter_not_signed_in"
+        )
         return verification_ended()
 
 

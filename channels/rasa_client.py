@@ -11,6 +11,7 @@ and never quotes what the customer wrote, so the channels can log it as it is.
 One client per process, with one connection pool: the program's composition root makes it,
 hands it to the channel, and the channel closes it when it stops.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -60,14 +61,19 @@ class BotMessage:
         if not isinstance(message, dict):
             raise RasaUnavailable(NOT_A_LIST_OF_MESSAGES)
         buttons = tuple(
-            Button(title=str(button.get("title") or button.get("payload")),
-                   payload=str(button.get("payload") or button.get("title")))
+            Button(
+                title=str(button.get("title") or button.get("payload")),
+                payload=str(button.get("payload") or button.get("title")),
+            )
             for button in message.get("buttons") or ()
             if isinstance(button, dict) and (button.get("title") or button.get("payload"))
         )
-        return cls(text=_string_or_none(message.get("text")),
-                   image=_string_or_none(message.get("image")),
-                   buttons=buttons, custom=message.get("custom"))
+        return cls(
+            text=_string_or_none(message.get("text")),
+            image=_string_or_none(message.get("image")),
+            buttons=buttons,
+            custom=message.get("custom"),
+        )
 
     def as_json(self) -> dict[str, Any]:
         """The parts it has, in the shape of the REST channel's answer."""
@@ -77,25 +83,33 @@ class BotMessage:
         if self.image is not None:
             parts["image"] = self.image
         if self.buttons:
-            parts["buttons"] = [{"title": button.title, "payload": button.payload}
-                                for button in self.buttons]
+            parts["buttons"] = [
+                {"title": button.title, "payload": button.payload} for button in self.buttons
+            ]
         if self.custom is not None:
             parts["custom"] = self.custom
         return parts
 
 
 class RasaClient:
-    def __init__(self, rasa_url: str, channel_secret: str, *,
-                 timeout_seconds: float = TURN_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self, rasa_url: str, channel_secret: str, *, timeout_seconds: float = TURN_TIMEOUT_SECONDS
+    ) -> None:
         self._base_url = rasa_url.rstrip("/")
         self._timeout_seconds = timeout_seconds
         self._http = httpx.AsyncClient(
-            timeout=timeout_seconds, limits=CONNECTION_LIMITS,
+            timeout=timeout_seconds,
+            limits=CONNECTION_LIMITS,
             headers={CHANNEL_SECRET_HEADER: channel_secret},
         )
 
-    async def send(self, channel: str, conversation_id: str, message: str,
-                   metadata: Mapping[str, Any] | None = None) -> list[BotMessage]:
+    async def send(
+        self,
+        channel: str,
+        conversation_id: str,
+        message: str,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> list[BotMessage]:
         """The bot's messages in answer to one customer message on `channel` ("webchat",
         "telegram"), in the conversation Rasa knows as the sender `conversation_id`. Rasa keeps
         `metadata` with the message in the conversation's tracker."""

@@ -1,4 +1,5 @@
 """``python -m console``: serve the agent console on the assistant's database (DATABASE_URL)."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,14 +20,19 @@ def argument_parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m console", description=__doc__)
     # Agents reach the console on this machine, or through a proxy on it that terminates TLS.
     parser.add_argument("--host", default=LOOPBACK)
-    parser.add_argument("--port", type=int, default=settings.ports.console,
-                        help="default: TELECOM_CONSOLE_PORT or %(default)s")
     parser.add_argument(
-        "--secure-cookies", action="store_true",
+        "--port",
+        type=int,
+        default=settings.ports.console,
+        help="default: TELECOM_CONSOLE_PORT or %(default)s",
+    )
+    parser.add_argument(
+        "--secure-cookies",
+        action="store_true",
         default=settings.profile == PRODUCTION,
         help="mark cookies Secure on every request, also over plain http (on in the "
-             "production profile, TELECOM_PROFILE=production); without it only requests that "
-             "came over HTTPS, directly or through a proxy on this machine, get Secure cookies",
+        "production profile, TELECOM_PROFILE=production); without it only requests that "
+        "came over HTTPS, directly or through a proxy on this machine, get Secure cookies",
     )
     return parser
 
@@ -41,10 +47,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     exit_if_port_taken(parser, args.host, args.port)
     engine = make_engine(settings.database_url)
     migrate(engine, [Area.ACCOUNTS, Area.TICKETS, Area.AGENTS])
-    app = create_app(SqlTicketService(engine), SqlAccountService(engine), AgentAccounts(engine),
-                     always_secure_cookies=args.secure_cookies)
+    app = create_app(
+        SqlTicketService(engine),
+        SqlAccountService(engine),
+        AgentAccounts(engine),
+        always_secure_cookies=args.secure_cookies,
+    )
     # One worker: the sign-in lock-out is counted in this process's memory.
-    app.run(host=args.host, port=args.port, workers=1, access_log=False)
+    # No banner: `telecom run` prints one summary for every part.
+    app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False)
 
 
 if __name__ == "__main__":

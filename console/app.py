@@ -14,6 +14,7 @@ nginx configuration sets it for Rasa). Anyone else could write those headers, so
 else they are ignored; so is X-Real-IP, which nginx passes on unchanged from the client unless
 told to set it.
 """
+
 from __future__ import annotations
 
 import base64
@@ -31,7 +32,7 @@ from jinja2 import Environment, FileSystemLoader
 from sanic import Sanic
 from sanic.exceptions import NotFound
 from sanic.request import Request
-from sanic.response import HTTPResponse, html, redirect
+from sanic.response import BaseHTTPResponse, HTTPResponse, html, redirect
 from sanic.response import json as json_response
 
 from console.chart import PALETTE, Series, stacked_bar_chart
@@ -123,18 +124,19 @@ def create_app(
     app.add_route(views.login_form, "/login", methods=["GET"], name="login_form")
     app.add_route(views.login, "/login", methods=["POST"], name="login")
     app.add_route(views.logout, "/logout", methods=["POST"], name="logout")
-    app.add_route(views.switch_language, "/lang/<language>", methods=["GET"],
-                  name="switch_language")
+    app.add_route(
+        views.switch_language, "/lang/<language>", methods=["GET"], name="switch_language"
+    )
     app.add_route(views.queue, "/", methods=["GET"], name="queue")
     app.add_route(views.ticket, "/tickets/<ticket_id>", methods=["GET"], name="ticket")
-    app.add_route(views.change_status, "/tickets/<ticket_id>/status", methods=["POST"],
-                  name="change_status")
-    app.add_route(views.assign_to_me, "/tickets/<ticket_id>/assign", methods=["POST"],
-                  name="assign_to_me")
-    app.add_route(views.add_note, "/tickets/<ticket_id>/notes", methods=["POST"],
-                  name="add_note")
-    app.add_route(views.reply, "/tickets/<ticket_id>/reply", methods=["POST"],
-                  name="reply")
+    app.add_route(
+        views.change_status, "/tickets/<ticket_id>/status", methods=["POST"], name="change_status"
+    )
+    app.add_route(
+        views.assign_to_me, "/tickets/<ticket_id>/assign", methods=["POST"], name="assign_to_me"
+    )
+    app.add_route(views.add_note, "/tickets/<ticket_id>/notes", methods=["POST"], name="add_note")
+    app.add_route(views.reply, "/tickets/<ticket_id>/reply", methods=["POST"], name="reply")
     app.add_route(views.hotspots, "/hotspots", methods=["GET"], name="hotspots")
     app.register_middleware(views.require_agent, "request")
     app.register_middleware(views.add_security_headers, "response")
@@ -191,7 +193,7 @@ class ConsoleViews:
             return self._error(request, 403, "console.error.forbidden")
         return None
 
-    async def add_security_headers(self, request: Request, response: HTTPResponse) -> None:
+    async def add_security_headers(self, request: Request, response: BaseHTTPResponse) -> None:
         response.headers.update(SECURITY_HEADERS)
         if not request.path.startswith(STATIC_PREFIX):
             # Pages show customers' personal data: no copy in the browser's or a proxy's cache.
@@ -218,11 +220,12 @@ class ConsoleViews:
         # Double-submit: a cross-site page cannot read our cookie to copy it into the form,
         # which keeps it from signing the agent in to an account of its choosing.
         if not _same_token(request.form.get(CSRF_FIELD), request.cookies.get(LOGIN_CSRF_COOKIE)):
-            return self._login_page(request, next_path, status=403, error="console.login.form_expired")
+            return self._login_page(
+                request, next_path, status=403, error="console.login.form_expired"
+            )
         username = request.form.get("username", "")
         address = client_address(request)
-        agent = await self.agents.authenticate(username, request.form.get("password", ""),
-                                               address)
+        agent = await self.agents.authenticate(username, request.form.get("password", ""), address)
         if agent is None:
             lockout = self.agents.lockout(username, address)
             if lockout is not None:
@@ -281,11 +284,22 @@ class ConsoleViews:
             self.tickets.change_status(ticket_id, wanted, by=_agent(request).username)
         except IllegalTransition as refused:
             t = self._translator(request)
-            self._flash(request, response, "error", "console.flash.illegal_transition",
-                        current=t.label(refused.current), wanted=t.label(refused.wanted))
+            self._flash(
+                request,
+                response,
+                "error",
+                "console.flash.illegal_transition",
+                current=t.label(refused.current),
+                wanted=t.label(refused.wanted),
+            )
             return response
-        self._flash(request, response, "ok", "console.flash.status_changed",
-                    status=self._translator(request).label(wanted))
+        self._flash(
+            request,
+            response,
+            "ok",
+            "console.flash.status_changed",
+            status=self._translator(request).label(wanted),
+        )
         return response
 
     async def assign_to_me(self, request: Request, ticket_id: str) -> HTTPResponse:
@@ -300,7 +314,9 @@ class ConsoleViews:
         if not text:
             self._flash(request, response, "error", "console.flash.note_empty")
         elif len(text) > NOTE_MAX_LENGTH:
-            self._flash(request, response, "error", "console.flash.note_too_long", limit=NOTE_MAX_LENGTH)
+            self._flash(
+                request, response, "error", "console.flash.note_too_long", limit=NOTE_MAX_LENGTH
+            )
         else:
             self.tickets.add_note(ticket_id, _agent(request).username, text)
             self._flash(request, response, "ok", "console.flash.note_added")
@@ -311,8 +327,13 @@ class ConsoleViews:
         try:
             self.tickets.reply(ticket_id, _agent(request).username, request.form.get("text") or "")
         except ReplyRefused as refused:
-            self._flash(request, response, "error", f"console.flash.reply_{refused.reason.value}",
-                        limit=REPLY_MAX_LENGTH)
+            self._flash(
+                request,
+                response,
+                "error",
+                f"console.flash.reply_{refused.reason.value}",
+                limit=REPLY_MAX_LENGTH,
+            )
             return response
         self._flash(request, response, "ok", "console.flash.reply_queued")
         return response
@@ -325,19 +346,32 @@ class ConsoleViews:
         if shown:
             chart = stacked_bar_chart(
                 [f"{day:%m-%d}" for day in report.days],
-                [Series(t.label(category), CATEGORY_COLOURS[category], report.counts[category])
-                 for category in shown],
+                [
+                    Series(t.label(category), CATEGORY_COLOURS[category], report.counts[category])
+                    for category in shown
+                ],
                 chart_id="hotspots-chart",
                 title=t("console.hotspots.chart_title"),
                 description=t("console.hotspots.chart_desc"),
                 x_axis=t("console.hotspots.axis_day"),
                 y_axis=t("console.hotspots.axis_tickets"),
             )
-        weeks = [category for category in Category
-                 if report.this_week[category] or report.last_week[category]]
+        weeks = [
+            category
+            for category in Category
+            if report.this_week[category] or report.last_week[category]
+        ]
         day_totals = [sum(day_counts) for day_counts in zip(*report.counts.values(), strict=True)]
-        return self._render(request, "hotspots.html", active="hotspots", report=report,
-                            shown=shown, chart=chart, weeks=weeks, day_totals=day_totals)
+        return self._render(
+            request,
+            "hotspots.html",
+            active="hotspots",
+            report=report,
+            shown=shown,
+            chart=chart,
+            weeks=weeks,
+            day_totals=day_totals,
+        )
 
     # ---- errors
 
@@ -367,12 +401,15 @@ class ConsoleViews:
 
     @staticmethod
     def _translator(request: Request) -> Translator:
-        return Translator(pick_language(
-            request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language")
-        ))
+        return Translator(
+            pick_language(
+                request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language")
+            )
+        )
 
-    def _render(self, request: Request, template: str, status: int = 200,
-                **context: object) -> HTTPResponse:
+    def _render(
+        self, request: Request, template: str, status: int = 200, **context: object
+    ) -> HTTPResponse:
         t = self._translator(request)
         agent_session: AgentSession | None = getattr(request.ctx, "agent_session", None)
         flash = _read_flash(request)
@@ -389,33 +426,48 @@ class ConsoleViews:
             _drop_cookie(request, response, FLASH_COOKIE)
         return response
 
-    def _login_page(self, request: Request, next_path: str, status: int = 200,
-                    error: str | None = None, **params: object) -> HTTPResponse:
+    def _login_page(
+        self,
+        request: Request,
+        next_path: str,
+        status: int = 200,
+        error: str | None = None,
+        **params: object,
+    ) -> HTTPResponse:
         # Kept while it lives: another tab, or the browser fetching /favicon.ico through
         # this page, must not invalidate the form already on screen.
         login_csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
         t = self._translator(request)
-        response = self._render(request, "login.html", status=status, next_path=next_path,
-                                login_csrf=login_csrf, error=t(error, **params) if error else None)
+        response = self._render(
+            request,
+            "login.html",
+            status=status,
+            next_path=next_path,
+            login_csrf=login_csrf,
+            error=t(error, **params) if error else None,
+        )
         _set_cookie(request, response, LOGIN_CSRF_COOKIE, login_csrf, max_age=LOGIN_FORM_SECONDS)
         return response
 
-    def _locked_out_page(self, request: Request, next_path: str,
-                         lockout: Lockout) -> HTTPResponse:
+    def _locked_out_page(self, request: Request, next_path: str, lockout: Lockout) -> HTTPResponse:
         t = self._translator(request)
         return self._login_page(
-            request, next_path, status=429,
+            request,
+            next_path,
+            status=429,
             error="console.login.address_locked" if lockout.by_address else "console.login.locked",
             time=t.when(lockout.until),
         )
 
     def _error(self, request: Request, status: int, key: str, **params: object) -> HTTPResponse:
         message = self._translator(request)(key, **params)
-        return self._render(request, "error.html", status=status, message=message,
-                            signed_out=status == 401)
+        return self._render(
+            request, "error.html", status=status, message=message, signed_out=status == 401
+        )
 
-    def _flash(self, request: Request, response: HTTPResponse, level: str, key: str,
-               **params: object) -> None:
+    def _flash(
+        self, request: Request, response: HTTPResponse, level: str, key: str, **params: object
+    ) -> None:
         """Translated now, in the agent's language, and shown once by the next page."""
         text = self._translator(request)(key, **params)
         payload = json.dumps([level, text], ensure_ascii=False).encode()
@@ -434,8 +486,9 @@ def _same_token(sent: str | None, expected: str | None) -> bool:
     return hmac.compare_digest(sent.encode(), expected.encode())
 
 
-def _set_cookie(request: Request, response: HTTPResponse, name: str, value: str,
-                max_age: int | None = None) -> None:
+def _set_cookie(
+    request: Request, response: HTTPResponse, name: str, value: str, max_age: int | None = None
+) -> None:
     response.cookies[name] = value
     cookie = response.cookies[name]
     cookie["httponly"] = True
@@ -461,8 +514,11 @@ def client_address(request: Request) -> str:
     client sent, so every entry before it is the client's own writing.
     """
     if _from_trusted_proxy(request):
-        entries = [entry.strip() for header in request.headers.getall("x-forwarded-for", [])
-                   for entry in header.split(",")]
+        entries = [
+            entry.strip()
+            for header in request.headers.getall("x-forwarded-for", [])
+            for entry in header.split(",")
+        ]
         if entries and parse_ip(entries[-1]) is not None:
             return entries[-1]
     return request.ip

@@ -5,20 +5,28 @@ own files, and an agent's browser may have no internet access. Colours are prese
 attributes rather than ``style`` so that the policy (which forbids inline styles) lets them
 through; fonts and text colour come from console.css.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import Sequence
 
 from markupsafe import Markup
 
 # Okabe and Ito's palette, told apart by people with any common colour-vision deficiency,
 # plus grey for a ninth series.
 PALETTE = (
-    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9",
-    "#D55E00", "#F0E442", "#000000", "#999999",
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#56B4E9",
+    "#D55E00",
+    "#F0E442",
+    "#000000",
+    "#999999",
 )
 
 WIDTH = 760

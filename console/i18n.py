@@ -1,5 +1,6 @@
 """How a request to the console picks the agent's language, and the texts its pages get as ``t``
 (from the catalogue, telecom_assistant/texts)."""
+
 from __future__ import annotations
 
 import enum

@@ -1,4 +1,5 @@
 """`telecom`: the one entry point to run, seed, train, evaluate and inspect the assistant."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,6 +14,8 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from sqlalchemy.engine import Engine
 
 from ops import parts
 from ops.benchmark.options import DEFAULT_POSTGRES_ADMIN_URL, concurrency_levels, rasa_server_count
@@ -52,25 +55,40 @@ def seed(args: argparse.Namespace) -> int:
     engine, today = make_engine(args.settings.database_url), operator_now().date()
     reset_database(engine, today)
     tickets = seed_demo_tickets(engine, today)
-    print(f"Seeded {shown(args.settings.database_url)} with {len(DEMO_LINES)} demo lines and "
-          f"{tickets} tickets.")
+    print(
+        f"Seeded {shown(args.settings.database_url)} with {len(DEMO_LINES)} demo lines and "
+        f"{tickets} tickets."
+    )
     return 0
 
 
 def ensure_database(settings: Settings) -> None:
-    """Seed the database on first use; never wipe an existing one, but migrate every area to
-    its newest revision."""
-    from sqlalchemy import inspect
-
+    """Seed the database on first use (no demo line yet, though `telecom migrate` may have
+    made the tables); never wipe one with data, but migrate every area to its newest revision."""
     from telecom_assistant.schema import migrate
 
     engine = make_engine(settings.database_url)
-    if not inspect(engine).has_table("lines"):
+    if not has_demo_lines(engine):
         # Filing the demo tickets masks them with spaCy: by a process of its own, so that
         # `telecom run`, which stays up supervising the others, does not keep spaCy loaded.
-        subprocess.run([sys.executable, "-m", "ops.cli", "seed"], cwd=PROJECT_ROOT, check=True,
-                       env={**os.environ, **settings.environment()})
+        subprocess.run(
+            [sys.executable, "-m", "ops.cli", "seed"],
+            cwd=PROJECT_ROOT,
+            check=True,
+            env={**os.environ, **settings.environment()},
+        )
     migrate(engine)
+
+
+def has_demo_lines(engine: Engine) -> bool:
+    from sqlalchemy import func, inspect, select
+
+    from telecom_assistant.accounts.tables import LineRow
+
+    if not inspect(engine).has_table(LineRow.__tablename__):
+        return False
+    with engine.connect() as connection:
+        return bool(connection.scalar(select(func.count()).select_from(LineRow)))
 
 
 def migrate_database(args: argparse.Namespace) -> int:
@@ -81,8 +99,11 @@ def migrate_database(args: argparse.Namespace) -> int:
     names = args.area or [area.value for area in Area]
     unknown = sorted(set(names) - {area.value for area in Area})
     if unknown:
-        print(f"No such area: {', '.join(unknown)} (the areas: "
-              f"{', '.join(area.value for area in Area)}).", file=sys.stderr)
+        print(
+            f"No such area: {', '.join(unknown)} (the areas: "
+            f"{', '.join(area.value for area in Area)}).",
+            file=sys.stderr,
+        )
         return 2
     areas = [Area(name) for name in names]
     engine = make_engine(args.settings.database_url)
@@ -91,8 +112,10 @@ def migrate_database(args: argparse.Namespace) -> int:
             print("--new writes the revision of one area: name it with --area.", file=sys.stderr)
             return 2
         for path in new_revision(engine, areas[0], args.new):
-            print(f"Wrote {path}: read it and complete it (autogenerate misses renames and "
-                  "data changes), then test it (tests/integration/test_migrations.py).")
+            print(
+                f"Wrote {path}: read it and complete it (autogenerate misses renames and "
+                "data changes), then test it (tests/integration/test_migrations.py)."
+            )
         return 0
     migrate(engine, areas)
     print(f"Migrated to the newest revision: {', '.join(names)}.")
@@ -112,7 +135,8 @@ def add_agent(args: argparse.Namespace) -> int:
             return 1
     try:
         AgentAccounts(make_engine(args.settings.database_url)).create(
-            args.username, args.name or args.username, password)
+            args.username, args.name or args.username, password
+        )
     except AccountRefused as refusal:
         print(f"Not created: {refusal}", file=sys.stderr)
         return 1
@@ -143,9 +167,10 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.conversations is not None:
         from ops import conversations
 
-        if train(args) != 0:
+        model = latest_model() if train(args) == 0 else None
+        if model is None:
             return 1
-        return conversations.evaluate(latest_model(), [Path(p) for p in args.conversations])
+        return conversations.evaluate(model, [Path(p) for p in args.conversations])
     return external() if args.external_only else evaluate_nlu(folds=args.folds)
 
 
@@ -165,24 +190,39 @@ def benchmark(args: argparse.Namespace) -> int:
         from ops.benchmark.recovery import measure_recovery
 
         return measure_recovery(model)
-    settings = Settings(args.concurrency, args.think_time,
-                        None if args.conversations else args.duration, args.conversations)
-    return run_benchmark(BenchmarkOptions(model, settings, args.skip_baseline, args.skip_training,
-                                          args.production, args.postgres_admin_url))
+    settings = Settings(
+        args.concurrency,
+        args.think_time,
+        None if args.conversations else args.duration,
+        args.conversations,
+    )
+    return run_benchmark(
+        BenchmarkOptions(
+            model,
+            settings,
+            args.skip_baseline,
+            args.skip_training,
+            args.production,
+            args.postgres_admin_url,
+        )
+    )
 
 
-def embedded_servers(model: Path, settings: Settings,
-                     environment: Mapping[str, str]) -> tuple[list[Part], list[Part]]:
+def embedded_servers(
+    model: Path, settings: Settings, environment: Mapping[str, str]
+) -> tuple[list[Part], list[Part]]:
     """The action servers and the Rasa side of the embedded profile: one of each on the
     settings' ports; endpoints.yml keeps conversations in var/tracker.db, wherever
     DATABASE_URL points."""
-    return ([parts.action_server(settings.ports.action_server, environment=environment)],
-            [parts.rasa_server(model, settings.ports.rasa, "endpoints.yml",
-                               environment=environment)])
+    return (
+        [parts.action_server(settings.ports.action_server, environment=environment)],
+        [parts.rasa_server(model, settings.ports.rasa, "endpoints.yml", environment=environment)],
+    )
 
 
-def production_servers(model: Path, settings: Settings,
-                       environment: Mapping[str, str]) -> tuple[list[Part], list[Part]]:
+def production_servers(
+    model: Path, settings: Settings, environment: Mapping[str, str]
+) -> tuple[list[Part], list[Part]]:
     """The production profile's action servers and Rasa side: N of each on 127.0.0.1, nginx in
     front of the Rasa servers and of the action servers on the settings' ports for them (both
     on 127.0.0.1), and nginx's public door to the web chat and the Telegram webhook.
@@ -191,21 +231,41 @@ def production_servers(model: Path, settings: Settings,
     ports, production = settings.ports, settings.production
     action_ports = [INTERNAL_ACTIONS_PORTS_FROM + n for n in range(production.action_servers)]
     rasa_ports = [INTERNAL_RASA_PORTS_FROM + n for n in range(production.rasa_servers)]
-    public = PublicDoor(f"{production.public_address}:{production.public_port}",
-                        f"{LOOPBACK}:{ports.webchat}", telegram_webhook(settings))
-    balancer = LoadBalancer(f"{LOOPBACK}:{ports.rasa}", rasa_ports,
-                            f"{LOOPBACK}:{ports.action_server}", action_ports, public)
+    public = PublicDoor(
+        f"{production.public_address}:{production.public_port}",
+        f"{LOOPBACK}:{ports.webchat}",
+        telegram_webhook(settings),
+    )
+    balancer = LoadBalancer(
+        f"{LOOPBACK}:{ports.rasa}",
+        rasa_ports,
+        f"{LOOPBACK}:{ports.action_server}",
+        action_ports,
+        public,
+    )
     config = balancer.write_config(PROJECT_ROOT / "var" / "nginx")
     nginx = nginx_binary()
     assert nginx is not None, "ops.production.problems() says when nginx is missing"
     return (
-        [parts.action_server(port, name=f"action server {n + 1}", environment=environment)
-         for n, port in enumerate(action_ports)],
-        [*(parts.rasa_server(model, port, PRODUCTION_ENDPOINTS.name, name=f"Rasa server {n + 1}",
-                             environment=environment)
-           for n, port in enumerate(rasa_ports)),
-         parts.load_balancer(nginx, config, ports.rasa, ports.action_server,
-                             environment=environment)],
+        [
+            parts.action_server(port, name=f"action server {n + 1}", environment=environment)
+            for n, port in enumerate(action_ports)
+        ],
+        [
+            *(
+                parts.rasa_server(
+                    model,
+                    port,
+                    PRODUCTION_ENDPOINTS.name,
+                    name=f"Rasa server {n + 1}",
+                    environment=environment,
+                )
+                for n, port in enumerate(rasa_ports)
+            ),
+            parts.load_balancer(
+                nginx, config, ports.rasa, ports.action_server, environment=environment
+            ),
+        ],
     )
 
 
@@ -224,12 +284,19 @@ def run_settings(args: argparse.Namespace) -> Settings | None:
     profile asked for, with the secrets filled in (SECURITY.md), the programs pointed at each
     other on this machine; None after saying what is wrong or missing."""
     if args.profile not in PROFILES:
-        print(f"Profile {args.profile!r} (from TELECOM_PROFILE?) is unknown: choose one of "
-              f"{', '.join(PROFILES)}.", file=sys.stderr)
+        print(
+            f"Profile {args.profile!r} (from TELECOM_PROFILE?) is unknown: choose one of "
+            f"{', '.join(PROFILES)}.",
+            file=sys.stderr,
+        )
         return None
     ports = args.settings.ports
-    settings = replace(args.settings, profile=args.profile, rasa_url=local_url(ports.rasa),
-                       action_server_url=f"{local_url(ports.action_server)}/webhook")
+    settings = replace(
+        args.settings,
+        profile=args.profile,
+        rasa_url=local_url(ports.rasa),
+        action_server_url=f"{local_url(ports.action_server)}/webhook",
+    )
     found = problems(settings) if settings.profile == PRODUCTION else []
     for problem in found:
         print(problem, file=sys.stderr)
@@ -245,16 +312,19 @@ def run(args: argparse.Namespace) -> int:
     settings = run_settings(args)
     if settings is None:
         return 1
-    environment = {**os.environ, **settings.environment()}
+    environment = {**parts.QUIET_DEPENDENCIES, **os.environ, **settings.environment()}
     ensure_database(settings)
     (PROJECT_ROOT / "var").mkdir(exist_ok=True)
-    retention = Retention(settings.retention_days, settings.database_url,
-                          tracker_database_url(settings))
+    retention = Retention(
+        settings.retention_days, settings.database_url, tracker_database_url(settings)
+    )
     retention.apply()
     # Training loads spaCy and TensorFlow: done by a process of its own, so that this one,
     # which stays up supervising the others, stays small.
-    if not args.skip_train and subprocess.call([sys.executable, "-m", "ops.cli", "train"],
-                                               cwd=PROJECT_ROOT) != 0:
+    if (
+        not args.skip_train
+        and subprocess.call([sys.executable, "-m", "ops.cli", "train"], cwd=PROJECT_ROOT) != 0
+    ):
         return 1
     model = latest_model()
     if model is None:
@@ -263,23 +333,30 @@ def run(args: argparse.Namespace) -> int:
     assistant = assistant_parts(model, settings, environment)
     taken = [(part, port) for part in assistant for port in part.ports if port_in_use(port)]
     for part, port in taken:
-        print(f"Port {port} is already in use, so the {part.name} cannot start. "
-              f"Stop whatever uses it (`lsof -i :{port}`) and try again.", file=sys.stderr)
+        print(
+            f"Port {port} is already in use, so the {part.name} cannot start. "
+            f"Stop whatever uses it (`lsof -i :{port}`) and try again.",
+            file=sys.stderr,
+        )
     if taken:
         return 1
-    return supervise(assistant, start_timeout=args.start_timeout,
-                     when_up=lambda: print_summary(settings),
-                     every_round=retention.apply_when_due)
+    return supervise(
+        assistant,
+        start_timeout=args.start_timeout,
+        when_up=lambda: print_summary(settings),
+        every_round=retention.apply_when_due,
+    )
 
 
-def assistant_parts(model: Path, settings: Settings,
-                    environment: Mapping[str, str]) -> list[Part]:
+def assistant_parts(model: Path, settings: Settings, environment: Mapping[str, str]) -> list[Part]:
     """Everything `telecom run` starts, in the order it starts them; the Telegram bridge when
     TELEGRAM_BOT_TOKEN is set."""
     ports = settings.ports
     action_servers, rasa_servers = (
-        production_servers(model, settings, environment) if settings.profile == PRODUCTION
-        else embedded_servers(model, settings, environment))
+        production_servers(model, settings, environment)
+        if settings.profile == PRODUCTION
+        else embedded_servers(model, settings, environment)
+    )
     assistant = [
         *action_servers,
         parts.console(ports.console, environment=environment),
@@ -287,24 +364,28 @@ def assistant_parts(model: Path, settings: Settings,
         *rasa_servers,
     ]
     if settings.telegram.bot_token:
-        assistant.append(parts.telegram_bridge(ports.telegram_bridge_health,
-                                               environment=environment))
+        assistant.append(
+            parts.telegram_bridge(ports.telegram_bridge_health, environment=environment)
+        )
     return assistant
 
 
 def print_summary(settings: Settings) -> None:
     ports, production = settings.ports, settings.production
     in_production = settings.profile == PRODUCTION
-    telegram = ("  Telegram bridge polling Telegram for the bot's messages\n"
-                if settings.telegram.bot_token
-                else "  (set TELEGRAM_BOT_TOKEN to start the Telegram bridge too)\n")
+    telegram = (
+        "  Telegram bridge polling Telegram for the bot's messages\n"
+        if settings.telegram.bot_token
+        else "  (set TELEGRAM_BOT_TOKEN to start the Telegram bridge too)\n"
+    )
     profile_note = (
         f"  production profile: nginx in front of {production.rasa_servers} Rasa servers and "
         f"{production.action_servers} action servers;\n"
         "  conversations, accounts and tickets in PostgreSQL, conversation locks in Redis;\n"
         f"  public door (web chat, Telegram webhook) on "
         f"{production.public_address}:{production.public_port}, everything else on 127.0.0.1\n"
-        if in_production else "  everything listens on 127.0.0.1 only (SECURITY.md)\n"
+        if in_production
+        else "  everything listens on 127.0.0.1 only (SECURITY.md)\n"
     )
     print(
         "\nThe assistant is up:\n"
@@ -336,15 +417,20 @@ class Retention:
 
         self.last_applied = time.monotonic()
         try:
-            forgotten = apply_retention(make_engine(self.database_url),
-                                        make_engine(self.tracker_database_url), self.days)
+            forgotten = apply_retention(
+                make_engine(self.database_url), make_engine(self.tracker_database_url), self.days
+            )
         except Exception as error:  # retention must not stop the assistant
-            logging.getLogger(__name__).warning("Retention failed, tried again tomorrow: %s",
-                                                type(error).__name__)
+            logging.getLogger(__name__).warning(
+                "Retention failed, tried again tomorrow: %s", type(error).__name__
+            )
             return
         if forgotten.conversations or forgotten.sms:
-            print(f"Retention ({self.days} days): deleted {forgotten.conversations} "
-                  f"conversations and {forgotten.sms} demo SMS.", flush=True)
+            print(
+                f"Retention ({self.days} days): deleted {forgotten.conversations} "
+                f"conversations and {forgotten.sms} demo SMS.",
+                flush=True,
+            )
 
     def apply_when_due(self) -> None:
         if time.monotonic() - self.last_applied >= RETENTION_INTERVAL_SECONDS:
@@ -380,12 +466,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     command = commands.add_parser(
-        "run", help="seed if needed, train if changed, start everything and restart a part "
-        "that stops")
+        "run",
+        help="seed if needed, train if changed, start everything and restart a part that stops",
+    )
     command.add_argument("--skip-train", action="store_true", help="use the newest model as is")
     command.add_argument("--start-timeout", type=float, default=300, help="seconds per service")
     command.add_argument(
-        "--profile", default=settings.profile, metavar="|".join(PROFILES),
+        "--profile",
+        default=settings.profile,
+        metavar="|".join(PROFILES),
         help="embedded: SQLite, one server of each (default); production: PostgreSQL, Redis, "
         "TELECOM_RASA_SERVERS Rasa servers and TELECOM_ACTION_SERVERS action servers behind "
         "nginx (default: TELECOM_PROFILE)",
@@ -396,55 +485,101 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler=seed
     )
     command = commands.add_parser(
-        "migrate", help="bring the database's tables to the newest revision (`telecom run` and "
-        "every program do it at start-up)")
-    command.add_argument("--area", action="append", metavar="AREA",
-                         help="accounts, tickets, agents or telegram (repeatable; default: all)")
-    command.add_argument("--new", metavar="MESSAGE",
-                         help="instead: write the area's next revision, generated from the "
-                         "difference between its tables and a database at its newest revision")
+        "migrate",
+        help="bring the database's tables to the newest revision (`telecom run` and "
+        "every program do it at start-up)",
+    )
+    command.add_argument(
+        "--area",
+        action="append",
+        metavar="AREA",
+        help="accounts, tickets, agents or telegram (repeatable; default: all)",
+    )
+    command.add_argument(
+        "--new",
+        metavar="MESSAGE",
+        help="instead: write the area's next revision, generated from the "
+        "difference between its tables and a database at its newest revision",
+    )
     command.set_defaults(handler=migrate_database)
 
     commands.add_parser("train", help="train the model if data changed").set_defaults(handler=train)
 
     command = commands.add_parser("evaluate", help="NLU cross-validation and external test sets")
     command.add_argument("--folds", type=int, default=5)
-    command.add_argument("--external-only", action="store_true",
-                         help="only the external data sets, on the newest model")
-    command.add_argument("--conversations", nargs="*", metavar="FILE",
-                         help="the conversation suite (default: tests/conversations/*.yml) "
-                         "against the trained assistant: success per language, and failures")
+    command.add_argument(
+        "--external-only",
+        action="store_true",
+        help="only the external data sets, on the newest model",
+    )
+    command.add_argument(
+        "--conversations",
+        nargs="*",
+        metavar="FILE",
+        help="the conversation suite (default: tests/conversations/*.yml) "
+        "against the trained assistant: success per language, and failures",
+    )
     command.set_defaults(handler=evaluate)
 
     command = commands.add_parser(
-        "benchmark", help="message latency, throughput, CPU and memory under simulated "
-        "customers, beside Rasa's starter bot; writes docs/benchmarks.md"
+        "benchmark",
+        help="message latency, throughput, CPU and memory under simulated "
+        "customers, beside Rasa's starter bot; writes docs/benchmarks.md",
     )
-    command.add_argument("--concurrency", type=concurrency_levels, default=[1, 10, 50],
-                         help="customers talking at once, one level each (default: 1,10,50)")
+    command.add_argument(
+        "--concurrency",
+        type=concurrency_levels,
+        default=[1, 10, 50],
+        help="customers talking at once, one level each (default: 1,10,50)",
+    )
     length = command.add_mutually_exclusive_group()
     length.add_argument("--duration", type=float, default=60, help="seconds per level")
-    length.add_argument("--conversations", type=int,
-                        help="whole conversations per customer per level, instead of a duration")
-    command.add_argument("--think-time", type=float, default=1.0,
-                         help="mean pause in seconds between an answer and the next message")
-    command.add_argument("--skip-baseline", action="store_true",
-                         help="do not create, train and load Rasa's starter bot")
-    command.add_argument("--skip-training", action="store_true",
-                         help="do not time a training from scratch (the last figure is kept)")
-    command.add_argument("--profile", action="store_true",
-                         help="instead: one customer, both servers under cProfile; prints "
-                         "action-server requests, SQL statements and tracker size per message")
-    command.add_argument("--recovery", action="store_true",
-                         help="instead: kill the action server mid-conversation under the "
-                         "supervisor; prints the seconds until real answers come back")
-    command.add_argument("--production", type=rasa_server_count, metavar="RASA_SERVERS",
-                         help="measure the production profile with this many Rasa servers "
-                         "behind nginx (PostgreSQL, Redis at REDIS_URL); figures to "
-                         "docs/benchmarks/production.json, not the report")
-    command.add_argument("--postgres-admin-url",
-                         default=DEFAULT_POSTGRES_ADMIN_URL,
-                         help="--production: where to create (and drop) the benchmark's database")
+    length.add_argument(
+        "--conversations",
+        type=int,
+        help="whole conversations per customer per level, instead of a duration",
+    )
+    command.add_argument(
+        "--think-time",
+        type=float,
+        default=1.0,
+        help="mean pause in seconds between an answer and the next message",
+    )
+    command.add_argument(
+        "--skip-baseline",
+        action="store_true",
+        help="do not create, train and load Rasa's starter bot",
+    )
+    command.add_argument(
+        "--skip-training",
+        action="store_true",
+        help="do not time a training from scratch (the last figure is kept)",
+    )
+    command.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead: one customer, both servers under cProfile; prints "
+        "action-server requests, SQL statements and tracker size per message",
+    )
+    command.add_argument(
+        "--recovery",
+        action="store_true",
+        help="instead: kill the action server mid-conversation under the "
+        "supervisor; prints the seconds until real answers come back",
+    )
+    command.add_argument(
+        "--production",
+        type=rasa_server_count,
+        metavar="RASA_SERVERS",
+        help="measure the production profile with this many Rasa servers "
+        "behind nginx (PostgreSQL, Redis at REDIS_URL); figures to "
+        "docs/benchmarks/production.json, not the report",
+    )
+    command.add_argument(
+        "--postgres-admin-url",
+        default=DEFAULT_POSTGRES_ADMIN_URL,
+        help="--production: where to create (and drop) the benchmark's database",
+    )
     command.set_defaults(handler=benchmark)
 
     command = commands.add_parser("otp", help="print the newest one-time code sent to a number")
@@ -461,8 +596,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     command.set_defaults(handler=add_agent)
 
     command = commands.add_parser(
-        "retention", help="delete conversations and demo SMS older than TELECOM_RETENTION_DAYS "
-        "(default 90); `telecom run` does it at start-up and daily")
+        "retention",
+        help="delete conversations and demo SMS older than TELECOM_RETENTION_DAYS "
+        "(default 90); `telecom run` does it at start-up and daily",
+    )
     command.add_argument("--days", type=int, help="this many days instead")
     command.set_defaults(handler=retention)
 

@@ -14,6 +14,7 @@ the same database; the database is reset to the demo data before every conversat
 starts from the same accounts. Used by the test suite and by `telecom evaluate
 --conversations`.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -22,10 +23,11 @@ import re
 import urllib.request
 import uuid
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any
 
 import yaml
 from sqlalchemy import select
@@ -139,14 +141,21 @@ def load_suite(paths: Iterable[Path] = ()) -> list[Conversation]:
                 raise SuiteError(f"{where}: language is one of {LANGUAGES}")
             if raw.get("class") not in CLASSES:
                 raise SuiteError(f"{where}: class is one of {sorted(CLASSES)}")
-            turns = tuple(_turn(turn, f"{where}.turns[{i}]")
-                          for i, turn in enumerate(raw.get("turns") or []))
+            turns = tuple(
+                _turn(turn, f"{where}.turns[{i}]") for i, turn in enumerate(raw.get("turns") or [])
+            )
             if not turns:
                 raise SuiteError(f"{where}: no turns")
-            conversations.append(Conversation(
-                name=name, language=raw["language"], kind=raw["class"], turns=turns,
-                outcome=_check_outcome(raw.get("outcome"), where), source=path.name,
-            ))
+            conversations.append(
+                Conversation(
+                    name=name,
+                    language=raw["language"],
+                    kind=raw["class"],
+                    turns=turns,
+                    outcome=_check_outcome(raw.get("outcome"), where),
+                    source=path.name,
+                )
+            )
     return conversations
 
 
@@ -211,9 +220,14 @@ class Backend:
             }
         tickets = SqlTicketService(self.engine).queue(QueueFilter())
         state["tickets"] = [
-            {"kind": t.kind.value, "category": t.category.value, "contact": t.contact_number,
-             "description": t.description}
-            for t in tickets if t.conversation_id == conversation_id
+            {
+                "kind": t.kind.value,
+                "category": t.category.value,
+                "contact": t.contact_number,
+                "description": t.description,
+            }
+            for t in tickets
+            if t.conversation_id == conversation_id
         ]
         return state
 
@@ -221,15 +235,18 @@ class Backend:
 Send = Callable[[str, str], list[dict[str, Any]]]
 
 
-def send_message(rasa_url: str, sender: str, text: str, channel: str = "rest",
-                 timeout: float = 120) -> list[dict[str, Any]]:
+def send_message(
+    rasa_url: str, sender: str, text: str, channel: str = "rest", timeout: float = 120
+) -> list[dict[str, Any]]:
     """One customer message to a Rasa REST-type channel, with the channel programs' secret
     (which the web chat's and Telegram's channels require); the assistant's replies."""
     request = urllib.request.Request(
         f"{rasa_url}/webhooks/{channel}/webhook",
         data=json.dumps({"sender": sender, "message": text}).encode(),
-        headers={"Content-Type": "application/json",
-                 CHANNEL_SECRET_HEADER: CHANNEL_SECRET.value(Settings.from_environment())},
+        headers={
+            "Content-Type": "application/json",
+            CHANNEL_SECRET_HEADER: CHANNEL_SECRET.value(Settings.from_environment()),
+        },
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
@@ -251,8 +268,10 @@ class Result:
         return not self.failures
 
     def report(self) -> str:
-        lines = [f"{self.conversation.source}: {self.conversation.name} "
-                 f"[{self.conversation.kind}, {self.conversation.language}]"]
+        lines = [
+            f"{self.conversation.source}: {self.conversation.name} "
+            f"[{self.conversation.kind}, {self.conversation.language}]"
+        ]
         lines += [f"  FAILED {failure}" for failure in self.failures]
         for text, replies in self.transcript:
             lines.append(f"  customer: {text}")
@@ -260,7 +279,7 @@ class Result:
         return "\n".join(lines)
 
 
-def _fill(text: str, backend: Backend, last_number: Optional[str]) -> str:
+def _fill(text: str, backend: Backend, last_number: str | None) -> str:
     """`{code}` is the code last sent to the number the customer gave; `{wrong_code}` is not."""
     if "{code}" not in text and "{wrong_code}" not in text:
         return text
@@ -272,11 +291,13 @@ def _fill(text: str, backend: Backend, last_number: Optional[str]) -> str:
 def _check_turn(turn: Turn, replies: list[str], responses: Responses) -> list[str]:
     joined = "\n".join(replies)
     failures = [f"expected {name}" for name in turn.said if not responses.said(name, replies)]
-    failures += [f"did not expect {name}" for name in turn.not_said
-                 if responses.said(name, replies)]
+    failures += [
+        f"did not expect {name}" for name in turn.not_said if responses.said(name, replies)
+    ]
     failures += [f"expected the text {text!r}" for text in turn.contains if text not in joined]
-    failures += [f"did not expect the text {text!r}" for text in turn.not_contains
-                 if text in joined]
+    failures += [
+        f"did not expect the text {text!r}" for text in turn.not_contains if text in joined
+    ]
     if turn.any_contains and not any(text in joined for text in turn.any_contains):
         failures.append(f"expected one of {list(turn.any_contains)}")
     return failures
@@ -294,15 +315,19 @@ def _check_outcome_state(outcome: dict[str, Any], state: dict[str, Any]) -> list
     wanted_tickets = outcome.get("tickets") or []
     found = state["tickets"]
     if len(found) != len(wanted_tickets):
-        failures.append(f"tickets: expected {len(wanted_tickets)}, found {len(found)}: "
-                        f"{[(t['kind'], t['category']) for t in found]}")
+        failures.append(
+            f"tickets: expected {len(wanted_tickets)}, found {len(found)}: "
+            f"{[(t['kind'], t['category']) for t in found]}"
+        )
         return failures
     unmatched = list(found)
     for wanted in wanted_tickets:
         match = next((t for t in unmatched if _ticket_matches(wanted, t)), None)
         if match is None:
-            failures.append(f"no ticket like {wanted} among "
-                            f"{[{k: t[k] for k in ('kind', 'category', 'contact')} for t in found]}")
+            failures.append(
+                f"no ticket like {wanted} among "
+                f"{[{k: t[k] for k in ('kind', 'category', 'contact')} for t in found]}"
+            )
         else:
             unmatched.remove(match)
     return failures
@@ -318,12 +343,13 @@ def _ticket_matches(wanted: dict[str, Any], ticket: dict[str, Any]) -> bool:
     return text is None or str(text).lower() in ticket["description"].lower()
 
 
-def run_conversation(conversation: Conversation, send: Send, backend: Backend,
-                     responses: Responses) -> Result:
+def run_conversation(
+    conversation: Conversation, send: Send, backend: Backend, responses: Responses
+) -> Result:
     backend.reset()
     sender = f"suite-{uuid.uuid4().hex[:12]}"
     result = Result(conversation)
-    last_number: Optional[str] = None
+    last_number: str | None = None
     for index, turn in enumerate(conversation.turns, start=1):
         text = _fill(turn.user, backend, last_number)
         numbers = _MOBILE.findall(text)
@@ -335,10 +361,14 @@ def run_conversation(conversation: Conversation, send: Send, backend: Backend,
             return result
         replies = [reply for reply in replies if reply]
         result.transcript.append((text, replies))
-        result.failures += [f"turn {index} ({text!r}): {failure}"
-                            for failure in _check_turn(turn, replies, responses)]
-    result.failures += [f"outcome: {failure}" for failure in
-                        _check_outcome_state(conversation.outcome, backend.state(sender))]
+        result.failures += [
+            f"turn {index} ({text!r}): {failure}"
+            for failure in _check_turn(turn, replies, responses)
+        ]
+    result.failures += [
+        f"outcome: {failure}"
+        for failure in _check_outcome_state(conversation.outcome, backend.state(sender))
+    ]
     return result
 
 
@@ -360,8 +390,10 @@ def summarise(results: list[Result]) -> str:
     lines.append(f"  {'class':<42} {'en':<16} zh/mixed")
     for kind, title in CLASSES.items():
         if any(k == kind for k, _ in by_class):
-            lines.append(f"  {title:<42} {share(by_class[(kind, 'en')]):<16} "
-                         f"{share(by_class[(kind, 'zh/mixed')])}")
+            lines.append(
+                f"  {title:<42} {share(by_class[(kind, 'en')]):<16} "
+                f"{share(by_class[(kind, 'zh/mixed')])}"
+            )
     failed = [result for result in results if not result.passed]
     if failed:
         lines.append(f"\n{len(failed)} failed:")

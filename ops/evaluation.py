@@ -1,5 +1,6 @@
 """NLU evaluation: cross-validation on our own data, and accuracy on public data nobody on the
 project wrote (``../shared/eval-external``; evaluated on, never trained on)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,7 +12,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import yaml
 
@@ -19,7 +20,10 @@ from telecom_assistant.database import PROJECT_ROOT
 
 RESULTS_DIR = PROJECT_ROOT / "results"
 CONFIG_FILE = PROJECT_ROOT / "config.yml"
-TEST_STORIES = [PROJECT_ROOT / "tests" / "test_stories.yml", PROJECT_ROOT / "tests" / "test_stories_zh.yml"]
+TEST_STORIES = [
+    PROJECT_ROOT / "tests" / "test_stories.yml",
+    PROJECT_ROOT / "tests" / "test_stories_zh.yml",
+]
 OUT_OF_SCOPE = "out_of_scope"
 SWEPT_THRESHOLDS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
 SWEPT_AMBIGUITIES = (0.0, 0.02, 0.05, 0.1)
@@ -29,13 +33,19 @@ FALLBACK_INTENTS = {"nlu_fallback": "out_of_scope"}
 BIN = Path(sys.executable).parent
 
 
-def _run(args: list[str], env: Optional[dict[str, str]] = None) -> float:
+def _run(args: list[str], env: dict[str, str] | None = None) -> float:
     """Run a Rasa command quietly; return its wall time in seconds."""
     log = RESULTS_DIR / "evaluate.log"
     started = time.monotonic()
     with log.open("a") as output:
-        subprocess.run(args, cwd=PROJECT_ROOT, check=True, stdout=output,
-                       stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        subprocess.run(
+            args,
+            cwd=PROJECT_ROOT,
+            check=True,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
     return time.monotonic() - started
 
 
@@ -49,22 +59,42 @@ def print_intent_report(report: dict[str, Any], title: str, label: str = "intent
     print(f"{label:<26}{'precision':>10}{'recall':>9}{'F1':>8}{'support':>9}")
     for name, scores in sorted(report.items()):
         if isinstance(scores, dict) and "support" in scores and name not in AVERAGES:
-            print(f"{name:<26}{scores['precision']:>10.3f}{scores['recall']:>9.3f}"
-                  f"{scores['f1-score']:>8.3f}{scores['support']:>9}")
+            print(
+                f"{name:<26}{scores['precision']:>10.3f}{scores['recall']:>9.3f}"
+                f"{scores['f1-score']:>8.3f}{scores['support']:>9}"
+            )
     for average in ("macro avg", "weighted avg"):
         if average in report:
             scores = report[average]
-            print(f"{average:<26}{scores['precision']:>10.3f}{scores['recall']:>9.3f}"
-                  f"{scores['f1-score']:>8.3f}{scores['support']:>9}")
+            print(
+                f"{average:<26}{scores['precision']:>10.3f}{scores['recall']:>9.3f}"
+                f"{scores['f1-score']:>8.3f}{scores['support']:>9}"
+            )
 
 
 def cross_validate(folds: int) -> dict[str, Any]:
     out = RESULTS_DIR / "cross_validation"
-    seconds = _run([str(BIN / "rasa"), "test", "nlu", "--nlu", "data/nlu", "--config", "config.yml",
-                    "--cross-validation", "--folds", str(folds), "--successes", "--out", str(out)])
+    seconds = _run(
+        [
+            str(BIN / "rasa"),
+            "test",
+            "nlu",
+            "--nlu",
+            "data/nlu",
+            "--config",
+            "config.yml",
+            "--cross-validation",
+            "--folds",
+            str(folds),
+            "--successes",
+            "--out",
+            str(out),
+        ]
+    )
     report = json.loads((out / "intent_report.json").read_text())
-    print_intent_report(report, f"Intent classification, {folds}-fold cross-validation "
-                                f"({seconds:.0f} s)")
+    print_intent_report(
+        report, f"Intent classification, {folds}-fold cross-validation ({seconds:.0f} s)"
+    )
     predictions = [
         *json.loads((out / "intent_successes.json").read_text()),
         *json.loads((out / "intent_errors.json").read_text()),
@@ -82,8 +112,10 @@ def print_costly_confusions(predictions: list[dict[str, Any]]) -> None:
         for row in predictions
         if row["intent"] != row["intent_prediction"]["name"]
     )
-    print(f"\nThe {MOST_COSTLY_CONFUSIONS} confusions that cost the most "
-          f"({sum(mistakes.values())} mistakes in all)")
+    print(
+        f"\nThe {MOST_COSTLY_CONFUSIONS} confusions that cost the most "
+        f"({sum(mistakes.values())} mistakes in all)"
+    )
     print(f"{'true intent':<26}{'predicted as':<26}{'examples':>9}")
     for (truth, guess), count in mistakes.most_common(MOST_COSTLY_CONFUSIONS):
         print(f"{truth:<26}{guess:<26}{count:>9}")
@@ -98,14 +130,22 @@ def print_entity_reports(out: Path) -> None:
             continue
         report = json.loads(report_file.read_text())
         extractor = report_file.name.removesuffix("_report.json")
-        entities = {name: scores for name, scores in report.items()
-                    if name != "no_entity" and name not in AVERAGES}
+        entities = {
+            name: scores
+            for name, scores in report.items()
+            if name != "no_entity" and name not in AVERAGES
+        }
         if not any(scores["recall"] for scores in entities.values()):
-            print(f"\n{extractor} finds none of the annotated entities (not an entity extractor "
-                  "of this data).")
+            print(
+                f"\n{extractor} finds none of the annotated entities (not an entity extractor "
+                "of this data)."
+            )
             continue
-        print_intent_report({name: scores for name, scores in report.items() if name != "no_entity"},
-                            f"Entities found by {extractor}", label="entity")
+        print_intent_report(
+            {name: scores for name, scores in report.items() if name != "no_entity"},
+            f"Entities found by {extractor}",
+            label="entity",
+        )
 
 
 def fallback_settings() -> tuple[float, float]:
@@ -141,8 +181,10 @@ def print_fallback_sweep(items: list[dict[str, Any]], parses: list[dict[str, Any
         marker = "  <- chosen" if is_chosen else ""
         print(f"{label:>10}{_share(oos_rejected):>24}{_share(real_rejected):>25}{marker}")
 
-    print(f"\nFallback threshold (config.yml: {chosen}, ambiguity {chosen_ambiguity}), "
-          "on the external data")
+    print(
+        f"\nFallback threshold (config.yml: {chosen}, ambiguity {chosen_ambiguity}), "
+        "on the external data"
+    )
     print(f"{'threshold':>10}{'out-of-scope rejected':>24}{'real requests rejected':>25}")
     for threshold in sorted({*SWEPT_THRESHOLDS, chosen}):
         row(f"{threshold:.2f}", threshold, chosen_ambiguity, threshold == chosen)
@@ -153,7 +195,9 @@ def print_fallback_sweep(items: list[dict[str, Any]], parses: list[dict[str, Any
 
 def _rejected(parse: dict[str, Any], threshold: float, ambiguity: float = 0.0) -> bool:
     ranking = [ranked for ranked in parse["intent_ranking"] if ranked["name"] != "nlu_fallback"]
-    best_name, best = (ranking[0]["name"], float(ranking[0]["confidence"])) if ranking else (OUT_OF_SCOPE, 0.0)
+    best_name, best = (
+        (ranking[0]["name"], float(ranking[0]["confidence"])) if ranking else (OUT_OF_SCOPE, 0.0)
+    )
     runner_up = float(ranking[1]["confidence"]) if len(ranking) > 1 else 0.0
     return best_name == OUT_OF_SCOPE or best < threshold or best - runner_up < ambiguity
 
@@ -168,8 +212,19 @@ def dialogue_accuracy(model: Path) -> None:
     correct = total = 0
     for stories in TEST_STORIES:
         out = RESULTS_DIR / "dialogue" / stories.stem
-        _run([str(BIN / "rasa"), "test", "core", "--model", str(model), "--out", str(out),
-              "--stories", str(stories)])
+        _run(
+            [
+                str(BIN / "rasa"),
+                "test",
+                "core",
+                "--model",
+                str(model),
+                "--out",
+                str(out),
+                "--stories",
+                str(stories),
+            ]
+        )
         conversations = json.loads((out / "story_report.json").read_text())["conversation_accuracy"]
         correct, total = correct + conversations["correct"], total + conversations["total"]
         print(f"  {stories.name:<24}{conversations['correct']:>4} of {conversations['total']}")
@@ -182,8 +237,10 @@ def print_per_language(predictions: list[dict[str, Any]]) -> None:
 
     from telecom_assistant.language import LANGUAGES, detect_language
 
-    print(f"\n{'language':<10}{'precision':>10}{'recall':>9}{'macro F1':>10}{'accuracy':>10}"
-          f"{'examples':>10}")
+    print(
+        f"\n{'language':<10}{'precision':>10}{'recall':>9}{'macro F1':>10}{'accuracy':>10}"
+        f"{'examples':>10}"
+    )
     for language in LANGUAGES:
         rows = [p for p in predictions if (detect_language(p["text"]) or "en") == language]
         if not rows:
@@ -194,8 +251,10 @@ def print_per_language(predictions: list[dict[str, Any]]) -> None:
             truth, guess, labels=sorted(set(truth)), average="macro", zero_division=0
         )
         accuracy = sum(t == g for t, g in zip(truth, guess)) / len(rows)
-        print(f"{language:<10}{precision:>10.3f}{recall:>9.3f}{f1:>10.3f}{accuracy:>10.3f}"
-              f"{len(rows):>10}")
+        print(
+            f"{language:<10}{precision:>10.3f}{recall:>9.3f}{f1:>10.3f}{accuracy:>10.3f}"
+            f"{len(rows):>10}"
+        )
 
 
 def training_time() -> float:
@@ -239,15 +298,19 @@ def external_accuracy(model: Path) -> None:
     total: Counter = Counter()
     for item, predicted in zip(items, predictions):
         expected = "/".join(item["expect"])
-        for key in ((item["source"], item.get("lang", "?"), ""),
-                    (item["source"], item.get("lang", "?"), expected)):
+        for key in (
+            (item["source"], item.get("lang", "?"), ""),
+            (item["source"], item.get("lang", "?"), expected),
+        ):
             total[key] += 1
             right[key] += predicted in item["expect"]
     print(f"\nExternal data (never trained on), model {model.name}")
     print(f"{'set':<15}{'lang':<6}{'expected intent':<30}{'accuracy':>9}{'items':>7}")
     for key in sorted(total):
-        print(f"{key[0]:<15}{key[1]:<6}{key[2] or '(all)':<30}"
-              f"{right[key] / total[key]:>9.3f}{total[key]:>7}")
+        print(
+            f"{key[0]:<15}{key[1]:<6}{key[2] or '(all)':<30}"
+            f"{right[key] / total[key]:>9.3f}{total[key]:>7}"
+        )
     overall = sum(v for k, v in right.items() if not k[2]) / len(items)
     print(f"{'all':<51}{overall:>9.3f}{len(items):>7}")
     print_fallback_sweep(items, parses)

@@ -7,19 +7,23 @@ answers, noticing at once when the process dies instead and saying where its log
 asks a set of running parts to finish, all at once, and kills what outlasts one shared grace
 period. Light on purpose: the process that supervises the others imports this.
 """
+
 from __future__ import annotations
 
 import http.client
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlsplit
 
 from telecom_assistant.database import PROJECT_ROOT
@@ -30,6 +34,16 @@ POLL_SECONDS = 0.1
 HEALTH_CHECK_TIMEOUT_SECONDS = 2.0
 START_TIMEOUT_SECONDS = 300.0
 STOP_GRACE_SECONDS = 20.0
+
+# A dependency's warning as Python prints it: "<site-packages path>:<line>: XWarning: text",
+# the text sometimes on more lines, then the offending source line, indented. Rasa, TensorFlow,
+# sanic and friends print dozens at start-up, and sanic resets the warning filters when it is
+# imported, so PYTHONWARNINGS cannot silence them: the terminal copy of a part's output
+# leaves them out. Warnings of our own code, outside site-packages, still show.
+DEPENDENCY_WARNING = re.compile(r"^\S*[/\\]site-packages[/\\]\S+:\d+: \w*Warning: ")
+# A log record (a timestamp, or "[timestamp]") ends a warning that showed no source line.
+LOG_RECORD = re.compile(r"^\[?\d{4}-\d\d-\d\d")
+WARNING_CONTINUATION_LINES = 3
 
 
 @dataclass(frozen=True)
@@ -113,14 +127,51 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def relay_without_dependency_warnings(output: IO[str], terminal: IO[str]) -> None:
+    """Copies a part's output to the terminal, line by line, but for its dependencies'
+    warnings."""
+    dropping = 0
+    for line in output:
+        if DEPENDENCY_WARNING.match(line):
+            dropping = WARNING_CONTINUATION_LINES
+            continue
+        if dropping and not LOG_RECORD.match(line):
+            # The source line, indented, is a warning's last; a longer text ends sooner.
+            dropping = 0 if line[:1].isspace() else dropping - 1
+            continue
+        dropping = 0
+        terminal.write(line)
+        terminal.flush()
+
+
 def spawn(part: Part) -> Spawned:
+    process: subprocess.Popen
     if part.log is None:
-        process = subprocess.Popen(list(part.command), cwd=part.cwd, env=part.environment)
+        process = subprocess.Popen(
+            list(part.command),
+            cwd=part.cwd,
+            env=part.environment,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+        )
+        assert process.stderr is not None
+        threading.Thread(
+            target=relay_without_dependency_warnings,
+            args=(process.stderr, sys.stderr),
+            name=f"{part.name} output",
+            daemon=True,
+        ).start()
     else:
         part.log.parent.mkdir(parents=True, exist_ok=True)
         with part.log.open("a") as output:
-            process = subprocess.Popen(list(part.command), cwd=part.cwd, env=part.environment,
-                                       stdout=output, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                list(part.command),
+                cwd=part.cwd,
+                env=part.environment,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
     return Spawned(part, process, time.monotonic())
 
 
@@ -141,14 +192,17 @@ def wait_until_healthy(spawned: Spawned, timeout: float = START_TIMEOUT_SECONDS)
     while time.monotonic() < deadline:
         code = process.poll()
         if code is not None:
-            raise StartFailed(f"The {part.name} exited (code {code}) before it "
-                              f"was healthy; {part.where_to_look()}.")
+            raise StartFailed(
+                f"The {part.name} exited (code {code}) before it "
+                f"was healthy; {part.where_to_look()}."
+            )
         if answers(part):
-            return Running(part, process, spawned.spawned_at,
-                           time.monotonic() - spawned.spawned_at)
+            return Running(part, process, spawned.spawned_at, time.monotonic() - spawned.spawned_at)
         time.sleep(POLL_SECONDS)
-    raise StartFailed(f"The {part.name} did not answer {part.health_url} within "
-                      f"{timeout:.0f} s; {part.where_to_look()}.")
+    raise StartFailed(
+        f"The {part.name} did not answer {part.health_url} within "
+        f"{timeout:.0f} s; {part.where_to_look()}."
+    )
 
 
 def start(part: Part, timeout: float = START_TIMEOUT_SECONDS) -> Running:
@@ -161,8 +215,7 @@ def start(part: Part, timeout: float = START_TIMEOUT_SECONDS) -> Running:
         raise
 
 
-def start_in_order(parts: Sequence[Part],
-                   timeout: float = START_TIMEOUT_SECONDS) -> list[Running]:
+def start_in_order(parts: Sequence[Part], timeout: float = START_TIMEOUT_SECONDS) -> list[Running]:
     """Each part started once the one before is healthy; if one fails, those already running
     are stopped."""
     running: list[Running] = []
@@ -176,8 +229,9 @@ def start_in_order(parts: Sequence[Part],
 
 
 @contextmanager
-def started(parts: Sequence[Part],
-            timeout: float = START_TIMEOUT_SECONDS) -> Iterator[list[Running]]:
+def started(
+    parts: Sequence[Part], timeout: float = START_TIMEOUT_SECONDS
+) -> Iterator[list[Running]]:
     """The parts started in order, and stopped when the block ends."""
     running = start_in_order(parts, timeout)
     try:
@@ -204,6 +258,9 @@ def stop(parts: Sequence[Spawned], grace_seconds: float = STOP_GRACE_SECONDS) ->
         try:
             spawned.process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            print(f"The {spawned.name} did not stop within {grace_seconds:.0f} s; killed.",
-                  file=sys.stderr, flush=True)
+            print(
+                f"The {spawned.name} did not stop within {grace_seconds:.0f} s; killed.",
+                file=sys.stderr,
+                flush=True,
+            )
             kill(spawned)

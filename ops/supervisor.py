@@ -7,6 +7,7 @@ it never became healthy at the first start, or it keeps dying on start.
 This process stays up as long as the assistant does, so it imports no Rasa, TensorFlow,
 spaCy or web framework (tests/integration/test_supervisor.py checks it).
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,7 +53,7 @@ class Backoff:
     forgiven_after_seconds: float = 60.0
 
     def pause(self, failures_in_a_row: int) -> float:
-        return min(self.first_seconds * 2 ** failures_in_a_row, self.longest_seconds)
+        return min(self.first_seconds * 2**failures_in_a_row, self.longest_seconds)
 
 
 @dataclass
@@ -74,9 +75,15 @@ class Supervised:
 
 
 class Supervisor:
-    def __init__(self, parts: Sequence[Part], *, start_timeout: float = START_TIMEOUT_SECONDS,
-                 backoff: Backoff = Backoff(), failed_starts_allowed: int = FAILED_STARTS_ALLOWED,
-                 watch_seconds: float = WATCH_SECONDS) -> None:
+    def __init__(
+        self,
+        parts: Sequence[Part],
+        *,
+        start_timeout: float = START_TIMEOUT_SECONDS,
+        backoff: Backoff = Backoff(),
+        failed_starts_allowed: int = FAILED_STARTS_ALLOWED,
+        watch_seconds: float = WATCH_SECONDS,
+    ) -> None:
         self.parts = list(parts)
         self.supervised: list[Supervised] = []
         self.start_timeout = start_timeout
@@ -97,8 +104,9 @@ class Supervisor:
                 raise CannotStart(str(failure)) from None
             supervised.healthy_since = time.monotonic()
 
-    def watch(self, until: threading.Event | None = None,
-              every_round: Callable[[], None] = lambda: None) -> None:
+    def watch(
+        self, until: threading.Event | None = None, every_round: Callable[[], None] = lambda: None
+    ) -> None:
         """Look after the parts until `until` is set (or forever); `every_round` runs at each
         look. CannotStart when a part keeps dying on start."""
         while until is None or not until.is_set():
@@ -130,8 +138,7 @@ class Supervisor:
         else:
             self._look_after_starting(supervised, now)
 
-    def _look_after_running(self, supervised: Supervised, healthy_since: float,
-                            now: float) -> None:
+    def _look_after_running(self, supervised: Supervised, healthy_since: float, now: float) -> None:
         code = supervised.spawned.process.poll()
         if code is None:
             return
@@ -148,13 +155,19 @@ class Supervisor:
         elif answers(part, timeout=self.watch_seconds):
             supervised.healthy_since = time.monotonic()
             supervised.failed_starts_in_a_row = 0
-            logger.info("The %s is back, %.1f s after it was started again (restart %d).",
-                        part.name, supervised.healthy_since - spawned.spawned_at,
-                        supervised.restarts)
+            logger.info(
+                "The %s is back, %.1f s after it was started again (restart %d).",
+                part.name,
+                supervised.healthy_since - spawned.spawned_at,
+                supervised.restarts,
+            )
         elif now - spawned.spawned_at > self.start_timeout:
             kill(spawned)
-            self._failed_start(supervised, now, f"did not answer {part.health_url} within "
-                                                f"{self.start_timeout:.0f} s")
+            self._failed_start(
+                supervised,
+                now,
+                f"did not answer {part.health_url} within {self.start_timeout:.0f} s",
+            )
 
     def _failed_start(self, supervised: Supervised, now: float, what: str) -> None:
         supervised.failed_starts_in_a_row += 1
@@ -162,7 +175,8 @@ class Supervisor:
             part = supervised.part
             raise CannotStart(
                 f"The {part.name} {what}, {supervised.failed_starts_in_a_row} starts in a "
-                f"row: it cannot start; {part.where_to_look()}. Stopping everything.")
+                f"row: it cannot start; {part.where_to_look()}. Stopping everything."
+            )
         self._restart_later(supervised, now, what)
 
     def _restart_later(self, supervised: Supervised, now: float, what: str) -> None:
@@ -170,8 +184,13 @@ class Supervisor:
         supervised.failures_in_a_row += 1
         supervised.restarts += 1
         supervised.restart_at = now + pause
-        logger.warning("The %s %s; restarting in %g s (restart %d).", supervised.part.name,
-                       what, pause, supervised.restarts)
+        logger.warning(
+            "The %s %s; restarting in %g s (restart %d).",
+            supervised.part.name,
+            what,
+            pause,
+            supervised.restarts,
+        )
 
 
 def stop_on_signals() -> None:
@@ -189,10 +208,14 @@ def _interrupt(_signal_number: int, _frame: object) -> NoReturn:
     raise KeyboardInterrupt
 
 
-def supervise(parts: Sequence[Part], *, start_timeout: float = START_TIMEOUT_SECONDS,
-              when_up: Callable[[], None] = lambda: None,
-              every_round: Callable[[], None] = lambda: None,
-              backoff: Backoff = Backoff()) -> int:
+def supervise(
+    parts: Sequence[Part],
+    *,
+    start_timeout: float = START_TIMEOUT_SECONDS,
+    when_up: Callable[[], None] = lambda: None,
+    every_round: Callable[[], None] = lambda: None,
+    backoff: Backoff = Backoff(),
+) -> int:
     """Start the parts, then look after them until Ctrl-C or SIGTERM (0), or until one cannot
     start (1, having said why); everything is stopped either way. Call stop_on_signals()
     first."""

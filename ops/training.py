@@ -1,11 +1,11 @@
 """The trained model: `telecom train`, and which model the other commands use."""
+
 from __future__ import annotations
 
 import argparse
 import subprocess
 import time
 from pathlib import Path
-from typing import Optional
 
 from ops.parts import rasa_command
 from telecom_assistant.database import PROJECT_ROOT
@@ -14,12 +14,12 @@ MODELS_DIR = PROJECT_ROOT / "models"
 KEEP_MODELS = 3
 
 
-def latest_model() -> Optional[Path]:
+def latest_model() -> Path | None:
     models = sorted(MODELS_DIR.glob("*.tar.gz"), key=lambda path: path.stat().st_mtime)
     return models[-1] if models else None
 
 
-def train(_args: Optional[argparse.Namespace] = None) -> int:
+def train(_args: argparse.Namespace | None = None) -> int:
     """Train only when data, domain or config changed (Rasa compares fingerprints)."""
     from rasa_plugins.nlu.spacy_pipeline import ensure_pipeline
 

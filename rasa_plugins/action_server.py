@@ -7,6 +7,7 @@ listens on 127.0.0.1 unless told otherwise and refuses every call that does not 
 action server token (telecom_assistant/trust.py) in the header Rasa sends from endpoints.yml,
 wherever the call comes from. Its health check stays open, for supervisors and nginx.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,12 @@ def create_action_server(token: str, actions: ModuleType) -> Sanic:
             return None
         if same_secret(request.headers.get(ACTION_TOKEN_HEADER), token):
             return None
-        logger.warning("Refused %s %s from %s: no valid action server token",
-                       request.method, request.path, request.ip)
+        logger.warning(
+            "Refused %s %s from %s: no valid action server token",
+            request.method,
+            request.path,
+            request.ip,
+        )
         return json_response({"error": "unauthorized"}, status=401)
 
     # rasa_sdk's own handler echoes the request body, a whole conversation, in the answer.
@@ -73,13 +78,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         token = ACTION_SERVER_TOKEN.value(settings)
     except SettingsError as problem:
         raise SystemExit(f"action server: {problem}") from None
-    parser = argparse.ArgumentParser(prog="python -m rasa_plugins.action_server",
-                                     description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m rasa_plugins.action_server", description=__doc__
+    )
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--port", type=int, default=settings.ports.action_server)
     parser.add_argument("--actions", default="actions", help="the package of the actions")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    # rasa_sdk logs a line for each of the 30-odd actions it registers.
+    logging.getLogger("rasa_sdk.executor").setLevel(logging.WARNING)
     exit_if_port_taken(parser, args.host, args.port)
     engine = make_engine(settings.database_url)
     migrate(engine, [Area.ACCOUNTS, Area.TICKETS])
@@ -88,12 +96,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     # package it is given), gets its backend through its `install`.
     actions = importlib.import_module(args.actions)
     actions.install(
-        SqlAccountService(engine, limits=VerificationThrottles.from_settings(settings.verification)),
+        SqlAccountService(
+            engine, limits=VerificationThrottles.from_settings(settings.verification)
+        ),
         SqlTicketService(engine),
         settings.verification,
     )
     app = create_action_server(token, actions)
-    app.run(host=args.host, port=args.port, workers=1, access_log=False)
+    # No banner: `telecom run` prints one summary for every part.
+    app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False)
 
 
 if __name__ == "__main__":

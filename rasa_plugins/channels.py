@@ -15,11 +15,13 @@
   reply goes.
 - The text is cleaned of control and invisible characters before anything reads it.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any
 
 import yaml
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -60,7 +62,7 @@ def unavailable_texts() -> dict[str, str]:
 
 
 class AssistantRestInput(RestInput):
-    def __init__(self, settings: Optional[Settings] = None) -> None:
+    def __init__(self, settings: Settings | None = None) -> None:
         super().__init__()
         # Rasa builds its channels once, at start-up (credentials.yml): the settings are read
         # then.
@@ -76,7 +78,7 @@ class AssistantRestInput(RestInput):
     def _extract_input_channel(self, request: Request) -> str:
         return self.name()
 
-    def _extract_message(self, request: Request) -> Optional[str]:
+    def _extract_message(self, request: Request) -> str | None:
         text = super()._extract_message(request)
         return clean_message(text) if isinstance(text, str) else text
 
@@ -87,11 +89,14 @@ class AssistantRestInput(RestInput):
         async def always_answered(message: UserMessage) -> None:
             try:
                 await on_new_message(message)
-            except Exception as failure:  # noqa: BLE001 - Rasa would log the text with it
+            except Exception as failure:
                 # Only the kind of failure: a database error's text quotes the statement's
                 # parameters, which hold the message.
-                logger.error("A turn of conversation %s failed: %s", message.sender_id,
-                             type(failure).__name__)
+                logger.error(
+                    "A turn of conversation %s failed: %s",
+                    message.sender_id,
+                    type(failure).__name__,
+                )
             finally:
                 channel = message.output_channel
                 if isinstance(channel, CollectingOutputChannel) and not channel.messages:
@@ -106,13 +111,17 @@ class AssistantRestInput(RestInput):
             blueprint.middleware("request")(self._secret_check(secret))
         return blueprint
 
-    def _secret_check(self, secret: str) -> Callable[[Request], Awaitable[Optional[HTTPResponse]]]:
-        async def refuse_without_secret(request: Request) -> Optional[HTTPResponse]:
+    def _secret_check(self, secret: str) -> Callable[[Request], Awaitable[HTTPResponse | None]]:
+        async def refuse_without_secret(request: Request) -> HTTPResponse | None:
             if request.method != "POST" or same_secret(
-                    request.headers.get(CHANNEL_SECRET_HEADER), secret):
+                request.headers.get(CHANNEL_SECRET_HEADER), secret
+            ):
                 return None
-            logger.warning("Refused a message to the %s channel from %s: no valid channel "
-                           "secret", self.name(), request.ip)
+            logger.warning(
+                "Refused a message to the %s channel from %s: no valid channel secret",
+                self.name(),
+                request.ip,
+            )
             return json_response({"error": "unauthorized"}, status=401)
 
         return refuse_without_secret

@@ -7,6 +7,7 @@ turns at once, and one server's clean-up can delete a ticket another server has 
 (its turn then fails with a LockError). Here every change of a queue is one Redis transaction
 (WATCH, then MULTI/EXEC), done again when another server changed the queue in between.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,7 @@ class AtomicRedisLockStore(RedisLockStore):
     Rasa builds it, unless the endpoints file gives a `url` (a whole Redis URL,
     `redis://[:password@]host[:port][/db]`, `rediss://` for TLS) or a `key_prefix`."""
 
-    def __init__(self, endpoint_config: EndpointConfig,
-                 settings: Settings | None = None) -> None:
+    def __init__(self, endpoint_config: EndpointConfig, settings: Settings | None = None) -> None:
         production = (settings or Settings.from_environment()).production
         url = urlsplit(endpoint_config.url or production.redis_url)
         super().__init__(
@@ -46,12 +46,14 @@ class AtomicRedisLockStore(RedisLockStore):
 
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
         try:
-            return self._change_queue(
+            ticket = self._change_queue(
                 conversation_id, lambda lock: lock.issue_ticket(lock_lifetime), create=True
             )
         except Exception as error:
             # Rasa expects a LockError, whatever failed.
             raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+        assert ticket is not None  # create=True: the queue is made if missing
+        return ticket
 
     def update_lock(self, conversation_id: str) -> None:
         self._change_queue(conversation_id, TicketLock.remove_expired_tickets)
@@ -63,12 +65,16 @@ class AtomicRedisLockStore(RedisLockStore):
         # One step, not Rasa's two (finish, then delete the lock if nobody waits): a ticket
         # drawn by another server in between would be deleted with the lock.
         self._change_queue(
-            conversation_id, lambda lock: lock.remove_ticket_for(ticket_number),
+            conversation_id,
+            lambda lock: lock.remove_ticket_for(ticket_number),
             delete_when_empty=True,
         )
 
     def _change_queue(
-        self, conversation_id: str, change: Callable[[TicketLock], T], create: bool = False,
+        self,
+        conversation_id: str,
+        change: Callable[[TicketLock], T],
+        create: bool = False,
         delete_when_empty: bool = False,
     ) -> T | None:
         """Apply `change` to the conversation's stored lock atomically and return its result;
@@ -79,8 +85,11 @@ class AtomicRedisLockStore(RedisLockStore):
             stored = transaction.get(key)
             if stored is None and not create:
                 return None
-            lock = (TicketLock.from_dict(json.loads(stored)) if stored is not None
-                    else self.create_lock(conversation_id))
+            lock = (
+                TicketLock.from_dict(json.loads(stored))
+                if stored is not None
+                else self.create_lock(conversation_id)
+            )
             result = change(lock)
             transaction.multi()
             if delete_when_empty and not lock.is_someone_waiting():

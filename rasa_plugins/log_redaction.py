@@ -1,6 +1,7 @@
 """Rasa's logs without the customer's secrets: one-time codes, ID-card and bank-card numbers
 are masked in every record the Rasa server's handlers write (messages, structured events and
 tracebacks alike; Rasa's structlog output goes through the same handlers)."""
+
 from __future__ import annotations
 
 import logging

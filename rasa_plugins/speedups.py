@@ -18,11 +18,12 @@ change gives the same results as Rasa's code; the measurements are in docs/bench
   is alive then is moved out of the collector's reach with `gc.freeze()`: it lives as long
   as the process. Full collections then take about 15 ms.
 """
+
 from __future__ import annotations
 
 import gc
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any
 
 from jsonschema import validators
 from jsonschema.protocols import Validator
@@ -50,8 +51,8 @@ def _validate_with_checked_schema(action: RemoteAction, result: dict[str, Any]) 
 
 
 def _remembered_event_class(
-    type_name: str, default: Optional[type[Event]] = None
-) -> Optional[type[Event]]:
+    type_name: str, default: type[Event] | None = None
+) -> type[Event] | None:
     event_class = _event_classes.get(type_name)
     if event_class is None:
         # Rasa's answer, and its error for a name it does not know.

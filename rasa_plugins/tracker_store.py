@@ -22,6 +22,7 @@ customer typed with one-time codes, ID-card and bank-card numbers masked (`store
 the conversation in memory keeps them for the turn that needs them, the database never sees
 them (SECURITY.md).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -59,8 +60,10 @@ def codes_typed(events: Iterable[Any]) -> tuple[str, ...]:
     """The one-time codes the customer typed in `events`, as the verification form read them:
     masked wherever they appear, whatever the customer wrote around them."""
     return tuple(
-        str(event.value) for event in events
-        if getattr(event, "key", None) == OTP_CODE_SLOT and isinstance(event.value, str)
+        str(event.value)
+        for event in events
+        if getattr(event, "key", None) == OTP_CODE_SLOT
+        and isinstance(event.value, str)
         and event.value.isdigit()
     )
 
@@ -79,8 +82,10 @@ def stored_event(event: Any, known_codes: Sequence[str] = ()) -> dict[str, Any]:
             data["parse_data"] = {
                 **parse_data,
                 "text": _redacted(parse_data.get("text"), known_codes),
-                "entities": [{**entity, "value": _redacted(entity.get("value"), known_codes)}
-                             for entity in parse_data.get("entities") or []],
+                "entities": [
+                    {**entity, "value": _redacted(entity.get("value"), known_codes)}
+                    for entity in parse_data.get("entities") or []
+                ],
             }
     elif kind == "slot":
         data["value"] = _redacted(data.get("value"), known_codes)
@@ -130,8 +135,7 @@ class _Statements:
         # latest session's start.
         session_start = (
             sa.select(sa.func.max(events.c.timestamp))
-            .where(events.c.sender_id == sender_id,
-                   events.c.type_name == SessionStarted.type_name)
+            .where(events.c.sender_id == sender_id, events.c.type_name == SessionStarted.type_name)
             .scalar_subquery()
         )
         self.latest_session = self.all_sessions.where(
@@ -147,8 +151,15 @@ class _Statements:
 
 
 class SQLiteTrackerStore(SQLTrackerStore):
-    def __init__(self, domain: Domain | None = None, db: str = "rasa.db",
-                 event_broker: EventBroker | None = None, **kwargs: Any) -> None:
+    engine: sa.engine.Engine
+
+    def __init__(
+        self,
+        domain: Domain | None = None,
+        db: str = "rasa.db",
+        event_broker: EventBroker | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(domain, dialect="sqlite", db=db, event_broker=event_broker, **kwargs)
         url = self.engine.url
         self.engine.dispose()
@@ -177,8 +188,11 @@ class SQLiteTrackerStore(SQLTrackerStore):
                 saved = self._unchanged_since_saved(connection, sender_id)
                 if saved is not None:
                     return saved
-            query = (self._statements.all_sessions if fetch_events_from_all_sessions
-                     else self._statements.latest_session)
+            query = (
+                self._statements.all_sessions
+                if fetch_events_from_all_sessions
+                else self._statements.latest_session
+            )
             rows = connection.execute(query, {"sender_id": sender_id}).scalars().all()
         if not rows or not self.domain:
             return None
@@ -202,7 +216,8 @@ class SQLiteTrackerStore(SQLTrackerStore):
             if rows:
                 connection.execute(self._statements.insert, rows)
             last_row_id = connection.execute(
-                self._statements.last_row_id, {"sender_id": sender_id}).scalar_one()
+                self._statements.last_row_id, {"sender_id": sender_id}
+            ).scalar_one()
         if self._holds_only_latest_session(tracker):
             self._saved[sender_id] = _Saved(tracker, len(tracker.events), last_row_id)
             while len(self._saved) > CACHED_CONVERSATIONS:
@@ -217,7 +232,8 @@ class SQLiteTrackerStore(SQLTrackerStore):
         if saved is None or len(saved.tracker.events) != saved.event_count:
             return None
         last_row_id = connection.execute(
-            self._statements.last_row_id, {"sender_id": sender_id}).scalar_one()
+            self._statements.last_row_id, {"sender_id": sender_id}
+        ).scalar_one()
         if last_row_id != saved.last_row_id:
             return None
         return saved.tracker
@@ -227,10 +243,13 @@ class SQLiteTrackerStore(SQLTrackerStore):
         events stamped at or after the latest session's start (as in Rasa's query)."""
         if self.max_event_history:
             return False
-        latest_start = max((event.timestamp for event in tracker.events
-                            if isinstance(event, SessionStarted)), default=None)
+        latest_start = max(
+            (event.timestamp for event in tracker.events if isinstance(event, SessionStarted)),
+            default=None,
+        )
         return latest_start is None or all(
-            event.timestamp >= latest_start for event in tracker.events)
+            event.timestamp >= latest_start for event in tracker.events
+        )
 
     @staticmethod
     def _row(sender_id: str, event: Any, known_codes: Sequence[str]) -> dict[str, Any]:
@@ -264,9 +283,14 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
     Its database is the assistant's (the settings' DATABASE_URL, read when Rasa builds it),
     unless the endpoints file gives a `url`."""
 
-    def __init__(self, domain: Domain | None = None, host: str | None = None,
-                 event_broker: EventBroker | None = None,
-                 settings: Settings | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        domain: Domain | None = None,
+        host: str | None = None,
+        event_broker: EventBroker | None = None,
+        settings: Settings | None = None,
+        **kwargs: Any,
+    ) -> None:
         # Rasa passes the endpoints file's `url` as `host`: a whole SQLAlchemy URL, as it is.
         database_url = host or (settings or Settings.from_environment()).database_url
         super().__init__(domain, host=database_url, event_broker=event_broker, **kwargs)

@@ -1,10 +1,11 @@
 """The operator's wall clock. Billing cycles, due dates and code expiry follow China time
 (UTC+8, no daylight saving); times are stored naive in that zone."""
+
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
-from typing import Callable
 
 CHINA_TIME = timezone(timedelta(hours=8))
 

@@ -1,4 +1,5 @@
 """How to reach the assistant's database (where it is: Settings.database_url)."""
+
 from __future__ import annotations
 
 import uuid

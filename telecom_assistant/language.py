@@ -1,8 +1,9 @@
 """Which language a customer wrote in: Simplified Chinese or English, often mixed."""
+
 from __future__ import annotations
 
 import re
-from typing import Any, Optional
+from typing import Any
 
 ENGLISH = "en"
 CHINESE = "zh"
@@ -12,7 +13,7 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 
-def detect_language(text: str) -> Optional[str]:
+def detect_language(text: str) -> str | None:
     """Chinese when the message has at least as many Han characters as English words.
 
     A Han character carries about a word's meaning, so "帮我退订Music Pack" (4 characters,
@@ -27,7 +28,7 @@ def detect_language(text: str) -> Optional[str]:
     return CHINESE if han >= words else ENGLISH
 
 
-def response_text(domain: dict[str, Any], name: str, language: str) -> Optional[str]:
+def response_text(domain: dict[str, Any], name: str, language: str) -> str | None:
     """A domain response's text in a language, chosen the way Rasa chooses: the variant whose
     condition is that language (slot ``language``), else the unconditional one."""
     variants = domain.get("responses", {}).get(name) or []
@@ -55,7 +56,7 @@ def opens_with_greeting(text: str) -> bool:
     match = _GREETING_OPENER.match(text or "")
     if not match:
         return False
-    rest = text[match.end():]
+    rest = text[match.end() :]
     return bool(_HAN.search(rest) or _LATIN_WORD.search(rest))
 
 
@@ -65,20 +66,85 @@ def _phrases(*alternatives: str) -> str:
 
 # Words around a stop or a yes that change nothing ("ok forget it thanks", "那算了吧").
 _FILLER = _phrases(
-    "ok", "okay", "oh", "ah", "um", "actually", "please", "thanks", "thank you", "just", "then",
-    "you know what", "no", "nah", "hmm", "哦", "噢", "嗯", "呃", "那", "那就", "还是", "吧", "啦",
-    "了", "呀", "啊", "谢谢", "好吧", "先", "哎", "唉", "哎呀", "ugh", "well", "meh", "sorry",
+    "ok",
+    "okay",
+    "oh",
+    "ah",
+    "um",
+    "actually",
+    "please",
+    "thanks",
+    "thank you",
+    "just",
+    "then",
+    "you know what",
+    "no",
+    "nah",
+    "hmm",
+    "哦",
+    "噢",
+    "嗯",
+    "呃",
+    "那",
+    "那就",
+    "还是",
+    "吧",
+    "啦",
+    "了",
+    "呀",
+    "啊",
+    "谢谢",
+    "好吧",
+    "先",
+    "哎",
+    "唉",
+    "哎呀",
+    "ugh",
+    "well",
+    "meh",
+    "sorry",
 )
 # Words that stop whatever follows them ("forget it, not worth the hassle") ...
 _STOP_ANYWAY = _phrases(
-    "never mind", "nevermind", "forget it", "forget about it", "don't bother", "dont bother",
-    "i give up", "leave it", "not now", "算了", "不用了", "不办了", "不弄了", "不要了", "不查了",
-    "不搞了", "不想弄了", "不想办了", "先不了", "先不用了", "不需要了", "别弄了", "不做了",
+    "never mind",
+    "nevermind",
+    "forget it",
+    "forget about it",
+    "don't bother",
+    "dont bother",
+    "i give up",
+    "leave it",
+    "not now",
+    "算了",
+    "不用了",
+    "不办了",
+    "不弄了",
+    "不要了",
+    "不查了",
+    "不搞了",
+    "不想弄了",
+    "不想办了",
+    "先不了",
+    "先不用了",
+    "不需要了",
+    "别弄了",
+    "不做了",
 )
 # ... and words that stop only on their own: "cancel my music pack" is a request.
 _STOP_ALONE = _phrases(
-    "cancel", "cancel that", "cancel it", "stop", "stop it", "stop this", "stop here", "quit",
-    "exit", "skip it", "取消", "退出", "停止",
+    "cancel",
+    "cancel that",
+    "cancel it",
+    "stop",
+    "stop it",
+    "stop this",
+    "stop here",
+    "quit",
+    "exit",
+    "skip it",
+    "取消",
+    "退出",
+    "停止",
 )
 _SEP = r"[\s,，.。!！~]*"
 _FILLERS = rf"(?:(?:{_FILLER}){_SEP})*"
@@ -106,7 +172,8 @@ _YES_OPENER = re.compile(
 )
 _NO_OPENER = re.compile(
     r"^(?:(?:hmm+|um+|uh+|oh|well|actually|wait|嗯+|呃|哦|那|还是)[\s,，.。]*)*"
-    r"(?:no|nope|nah|don't|do not|not|不|别|没事|算了|取消)(?![a-z])", re.IGNORECASE,
+    r"(?:no|nope|nah|don't|do not|not|不|别|没事|算了|取消)(?![a-z])",
+    re.IGNORECASE,
 )
 # "Still not working", "did all that, no luck", "拔了插了还是上不了网": the steps did not help.
 # Strong phrases say it in any sentence; weak ones ("still", "还是") only in a fault report.
@@ -128,7 +195,8 @@ _PROBLEM_GONE = re.compile(
 # A "no" anywhere in the sentence: "还要交500违约金啊 那不换了", "I don't want that anymore".
 # Not 取消, which is also the verb of a cancellation.
 _NEGATION = re.compile(
-    r"不|没有|别|算了|don'?t|do not|\bnot\b|\bno\b|never|n't|\bnope\b|\bnah\b", re.IGNORECASE,
+    r"不|没有|别|算了|don'?t|do not|\bnot\b|\bno\b|never|n't|\bnope\b|\bnah\b",
+    re.IGNORECASE,
 )
 
 
@@ -160,13 +228,15 @@ def opens_with_no(text: str) -> bool:
 
 def says_problem_persists(text: str, strongly: bool = False) -> bool:
     found = _PROBLEM_PERSISTS_STRONG.search(text or "") or (
-        not strongly and _PROBLEM_PERSISTS.search(text or ""))
+        not strongly and _PROBLEM_PERSISTS.search(text or "")
+    )
     return bool(found) and not says_problem_gone(text)
 
 
 def says_problem_gone(text: str) -> bool:
     return bool(_PROBLEM_GONE.search(text or "")) and not re.search(
-        r"not (?:fixed|working)|没好|还没", text or "", re.IGNORECASE)
+        r"not (?:fixed|working)|没好|还没", text or "", re.IGNORECASE
+    )
 
 
 _QUESTION = re.compile(
@@ -177,5 +247,5 @@ _QUESTION = re.compile(
 
 
 def looks_like_question(text: str) -> bool:
-    """"wait, how much is the 5G unlimited plan?" rather than "I was charged twice"."""
+    """ "wait, how much is the 5G unlimited plan?" rather than "I was charged twice"."""
     return bool(_QUESTION.search(text or ""))

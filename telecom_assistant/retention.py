@@ -9,6 +9,7 @@ and follow the complaint-handling rules, not this one.
 
 `telecom retention` runs it once; `telecom run` runs it at start-up and once a day.
 """
+
 from __future__ import annotations
 
 import time
@@ -49,15 +50,17 @@ class Forgotten:
     verifications: int
 
 
-def forget_old_conversations(tracker_engine: Engine, days: int,
-                             now: float | None = None) -> int:
+def forget_old_conversations(tracker_engine: Engine, days: int, now: float | None = None) -> int:
     """Deletes every conversation whose newest event is older than `days`; how many.
     A conversation still going on is kept whole, however old its first message."""
     cutoff = (time.time() if now is None else now) - days * 86400
     if not sa.inspect(tracker_engine).has_table("events"):
         return 0
-    stale = (sa.select(EVENTS.c.sender_id).group_by(EVENTS.c.sender_id)
-             .having(sa.func.max(EVENTS.c.timestamp) < cutoff))
+    stale = (
+        sa.select(EVENTS.c.sender_id)
+        .group_by(EVENTS.c.sender_id)
+        .having(sa.func.max(EVENTS.c.timestamp) < cutoff)
+    )
     with tracker_engine.begin() as connection:
         senders = connection.execute(stale).scalars().all()
         for chunk in _chunks(senders, 500):
@@ -69,26 +72,33 @@ def forget_old_sms(engine: Engine, days: int) -> int:
     cutoff = operator_now() - timedelta(days=days)
     with engine.begin() as connection:
         return connection.execute(
-            sa.delete(SmsOutboxRow).where(SmsOutboxRow.sent_at < cutoff)).rowcount
+            sa.delete(SmsOutboxRow).where(SmsOutboxRow.sent_at < cutoff)
+        ).rowcount
 
 
 def forget_spent_verifications(engine: Engine) -> int:
     cutoff = operator_now() - SPENT_VERIFICATION_AGE
     codes, counters = VerificationCodeRow, VerificationCounterRow
     with engine.begin() as connection:
-        spent_codes = connection.execute(sa.delete(codes).where(
-            sa.or_(codes.expires_at.is_(None), codes.expires_at < cutoff),
-            sa.or_(codes.locked_until.is_(None), codes.locked_until < cutoff))).rowcount
+        spent_codes = connection.execute(
+            sa.delete(codes).where(
+                sa.or_(codes.expires_at.is_(None), codes.expires_at < cutoff),
+                sa.or_(codes.locked_until.is_(None), codes.locked_until < cutoff),
+            )
+        ).rowcount
         spent_counters = connection.execute(
-            sa.delete(counters).where(counters.window_start < cutoff)).rowcount
+            sa.delete(counters).where(counters.window_start < cutoff)
+        ).rowcount
     return spent_codes + spent_counters
 
 
 def apply_retention(account_engine: Engine, tracker_engine: Engine, days: int) -> Forgotten:
-    return Forgotten(forget_old_conversations(tracker_engine, days),
-                     forget_old_sms(account_engine, days),
-                     forget_spent_verifications(account_engine))
+    return Forgotten(
+        forget_old_conversations(tracker_engine, days),
+        forget_old_sms(account_engine, days),
+        forget_spent_verifications(account_engine),
+    )
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:
-    return [items[start:start + size] for start in range(0, len(items), size)]
+    return [items[start : start + size] for start in range(0, len(items), size)]

@@ -9,6 +9,7 @@ programs it starts the values it read (`environment`), so that all of them agree
 Rasa itself reads two of them (TELECOM_ACTION_SERVER_URL, TELECOM_ACTION_SERVER_TOKEN) from
 the endpoints files. docs/configuration.md is `configuration_table()`.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,6 +33,7 @@ MIN_SECRET_LENGTH = 32
 MAKE_A_SECRET = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 # Telegram takes 1 to 256 of these characters; fewer than 32 would be guessable.
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{32,256}")
+
 
 class SettingsError(ValueError):
     """A variable holds what the assistant cannot use; names it and says what to give."""
@@ -107,15 +109,19 @@ def _database_url(raw: str) -> str:
 
 def _secret(raw: str) -> str:
     if len(raw) < MIN_SECRET_LENGTH:
-        raise _Unusable(f"{len(raw)} characters are too few to be secret: give "
-                        f"{MIN_SECRET_LENGTH} or more ({MAKE_A_SECRET}).")
+        raise _Unusable(
+            f"{len(raw)} characters are too few to be secret: give "
+            f"{MIN_SECRET_LENGTH} or more ({MAKE_A_SECRET})."
+        )
     return raw
 
 
 def _webhook_secret(raw: str) -> str:
     if not _WEBHOOK_SECRET.fullmatch(raw):
-        raise _Unusable(f"give 32 to 256 characters of A-Z, a-z, 0-9, _ and - only, not these "
-                        f"{len(raw)} ({MAKE_A_SECRET}).")
+        raise _Unusable(
+            f"give 32 to 256 characters of A-Z, a-z, 0-9, _ and - only, not these "
+            f"{len(raw)} ({MAKE_A_SECRET})."
+        )
     return raw
 
 
@@ -147,9 +153,16 @@ class _About:
     default_from: Callable[[dict[str, Any]], Any] | None
 
 
-def setting(variable: str, default: Any, meaning: str, read: Callable[[str], Any] = _text, *,
-            hidden: bool = False, shown_default: str | None = None,
-            default_from: Callable[[dict[str, Any]], Any] | None = None) -> Any:
+def setting(
+    variable: str,
+    default: Any,
+    meaning: str,
+    read: Callable[[str], Any] = _text,
+    *,
+    hidden: bool = False,
+    shown_default: str | None = None,
+    default_from: Callable[[dict[str, Any]], Any] | None = None,
+) -> Any:
     about = _About(variable, meaning, read, hidden, shown_default, default_from)
     return field(default=default, repr=not hidden, metadata={"setting": about})
 
@@ -208,19 +221,27 @@ class Ports(_Variables):
     """Where each program listens, on 127.0.0.1."""
 
     rasa: int = setting(
-        "TELECOM_RASA_PORT", 5005,
+        "TELECOM_RASA_PORT",
+        5005,
         "Rasa's REST channels, on 127.0.0.1 (production profile: nginx, in front of the Rasa "
-        "servers).", _port)
+        "servers).",
+        _port,
+    )
     action_server: int = setting(
-        "TELECOM_ACTION_SERVER_PORT", 5055,
+        "TELECOM_ACTION_SERVER_PORT",
+        5055,
         "The action server, on 127.0.0.1 (production profile: nginx, in front of the action "
-        "servers).", _port)
-    console: int = setting("TELECOM_CONSOLE_PORT", 5002, "The agent console, on 127.0.0.1.",
-                           _port)
+        "servers).",
+        _port,
+    )
+    console: int = setting("TELECOM_CONSOLE_PORT", 5002, "The agent console, on 127.0.0.1.", _port)
     webchat: int = setting("TELECOM_WEBCHAT_PORT", 5003, "The web chat, on 127.0.0.1.", _port)
     telegram_bridge_health: int = setting(
-        "TELEGRAM_BRIDGE_HEALTH_PORT", 5004,
-        "The Telegram bridge's health check (GET /health), on 127.0.0.1.", _port)
+        "TELEGRAM_BRIDGE_HEALTH_PORT",
+        5004,
+        "The Telegram bridge's health check (GET /health), on 127.0.0.1.",
+        _port,
+    )
 
 
 @dataclass(frozen=True)
@@ -230,41 +251,67 @@ class Secrets(_Variables):
     start."""
 
     action_server_token: str | None = setting(
-        "TELECOM_ACTION_SERVER_TOKEN", None,
-        "Rasa's token for the action servers, which refuse a call without it.", _secret,
-        hidden=True, shown_default="generated (embedded profile)")
+        "TELECOM_ACTION_SERVER_TOKEN",
+        None,
+        "Rasa's token for the action servers, which refuse a call without it.",
+        _secret,
+        hidden=True,
+        shown_default="generated (embedded profile)",
+    )
     channel_secret: str | None = setting(
-        "TELECOM_CHANNEL_SECRET", None,
-        "The web chat's and the Telegram bridge's secret for Rasa's channels.", _secret,
-        hidden=True, shown_default="generated (embedded profile)")
+        "TELECOM_CHANNEL_SECRET",
+        None,
+        "The web chat's and the Telegram bridge's secret for Rasa's channels.",
+        _secret,
+        hidden=True,
+        shown_default="generated (embedded profile)",
+    )
     conversation_key: str | None = setting(
-        "TELECOM_CONVERSATION_KEY", None,
+        "TELECOM_CONVERSATION_KEY",
+        None,
         "The key of the conversation ids (HMACs of a web chat session, a Telegram chat).",
-        _secret, hidden=True, shown_default="generated (embedded profile)")
+        _secret,
+        hidden=True,
+        shown_default="generated (embedded profile)",
+    )
 
 
 @dataclass(frozen=True)
 class Telegram(_Variables):
     bot_token: str | None = setting(
-        "TELEGRAM_BOT_TOKEN", None,
+        "TELEGRAM_BOT_TOKEN",
+        None,
         "The bot's token (from @BotFather); `telecom run` starts the Telegram bridge when set.",
-        hidden=True)
+        hidden=True,
+    )
     api_url: str | None = setting(
-        "TELEGRAM_API_URL", None,
-        "Another Bot API server for the bridge, e.g. a local one.", _http_url,
-        shown_default="Telegram's own")
+        "TELEGRAM_API_URL",
+        None,
+        "Another Bot API server for the bridge, e.g. a local one.",
+        _http_url,
+        shown_default="Telegram's own",
+    )
     webhook_url: str | None = setting(
-        "TELEGRAM_WEBHOOK_URL", None,
+        "TELEGRAM_WEBHOOK_URL",
+        None,
         "Webhook mode: the public https URL Telegram posts updates to; unset, the bridge polls.",
-        _url(("https",), "https://bot.example.com/telegram/webhook"))
+        _url(("https",), "https://bot.example.com/telegram/webhook"),
+    )
     webhook_secret: str | None = setting(
-        "TELEGRAM_WEBHOOK_SECRET", None,
+        "TELEGRAM_WEBHOOK_SECRET",
+        None,
         "Webhook mode (required): the token Telegram sends with every update, 32 to 256 "
-        "characters of A-Z, a-z, 0-9, _ and -.", _webhook_secret, hidden=True)
+        "characters of A-Z, a-z, 0-9, _ and -.",
+        _webhook_secret,
+        hidden=True,
+    )
     webhook_port: int = setting(
-        "TELEGRAM_WEBHOOK_PORT", 8443,
+        "TELEGRAM_WEBHOOK_PORT",
+        8443,
         "Webhook mode: where the bridge takes updates, on 127.0.0.1 behind the proxy that holds "
-        "the URL's certificate.", _port)
+        "the URL's certificate.",
+        _port,
+    )
 
     def __post_init__(self) -> None:
         if self.webhook_url and not self.webhook_secret:
@@ -281,26 +328,41 @@ class Verification(_Variables):
     and tried (the throttles' windows are fixed: telecom_assistant/accounts/sql.py)."""
 
     idle_minutes: float = setting(
-        "TELECOM_VERIFICATION_IDLE_MINUTES", 15,
-        "A verification ends when the customer has been silent this long.", _minutes)
+        "TELECOM_VERIFICATION_IDLE_MINUTES",
+        15,
+        "A verification ends when the customer has been silent this long.",
+        _minutes,
+    )
     max_minutes: float = setting(
-        "TELECOM_VERIFICATION_MAX_MINUTES", 120,
-        "A verification ends this long after the code was accepted.", _minutes)
+        "TELECOM_VERIFICATION_MAX_MINUTES",
+        120,
+        "A verification ends this long after the code was accepted.",
+        _minutes,
+    )
     codes_per_conversation: int = setting(
-        "TELECOM_CODES_PER_CONVERSATION", 3,
+        "TELECOM_CODES_PER_CONVERSATION",
+        3,
         "One-time codes sent per conversation in 10 minutes, whatever numbers it tries.",
-        _count("codes"))
+        _count("codes"),
+    )
     codes_per_number: int = setting(
-        "TELECOM_CODES_PER_NUMBER", 3,
+        "TELECOM_CODES_PER_NUMBER",
+        3,
         "One-time codes sent per number in 10 minutes, whatever conversation asks.",
-        _count("codes"))
+        _count("codes"),
+    )
     codes_per_number_daily: int = setting(
-        "TELECOM_CODES_PER_NUMBER_DAILY", 10, "One-time codes sent per number in a day.",
-        _count("codes"))
+        "TELECOM_CODES_PER_NUMBER_DAILY",
+        10,
+        "One-time codes sent per number in a day.",
+        _count("codes"),
+    )
     wrong_codes_per_number: int = setting(
-        "TELECOM_WRONG_CODES_PER_NUMBER", 10,
+        "TELECOM_WRONG_CODES_PER_NUMBER",
+        10,
         "Wrong codes per number in an hour, whatever conversation typed them.",
-        _count("codes"))
+        _count("codes"),
+    )
 
 
 @dataclass(frozen=True)
@@ -308,27 +370,40 @@ class Production(_Variables):
     """The production profile's (docs/scaling-up.md)."""
 
     redis_url: str = setting(
-        "REDIS_URL", "redis://127.0.0.1:6379/0",
+        "REDIS_URL",
+        "redis://127.0.0.1:6379/0",
         "Production profile: the Redis of the conversation locks (rediss:// for TLS).",
-        _url(("redis", "rediss"), "redis://:password@127.0.0.1:6379/0"), hidden=True)
+        _url(("redis", "rediss"), "redis://:password@127.0.0.1:6379/0"),
+        hidden=True,
+    )
     lock_key_prefix: str = setting(
-        "TELECOM_LOCK_KEY_PREFIX", "telecom",
+        "TELECOM_LOCK_KEY_PREFIX",
+        "telecom",
         "Production profile: the lock keys' prefix in Redis, letters and digits, apart from "
-        "any other assistant on that Redis.", _key_prefix)
+        "any other assistant on that Redis.",
+        _key_prefix,
+    )
     rasa_servers: int = setting(
-        "TELECOM_RASA_SERVERS", 2,
+        "TELECOM_RASA_SERVERS",
+        2,
         "Production profile: Rasa servers `telecom run` starts behind nginx.",
-        _count("servers"))
+        _count("servers"),
+    )
     action_servers: int = setting(
-        "TELECOM_ACTION_SERVERS", 2,
+        "TELECOM_ACTION_SERVERS",
+        2,
         "Production profile: action servers `telecom run` starts behind nginx.",
-        _count("servers"))
+        _count("servers"),
+    )
     public_address: str = setting(
-        "TELECOM_PUBLIC_ADDRESS", "0.0.0.0",
+        "TELECOM_PUBLIC_ADDRESS",
+        "0.0.0.0",
         "Production profile: the address of nginx's public door (the web chat and the "
-        "Telegram webhook, nothing else).")
-    public_port: int = setting("TELECOM_PUBLIC_PORT", 8080,
-                               "Production profile: the port of that door.", _port)
+        "Telegram webhook, nothing else).",
+    )
+    public_port: int = setting(
+        "TELECOM_PUBLIC_PORT", 8080, "Production profile: the port of that door.", _port
+    )
 
 
 @dataclass(frozen=True)
@@ -336,37 +411,55 @@ class Settings(_Variables):
     """Every setting of the assistant, by area (docs/configuration.md)."""
 
     profile: str = setting(
-        "TELECOM_PROFILE", EMBEDDED,
+        "TELECOM_PROFILE",
+        EMBEDDED,
         "embedded: SQLite, one server of each; production: PostgreSQL, Redis, several servers "
-        "behind nginx.", _profile)
+        "behind nginx.",
+        _profile,
+    )
     database_url: str = setting(
-        "DATABASE_URL", f"sqlite:///{PROJECT_ROOT / 'var' / 'telecom.db'}",
+        "DATABASE_URL",
+        f"sqlite:///{PROJECT_ROOT / 'var' / 'telecom.db'}",
         "The assistant's database (accounts, tickets, agents; production profile: "
-        "conversations too), as an SQLAlchemy URL.", _database_url,
-        hidden=True, shown_default="`sqlite:///var/telecom.db` in the project")
+        "conversations too), as an SQLAlchemy URL.",
+        _database_url,
+        hidden=True,
+        shown_default="`sqlite:///var/telecom.db` in the project",
+    )
     ports: Ports = field(default_factory=Ports)
     rasa_url: str = setting(
-        "RASA_URL", local_url(Ports.rasa),
-        "Where the web chat and the Telegram bridge reach Rasa.", _http_url,
+        "RASA_URL",
+        local_url(Ports.rasa),
+        "Where the web chat and the Telegram bridge reach Rasa.",
+        _http_url,
         shown_default="`http://127.0.0.1:<TELECOM_RASA_PORT>`",
-        default_from=lambda read: local_url(read["ports"].rasa))
+        default_from=lambda read: local_url(read["ports"].rasa),
+    )
     action_server_url: str = setting(
-        "TELECOM_ACTION_SERVER_URL", f"{local_url(Ports.action_server)}/webhook",
+        "TELECOM_ACTION_SERVER_URL",
+        f"{local_url(Ports.action_server)}/webhook",
         "Where Rasa reaches the action server (read by Rasa, from the endpoints files).",
-        _http_url, shown_default="`http://127.0.0.1:<TELECOM_ACTION_SERVER_PORT>/webhook`",
-        default_from=lambda read: f"{local_url(read['ports'].action_server)}/webhook")
+        _http_url,
+        shown_default="`http://127.0.0.1:<TELECOM_ACTION_SERVER_PORT>/webhook`",
+        default_from=lambda read: f"{local_url(read['ports'].action_server)}/webhook",
+    )
     secrets: Secrets = field(default_factory=Secrets)
     verification: Verification = field(default_factory=Verification)
     retention_days: int = setting(
-        "TELECOM_RETENTION_DAYS", 90,
+        "TELECOM_RETENTION_DAYS",
+        90,
         "Conversations and demo SMS older than this are deleted (`telecom retention`, and "
-        "`telecom run` at start and daily).", _count("days"))
+        "`telecom run` at start and daily).",
+        _count("days"),
+    )
     telegram: Telegram = field(default_factory=Telegram)
     production: Production = field(default_factory=Production)
     agent_password: str | None = setting(
-        "TELECOM_AGENT_PASSWORD", None,
+        "TELECOM_AGENT_PASSWORD",
+        None,
         "`telecom agent add` gives the new agent this password instead of asking for one.",
-        hidden=True)
+        hidden=True,
+    )
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -399,6 +492,7 @@ def configuration_table() -> str:
     """Every variable, its default and its meaning, as the Markdown table of
     docs/configuration.md."""
     lines = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
-    lines += [f"| {variable} | {default} | {meaning} |"
-              for variable, default, meaning in _rows(Settings)]
+    lines += [
+        f"| {variable} | {default} | {meaning} |" for variable, default, meaning in _rows(Settings)
+    ]
     return "\n".join(lines) + "\n"

@@ -5,6 +5,7 @@ no encoder takes) and invisible format characters (zero-width spaces hiding insi
 are dropped where a message enters: at the channel programs and at Rasa's channels. Line
 breaks and tabs stay; so does the zero-width joiner, which holds emoji sequences together.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -18,6 +19,7 @@ def clean_message(text: str) -> str:
     if text.isprintable():  # the usual case, checked in C
         return text
     return "".join(
-        character for character in text
+        character
+        for character in text
         if character in _KEPT or unicodedata.category(character) not in _DROPPED_CATEGORIES
     )

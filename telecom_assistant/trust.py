@@ -15,6 +15,7 @@ enough). Without one, the embedded profile generates it once into var/secrets/ (
 owner only) and every process of that checkout reads the same file; the production profile
 refuses to start instead (SecretMissing).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -55,9 +56,11 @@ class Secret:
         if configured:
             return configured
         if settings.profile == PRODUCTION:
-            raise SecretMissing(f"The production profile needs {self.variable} ({self.purpose}): "
-                                "set it to a random value of 32 characters or more, the same "
-                                "for every server (SECURITY.md).")
+            raise SecretMissing(
+                f"The production profile needs {self.variable} ({self.purpose}): "
+                "set it to a random value of 32 characters or more, the same "
+                "for every server (SECURITY.md)."
+            )
         return _generated(secrets_dir or SECRETS_DIR, self.file_name)
 
 
@@ -82,12 +85,13 @@ def _generated(directory: Path, file_name: str) -> str:
     return value
 
 
-ACTION_SERVER_TOKEN = Secret("action_server_token", "action-server-token",
-                             "Rasa's token for the action servers")
-CHANNEL_SECRET = Secret("channel_secret", "channel-secret",
-                        "the channel programs' secret for Rasa's channels")
-CONVERSATION_KEY = Secret("conversation_key", "conversation-key",
-                          "the key of the conversation ids")
+ACTION_SERVER_TOKEN = Secret(
+    "action_server_token", "action-server-token", "Rasa's token for the action servers"
+)
+CHANNEL_SECRET = Secret(
+    "channel_secret", "channel-secret", "the channel programs' secret for Rasa's channels"
+)
+CONVERSATION_KEY = Secret("conversation_key", "conversation-key", "the key of the conversation ids")
 ALL_SECRETS = (ACTION_SERVER_TOKEN, CHANNEL_SECRET, CONVERSATION_KEY)
 
 

@@ -1,4 +1,5 @@
 """What the project's small web programs (agent console, web chat) share."""
+
 from __future__ import annotations
 
 import argparse

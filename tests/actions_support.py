@@ -1,11 +1,12 @@
 """Building trackers and running actions without a Rasa server or a trained model."""
+
 from __future__ import annotations
 
 import asyncio
 import json
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import yaml
 from rasa_sdk import Action, Tracker
@@ -18,10 +19,10 @@ DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"
 def make_tracker(
     text: str = "",
     intent: str = "inform",
-    entities: Optional[dict[str, Any]] = None,
-    slots: Optional[dict[str, Any]] = None,
-    events: Optional[list[dict[str, Any]]] = None,
-    intent_ranking: Optional[list[dict[str, Any]]] = None,
+    entities: dict[str, Any] | None = None,
+    slots: dict[str, Any] | None = None,
+    events: list[dict[str, Any]] | None = None,
+    intent_ranking: list[dict[str, Any]] | None = None,
     sender_id: str = "test-conversation",
 ) -> Tracker:
     """A tracker whose latest message is `text`. A customer given a `verified_msisdn` slot
@@ -37,8 +38,9 @@ def make_tracker(
         ],
     }
     history = list(events or [])
-    history.append({"event": "user", "text": text, "parse_data": latest_message,
-                    "timestamp": time.time()})
+    history.append(
+        {"event": "user", "text": text, "parse_data": latest_message, "timestamp": time.time()}
+    )
     slots = dict(slots or {})
     if slots.get("verified_msisdn"):
         slots.setdefault("verified_at", time.time())
@@ -54,7 +56,9 @@ def make_tracker(
     )
 
 
-def run_action(action: Action, tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def run_action(
+    action: Action, tracker: Tracker
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Run an action; return (messages sent, events returned)."""
     dispatcher = CollectingDispatcher()
     result = action.run(dispatcher, tracker, DOMAIN)

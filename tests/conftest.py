@@ -3,6 +3,7 @@ where the service runs: each a copy of the demo database migrated and seeded onc
 session), the account service on top of it, and the services some tests need (PostgreSQL,
 Redis, Chromium, nginx): outside CI a test whose service is missing is skipped with the
 reason, in CI it fails."""
+
 from __future__ import annotations
 
 import os
@@ -91,8 +92,10 @@ def postgres_available() -> bool:
 def postgres_database() -> Iterator[str]:
     """The URL of an empty database of the caller's own, dropped afterwards."""
     if not postgres_available():
-        service_missing(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} "
-                        "(set TEST_POSTGRES_URL)", "the PostgreSQL tests")
+        service_missing(
+            f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} (set TEST_POSTGRES_URL)",
+            "the PostgreSQL tests",
+        )
     with scratch_postgres_database(POSTGRES_ADMIN_URL, "telecom_test") as url:
         yield url
 
@@ -113,8 +116,9 @@ def seeded_postgres_template() -> Iterator[str]:
 def postgres_engine(seeded_postgres_template) -> Iterator[Engine]:
     """A seeded database of its own for this test, copied from the template and dropped
     after it."""
-    with scratch_postgres_database(POSTGRES_ADMIN_URL, "telecom_test",
-                                   template=seeded_postgres_template) as url:
+    with scratch_postgres_database(
+        POSTGRES_ADMIN_URL, "telecom_test", template=seeded_postgres_template
+    ) as url:
         engine = make_engine(url)
         try:
             yield engine
@@ -141,8 +145,9 @@ def redis_key_prefix() -> Iterator[str]:
     try:
         client.ping()
     except redis.RedisError:
-        service_missing(f"Redis is not reachable at {TEST_REDIS_URL} (set TEST_REDIS_URL)",
-                        "the Redis tests")
+        service_missing(
+            f"Redis is not reachable at {TEST_REDIS_URL} (set TEST_REDIS_URL)", "the Redis tests"
+        )
     finally:
         client.close()
     prefix = f"test{uuid.uuid4().hex[:12]}"
@@ -159,8 +164,10 @@ def nginx() -> str:
 
     binary = nginx_binary()
     if binary is None:
-        service_missing("nginx is not installed (apt-get install nginx; `make test` does it)",
-                        "the scale-out tests")
+        service_missing(
+            "nginx is not installed (apt-get install nginx; `make test` does it)",
+            "the scale-out tests",
+        )
     return binary
 
 
@@ -223,8 +230,10 @@ def browser():
     """Debian's headless Chromium driven by Playwright (nothing is downloaded). Per module:
     Playwright's sync API keeps an event loop running, which later asyncio tests must not see."""
     if CHROMIUM is None:
-        service_missing("Chromium is not installed (apt-get install chromium; `make test` does it)",
-                        "the browser tests")
+        service_missing(
+            "Chromium is not installed (apt-get install chromium; `make test` does it)",
+            "the browser tests",
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

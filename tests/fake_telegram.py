@@ -9,6 +9,7 @@ the customers (updates for getUpdates) and records what the bot sends.
 Customers write in private chats (whose id is the customer's own) unless a test says
 `chat_type="group"` (or "supergroup"), with the `member` of the group who writes.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,7 +17,8 @@ import itertools
 import json
 import socket
 import time
-from typing import Any, Callable, Optional, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -25,7 +27,9 @@ BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Assistant", "username":
 WAIT_SECONDS = 5.0
 # Telegram's answer to a message for a customer who blocked the bot.
 BLOCKED_BY_USER = {
-    "ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"
+    "ok": False,
+    "error_code": 403,
+    "description": "Forbidden: bot was blocked by the user",
 }
 BAD_GATEWAY = {"ok": False, "error_code": 502, "description": "Bad Gateway"}
 PRIVATE = "private"
@@ -47,7 +51,7 @@ async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}"
 
 
-async def wait_until(found: Callable[[], Optional[T]], failure: Callable[[], str]) -> T:
+async def wait_until(found: Callable[[], T | None], failure: Callable[[], str]) -> T:
     """found()'s first truthy value, looked for over WAIT_SECONDS; else fails with failure()."""
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
@@ -68,8 +72,9 @@ def chat(chat_id: int, chat_type: str) -> dict[str, Any]:
     return {"id": chat_id, "type": chat_type, "title": f"The {chat_type} {chat_id}"}
 
 
-def sender(chat_id: int, chat_type: str, member: Optional[int],
-           language_code: str = "en") -> dict[str, Any]:
+def sender(
+    chat_id: int, chat_type: str, member: int | None, language_code: str = "en"
+) -> dict[str, Any]:
     """Who writes: in a private chat the chat id is the user's id; in a group, a member."""
     if chat_type == PRIVATE:
         return customer(chat_id, language_code)
@@ -161,8 +166,9 @@ class FakeBotApi:
     def _queue(self, **content: Any) -> None:
         self.updates.append({"update_id": next(self._update_ids), **content})
 
-    def _message(self, chat_id: int, chat_type: str, user: Optional[dict[str, Any]],
-                 **content: Any) -> dict[str, Any]:
+    def _message(
+        self, chat_id: int, chat_type: str, user: dict[str, Any] | None, **content: Any
+    ) -> dict[str, Any]:
         message = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
@@ -181,22 +187,35 @@ class FakeBotApi:
             entities = [{"type": "bot_command", "offset": 0, "length": command_length}]
         return {"text": message, "entities": entities}
 
-    def write(self, chat_id: int, message: str, language_code: str = "en",
-              chat_type: str = PRIVATE, member: Optional[int] = None) -> None:
+    def write(
+        self,
+        chat_id: int,
+        message: str,
+        language_code: str = "en",
+        chat_type: str = PRIVATE,
+        member: int | None = None,
+    ) -> None:
         user = sender(chat_id, chat_type, member, language_code)
         self._queue(message=self._message(chat_id, chat_type, user, **self._text(message)))
 
     def post_in_channel(self, chat_id: int, message: str) -> None:
         self._queue(channel_post=self._message(chat_id, "channel", None, **self._text(message)))
 
-    def share_contact(self, chat_id: int, contact_user_id: int, phone_number: str,
-                      chat_type: str = PRIVATE, member: Optional[int] = None) -> None:
+    def share_contact(
+        self,
+        chat_id: int,
+        contact_user_id: int,
+        phone_number: str,
+        chat_type: str = PRIVATE,
+        member: int | None = None,
+    ) -> None:
         contact = {"phone_number": phone_number, "first_name": "Li", "user_id": contact_user_id}
         user = sender(chat_id, chat_type, member)
         self._queue(message=self._message(chat_id, chat_type, user, contact=contact))
 
-    def press(self, chat_id: int, callback_data: str,
-              chat_type: str = PRIVATE, member: Optional[int] = None) -> None:
+    def press(
+        self, chat_id: int, callback_data: str, chat_type: str = PRIVATE, member: int | None = None
+    ) -> None:
         self._queue(
             callback_query={
                 "id": f"callback-{len(self.updates)}",
@@ -216,7 +235,8 @@ class FakeBotApi:
         return await wait_until(
             lambda: next(
                 (
-                    sent for sent in self.sent
+                    sent
+                    for sent in self.sent
                     if sent["chat_id"] == chat_id and sent["text"] == expected
                 ),
                 None,

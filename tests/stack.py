@@ -2,6 +2,7 @@
 only when data changed), an action server and a Rasa server on free ports, over a database of
 their own; or the production profile, several Rasa servers behind nginx over PostgreSQL and
 Redis."""
+
 from __future__ import annotations
 
 import asyncio
@@ -38,8 +39,12 @@ def train_model() -> Path:
     log = PROJECT_ROOT / "models" / "train.log"
     log.parent.mkdir(exist_ok=True)
     with log.open("w") as output:
-        result = subprocess.run([str(BIN / "telecom"), "train"], cwd=PROJECT_ROOT,
-                                stdout=output, stderr=subprocess.STDOUT)
+        result = subprocess.run(
+            [str(BIN / "telecom"), "train"],
+            cwd=PROJECT_ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     if result.returncode != 0:
         raise RuntimeError(f"training failed; see {log}")
     models = sorted((PROJECT_ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
@@ -59,18 +64,31 @@ class Stack:
         stop(self.servers)
 
 
-def start_stack(model: Path, workdir: Path, database_url: str,
-                action_port: int | None = None, keep_conversations: bool = False) -> Stack:
+def start_stack(
+    model: Path,
+    workdir: Path,
+    database_url: str,
+    action_port: int | None = None,
+    keep_conversations: bool = False,
+) -> Stack:
     """Start both servers; `action_port` pointing nowhere simulates a dead action server.
     Conversations stay in Rasa's memory (each test's are its own), or with
     `keep_conversations` in the embedded profile's tracker store, in workdir/tracker.db."""
     env = server_environment(database_url)
     actions = [] if action_port is not None else [action_server_part(workdir, env)]
     action_url = actions[0].url if actions else local_url(action_port)
-    endpoints = (production_endpoints(workdir, action_url) if keep_conversations
-                 else write_endpoints(workdir, action_url))
-    rasa = rasa_part(model, workdir, env, endpoints,
-                     extra_args=["--debug"] if os.environ.get("STACK_DEBUG") else [])
+    endpoints = (
+        production_endpoints(workdir, action_url)
+        if keep_conversations
+        else write_endpoints(workdir, action_url)
+    )
+    rasa = rasa_part(
+        model,
+        workdir,
+        env,
+        endpoints,
+        extra_args=["--debug"] if os.environ.get("STACK_DEBUG") else [],
+    )
     return Stack(rasa.url, database_url, start_in_order([*actions, rasa]))
 
 
@@ -89,13 +107,17 @@ class ProductionStack:
         self.actions.stop()
 
 
-def start_production_stack(model: Path, workdir: Path, settings: Settings,
-                           nginx: str) -> ProductionStack:
+def start_production_stack(
+    model: Path, workdir: Path, settings: Settings, nginx: str
+) -> ProductionStack:
     """The production profile as `telecom benchmark --production` starts it; each Rasa server
     and nginx reachable as a Stack of its own."""
     actions, *rasa, door = start_production_servers(model, workdir, settings, nginx)
-    return ProductionStack([Stack(server.url, settings.database_url, [server]) for server in rasa],
-                           Stack(door.url, settings.database_url, [door]), actions)
+    return ProductionStack(
+        [Stack(server.url, settings.database_url, [server]) for server in rasa],
+        Stack(door.url, settings.database_url, [door]),
+        actions,
+    )
 
 
 AGENT, AGENT_NAME = "agent.chen", "Chen Jing"
@@ -137,11 +159,15 @@ def start_product(model: Path, workdir: Path, keep_conversations: bool = False) 
     stack = start_stack(model, workdir, database_url, keep_conversations=keep_conversations)
     env = {**os.environ, "DATABASE_URL": database_url}
     try:
-        programs = start_in_order([
-            parts.console(free_port(), environment=env, log=workdir / "console.log"),
-            parts.webchat(free_port(), stack.rasa_url, environment=env,
-                          log=workdir / "webchat.log"),
-        ], timeout=60)
+        programs = start_in_order(
+            [
+                parts.console(free_port(), environment=env, log=workdir / "console.log"),
+                parts.webchat(
+                    free_port(), stack.rasa_url, environment=env, log=workdir / "webchat.log"
+                ),
+            ],
+            timeout=60,
+        )
     except Exception:
         stack.stop()
         raise
@@ -192,6 +218,6 @@ def listening_addresses(port: int) -> set[str]:
                 continue
             raw = bytes.fromhex(address)
             # The kernel prints each 32-bit word in host (little-endian) order.
-            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, width, 4))
+            raw = b"".join(raw[i : i + 4][::-1] for i in range(0, width, 4))
             found.add(str(ipaddress.ip_address(raw)))
     return found

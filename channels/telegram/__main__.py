@@ -6,6 +6,7 @@ TELEGRAM_BRIDGE_HEALTH_PORT (GET /health), TELECOM_CHANNEL_SECRET and TELECOM_CO
 (telecom_assistant/trust.py), and for webhook mode instead of long polling
 TELEGRAM_WEBHOOK_URL, TELEGRAM_WEBHOOK_SECRET and TELEGRAM_WEBHOOK_PORT (see webhook.py).
 """
+
 from __future__ import annotations
 
 import logging

@@ -6,12 +6,12 @@ The bridge polls the outbox: the agent console is another process, and the datab
 the two share. Delivery is at least once: a reply that went out but could not be marked
 delivered (the database went away in between) goes out again at a later poll.
 """
+
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from typing import Optional
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot
@@ -32,7 +32,7 @@ class AgentReplySender:
         self._outbox = outbox
         self._chats = chats
         self._poll_seconds = poll_seconds
-        self._task: Optional[asyncio.Task[None]] = None
+        self._task: asyncio.Task[None] | None = None
         # So that an outage of the database is logged when it starts and ends, not every poll.
         self._outbox_down = False
 
@@ -55,10 +55,11 @@ class AgentReplySender:
                 if not self._outbox_down:
                     logger.warning(
                         "Cannot reach the reply outbox (%s); trying again every %.1f s",
-                        error, self._poll_seconds,
+                        error,
+                        self._poll_seconds,
                     )
                 self._outbox_down = True
-            except Exception:  # noqa: BLE001 - one bad round must not stop every later reply
+            except Exception:
                 logger.exception("Sending agents' replies failed; trying again at the next poll")
             else:
                 if self._outbox_down:

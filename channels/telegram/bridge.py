@@ -16,14 +16,16 @@ until Rasa is back: nothing the customer wrote is dropped.
 Optionally the bridge also sends agents' replies to tickets filed from Telegram (polling the
 reply outbox, see agent_replies.py) and answers GET /health (health.py).
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import (
@@ -31,6 +33,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
+    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
@@ -72,7 +75,7 @@ PAYLOAD_CALLBACK_PREFIX = BRIDGE_CALLBACK_PREFIX + "p:"
 GATE_GROUP = -1
 
 
-def language_from_telegram(language_code: Optional[str]) -> str:
+def language_from_telegram(language_code: str | None) -> str:
     """The language a Telegram user's app is set to: zh, zh-hans, zh-hant… are Chinese."""
     return language_of_tag(language_code) or ENGLISH
 
@@ -112,12 +115,24 @@ class ChatState:
     in_directory: bool = False
     # Messages for Rasa not answered yet, oldest first; the head is the one being sent.
     pending: deque[str] = field(default_factory=deque)
-    delivery: Optional[asyncio.Task[None]] = None
+    delivery: asyncio.Task[None] | None = None
     rasa_unavailable: bool = False
     # Set once the customer has been asked to slow down, so a flood gets one notice, not many.
     told_to_slow_down: bool = False
     # Callback data key -> Rasa payload, for payloads that do not fit in callback data.
     long_payloads: dict[str, str] = field(default_factory=dict)
+
+
+def chat_of(update: Update) -> int:
+    """The chat of an update the bridge handles: each handler is registered for messages or
+    button presses in a chat (build_application), which always have one."""
+    assert update.effective_chat is not None
+    return update.effective_chat.id
+
+
+def message_of(update: Update) -> Message:
+    assert update.effective_message is not None
+    return update.effective_message
 
 
 class Bridge:
@@ -126,7 +141,7 @@ class Bridge:
         rasa: RasaClient,
         conversation_key: str,
         *,
-        chats: Optional[ChatDirectory] = None,
+        chats: ChatDirectory | None = None,
         burst: int = 5,
         refill_per_second: float = 1.0,
         first_retry_delay: float = 1.0,
@@ -169,7 +184,8 @@ class Bridge:
             if state.pending:
                 logger.error(
                     "Shutting down with %d message(s) of chat %s never answered by Rasa",
-                    len(state.pending), chat_id,
+                    len(state.pending),
+                    chat_id,
                 )
         deliveries = [state.delivery for state in self._chat_states.values() if state.delivery]
         await asyncio.gather(*deliveries, return_exceptions=True)
@@ -186,8 +202,11 @@ class Bridge:
             return
         # Once per group, and only when someone wrote or pressed there: not on being added or
         # removed. A channel has nobody to talk to, so it is not told.
-        if (chat.type != ChatType.CHANNEL and update.effective_message is not None
-                and chat.id not in self._groups_told):
+        if (
+            chat.type != ChatType.CHANNEL
+            and update.effective_message is not None
+            and chat.id not in self._groups_told
+        ):
             self._groups_told.add(chat.id)
             user = update.effective_user
             language = language_from_telegram(user.language_code if user else None)
@@ -197,57 +216,70 @@ class Bridge:
 
     async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         state = self._chat_state(update)
-        share_contact = KeyboardButton(text("telegram.share_contact", state.language),
-                                       request_contact=True)
+        share_contact = KeyboardButton(
+            text("telegram.share_contact", state.language), request_contact=True
+        )
         keyboard = ReplyKeyboardMarkup(
             [[share_contact]], resize_keyboard=True, one_time_keyboard=True
         )
-        await self._say(context.bot, update.effective_chat.id, state, "telegram.start", keyboard)
+        await self._say(context.bot, chat_of(update), state, "telegram.start", keyboard)
 
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         state = self._chat_state(update)
-        await self._say(context.bot, update.effective_chat.id, state, "telegram.help")
+        await self._say(context.bot, chat_of(update), state, "telegram.help")
 
     async def on_language(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         state = self._chat_state(update)
         choices = [
-            [InlineKeyboardButton(text("language.name", language),
-                                  callback_data=LANGUAGE_CALLBACK_PREFIX + language)]
+            [
+                InlineKeyboardButton(
+                    text("language.name", language),
+                    callback_data=LANGUAGE_CALLBACK_PREFIX + language,
+                )
+            ]
             for language in LANGUAGES
         ]
         await self._say(
-            context.bot, update.effective_chat.id, state, "telegram.choose_language",
+            context.bot,
+            chat_of(update),
+            state,
+            "telegram.choose_language",
             InlineKeyboardMarkup(choices),
         )
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         state = self._chat_state(update)
-        chat_id = update.effective_chat.id
+        chat_id = chat_of(update)
         if await self._admit(context.bot, chat_id, state):
-            await self._relay_text(context.bot, chat_id, state, update.effective_message.text)
+            await self._relay_text(context.bot, chat_id, state, message_of(update).text or "")
 
     async def on_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         state = self._chat_state(update)
-        chat_id = update.effective_chat.id
-        contact = update.effective_message.contact
+        chat_id = chat_of(update)
+        contact = message_of(update).contact
+        user = update.effective_user
         # Anyone can share someone else's contact card; only one's own number proves anything.
-        if contact.user_id is None or contact.user_id != update.effective_user.id:
+        if contact is None or user is None or contact.user_id != user.id:
             await self._say(context.bot, chat_id, state, "telegram.contact_not_yours")
             return
         if not await self._admit(context.bot, chat_id, state):
             return
-        await self._say(context.bot, chat_id, state, "telegram.contact_received", ReplyKeyboardRemove())
+        await self._say(
+            context.bot, chat_id, state, "telegram.contact_received", ReplyKeyboardRemove()
+        )
         digits = "".join(character for character in contact.phone_number if character.isdigit())
         await self._relay(context.bot, chat_id, state, [VERIFY_IDENTITY_PAYLOAD, digits])
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
+        if query is None:  # registered for callback queries only
+            return
         # Telegram shows a spinner on the button until the query is answered.
         await query.answer()
         if update.effective_chat is None:  # the message with the button is too old to reach
             return
         state = self._chat_state(update)
-        chat_id = update.effective_chat.id
+        chat_id = chat_of(update)
         data = query.data or ""
         if data.startswith(LANGUAGE_CALLBACK_PREFIX):
             chosen = data.removeprefix(LANGUAGE_CALLBACK_PREFIX)
@@ -268,12 +300,12 @@ class Bridge:
 
     async def on_other_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         state = self._chat_state(update)
-        await self._say(context.bot, update.effective_chat.id, state, "telegram.text_only")
+        await self._say(context.bot, chat_of(update), state, "telegram.text_only")
 
     # --- Per-chat state, rate limit and delivery -----------------------------------------
 
     def _chat_state(self, update: Update) -> ChatState:
-        chat_id = update.effective_chat.id
+        chat_id = chat_of(update)
         state = self._chat_states.get(chat_id)
         if state is None:
             user = update.effective_user
@@ -321,7 +353,9 @@ class Bridge:
             # The chat goes on; the next message tries again.
             logger.warning(
                 "Chat %s: cannot record it in the chat directory (%s); agents' replies cannot "
-                "reach it until it is", chat_id, error,
+                "reach it until it is",
+                chat_id,
+                error,
             )
             return
         state.in_directory = True
@@ -340,7 +374,10 @@ class Bridge:
                 except RasaUnavailable as error:
                     logger.warning(
                         "Chat %s: %s; retrying in %.1f s (%d message(s) queued)",
-                        chat_id, error, retry_delay, len(state.pending),
+                        chat_id,
+                        error,
+                        retry_delay,
+                        len(state.pending),
                     )
                     if not state.rasa_unavailable:
                         state.rasa_unavailable = True
@@ -406,13 +443,13 @@ class Bridge:
 def build_application(
     token: str,
     rasa: RasaClient,
-    api_url: Optional[str] = None,
+    api_url: str | None = None,
     *,
     conversation_key: str,
-    chats: Optional[ChatDirectory] = None,
-    outbox: Optional[ReplyOutbox] = None,
+    chats: ChatDirectory | None = None,
+    outbox: ReplyOutbox | None = None,
     reply_poll_seconds: float = 1.0,
-    health_port: Optional[int] = None,
+    health_port: int | None = None,
     first_retry_delay: float = 1.0,
 ) -> Application:
     """The bot, ready for run_polling() or run_webhook().
@@ -434,7 +471,9 @@ def build_application(
         builder = builder.base_url(f"{api_url}/bot").base_file_url(f"{api_url}/file/bot")
     bridge = Bridge(rasa, conversation_key, chats=chats, first_retry_delay=first_retry_delay)
     reply_sender = (
-        None if outbox is None else AgentReplySender(outbox, chats, reply_poll_seconds)
+        None
+        if outbox is None or chats is None
+        else AgentReplySender(outbox, chats, reply_poll_seconds)
     )
     health_server = None if health_port is None else HealthServer(bridge, rasa, health_port)
 

@@ -10,6 +10,7 @@ is how an agent's reply to a ticket finds its way back to the chat, after a rest
 The table belongs to the bridge: its own metadata, its own migrations (migrations/telegram/),
 run as the bridge starts.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -46,8 +47,9 @@ class ChatDirectory(SessionPerCall):
         try:
             with self._session() as session:
                 if session.get(TelegramConversationRow, conversation_id) is None:
-                    session.add(TelegramConversationRow(
-                        conversation_id=conversation_id, chat_id=chat_id))
+                    session.add(
+                        TelegramConversationRow(conversation_id=conversation_id, chat_id=chat_id)
+                    )
         except IntegrityError:
             # Recorded meanwhile by another bridge process: the same pair, since the id is a
             # function of the chat.

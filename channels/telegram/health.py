@@ -1,8 +1,9 @@
 """GET /health on 127.0.0.1: served once Telegram has accepted the bot's token, so that a
 process manager can tell a working bridge from one stuck at start-up."""
+
 from __future__ import annotations
 
-from typing import Optional, Protocol
+from typing import Protocol
 
 from aiohttp import web
 
@@ -19,6 +20,7 @@ class Reachable(Protocol):
 
     async def is_reachable(self) -> bool: ...
 
+
 HEALTH_HOST = "127.0.0.1"
 
 
@@ -27,7 +29,7 @@ class HealthServer:
         self._bridge = bridge
         self._rasa = rasa
         self._port = port
-        self._runner: Optional[web.AppRunner] = None
+        self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
         app = web.Application()

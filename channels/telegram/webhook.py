@@ -5,6 +5,7 @@ The bridge listens on 127.0.0.1 only, behind the proxy that holds the URL's TLS 
 secret token with the webhook: Telegram sends it in the X-Telegram-Bot-Api-Secret-Token header
 of every update, and python-telegram-bot refuses an update without it (HTTP 403).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,6 +4,7 @@
 It needs the channel secret and the conversation key (TELECOM_CHANNEL_SECRET,
 TELECOM_CONVERSATION_KEY; generated into var/secrets/ in the embedded profile). In the
 production profile its session cookies are always Secure: the page is served over HTTPS."""
+
 from __future__ import annotations
 
 import argparse
@@ -27,20 +28,35 @@ def main(argv: Sequence[str] | None = None) -> None:
         conversation_key = CONVERSATION_KEY.value(settings)
     except SettingsError as problem:
         sys.exit(f"web chat: {problem}")
-    parser = argparse.ArgumentParser(prog="python -m channels.webchat", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m channels.webchat",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--host", default=LOOPBACK)
-    parser.add_argument("--port", type=int, default=settings.ports.webchat,
-                        help="default: TELECOM_WEBCHAT_PORT or %(default)s")
-    parser.add_argument("--rasa-url", default=settings.rasa_url,
-                        help="where the Rasa server runs (default: RASA_URL or %(default)s)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=settings.ports.webchat,
+        help="default: TELECOM_WEBCHAT_PORT or %(default)s",
+    )
+    parser.add_argument(
+        "--rasa-url",
+        default=settings.rasa_url,
+        help="where the Rasa server runs (default: RASA_URL or %(default)s)",
+    )
     args = parser.parse_args(argv)
     exit_if_port_taken(parser, args.host, args.port)
     engine = make_engine(settings.database_url)
     migrate(engine, [Area.TICKETS])
-    app = create_app(RasaClient(args.rasa_url, channel_secret), SqlReplyOutbox(engine),
-                     conversation_key, always_secure_cookies=settings.profile == PRODUCTION)
-    app.run(host=args.host, port=args.port, workers=1, access_log=False)
+    app = create_app(
+        RasaClient(args.rasa_url, channel_secret),
+        SqlReplyOutbox(engine),
+        conversation_key,
+        always_secure_cookies=settings.profile == PRODUCTION,
+    )
+    # No banner: `telecom run` prints one summary for every part.
+    app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ belongs to comes from the session cookie alone (channels/webchat/sessions.py): a
 relay answers 503 {"error": "unavailable"} when Rasa cannot be reached, so the page can offer a
 retry, and the inbox does the same when the database cannot be reached.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -15,12 +16,12 @@ import logging
 import re
 from html import escape
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from sanic import Sanic
 from sanic.request import Request
-from sanic.response import HTTPResponse, html
+from sanic.response import BaseHTTPResponse, HTTPResponse, html
 from sanic.response import json as json_response
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -46,8 +47,14 @@ REPLY_ID_MAX = 2**63 - 1
 logger = logging.getLogger(__name__)
 
 
-def create_app(rasa: RasaClient, outbox: ReplyOutbox, conversation_key: str,
-               *, always_secure_cookies: bool = False, name: str = "webchat") -> Sanic:
+def create_app(
+    rasa: RasaClient,
+    outbox: ReplyOutbox,
+    conversation_key: str,
+    *,
+    always_secure_cookies: bool = False,
+    name: str = "webchat",
+) -> Sanic:
     """`rasa` takes the customers' messages to Rasa, and is closed when the server stops;
     `conversation_key` signs the session cookies and derives the sender ids.
     `always_secure_cookies` (the production profile) marks the cookie Secure even when this
@@ -106,7 +113,7 @@ async def health(request: Request) -> HTTPResponse:
     return json_response({"status": "ok"})
 
 
-async def refuse_cross_origin_posts(request: Request) -> Optional[HTTPResponse]:
+async def refuse_cross_origin_posts(request: Request) -> HTTPResponse | None:
     """Another site's page posting here. SameSite=Strict already keeps the cookie off such a
     request; this refuses it outright. The host alone is compared: behind a proxy that ends
     TLS, this server sees http while the browser's Origin says https."""
@@ -115,12 +122,17 @@ async def refuse_cross_origin_posts(request: Request) -> Optional[HTTPResponse]:
         return None
     if _host_of(origin) == request.headers.get("host", "").lower():
         return None
-    logger.warning("Cross-origin %s %s from %s refused (Origin %r)",
-                   request.method, request.path, request.ip, origin)
+    logger.warning(
+        "Cross-origin %s %s from %s refused (Origin %r)",
+        request.method,
+        request.path,
+        request.ip,
+        origin,
+    )
     return _error(403, "cross_origin")
 
 
-async def add_security_headers(request: Request, response: HTTPResponse) -> None:
+async def add_security_headers(request: Request, response: BaseHTTPResponse) -> None:
     response.headers.update(SECURITY_HEADERS)
     if not request.path.startswith(STATIC_PREFIX):
         # Replies may carry the customer's personal data: keep them out of caches.
@@ -215,7 +227,7 @@ def _reply_for_page(reply: AgentReply) -> dict:
     return {"id": reply.id, "text": reply.for_customer(), "at": at}
 
 
-def _json_object(request: Request) -> Optional[dict]:
+def _json_object(request: Request) -> dict | None:
     try:
         body = request.json
     except Exception:  # Sanic raises InvalidUsage on malformed JSON
@@ -230,12 +242,12 @@ def _host_of(origin: str) -> str:
         return ""
 
 
-def _names_a_sender(request: Request, body: Optional[dict] = None) -> bool:
+def _names_a_sender(request: Request, body: dict | None = None) -> bool:
     """A client choosing its conversation: refused, whatever the name."""
     return "sender" in request.args or (body is not None and "sender" in body)
 
 
-def _are_reply_ids(value: Any) -> bool:
+def _are_reply_ids(value: Any) -> TypeGuard[list[int]]:
     # type() rather than isinstance(): JSON's true and false are ints to Python.
     return (
         isinstance(value, list)

@@ -5,6 +5,7 @@ sender id is an HMAC of that session id (trust.conversation_id), not the id itse
 seen elsewhere (the agent console, a log) cannot be turned back into a cookie, and a cookie
 whose signature does not verify counts as no cookie at all, so a new session begins.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,10 +14,9 @@ import ipaddress
 import logging
 import re
 import secrets
-from typing import Optional
 
 from sanic.request import Request
-from sanic.response import HTTPResponse
+from sanic.response import BaseHTTPResponse
 
 from telecom_assistant.trust import conversation_id
 
@@ -39,15 +39,16 @@ class Sessions:
 
     def __init__(self, conversation_key: str, always_secure: bool = False) -> None:
         self._conversation_key = conversation_key
-        self._signing_key = hmac.new(conversation_key.encode(), _SIGNING_KEY_LABEL,
-                                     hashlib.sha256).digest()
+        self._signing_key = hmac.new(
+            conversation_key.encode(), _SIGNING_KEY_LABEL, hashlib.sha256
+        ).digest()
         self._always_secure = always_secure
 
     def sender(self, session_id: str) -> str:
         """The Rasa sender id, and the conversation id of the tickets and replies."""
         return conversation_id(SENDER_PREFIX, session_id, self._conversation_key)
 
-    def current_sender(self, request: Request) -> Optional[str]:
+    def current_sender(self, request: Request) -> str | None:
         """The sender id of the request's session; None without one."""
         session_id = request.ctx.session_id
         return None if session_id is None else self.sender(session_id)
@@ -68,10 +69,11 @@ class Sessions:
         request.ctx.set_cookie = False
         request.ctx.session_id = self._verified(request.cookies.get(SESSION_COOKIE))
         if request.ctx.session_id is None and SESSION_COOKIE in request.cookies:
-            logger.warning("A web chat session cookie that does not verify, from %s: ignored",
-                           request.ip)
+            logger.warning(
+                "A web chat session cookie that does not verify, from %s: ignored", request.ip
+            )
 
-    async def write(self, request: Request, response: HTTPResponse) -> None:
+    async def write(self, request: Request, response: BaseHTTPResponse) -> None:
         if not getattr(request.ctx, "set_cookie", False):
             return
         response.cookies[SESSION_COOKIE] = self.cookie_for(request.ctx.session_id)
@@ -92,7 +94,7 @@ class Sessions:
     def _signature(self, session_id: str) -> str:
         return hmac.new(self._signing_key, session_id.encode(), hashlib.sha256).hexdigest()
 
-    def _verified(self, cookie: Optional[str]) -> Optional[str]:
+    def _verified(self, cookie: str | None) -> str | None:
         parts = _COOKIE_VALUE.fullmatch(cookie or "")
         if parts is None:
             return None
@@ -100,7 +102,7 @@ class Sessions:
         return session_id if hmac.compare_digest(signature, self._signature(session_id)) else None
 
 
-def came_over_https(scheme: str, peer: str, forwarded_proto: Optional[str]) -> bool:
+def came_over_https(scheme: str, peer: str, forwarded_proto: str | None) -> bool:
     """Whether the browser used HTTPS. X-Forwarded-Proto counts only from a proxy on this
     machine (nginx): anyone else could send it."""
     if scheme == "https":

@@ -7,6 +7,7 @@ Create Date: 2026-12-06
 The tables as `create_all` made them before there were migrations; a database made that way is
 adopted as it is (IF NOT EXISTS: only what is missing is created).
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -71,8 +72,7 @@ def upgrade() -> None:
         sa.Column("msisdn", sa.String(11), primary_key=True),
         sa.Column("customer_id", sa.Integer(), sa.ForeignKey("customers.id"), nullable=False),
         sa.Column("plan_id", sa.String(40), sa.ForeignKey("plans.id"), nullable=False),
-        sa.Column("device_model", sa.String(80), sa.ForeignKey("devices.model"),
-                  nullable=False),
+        sa.Column("device_model", sa.String(80), sa.ForeignKey("devices.model"), nullable=False),
         sa.Column("city", sa.String(40), nullable=False),
         sa.Column("district", sa.String(40), nullable=False),
         sa.Column("activated_on", sa.Date(), nullable=False),
@@ -187,7 +187,20 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # Referencing tables first; a table's indexes go with it.
-    for table in ("sms_outbox", "verification_counters", "verification_codes", "payments",
-                  "bill_lines", "bills", "usage_cycles", "subscriptions", "addons", "lines",
-                  "customers", "coverage", "devices", "plans"):
+    for table in (
+        "sms_outbox",
+        "verification_counters",
+        "verification_codes",
+        "payments",
+        "bill_lines",
+        "bills",
+        "usage_cycles",
+        "subscriptions",
+        "addons",
+        "lines",
+        "customers",
+        "coverage",
+        "devices",
+        "plans",
+    ):
         op.drop_table(table)

@@ -7,6 +7,7 @@ Create Date: 2026-12-06
 The tables as `create_all` made them before there were migrations; a database made that way is
 adopted as it is (IF NOT EXISTS: only what is missing is created).
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -36,8 +37,9 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(), nullable=False),
         if_not_exists=True,
     )
-    op.create_index("ix_console_sessions_username", "console_sessions", ["username"],
-                    if_not_exists=True)
+    op.create_index(
+        "ix_console_sessions_username", "console_sessions", ["username"], if_not_exists=True
+    )
 
 
 def downgrade() -> None:

@@ -7,6 +7,7 @@ Create Date: 2026-12-06
 The table as `create_all` made it before there were migrations; a database made that way is
 adopted as it is (IF NOT EXISTS).
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

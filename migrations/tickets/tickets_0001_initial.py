@@ -7,6 +7,7 @@ Create Date: 2026-12-06
 The tables as `create_all` made them before there were migrations; a database made that way is
 adopted as it is (IF NOT EXISTS: only what is missing is created).
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -41,8 +42,14 @@ def upgrade() -> None:
         sa.Column("assigned_to", sa.String(40)),
         if_not_exists=True,
     )
-    for column in ("category", "status", "contact_number", "msisdn", "conversation_id",
-                   "created_at"):
+    for column in (
+        "category",
+        "status",
+        "contact_number",
+        "msisdn",
+        "conversation_id",
+        "created_at",
+    ):
         op.create_index(f"ix_tickets_{column}", "tickets", [column], if_not_exists=True)
     op.create_table(
         "ticket_turns",
@@ -92,12 +99,21 @@ def upgrade() -> None:
     for table in ("ticket_turns", "ticket_status_changes", "ticket_notes", "agent_replies"):
         op.create_index(f"ix_{table}_ticket_id", table, ["ticket_id"], if_not_exists=True)
     # The channels' poll: "pending replies of this channel (and conversation)".
-    op.create_index("ix_agent_replies_outbox", "agent_replies",
-                    ["channel", "delivery", "conversation_id"], if_not_exists=True)
+    op.create_index(
+        "ix_agent_replies_outbox",
+        "agent_replies",
+        ["channel", "delivery", "conversation_id"],
+        if_not_exists=True,
+    )
 
 
 def downgrade() -> None:
     # Referencing tables first; a table's indexes go with it.
-    for table in ("agent_replies", "ticket_notes", "ticket_status_changes", "ticket_turns",
-                  "tickets"):
+    for table in (
+        "agent_replies",
+        "ticket_notes",
+        "ticket_status_changes",
+        "ticket_turns",
+        "tickets",
+    ):
         op.drop_table(table)

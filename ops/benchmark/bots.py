@@ -1,6 +1,7 @@
 """The bots under test, each started on free ports in a directory of its own: the assistant
 as `telecom run` starts it (embedded profile) or its production profile, and Rasa's starter
 bot made by `rasa init` (the baseline)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -42,8 +43,10 @@ BASELINE_CODE = "246810"
 ONE_TIME_CODE_IN_SMS = re.compile(r"\b\d{6}\b")
 # The benchmark's few demo customers verify thousands of times a run, far beyond what the
 # verification throttles allow one phone: lifted for its servers, still counted.
-LOAD_TEST_LIMITS = {variable_name(Verification, throttle.name): "1000000"
-                    for throttle in fields(VerificationThrottles)}
+LOAD_TEST_LIMITS = {
+    variable_name(Verification, throttle.name): "1000000"
+    for throttle in fields(VerificationThrottles)
+}
 PROFILES = {ACTION_SERVER: "actions.prof", RASA: "rasa.prof"}
 
 
@@ -65,14 +68,16 @@ def outbox_reader(database_url: str) -> CodeReader:
     async def read_code(msisdn: str) -> str:
         # Off the event loop: the other customers keep talking meanwhile.
         body = await asyncio.to_thread(accounts.latest_sms, msisdn)
-        return ONE_TIME_CODE_IN_SMS.search(body).group()
+        code = ONE_TIME_CODE_IN_SMS.search(body or "")
+        if code is None:
+            raise RuntimeError(f"no one-time code in the SMS outbox for {msisdn}")
+        return code.group()
 
     return read_code
 
 
 @contextmanager
-def assistant(model: Path, workdir: Path,
-              profile_dir: Path | None = None) -> Iterator[RunningBot]:
+def assistant(model: Path, workdir: Path, profile_dir: Path | None = None) -> Iterator[RunningBot]:
     """The action server and Rasa with the project's endpoints (its tracker store kept in
     workdir) over a freshly seeded SQLite database in workdir; under cProfile when given a
     `profile_dir` (PROFILES names the files each server writes there as it stops)."""
@@ -81,15 +86,21 @@ def assistant(model: Path, workdir: Path,
     env = {**server_environment(database_url), **LOAD_TEST_LIMITS}
     profiles = {name: profile_dir / file for name, file in PROFILES.items()} if profile_dir else {}
     actions = action_server_part(workdir, env, profiles.get(ACTION_SERVER))
-    rasa = rasa_part(model, workdir, env, production_endpoints(workdir, actions.url),
-                     profile_to=profiles.get(RASA))
+    rasa = rasa_part(
+        model,
+        workdir,
+        env,
+        production_endpoints(workdir, actions.url),
+        profile_to=profiles.get(RASA),
+    )
     with launcher.started([actions, rasa]) as servers:
         yield RunningBot(ASSISTANT, servers, outbox_reader(database_url))
 
 
 @contextmanager
-def production_assistant(model: Path, workdir: Path, postgres_admin_url: str,
-                         rasa_servers: int) -> Iterator[RunningBot]:
+def production_assistant(
+    model: Path, workdir: Path, postgres_admin_url: str, rasa_servers: int
+) -> Iterator[RunningBot]:
     """The production profile: `rasa_servers` Rasa servers and an action server behind nginx,
     over a freshly seeded PostgreSQL database of its own (made through `postgres_admin_url`,
     dropped afterwards) and lock keys of its own in Redis (the settings' REDIS_URL, deleted
@@ -100,16 +111,26 @@ def production_assistant(model: Path, workdir: Path, postgres_admin_url: str,
     with scratch_postgres_database(postgres_admin_url, "telecom_benchmark") as database_url:
         reset_database(make_engine(database_url), operator_now().date())
         settings = Settings.from_environment()
-        settings = replace(settings, database_url=database_url, production=replace(
-            settings.production, lock_key_prefix=f"benchmark{uuid.uuid4().hex[:12]}",
-            rasa_servers=rasa_servers, action_servers=1))
+        settings = replace(
+            settings,
+            database_url=database_url,
+            production=replace(
+                settings.production,
+                lock_key_prefix=f"benchmark{uuid.uuid4().hex[:12]}",
+                rasa_servers=rasa_servers,
+                action_servers=1,
+            ),
+        )
         found = problems(settings)
         if found:
             raise RuntimeError("\n".join(found))
         servers = start_production_servers(model, workdir, settings, nginx, LOAD_TEST_LIMITS)
         try:
-            yield RunningBot(f"{PRODUCTION_ASSISTANT} ({rasa_servers} Rasa servers)", servers,
-                             outbox_reader(database_url))
+            yield RunningBot(
+                f"{PRODUCTION_ASSISTANT} ({rasa_servers} Rasa servers)",
+                servers,
+                outbox_reader(database_url),
+            )
         finally:
             launcher.stop(servers)
             delete_locks(settings.production.redis_url, settings.production.lock_key_prefix)
@@ -121,8 +142,11 @@ def train_baseline(workdir: Path) -> tuple[Path, float]:
     project = workdir / "project"
     project.mkdir(parents=True)
     started = time.monotonic()
-    run_quietly(rasa_command("init", "--no-prompt", "--init-dir", str(project)),
-                cwd=workdir, log=workdir / "init.log")
+    run_quietly(
+        rasa_command("init", "--no-prompt", "--init-dir", str(project)),
+        cwd=workdir,
+        log=workdir / "init.log",
+    )
     seconds = time.monotonic() - started
     return next((project / "models").glob("*.tar.gz")), seconds
 
@@ -135,8 +159,9 @@ def baseline(model: Path, workdir: Path) -> Iterator[RunningBot]:
     async def read_code(_msisdn: str) -> str:
         return BASELINE_CODE
 
-    rasa = rasa_part(model, workdir, server_environment(), project / "endpoints.yml",
-                     project=project)
+    rasa = rasa_part(
+        model, workdir, server_environment(), project / "endpoints.yml", project=project
+    )
     with launcher.started([rasa]) as servers:
         yield RunningBot(BASELINE, servers, read_code)
 
@@ -148,15 +173,25 @@ def train_assistant(workdir: Path) -> float:
 
     ensure_pipeline()  # the spaCy pipeline the config names; built once, not part of training
     started = time.monotonic()
-    run_quietly(rasa_command("train", "--force", "--out", str(workdir / "models")),
-                cwd=PROJECT_ROOT, log=workdir / "train.log",
-                env={"RASA_CACHE_DIRECTORY": str(workdir / "cache")})
+    run_quietly(
+        rasa_command("train", "--force", "--out", str(workdir / "models")),
+        cwd=PROJECT_ROOT,
+        log=workdir / "train.log",
+        env={"RASA_CACHE_DIRECTORY": str(workdir / "cache")},
+    )
     return time.monotonic() - started
 
 
-def run_quietly(command: Sequence[str], cwd: Path, log: Path, env: dict[str, str] | None = None) -> None:
+def run_quietly(
+    command: Sequence[str], cwd: Path, log: Path, env: dict[str, str] | None = None
+) -> None:
     with log.open("w") as output:
-        result = subprocess.run(list(command), cwd=cwd, stdout=output, stderr=subprocess.STDOUT,
-                                env={**server_environment(), **(env or {})})
+        result = subprocess.run(
+            list(command),
+            cwd=cwd,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**server_environment(), **(env or {})},
+        )
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:3])} failed; see {log}")

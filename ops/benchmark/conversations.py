@@ -7,10 +7,10 @@ then the one-time code from the SMS outbox), the bill, a question about a plan, 
 they want to cancel (declined at the confirmation, so every conversation finds the line as
 seeded), and thanks.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from demo.catalogue import ADDONS, PLANS
 from demo.seed import DEMO_LINES, DemoLine
@@ -60,7 +60,9 @@ def conversation(customer: Customer) -> list[Turn]:
             Turn("one-time code, then usage", ONE_TIME_CODE),
             Turn("bill", "查一下我的账单"),
             Turn("plan question", f"{plan['name_zh']}多少钱"),
-            _unsubscribe_turn(f"帮我退订{addon['name_zh']}" if addon else None, "我开通了哪些增值业务"),
+            _unsubscribe_turn(
+                f"帮我退订{addon['name_zh']}" if addon else None, "我开通了哪些增值业务"
+            ),
             Turn("declines", "不用了"),
             Turn("thanks", "谢谢"),
         ]
@@ -71,15 +73,19 @@ def conversation(customer: Customer) -> list[Turn]:
         Turn("one-time code, then usage", ONE_TIME_CODE),
         Turn("bill", "what's my bill?"),
         Turn("plan question", f"how much is the {plan['name']} plan?"),
-        _unsubscribe_turn(f"cancel my {addon['name']}" if addon else None,
-                          "what add-ons am I paying for?"),
+        _unsubscribe_turn(
+            f"cancel my {addon['name']}" if addon else None, "what add-ons am I paying for?"
+        ),
         Turn("declines", "no thanks"),
         Turn("thanks", "thanks a lot!"),
     ]
 
 
-def _unsubscribe_turn(cancel_addon: Optional[str], list_addons: str) -> Turn:
+def _unsubscribe_turn(cancel_addon: str | None, list_addons: str) -> Turn:
     """A line with add-ons cancels one (and is asked to confirm); a line without asks what it
     pays for, as such customers do."""
-    return Turn("cancel an add-on", cancel_addon) if cancel_addon else Turn("list add-ons",
-                                                                             list_addons)
+    return (
+        Turn("cancel an add-on", cancel_addon)
+        if cancel_addon
+        else Turn("list add-ons", list_addons)
+    )

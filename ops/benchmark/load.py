@@ -6,14 +6,15 @@ message; a finished conversation is followed by a new one under a new sender id,
 customer would start it (so conversations keep a realistic length instead of growing for the
 whole run).
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Optional
 
 import httpx
 
@@ -44,8 +45,8 @@ class LoadSchedule:
 
     concurrency: int
     think_seconds: float  # the mean pause between an answer and the next message
-    duration_seconds: Optional[float] = None  # stop sending after this long...
-    conversations_per_customer: Optional[int] = None  # ...or after this many conversations
+    duration_seconds: float | None = None  # stop sending after this long...
+    conversations_per_customer: int | None = None  # ...or after this many conversations
 
     def __post_init__(self) -> None:
         if (self.duration_seconds is None) == (self.conversations_per_customer is None):
@@ -112,22 +113,25 @@ async def send(client: httpx.AsyncClient, url: str, sender: str, text: str) -> t
     return (time.perf_counter() - started) * 1000, ok
 
 
-async def run_level(base_url: str, schedule: LoadSchedule, read_code: CodeReader,
-                    run_name: str) -> LevelRun:
+async def run_level(
+    base_url: str, schedule: LoadSchedule, read_code: CodeReader, run_name: str
+) -> LevelRun:
     """`schedule.concurrency` customers at once; `run_name` keeps sender ids apart between
     levels and runs."""
     crowd = customers(schedule.concurrency)
     # Customers who share a line take turns from giving the number until the code is in,
     # or the second code would replace the first.
     verification_turns = {customer.msisdn: asyncio.Lock() for customer in crowd}
-    limits = httpx.Limits(max_connections=schedule.concurrency,
-                          max_keepalive_connections=schedule.concurrency)
+    limits = httpx.Limits(
+        max_connections=schedule.concurrency, max_keepalive_connections=schedule.concurrency
+    )
     level = LevelRun(schedule.concurrency, wall_seconds=0.0)
     started = last_answer = time.monotonic()
     # As the channel programs do: the production profile's Rasa refuses messages without it.
     headers = {CHANNEL_SECRET_HEADER: CHANNEL_SECRET.value(Settings.from_environment())}
-    async with httpx.AsyncClient(timeout=MESSAGE_TIMEOUT_SECONDS, limits=limits,
-                                 headers=headers) as client:
+    async with httpx.AsyncClient(
+        timeout=MESSAGE_TIMEOUT_SECONDS, limits=limits, headers=headers
+    ) as client:
 
         async def customer_talks(customer: Customer) -> None:
             nonlocal last_answer

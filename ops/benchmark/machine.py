@@ -1,4 +1,5 @@
 """The machine a benchmark ran on: figures mean little without it."""
+
 from __future__ import annotations
 
 import os
@@ -41,9 +42,11 @@ def _first_value(path: str, key: str) -> str:
 
 def _os_name() -> str:
     release = Path("/etc/os-release")
-    names = dict(
-        line.split("=", 1) for line in release.read_text().splitlines() if "=" in line
-    ) if release.exists() else {}
+    names = (
+        dict(line.split("=", 1) for line in release.read_text().splitlines() if "=" in line)
+        if release.exists()
+        else {}
+    )
     pretty = names.get("PRETTY_NAME", platform.system()).strip('"')
     return f"{pretty}, Linux {platform.release()}"
 
@@ -54,10 +57,10 @@ def describe_machine() -> Machine:
         cpu=_first_value("/proc/cpuinfo", "model name"),
         # The cores this process may use (a container may see fewer than the host has).
         cores=len(os.sched_getaffinity(0)),
-        memory_gb=memory_kb / 1024 ** 2,
+        memory_gb=memory_kb / 1024**2,
         os=_os_name(),
         python=platform.python_version(),
         rasa=f"{metadata.version('rasa')} (rasa-sdk {metadata.version('rasa-sdk')}, "
-             f"TensorFlow {metadata.version('tensorflow')})",
+        f"TensorFlow {metadata.version('tensorflow')})",
         date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )

@@ -1,10 +1,10 @@
 """What a benchmark run is asked to do: light enough for the CLI's parser to import."""
+
 from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 
 def concurrency_levels(text: str) -> list[int]:
@@ -12,7 +12,9 @@ def concurrency_levels(text: str) -> list[int]:
     try:
         levels = sorted({int(part) for part in text.split(",") if part.strip()})
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of numbers"
+        ) from None
     if not levels or levels[0] < 1:
         raise argparse.ArgumentTypeError("concurrency levels must be 1 or more")
     return levels
@@ -33,12 +35,14 @@ DEFAULT_POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 class Settings:
     concurrency: list[int]
     think_seconds: float
-    duration_seconds: Optional[float]
-    conversations_per_customer: Optional[int]
+    duration_seconds: float | None
+    conversations_per_customer: int | None
 
     def describe_length(self) -> str:
         if self.conversations_per_customer is not None:
-            return f"until each customer has finished {self.conversations_per_customer} conversations"
+            return (
+                f"until each customer has finished {self.conversations_per_customer} conversations"
+            )
         return f"for {self.duration_seconds:.0f} s"
 
 
@@ -50,5 +54,5 @@ class BenchmarkOptions:
     skip_training: bool
     # The production profile with this many Rasa servers instead of the embedded one; None:
     # the embedded profile. Its database is made through postgres_admin_url.
-    production: Optional[int] = None
+    production: int | None = None
     postgres_admin_url: str = DEFAULT_POSTGRES_ADMIN_URL

@@ -1,21 +1,22 @@
 """The report's plots: latency distribution per concurrency level, and throughput and p95
 against concurrency, the assistant beside the baseline."""
+
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only: no display on a server or in CI
 
-import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
-from matplotlib import ticker  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib import ticker
 
-from ops.benchmark.load import LevelRun  # noqa: E402
-from ops.benchmark.report import TARGET_P95_MS  # noqa: E402
-from ops.benchmark.results import BenchmarkResults  # noqa: E402
+from ops.benchmark.load import LevelRun
+from ops.benchmark.report import TARGET_P95_MS
+from ops.benchmark.results import BenchmarkResults
 
 COLOURS = ("tab:blue", "tab:orange")
 
@@ -34,8 +35,9 @@ def plot_latency_distribution(path: Path, runs: Mapping[str, Sequence[LevelRun]]
     """One panel per concurrency level: the share of messages answered within x ms (an
     empirical distribution function), so p50 and p95 can be read off at 0.5 and 0.95."""
     levels = [run.concurrency for run in next(iter(runs.values()))]
-    figure, axes = plt.subplots(1, len(levels), figsize=(4.2 * len(levels), 3.8), sharey=True,
-                                squeeze=False)
+    figure, axes = plt.subplots(
+        1, len(levels), figsize=(4.2 * len(levels), 3.8), sharey=True, squeeze=False
+    )
     for axis, concurrency in zip(axes[0], levels):
         for colour, (bot, bot_runs) in zip(COLOURS, runs.items()):
             run = next(run for run in bot_runs if run.concurrency == concurrency)
@@ -59,10 +61,20 @@ def plot_throughput(path: Path, results: BenchmarkResults) -> None:
     figure, (throughput, p95) = plt.subplots(1, 2, figsize=(10, 3.8))
     for colour, bot in zip(COLOURS, bots):
         concurrency = [level.concurrency for level in bot.levels]
-        throughput.plot(concurrency, [level.messages_per_second for level in bot.levels],
-                        marker="o", color=colour, label=bot.name)
-        p95.plot(concurrency, [level.p95_ms for level in bot.levels], marker="o", color=colour,
-                 label=bot.name)
+        throughput.plot(
+            concurrency,
+            [level.messages_per_second for level in bot.levels],
+            marker="o",
+            color=colour,
+            label=bot.name,
+        )
+        p95.plot(
+            concurrency,
+            [level.p95_ms for level in bot.levels],
+            marker="o",
+            color=colour,
+            label=bot.name,
+        )
     throughput.set_ylabel("messages answered per second")
     p95.axhline(TARGET_P95_MS, color="grey", linestyle=":", label=f"target {TARGET_P95_MS} ms")
     p95.set_ylabel("p95 round trip (ms, log scale)")

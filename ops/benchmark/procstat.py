@@ -5,6 +5,7 @@ Both servers are one process each (Sanic with one worker, TensorFlow's threads i
 a process's own figures are the server's. The machine's busy time tells what other programs
 took from the same cores while a benchmark ran.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,7 +21,7 @@ def cpu_seconds_from_stat(stat: str) -> float:
     """User plus system time of the process and of its children it has waited for, from the
     text of /proc/<pid>/stat. The command name (field 2) may hold spaces and parentheses, so
     the fields are counted from the last ')'."""
-    fields = stat[stat.rindex(")") + 2:].split()
+    fields = stat[stat.rindex(")") + 2 :].split()
     # fields[0] is field 3 (state); utime, stime, cutime, cstime are fields 14 to 17.
     return sum(int(ticks) for ticks in fields[11:15]) / CLOCK_TICKS_PER_SECOND
 
@@ -64,9 +65,12 @@ class Snapshot:
     processes: dict[str, ProcessSample]
 
     @classmethod
-    def take(cls, pids: dict[str, int]) -> "Snapshot":
-        return cls(time.monotonic(), busy_seconds_from_proc_stat(Path("/proc/stat").read_text()),
-                   {name: sample(pid) for name, pid in pids.items()})
+    def take(cls, pids: dict[str, int]) -> Snapshot:
+        return cls(
+            time.monotonic(),
+            busy_seconds_from_proc_stat(Path("/proc/stat").read_text()),
+            {name: sample(pid) for name, pid in pids.items()},
+        )
 
 
 def cpu_percent(before: Snapshot, after: Snapshot) -> dict[str, float]:
@@ -74,7 +78,8 @@ def cpu_percent(before: Snapshot, after: Snapshot) -> dict[str, float]:
     2-core machine), and what all other programs together took meanwhile."""
     wall_seconds = after.taken_at - before.taken_at
     shares = {
-        name: 100 * (after.processes[name].cpu_seconds - before.processes[name].cpu_seconds)
+        name: 100
+        * (after.processes[name].cpu_seconds - before.processes[name].cpu_seconds)
         / wall_seconds
         for name in after.processes
     }

@@ -7,6 +7,7 @@ account database, Rasa's the tracker store), how big a conversation's tracker gr
 the functions that handle a message spent their time on. cProfile slows Python down, so its
 times are for comparing functions with each other; the counts are exact, start-up included.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,7 +17,6 @@ import sqlite3
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from ops.benchmark.bots import PROFILES, assistant
 from ops.benchmark.load import LoadSchedule, run_level
@@ -67,7 +67,7 @@ def message_costs(stats: pstats.Stats, handlers: str) -> str:
     return output.getvalue()
 
 
-def profile_assistant(model: Path, conversations: Optional[int] = None) -> int:
+def profile_assistant(model: Path, conversations: int | None = None) -> int:
     conversations = conversations or CONVERSATIONS
     with tempfile.TemporaryDirectory(prefix="telecom-profile-") as temporary:
         workdir = Path(temporary)
@@ -78,16 +78,24 @@ def profile_assistant(model: Path, conversations: Optional[int] = None) -> int:
         messages = len(run.messages)
         stats = {name: pstats.Stats(str(workdir / file)) for name, file in PROFILES.items()}
         size = tracker_size(workdir / "tracker.db")
-        print(f"{messages} messages in {conversations} conversations "
-              f"({run.errors} failed), per message:")
-        print(f"  requests to the action server     "
-              f"{calls(stats[ACTION_SERVER], ACTION_REQUEST) / messages:6.2f}")
+        print(
+            f"{messages} messages in {conversations} conversations "
+            f"({run.errors} failed), per message:"
+        )
+        print(
+            f"  requests to the action server     "
+            f"{calls(stats[ACTION_SERVER], ACTION_REQUEST) / messages:6.2f}"
+        )
         for name, process_stats in stats.items():
-            print(f"  {name + ':':<15} SQL statements   "
-                  f"{calls(process_stats, SQL_STATEMENT) / messages:6.2f}, "
-                  f"SQLite connections opened {calls(process_stats, SQLITE_CONNECTION) / messages:.2f}")
-        print(f"Tracker per conversation: {size.events_per_conversation:.0f} events, "
-              f"{size.kilobytes_per_conversation:.0f} kB")
+            print(
+                f"  {name + ':':<15} SQL statements   "
+                f"{calls(process_stats, SQL_STATEMENT) / messages:6.2f}, "
+                f"SQLite connections opened {calls(process_stats, SQLITE_CONNECTION) / messages:.2f}"
+            )
+        print(
+            f"Tracker per conversation: {size.events_per_conversation:.0f} events, "
+            f"{size.kilobytes_per_conversation:.0f} kB"
+        )
         for name, process_stats in stats.items():
             print(f"\n{name}: what handling the messages called\n")
             print(message_costs(process_stats, MESSAGE_HANDLERS[name]))

@@ -7,6 +7,7 @@ and asks once more as soon as the supervisor has the action server back: the fig
 seconds from the kill to that real answer. tests/e2e/test_supervisor_heals.py checks the same
 story's answers.
 """
+
 from __future__ import annotations
 
 import re
@@ -57,9 +58,11 @@ class SupervisedAssistant:
     supervisor: Supervisor
 
     def say(self, sender: str, text: str) -> list[str]:
-        answer = httpx.post(f"{self.rasa_url}{REST_WEBHOOK}",
-                            json={"sender": sender, "message": text},
-                            timeout=MESSAGE_TIMEOUT_SECONDS)
+        answer = httpx.post(
+            f"{self.rasa_url}{REST_WEBHOOK}",
+            json={"sender": sender, "message": text},
+            timeout=MESSAGE_TIMEOUT_SECONDS,
+        )
         answer.raise_for_status()
         return [reply.get("text", "") for reply in answer.json()]
 
@@ -77,8 +80,9 @@ def supervised_assistant(model: Path, workdir: Path) -> Iterator[SupervisedAssis
     reset_database(make_engine(database_url), operator_now().date())
     env = server_environment(database_url)
     actions = action_server_part(workdir, env)
-    rasa = rasa_part(model, workdir, env, production_endpoints(workdir, actions.url),
-                     name=RASA_SERVER)
+    rasa = rasa_part(
+        model, workdir, env, production_endpoints(workdir, actions.url), name=RASA_SERVER
+    )
     supervisor = Supervisor([actions, rasa])
     done = threading.Event()
     watcher = threading.Thread(target=supervisor.watch, args=(done,), daemon=True)
@@ -117,8 +121,9 @@ def kill_the_action_server_mid_conversation(assistant: SupervisedAssistant) -> R
     deadline = killed_at + RECOVERY_TIMEOUT_SECONDS
     while not answers(action_server.part):
         if time.monotonic() > deadline:
-            raise TimeoutError(f"the {ACTION_SERVER} was not back within "
-                               f"{RECOVERY_TIMEOUT_SECONDS} s")
+            raise TimeoutError(
+                f"the {ACTION_SERVER} was not back within {RECOVERY_TIMEOUT_SECONDS} s"
+            )
         time.sleep(POLL_SECONDS)
     back = assistant.say(sender, QUESTION)
     return Recovery(verified, while_down, back, time.monotonic() - killed_at)
@@ -130,14 +135,20 @@ def unavailable_text() -> str:
 
 
 def measure_recovery(model: Path) -> int:
-    with tempfile.TemporaryDirectory(prefix="telecom-recovery-") as temporary, \
-            supervised_assistant(model, Path(temporary)) as assistant:
+    with (
+        tempfile.TemporaryDirectory(prefix="telecom-recovery-") as temporary,
+        supervised_assistant(model, Path(temporary)) as assistant,
+    ):
         recovery = kill_the_action_server_mid_conversation(assistant)
     unavailable = unavailable_text()
     if recovery.while_down != [unavailable] or unavailable in recovery.back:
-        print(f"The story did not go as expected: while the {ACTION_SERVER} was down the "
-              f"customer read {recovery.while_down}, once it was back {recovery.back}.")
+        print(
+            f"The story did not go as expected: while the {ACTION_SERVER} was down the "
+            f"customer read {recovery.while_down}, once it was back {recovery.back}."
+        )
         return 1
-    print(f"The {ACTION_SERVER} was killed mid-conversation: real answers again "
-          f"{recovery.seconds:.1f} s later.")
+    print(
+        f"The {ACTION_SERVER} was killed mid-conversation: real answers again "
+        f"{recovery.seconds:.1f} s later."
+    )
     return 0

@@ -1,7 +1,8 @@
 """docs/benchmarks.md and the table printed to the terminal, from a run's figures."""
+
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 from ops.benchmark.procstat import OTHER_PROGRAMS
 from ops.benchmark.results import LOAD_GENERATOR, BenchmarkResults, BotFigures, LevelFigures
@@ -13,8 +14,10 @@ TARGET_P95_MS = 150
 TARGET_CONCURRENCY = 10
 # Everything after this line in docs/benchmarks.md is written by hand (what made messages slow
 # and what changed) and survives regeneration.
-KEPT_MARKER = ("<!-- Written by hand: `telecom benchmark` regenerates everything above this "
-               "line and keeps everything below it. -->")
+KEPT_MARKER = (
+    "<!-- Written by hand: `telecom benchmark` regenerates everything above this "
+    "line and keeps everything below it. -->"
+)
 
 
 def milliseconds(value: float) -> str:
@@ -36,7 +39,7 @@ LATENCY_FIGURES: list[tuple[str, Callable[[LevelFigures], float], Callable[[floa
 ]
 
 
-def ratio(ours: Optional[float], theirs: Optional[float]) -> str:
+def ratio(ours: float | None, theirs: float | None) -> str:
     """How many times the baseline's figure ours is: 2.0× is twice as much."""
     if ours is None or not theirs:
         return "–"
@@ -52,8 +55,10 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
     return "\n".join(
-        "  ".join(cell.rjust(width) if index else cell.ljust(width)
-                  for index, (cell, width) in enumerate(zip(row, widths)))
+        "  ".join(
+            cell.rjust(width) if index else cell.ljust(width)
+            for index, (cell, width) in enumerate(zip(row, widths))
+        )
         for row in [header, *rows]
     )
 
@@ -69,18 +74,38 @@ def latency_rows(results: BenchmarkResults) -> list[list[str]]:
             level = bot.level(concurrency)
             if level is None:  # a run stopped before this level
                 continue
-            rows.append([bot.name, str(concurrency), str(level.messages), str(level.errors),
-                         *(shown(figure(level)) for _, figure, shown in LATENCY_FIGURES)])
+            rows.append(
+                [
+                    bot.name,
+                    str(concurrency),
+                    str(level.messages),
+                    str(level.errors),
+                    *(shown(figure(level)) for _, figure, shown in LATENCY_FIGURES),
+                ]
+            )
         ours = results.assistant.level(concurrency)
         theirs = results.baseline.level(concurrency) if results.baseline else None
         if ours is not None and theirs is not None:
-            rows.append(["ratio", str(concurrency), "", "",
-                         *(ratio(figure(ours), figure(theirs)) for _, figure, _ in LATENCY_FIGURES)])
+            rows.append(
+                [
+                    "ratio",
+                    str(concurrency),
+                    "",
+                    "",
+                    *(ratio(figure(ours), figure(theirs)) for _, figure, _ in LATENCY_FIGURES),
+                ]
+            )
     return rows
 
 
 def latency_header() -> list[str]:
-    return ["bot", "customers at once", "messages", "errors", *(name for name, _, _ in LATENCY_FIGURES)]
+    return [
+        "bot",
+        "customers at once",
+        "messages",
+        "errors",
+        *(name for name, _, _ in LATENCY_FIGURES),
+    ]
 
 
 def resource_rows(results: BenchmarkResults) -> list[list[str]]:
@@ -89,16 +114,27 @@ def resource_rows(results: BenchmarkResults) -> list[list[str]]:
         processes = [*bot.peak_rss_mb, LOAD_GENERATOR, OTHER_PROGRAMS]
         for process in processes:
             peak = bot.peak_rss_mb.get(process)
-            rows.append([bot.name, process,
-                         *(f"{level.cpu_percent[process]:.0f} %" if level else "–"
-                           for level in map(bot.level, results.settings.concurrency)),
-                         f"{peak:.0f}" if peak is not None else "–"])
+            rows.append(
+                [
+                    bot.name,
+                    process,
+                    *(
+                        f"{level.cpu_percent[process]:.0f} %" if level else "–"
+                        for level in map(bot.level, results.settings.concurrency)
+                    ),
+                    f"{peak:.0f}" if peak is not None else "–",
+                ]
+            )
     return rows
 
 
 def resource_header(results: BenchmarkResults) -> list[str]:
-    return ["bot", "process", *(f"CPU at {c}" for c in results.settings.concurrency),
-            "peak memory MB"]
+    return [
+        "bot",
+        "process",
+        *(f"CPU at {c}" for c in results.settings.concurrency),
+        "peak memory MB",
+    ]
 
 
 def startup_rows(results: BenchmarkResults) -> list[list[str]]:
@@ -106,32 +142,58 @@ def startup_rows(results: BenchmarkResults) -> list[list[str]]:
     rows = []
     for process, seconds in ours.startup_seconds.items():
         baseline_seconds = theirs.startup_seconds.get(process) if theirs else None
-        rows.append([f"{process} start-up (spawn until it answers)", f"{seconds:.1f} s",
-                     f"{baseline_seconds:.1f} s" if baseline_seconds is not None else "–",
-                     ratio(seconds, baseline_seconds)])
-    rows.append(["first reply after start-up", f"{ours.first_reply_ms:.0f} ms",
-                 f"{theirs.first_reply_ms:.0f} ms" if theirs else "–",
-                 ratio(ours.first_reply_ms, theirs.first_reply_ms if theirs else None)])
+        rows.append(
+            [
+                f"{process} start-up (spawn until it answers)",
+                f"{seconds:.1f} s",
+                f"{baseline_seconds:.1f} s" if baseline_seconds is not None else "–",
+                ratio(seconds, baseline_seconds),
+            ]
+        )
+    rows.append(
+        [
+            "first reply after start-up",
+            f"{ours.first_reply_ms:.0f} ms",
+            f"{theirs.first_reply_ms:.0f} ms" if theirs else "–",
+            ratio(ours.first_reply_ms, theirs.first_reply_ms if theirs else None),
+        ]
+    )
     ours_training = ours.training.seconds if ours.training else None
     theirs_training = theirs.training.seconds if theirs and theirs.training else None
-    rows.append(["training from scratch",
-                 f"{ours_training:.0f} s (measured {ours.training.measured_on})"
-                 if ours.training else "not measured yet",
-                 f"{theirs_training:.0f} s" if theirs_training is not None else "–",
-                 ratio(ours_training, theirs_training)])
+    rows.append(
+        [
+            "training from scratch",
+            f"{ours_training:.0f} s (measured {ours.training.measured_on})"
+            if ours.training
+            else "not measured yet",
+            f"{theirs_training:.0f} s" if theirs_training is not None else "–",
+            ratio(ours_training, theirs_training),
+        ]
+    )
     return rows
 
 
 def startup_header(results: BenchmarkResults) -> list[str]:
-    return ["", results.assistant.name,
-            results.baseline.name if results.baseline else "baseline (not run)", "ratio"]
+    return [
+        "",
+        results.assistant.name,
+        results.baseline.name if results.baseline else "baseline (not run)",
+        "ratio",
+    ]
 
 
 def step_rows(results: BenchmarkResults) -> list[list[str]]:
     ours, theirs = results.assistant, results.baseline
-    return [[step, milliseconds(median),
-             milliseconds(theirs.step_median_ms[step]) if theirs and step in theirs.step_median_ms else "–"]
-            for step, median in ours.step_median_ms.items()]
+    return [
+        [
+            step,
+            milliseconds(median),
+            milliseconds(theirs.step_median_ms[step])
+            if theirs and step in theirs.step_median_ms
+            else "–",
+        ]
+        for step, median in ours.step_median_ms.items()
+    ]
 
 
 def target_sentence(results: BenchmarkResults) -> str:
@@ -139,8 +201,10 @@ def target_sentence(results: BenchmarkResults) -> str:
     if level is None:
         return ""
     verdict = "meets" if level.p95_ms < TARGET_P95_MS else "misses"
-    return (f"At {TARGET_CONCURRENCY} customers at once the assistant's p95 is "
-            f"{milliseconds(level.p95_ms)} ms: it {verdict} the target of {TARGET_P95_MS} ms.\n\n")
+    return (
+        f"At {TARGET_CONCURRENCY} customers at once the assistant's p95 is "
+        f"{milliseconds(level.p95_ms)} ms: it {verdict} the target of {TARGET_P95_MS} ms.\n\n"
+    )
 
 
 def render_markdown(results: BenchmarkResults) -> str:
@@ -173,7 +237,7 @@ def render_markdown(results: BenchmarkResults) -> str:
         "half in Chinese. A conversation is nine messages: a greeting, a usage question "
         "that needs verification, the phone number, the one-time code read from the SMS "
         "outbox (which also answers the usage question), the bill, the price of a plan, "
-        "cancelling an add-on (or listing them, on lines without), \"no\" at the "
+        'cancelling an add-on (or listing them, on lines without), "no" at the '
         "confirmation, and thanks. A finished conversation is followed by a new one under a "
         "new sender id. The baseline gets exactly the same texts (its answers do not matter).\n"
         f"- **Pacing**: after each answer a customer pauses {settings.think_seconds:.1f} s on "
@@ -189,32 +253,35 @@ def render_markdown(results: BenchmarkResults) -> str:
         "core busy). **Peak memory** is each server's largest resident set (VmHWM). "
         "**Ratio** is the assistant's figure divided by the baseline's.\n",
         "## Latency and throughput\n",
-        target_sentence(results)
-        + markdown_table(latency_header(), latency_rows(results)) + "\n",
+        target_sentence(results) + markdown_table(latency_header(), latency_rows(results)) + "\n",
         f"![Latency distribution per concurrency, assistant and baseline]({LATENCY_PLOT})\n",
         f"![Messages per second and p95 latency against concurrency]({THROUGHPUT_PLOT})\n",
         "## Where a conversation's time goes\n",
         f"Median round trip of each message of the conversation at {lowest} customer"
         f"{'s' if lowest > 1 else ''} at once.\n\n"
-        + markdown_table(["message", f"{results.assistant.name} ms", f"{baseline_name} ms"],
-                         step_rows(results)) + "\n",
+        + markdown_table(
+            ["message", f"{results.assistant.name} ms", f"{baseline_name} ms"], step_rows(results)
+        )
+        + "\n",
         "## CPU and memory per process\n",
         "CPU at each concurrency level (customers at once); peak memory over the whole run. "
         "The load generator's CPU is the price of measuring on the same machine; \"other "
-        "programs\" is what everything else on the machine took from the same cores meanwhile "
+        'programs" is what everything else on the machine took from the same cores meanwhile '
         "(near 0 % on an otherwise idle machine).\n\n"
-        + markdown_table(resource_header(results), resource_rows(results)) + "\n",
+        + markdown_table(resource_header(results), resource_rows(results))
+        + "\n",
         "## Start-up and training\n",
         "Start-up is from spawning the process until its health check answers (Rasa's "
         "answers once the model is loaded). The assistant's training is `rasa train --force` "
         "of the project into a temporary directory (skipped with `--skip-training`: the last "
         "measured figure is shown with its date); the baseline's is `rasa init`.\n\n"
-        + markdown_table(startup_header(results), startup_rows(results)) + "\n",
+        + markdown_table(startup_header(results), startup_rows(results))
+        + "\n",
     ]
     return "\n".join(sections) + "\n" + KEPT_MARKER + "\n"
 
 
-def with_kept_section(generated: str, existing: Optional[str]) -> str:
+def with_kept_section(generated: str, existing: str | None) -> str:
     """The generated page, followed by the hand-written part of the existing one."""
     if existing and KEPT_MARKER in existing:
         return generated + "\n" + existing.split(KEPT_MARKER, 1)[1].lstrip("\n")
@@ -222,8 +289,10 @@ def with_kept_section(generated: str, existing: Optional[str]) -> str:
 
 
 def render_terminal(results: BenchmarkResults) -> str:
-    return "\n\n".join([
-        text_table(latency_header(), latency_rows(results)),
-        text_table(resource_header(results), resource_rows(results)),
-        text_table(startup_header(results), startup_rows(results)),
-    ])
+    return "\n\n".join(
+        [
+            text_table(latency_header(), latency_rows(results)),
+            text_table(resource_header(results), resource_rows(results)),
+            text_table(startup_header(results), startup_rows(results)),
+        ]
+    )

@@ -1,11 +1,11 @@
 """A benchmark run's figures, as the report shows them and as docs/benchmarks/results.json
 keeps them (the next run reads the training time back when it skips training)."""
+
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from ops.benchmark.load import LevelRun
 from ops.benchmark.machine import Machine
@@ -31,7 +31,7 @@ class LevelFigures:
     cpu_percent: dict[str, float]
 
     @classmethod
-    def of(cls, run: LevelRun, before: Snapshot, after: Snapshot) -> "LevelFigures":
+    def of(cls, run: LevelRun, before: Snapshot, after: Snapshot) -> LevelFigures:
         summary = run.summary()
         return cls(
             concurrency=run.concurrency,
@@ -58,12 +58,12 @@ class BotFigures:
     name: str
     startup_seconds: dict[str, float]  # by server process, spawn until its health answered
     first_reply_ms: float  # the first message after start-up (models warm up on it)
-    training: Optional[Training]
+    training: Training | None
     levels: list[LevelFigures]
     peak_rss_mb: dict[str, float]  # by server process, over the whole run
     step_median_ms: dict[str, float] = field(default_factory=dict)  # at the lowest level
 
-    def level(self, concurrency: int) -> Optional[LevelFigures]:
+    def level(self, concurrency: int) -> LevelFigures | None:
         return next((level for level in self.levels if level.concurrency == concurrency), None)
 
 
@@ -81,15 +81,16 @@ class BenchmarkResults:
     machine: Machine
     settings: Settings
     assistant: BotFigures
-    baseline: Optional[BotFigures]
+    baseline: BotFigures | None
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n",
-                        encoding="utf-8")
+        path.write_text(
+            json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
 
 
-def last_training(path: Path) -> Optional[Training]:
+def last_training(path: Path) -> Training | None:
     """The assistant's training time from the last run that measured it, if any."""
     if not path.exists():
         return None

@@ -3,6 +3,7 @@ against it while sampling its processes, then write the report, the plots and th
 `--production N` the assistant is the production profile with N Rasa servers instead, and its
 figures go to docs/benchmarks/production.json and the terminal only: the report describes the
 assistant as `telecom run` starts it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,7 +11,6 @@ import os
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Optional
 
 from ops.benchmark.bots import (
     RunningBot,
@@ -52,29 +52,39 @@ SETTLE_SECONDS = 3
 
 
 def schedule(settings: Settings, concurrency: int) -> LoadSchedule:
-    return LoadSchedule(concurrency, settings.think_seconds, settings.duration_seconds,
-                        settings.conversations_per_customer)
+    return LoadSchedule(
+        concurrency,
+        settings.think_seconds,
+        settings.duration_seconds,
+        settings.conversations_per_customer,
+    )
 
 
 def snapshot(bot: RunningBot) -> Snapshot:
-    return Snapshot.take({**{server.name: server.process.pid for server in bot.servers},
-                          LOAD_GENERATOR: os.getpid()})
+    return Snapshot.take(
+        {**{server.name: server.process.pid for server in bot.servers}, LOAD_GENERATOR: os.getpid()}
+    )
 
 
-async def measure(bot: RunningBot, settings: Settings,
-                  training: Optional[Training]) -> tuple[BotFigures, list[LevelRun]]:
+async def measure(
+    bot: RunningBot, settings: Settings, training: Training | None
+) -> tuple[BotFigures, list[LevelRun]]:
     """One warm-up conversation, then each level in turn."""
     run_name = f"bench-{datetime.now(timezone.utc):%H%M%S}"
-    warm_up = await run_level(bot.url, LoadSchedule(1, think_seconds=0,
-                                                    conversations_per_customer=1),
-                              bot.read_code, f"{run_name}-warm-up")
+    warm_up = await run_level(
+        bot.url,
+        LoadSchedule(1, think_seconds=0, conversations_per_customer=1),
+        bot.read_code,
+        f"{run_name}-warm-up",
+    )
     runs, levels = [], []
     for concurrency in settings.concurrency:
         print(f"  {bot.name}: {concurrency} at once…", flush=True)
         await asyncio.sleep(SETTLE_SECONDS)
         before = snapshot(bot)
-        run = await run_level(bot.url, schedule(settings, concurrency), bot.read_code,
-                              f"{run_name}-{concurrency}")
+        run = await run_level(
+            bot.url, schedule(settings, concurrency), bot.read_code, f"{run_name}-{concurrency}"
+        )
         levels.append(LevelFigures.of(run, before, snapshot(bot)))
         runs.append(run)
     figures = BotFigures(
@@ -83,8 +93,7 @@ async def measure(bot: RunningBot, settings: Settings,
         first_reply_ms=warm_up.messages[0].latency_ms,
         training=training,
         levels=levels,
-        peak_rss_mb={server.name: sample(server.process.pid).peak_rss_mb
-                     for server in bot.servers},
+        peak_rss_mb={server.name: sample(server.process.pid).peak_rss_mb for server in bot.servers},
         step_median_ms=step_medians(runs[0]),
     )
     return figures, runs
@@ -106,9 +115,13 @@ def run_benchmark(options: BenchmarkOptions) -> int:
             print("Training the assistant from scratch (rasa train --force)…", flush=True)
             training = Training(train_assistant(workdir / "training"), today())
         print(f"Starting the assistant ({options.model.name})…", flush=True)
-        starting = (production_assistant(options.model, workdir / "assistant",
-                                         options.postgres_admin_url, options.production)
-                    if options.production else assistant(options.model, workdir / "assistant"))
+        starting = (
+            production_assistant(
+                options.model, workdir / "assistant", options.postgres_admin_url, options.production
+            )
+            if options.production
+            else assistant(options.model, workdir / "assistant")
+        )
         with starting as bot:
             ours, our_runs = asyncio.run(measure(bot, settings, training))
         runs = {ours.name: our_runs}
@@ -131,6 +144,8 @@ def run_benchmark(options: BenchmarkOptions) -> int:
     existing = REPORT.read_text(encoding="utf-8") if REPORT.exists() else None
     REPORT.write_text(with_kept_section(render_markdown(results), existing), encoding="utf-8")
     print("\n" + render_terminal(results))
-    print(f"\nWrote {REPORT.relative_to(PROJECT_ROOT)} and its plots in "
-          f"{(DOCS / 'benchmarks').relative_to(PROJECT_ROOT)}/.")
+    print(
+        f"\nWrote {REPORT.relative_to(PROJECT_ROOT)} and its plots in "
+        f"{(DOCS / 'benchmarks').relative_to(PROJECT_ROOT)}/."
+    )
     return 0

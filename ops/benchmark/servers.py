@@ -2,6 +2,7 @@
 its log in a working directory of its own, started by the launcher (ops/launcher.py), which
 times each from spawn until its health check answers; optionally under cProfile; and the
 endpoints files that point Rasa at them."""
+
 from __future__ import annotations
 
 import os
@@ -45,27 +46,47 @@ def profiled(part: Part, profile_to: Path | None) -> Part:
     interpreter, *program = part.command
     if interpreter != sys.executable or program[0] != "-m":
         raise ValueError(f"{part.name} is not a Python module run by this interpreter")
-    return replace(part, command=(interpreter, "-m", "cProfile", "-o", str(profile_to),
-                                  *program))
+    return replace(part, command=(interpreter, "-m", "cProfile", "-o", str(profile_to), *program))
 
 
-def action_server_part(workdir: Path, env: dict[str, str],
-                       profile_to: Path | None = None) -> Part:
+def action_server_part(workdir: Path, env: dict[str, str], profile_to: Path | None = None) -> Part:
     """The action server on a free port, as `telecom run` starts it; its log is
     workdir/actions.log."""
-    return profiled(parts.action_server(free_port(), name=ACTION_SERVER, environment=env,
-                                        log=workdir / "actions.log"), profile_to)
+    return profiled(
+        parts.action_server(
+            free_port(), name=ACTION_SERVER, environment=env, log=workdir / "actions.log"
+        ),
+        profile_to,
+    )
 
 
-def rasa_part(model: Path, workdir: Path, env: dict[str, str], endpoints: Path, *,
-              project: Path = PROJECT_ROOT, extra_args: Sequence[str] = (),
-              profile_to: Path | None = None, name: str = RASA) -> Part:
+def rasa_part(
+    model: Path,
+    workdir: Path,
+    env: dict[str, str],
+    endpoints: Path,
+    *,
+    project: Path = PROJECT_ROOT,
+    extra_args: Sequence[str] = (),
+    profile_to: Path | None = None,
+    name: str = RASA,
+) -> Part:
     """`rasa run` with the REST channel (no --enable-api, as in production) on a free port; its
     log is workdir/rasa.log."""
-    return profiled(parts.rasa_server(model, free_port(), endpoints, name=name,
-                                      credentials=project / "credentials.yml",
-                                      extra_args=extra_args, environment=env,
-                                      log=workdir / "rasa.log", cwd=project), profile_to)
+    return profiled(
+        parts.rasa_server(
+            model,
+            free_port(),
+            endpoints,
+            name=name,
+            credentials=project / "credentials.yml",
+            extra_args=extra_args,
+            environment=env,
+            log=workdir / "rasa.log",
+            cwd=project,
+        ),
+        profile_to,
+    )
 
 
 def action_endpoint(url: str) -> dict[str, Any]:
@@ -96,17 +117,22 @@ def production_endpoints(workdir: Path, action_url: str) -> Path:
     return path
 
 
-def start_production_servers(model: Path, workdir: Path, settings: Settings,
-                             nginx: str, environment: dict[str, str] | None = None
-                             ) -> list[Running]:
+def start_production_servers(
+    model: Path,
+    workdir: Path,
+    settings: Settings,
+    nginx: str,
+    environment: dict[str, str] | None = None,
+) -> list[Running]:
     """What `telecom run --profile production` starts, with one action server and on free
     ports: the action server, `settings.production.rasa_servers` Rasa servers ("Rasa 1", ...)
     loading their model at the same time, and last nginx in front of both kinds."""
     actions_door = free_port()
     # As in production: Rasa's REST channel asks for the channel secret, and the Rasa servers
     # reach the action server through nginx.
-    settings = replace(settings, profile=PRODUCTION,
-                       action_server_url=f"{local_url(actions_door)}/webhook")
+    settings = replace(
+        settings, profile=PRODUCTION, action_server_url=f"{local_url(actions_door)}/webhook"
+    )
     env = {**server_environment(), **settings.environment(), **(environment or {})}
     actions = start(action_server_part(workdir, env))
     rasa_servers = settings.production.rasa_servers
@@ -114,19 +140,36 @@ def start_production_servers(model: Path, workdir: Path, settings: Settings,
         starting = []
         for number in range(1, rasa_servers + 1):
             (workdir / f"rasa-{number}").mkdir()
-            part = rasa_part(model, workdir / f"rasa-{number}", env, PRODUCTION_ENDPOINTS,
-                             name=f"{RASA} {number}")
+            part = rasa_part(
+                model,
+                workdir / f"rasa-{number}",
+                env,
+                PRODUCTION_ENDPOINTS,
+                name=f"{RASA} {number}",
+            )
             starting.append(pool.submit(start, part))
     # Every start has ended here: the ones that succeeded are stopped if another failed.
     started = [actions, *(future.result() for future in starting if future.exception() is None)]
     try:
         servers = [future.result() for future in starting]
         rasa_door = free_port()
-        balancer = LoadBalancer(f"127.0.0.1:{rasa_door}", [server.port for server in servers],
-                                f"127.0.0.1:{actions_door}", [actions.port])
-        door = start(parts.load_balancer(nginx, balancer.write_config(workdir / "nginx"),
-                                         rasa_door, actions_door, name=LOAD_BALANCER,
-                                         environment=env, log=workdir / "nginx.log"))
+        balancer = LoadBalancer(
+            f"127.0.0.1:{rasa_door}",
+            [server.port for server in servers],
+            f"127.0.0.1:{actions_door}",
+            [actions.port],
+        )
+        door = start(
+            parts.load_balancer(
+                nginx,
+                balancer.write_config(workdir / "nginx"),
+                rasa_door,
+                actions_door,
+                name=LOAD_BALANCER,
+                environment=env,
+                log=workdir / "nginx.log",
+            )
+        )
     except Exception:
         stop(started)
         raise

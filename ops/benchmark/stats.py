@@ -1,9 +1,10 @@
 """Latency percentiles and the summary of one load level."""
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -29,7 +30,7 @@ class LatencySummary:
     max_ms: float
 
     @classmethod
-    def of(cls, latencies_ms: Sequence[float]) -> "LatencySummary":
+    def of(cls, latencies_ms: Sequence[float]) -> LatencySummary:
         return cls(
             messages=len(latencies_ms),
             p50_ms=percentile(latencies_ms, 50),

@@ -1,16 +1,17 @@
 """nginx as the production profile's load balancer: its configuration, written from
 nginx.conf.template, and the command that runs it in the foreground."""
+
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
 
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
 
 
-def nginx_binary() -> Optional[str]:
+def nginx_binary() -> str | None:
     """Debian installs nginx in /usr/sbin, which is not on every user's PATH."""
     return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
 
@@ -27,27 +28,28 @@ class PublicDoor:
 
     listen: str
     webchat: str
-    telegram_webhook: Optional[tuple[str, str]] = None
+    telegram_webhook: tuple[str, str] | None = None
 
     def server_block(self) -> str:
         locations = [_location("/", self.webchat)]
         if self.telegram_webhook is not None:
             path, address = self.telegram_webhook
             locations.append(_location(f"= {path}", address))
-        return (f"    server {{\n        listen {self.listen};\n"
-                + "".join(locations) + "    }\n")
+        return f"    server {{\n        listen {self.listen};\n" + "".join(locations) + "    }\n"
 
 
 def _location(match: str, address: str) -> str:
     # The programs behind it judge the scheme (Secure cookies) and the customer's address;
     # a location that sets headers loses the http block's, and the web chat compares the
     # browser's Origin with the Host as the browser sent it, port and all.
-    return (f"        location {match} {{\n"
-            f"            proxy_pass http://{address};\n"
-            "            proxy_set_header Host $http_host;\n"
-            "            proxy_set_header X-Forwarded-Proto $scheme;\n"
-            "            proxy_set_header X-Real-IP $remote_addr;\n"
-            "        }\n")
+    return (
+        f"        location {match} {{\n"
+        f"            proxy_pass http://{address};\n"
+        "            proxy_set_header Host $http_host;\n"
+        "            proxy_set_header X-Forwarded-Proto $scheme;\n"
+        "            proxy_set_header X-Real-IP $remote_addr;\n"
+        "        }\n"
+    )
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class LoadBalancer:
     rasa_server_ports: Sequence[int]
     actions_listen: str
     action_server_ports: Sequence[int]
-    public: Optional[PublicDoor] = None
+    public: PublicDoor | None = None
 
     def write_config(self, directory: Path) -> Path:
         """nginx.conf in `directory`, where nginx keeps its pid, log and temporary files."""

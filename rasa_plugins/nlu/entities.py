@@ -1,9 +1,10 @@
 """Entities from the project's spaCy entity ruler (see spacy_pipeline.py), each with the
 backend's canonical id as its value: "5G畅享" and "5g plus plan" both become plus_5g_129.
 Deterministic, in both languages, and exactly what the backend can look up."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text, Type
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -22,26 +23,26 @@ from rasa_plugins.nlu.spacy_pipeline import load_user_dictionary
 )
 class RulerEntityExtractor(GraphComponent, EntityExtractorMixin):
     @classmethod
-    def required_components(cls) -> List[Type]:
+    def required_components(cls) -> list[type]:
         return [SpacyNLP]
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "RulerEntityExtractor":
+    ) -> RulerEntityExtractor:
         load_user_dictionary()
         return cls()
 
-    def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
+    def process(self, messages: list[Message], model: SpacyModel) -> list[Message]:
         for message in messages:
             # The raw text, not SpacyNLP's lower-cased doc: case matters for nothing here,
             # but the ruler's offsets must be the customer's own.
             doc = model.model(message.get(TEXT) or "")
-            found: List[Dict[Text, Any]] = [
+            found: list[dict[str, Any]] = [
                 {
                     "entity": ent.label_,
                     "value": ent.ent_id_ or ent.text,

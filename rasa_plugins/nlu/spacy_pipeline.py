@@ -8,13 +8,15 @@ No trained spaCy pipeline on PyPI fits spaCy < 3.5, and nothing may be downloade
 so the pipeline is built here from the catalogue and the NLU data's synonyms, saved to disk,
 and loaded through Rasa's SpacyNLP (`model:` in config.yml).
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import jieba
 import spacy
@@ -32,8 +34,17 @@ FINGERPRINT_FILE = "telecom_fingerprint.txt"
 ESCALATION_FILES = "escalation_entities"  # data/nlu/escalation_entities*.yml
 CONSENT_DISPUTED = "yes"
 # Not a bare "all": "leave it on after all" must not cancel every add-on.
-ALL_ADDONS = ["all of them", "all my add-ons", "all the add-ons", "all my services",
-              "all the extra services", "everything", "全部", "所有", "全都"]
+ALL_ADDONS = [
+    "all of them",
+    "all my add-ons",
+    "all the add-ons",
+    "all my services",
+    "all the extra services",
+    "everything",
+    "全部",
+    "所有",
+    "全都",
+]
 
 jieba.setLogLevel(logging.WARNING)
 _dictionary_loaded = False
@@ -108,11 +119,19 @@ def _digits(count: str) -> dict[str, Any]:
 
 
 OPTIONAL_SEPARATOR = {"TEXT": {"IN": ["-", " "]}, "OP": "?"}
-COUNTRY_CODE = [{"TEXT": {"IN": ["+", "＋"]}, "OP": "?"}, {"TEXT": {"IN": ["86", "0086"]}},
-                OPTIONAL_SEPARATOR]
+COUNTRY_CODE = [
+    {"TEXT": {"IN": ["+", "＋"]}, "OP": "?"},
+    {"TEXT": {"IN": ["86", "0086"]}},
+    OPTIONAL_SEPARATOR,
+]
 MOBILE = {"TEXT": {"REGEX": r"^(?:86)?1[3-9]\d{9}$"}}
-MOBILE_GROUPED = [{"TEXT": {"REGEX": r"^1[3-9]\d$"}}, OPTIONAL_SEPARATOR, _digits("4"),
-                  OPTIONAL_SEPARATOR, _digits("4")]
+MOBILE_GROUPED = [
+    {"TEXT": {"REGEX": r"^1[3-9]\d$"}},
+    OPTIONAL_SEPARATOR,
+    _digits("4"),
+    OPTIONAL_SEPARATOR,
+    _digits("4"),
+]
 NUMBER = {"TEXT": {"REGEX": r"^\d+(?:\.\d{1,2})?$"}}
 CHINESE_NUMBER = {"TEXT": {"REGEX": r"^[一二两三四五六七八九十百千]+$"}}
 CURRENCY_BEFORE = {"LOWER": {"IN": ["¥", "￥", "cny", "rmb"]}}
@@ -123,20 +142,44 @@ MONTH_ZH = {"TEXT": {"REGEX": r"^(?:\d{1,2}|[一二三四五六七八九十]{1,3
 def token_patterns() -> list[dict[str, Any]]:
     """Phone numbers, money and dates in the shapes customers type them."""
     phone = [
-        [MOBILE], [*COUNTRY_CODE, MOBILE], MOBILE_GROUPED, [*COUNTRY_CODE, *MOBILE_GROUPED],
+        [MOBILE],
+        [*COUNTRY_CODE, MOBILE],
+        MOBILE_GROUPED,
+        [*COUNTRY_CODE, *MOBILE_GROUPED],
         [{"TEXT": {"IN": ["+", "＋"]}}, MOBILE],
     ]
     amount = [
-        [CURRENCY_BEFORE, NUMBER], [NUMBER, CURRENCY_AFTER], [CHINESE_NUMBER, CURRENCY_AFTER],
+        [CURRENCY_BEFORE, NUMBER],
+        [NUMBER, CURRENCY_AFTER],
+        [CHINESE_NUMBER, CURRENCY_AFTER],
     ]
     date = [
         [{"TEXT": {"REGEX": r"^\d{4}-\d{1,2}-\d{1,2}$"}}],
-        [MONTH_ZH], [MONTH_ZH, {"TEXT": {"REGEX": r"^\d{1,2}[号日]$"}}],
+        [MONTH_ZH],
+        [MONTH_ZH, {"TEXT": {"REGEX": r"^\d{1,2}[号日]$"}}],
         [{"TEXT": {"IN": ["上个月", "这个月", "本月", "上月", "今天", "昨天"]}}],
         [{"LOWER": {"IN": ["last", "this", "next"]}}, {"LOWER": {"IN": ["month", "week"]}}],
         [{"LOWER": {"IN": ["today", "yesterday"]}}],
-        [{"LOWER": {"IN": ["january", "february", "march", "april", "may", "june", "july",
-                            "august", "september", "october", "november", "december"]}}],
+        [
+            {
+                "LOWER": {
+                    "IN": [
+                        "january",
+                        "february",
+                        "march",
+                        "april",
+                        "may",
+                        "june",
+                        "july",
+                        "august",
+                        "september",
+                        "october",
+                        "november",
+                        "december",
+                    ]
+                }
+            }
+        ],
     ]
     otp_code = [[{"TEXT": {"REGEX": r"^\d{6}$"}}]]
     # TK-261123-0007, tk2611230007, TK 261123 0007 (jieba splits at the dashes and spaces).

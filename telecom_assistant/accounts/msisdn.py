@@ -1,14 +1,14 @@
 """Mainland China mobile numbers (MSISDN) as customers type them."""
+
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 # 11 digits starting 13-19, optionally written with +86, 0086 or 86 in front.
 _MSISDN = re.compile(r"^(?:0{0,2}86)?(1[3-9]\d{9})$")
 
 
-def normalise_msisdn(text: Optional[str]) -> Optional[str]:
+def normalise_msisdn(text: str | None) -> str | None:
     """'+86 138-1234-5678' -> '13812345678'; None when it is not a mobile number."""
     digits = re.sub(r"\D", "", text or "")
     match = _MSISDN.match(digits)
@@ -19,7 +19,7 @@ def normalise_msisdn(text: Optional[str]) -> Optional[str]:
 _MSISDN_IN_TEXT = re.compile(r"(?<![\d])(?:\+?0{0,2}86[\s-]?)?(1[3-9]\d(?:[\s-]?\d){8})(?![\d])")
 
 
-def find_msisdns(text: Optional[str]) -> list[str]:
+def find_msisdns(text: str | None) -> list[str]:
     """Every mobile number written in a sentence, in order: 'call my wife on 139 1234 5678'."""
     found: list[str] = []
     for match in _MSISDN_IN_TEXT.finditer(text or ""):

@@ -6,13 +6,14 @@ plugs in its own billing/CRM system by writing another class against this interf
 
 Money is always an integer number of fen (1/100 CNY) so that sums are exact.
 """
+
 from __future__ import annotations
 
 import abc
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Optional, Sequence
 
 OTP_LENGTH = 6
 OTP_TTL_SECONDS = 5 * 60
@@ -117,11 +118,11 @@ class Line:
     city: str
     district: str
     activated_on: date
-    contract_end: Optional[date]
-    prepaid_balance: Optional[int]
+    contract_end: date | None
+    prepaid_balance: int | None
     arrears: int
-    next_plan: Optional[Plan]
-    next_plan_from: Optional[date]
+    next_plan: Plan | None
+    next_plan_from: date | None
 
 
 @dataclass(frozen=True)
@@ -177,11 +178,11 @@ class BillLine:
     category: ChargeCategory
     description: str
     amount: int
-    quantity: Optional[float] = None
-    unit_price: Optional[int] = None
-    subscription: Optional["Subscription"] = None
-    roaming_country: Optional[str] = None
-    roaming_country_zh: Optional[str] = None
+    quantity: float | None = None
+    unit_price: int | None = None
+    subscription: Subscription | None = None
+    roaming_country: str | None = None
+    roaming_country_zh: str | None = None
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ class Bill:
     amount_paid: int
     due_date: date
     status: BillStatus
-    paid_on: Optional[date]
+    paid_on: date | None
     lines: Sequence[BillLine] = field(default_factory=tuple)
 
 
@@ -213,7 +214,7 @@ class Subscription:
     ordering_channel: str
     ordering_channel_zh: str
     consent_recorded: bool
-    cancelled_at: Optional[datetime]
+    cancelled_at: datetime | None
     consent_disputed: bool
 
 
@@ -233,8 +234,8 @@ class FiveGAssessment:
     district of a city) and, for a verified line, its phone and plan."""
 
     coverage: Sequence[Coverage]
-    device: Optional[Device]
-    plan: Optional[Plan]
+    device: Device | None
+    plan: Plan | None
 
 
 @dataclass(frozen=True)
@@ -243,7 +244,7 @@ class PlanChangeQuote:
     target: Plan
     effective_from: date
     termination_fee: int
-    contract_end: Optional[date]
+    contract_end: date | None
 
 
 @dataclass(frozen=True)
@@ -270,9 +271,9 @@ class PortabilityStatus:
     msisdn: str
     blockers: Sequence[PortabilityBlocker]
     arrears: int
-    contract_end: Optional[date]
+    contract_end: date | None
     termination_fee: int
-    eligible_from: Optional[date]
+    eligible_from: date | None
 
     @property
     def can_port_now(self) -> bool:
@@ -293,7 +294,7 @@ class VerificationOutcome(str, enum.Enum):
 class VerificationResult:
     outcome: VerificationOutcome
     attempts_left: int = OTP_MAX_WRONG_ATTEMPTS
-    retry_at: Optional[datetime] = None  # LOCKED or THROTTLED: when trying again may work
+    retry_at: datetime | None = None  # LOCKED or THROTTLED: when trying again may work
 
 
 class AccountService(abc.ABC):
@@ -315,7 +316,7 @@ class AccountService(abc.ABC):
         codes count towards a lock-out of this conversation and of the number."""
 
     @abc.abstractmethod
-    def latest_sms(self, msisdn: str) -> Optional[str]:
+    def latest_sms(self, msisdn: str) -> str | None:
         """The newest SMS sent to a number (the demo gateway's outbox)."""
 
     # --- lines, plans and tariffs --------------------------------------------------------
@@ -359,7 +360,7 @@ class AccountService(abc.ABC):
     def active_subscriptions(self, msisdn: str) -> Sequence[Subscription]: ...
 
     @abc.abstractmethod
-    def find_addon(self, name: str) -> Optional[AddOn]:
+    def find_addon(self, name: str) -> AddOn | None:
         """Any add-on of the catalogue by id or loosely written name (None: no such add-on),
         to name it in the customer's words when the line does not have it."""
 
@@ -375,7 +376,7 @@ class AccountService(abc.ABC):
     # --- network ---------------------------------------------------------------------------
     @abc.abstractmethod
     def assess_5g(
-        self, city: Optional[str], district: Optional[str], msisdn: Optional[str]
+        self, city: str | None, district: str | None, msisdn: str | None
     ) -> FiveGAssessment:
         """Coverage for a place (the line's home district when no place is given) and, for
         a verified line, its device and plan."""

@@ -3,6 +3,7 @@
 Every public method opens its own short session: the service object is shared by the whole
 action server, sessions never are.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -10,9 +11,9 @@ import hmac
 import logging
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
-from typing import Optional, Sequence
 
 from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -118,9 +119,14 @@ class VerificationThrottles:
     @classmethod
     def from_settings(cls, verification: Verification) -> VerificationThrottles:
         """The throttles with the counts of `verification` (its fields of the same names)."""
-        return cls(**{throttle.name: replace(getattr(cls, throttle.name),
-                                             count=getattr(verification, throttle.name))
-                      for throttle in fields(cls)})
+        return cls(
+            **{
+                throttle.name: replace(
+                    getattr(cls, throttle.name), count=getattr(verification, throttle.name)
+                )
+                for throttle in fields(cls)
+            }
+        )
 
 
 class _Refused(Exception):
@@ -161,30 +167,48 @@ class _Statements:
         counter = (_COUNTERS.c.scope == scope) & (_COUNTERS.c.subject == subject)
         window_passed = _COUNTERS.c.window_start <= window_opened_before
         self.new_counter = {
-            dialect: insert(_COUNTERS).values(scope=scope, subject=subject, window_start=now,
-                                              count=0).on_conflict_do_nothing()
-            for dialect, insert in _INSERTS.items()}
+            dialect: insert(_COUNTERS)
+            .values(scope=scope, subject=subject, window_start=now, count=0)
+            .on_conflict_do_nothing()
+            for dialect, insert in _INSERTS.items()
+        }
         self.count = (
             update(_COUNTERS)
             .where(counter, window_passed | (_COUNTERS.c.count < limit))
-            .values(count=case((window_passed, 1), else_=_COUNTERS.c.count + 1),
-                    window_start=case((window_passed, now), else_=_COUNTERS.c.window_start)))
+            .values(
+                count=case((window_passed, 1), else_=_COUNTERS.c.count + 1),
+                window_start=case((window_passed, now), else_=_COUNTERS.c.window_start),
+            )
+        )
         self.window_start = select(_COUNTERS.c.window_start).where(counter)
-        self.uncount = (update(_COUNTERS).where(counter, _COUNTERS.c.count > 0)
-                        .values(count=_COUNTERS.c.count - 1))
+        self.uncount = (
+            update(_COUNTERS)
+            .where(counter, _COUNTERS.c.count > 0)
+            .values(count=_COUNTERS.c.count - 1)
+        )
         self.full_window_start = select(_COUNTERS.c.window_start).where(
-            counter, _COUNTERS.c.count >= limit, _COUNTERS.c.window_start > window_opened_before)
+            counter, _COUNTERS.c.count >= limit, _COUNTERS.c.window_start > window_opened_before
+        )
         self.new_code = {
-            dialect: insert(_CODES).values(msisdn=bindparam("of_msisdn"),
-                                           conversation_key=bindparam("of_conversation"),
-                                           wrong_attempts=0).on_conflict_do_nothing()
-            for dialect, insert in _INSERTS.items()}
+            dialect: insert(_CODES)
+            .values(
+                msisdn=bindparam("of_msisdn"),
+                conversation_key=bindparam("of_conversation"),
+                wrong_attempts=0,
+            )
+            .on_conflict_do_nothing()
+            for dialect, insert in _INSERTS.items()
+        }
         # Locked until the transaction ends (on PostgreSQL: checks and sends of one
         # conversation and number take turns).
-        self.code = (select(VerificationCodeRow)
-                     .where(VerificationCodeRow.msisdn == bindparam("of_msisdn"),
-                            VerificationCodeRow.conversation_key == bindparam("of_conversation"))
-                     .with_for_update())
+        self.code = (
+            select(VerificationCodeRow)
+            .where(
+                VerificationCodeRow.msisdn == bindparam("of_msisdn"),
+                VerificationCodeRow.conversation_key == bindparam("of_conversation"),
+            )
+            .with_for_update()
+        )
 
 
 _STATEMENTS = _Statements()
@@ -194,9 +218,7 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def _code_row(
-    session: Session, msisdn: str, conversation: str
-) -> Optional[VerificationCodeRow]:
+def _code_row(session: Session, msisdn: str, conversation: str) -> VerificationCodeRow | None:
     """A conversation's code for a number, locked until the transaction ends."""
     return session.scalar(_STATEMENTS.code, {"of_msisdn": msisdn, "of_conversation": conversation})
 
@@ -204,12 +226,16 @@ def _code_row(
 def _new_code_row(session: Session, msisdn: str, conversation: str) -> VerificationCodeRow:
     """The conversation's code row for a number, created unless it exists (two requests may
     race to create it), locked as _code_row's."""
-    session.execute(_STATEMENTS.new_code[_dialect(session)],
-                    {"of_msisdn": msisdn, "of_conversation": conversation})
-    return _code_row(session, msisdn, conversation)
+    session.execute(
+        _STATEMENTS.new_code[_dialect(session)],
+        {"of_msisdn": msisdn, "of_conversation": conversation},
+    )
+    row = _code_row(session, msisdn, conversation)
+    assert row is not None  # inserted just now, or by the request it raced
+    return row
 
 
-def _count_in(session: Session, limit: Limit, subject: str, now: datetime) -> Optional[datetime]:
+def _count_in(session: Session, limit: Limit, subject: str, now: datetime) -> datetime | None:
     """Count one event against `limit` for `subject`, unless its window is full: then nothing
     is counted and the answer is when the window ends.
 
@@ -218,9 +244,15 @@ def _count_in(session: Session, limit: Limit, subject: str, now: datetime) -> Op
     locked until the transaction ends) and on SQLite (one writer at a time)."""
     key = {"of_scope": limit.scope, "of_subject": subject}
     session.execute(_STATEMENTS.new_counter[_dialect(session)], {**key, "at": now})
-    counted = session.execute(_STATEMENTS.count, {
-        **key, "at": now, "window_opened_before": now - limit.window, "limit": limit.count,
-    }).rowcount
+    counted = session.execute(
+        _STATEMENTS.count,
+        {
+            **key,
+            "at": now,
+            "window_opened_before": now - limit.window,
+            "limit": limit.count,
+        },
+    ).rowcount
     if counted:
         return None
     return session.scalar(_STATEMENTS.window_start, key) + limit.window
@@ -230,17 +262,27 @@ def _uncount(session: Session, limit: Limit, subject: str) -> None:
     session.execute(_STATEMENTS.uncount, {"of_scope": limit.scope, "of_subject": subject})
 
 
-def _full_until(session: Session, limit: Limit, subject: str, now: datetime) -> Optional[datetime]:
+def _full_until(session: Session, limit: Limit, subject: str, now: datetime) -> datetime | None:
     """When the window of a full `limit` for `subject` ends (None: not full)."""
-    window_start = session.scalar(_STATEMENTS.full_window_start, {
-        "of_scope": limit.scope, "of_subject": subject, "limit": limit.count,
-        "window_opened_before": now - limit.window})
+    window_start = session.scalar(
+        _STATEMENTS.full_window_start,
+        {
+            "of_scope": limit.scope,
+            "of_subject": subject,
+            "limit": limit.count,
+            "window_opened_before": now - limit.window,
+        },
+    )
     return window_start + limit.window if window_start is not None else None
 
 
 class SqlAccountService(SessionPerCall, AccountService):
-    def __init__(self, engine: Engine, clock: Clock = operator_now,
-                 limits: VerificationThrottles = VerificationThrottles()) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock = operator_now,
+        limits: VerificationThrottles = VerificationThrottles(),
+    ) -> None:
         super().__init__(engine, clock)
         self._limits = limits
 
@@ -251,23 +293,28 @@ class SqlAccountService(SessionPerCall, AccountService):
     def send_verification_code(self, msisdn: str, conversation_id: str) -> VerificationResult:
         now = self._now()
         conversation = _conversation_key(conversation_id)
-        code = f"{secrets.randbelow(10 ** OTP_LENGTH):0{OTP_LENGTH}d}"
+        code = f"{secrets.randbelow(10**OTP_LENGTH):0{OTP_LENGTH}d}"
         try:
             with self._session() as session:
                 state = _new_code_row(session, msisdn, conversation)
                 if state.locked_until is not None and state.locked_until > now:
                     raise _Refused(_locked(state.locked_until))
-                number_locked_until = _full_until(session, self._limits.wrong_codes_per_number, msisdn, now)
+                number_locked_until = _full_until(
+                    session, self._limits.wrong_codes_per_number, msisdn, now
+                )
                 if number_locked_until is not None:
                     raise _Refused(_locked(number_locked_until))
-                for limit, subject in ((self._limits.codes_per_conversation, conversation),
-                                       (self._limits.codes_per_number, msisdn),
-                                       (self._limits.codes_per_number_daily, msisdn)):
+                for limit, subject in (
+                    (self._limits.codes_per_conversation, conversation),
+                    (self._limits.codes_per_number, msisdn),
+                    (self._limits.codes_per_number_daily, msisdn),
+                ):
                     retry_at = _count_in(session, limit, subject, now)
                     if retry_at is not None:
                         # Raised to roll back what the other limits counted: nothing was sent.
-                        raise _Refused(VerificationResult(
-                            VerificationOutcome.THROTTLED, retry_at=retry_at))
+                        raise _Refused(
+                            VerificationResult(VerificationOutcome.THROTTLED, retry_at=retry_at)
+                        )
                 if state.locked_until is not None:
                     # The lock-out has passed: wrong codes are counted afresh.
                     state.locked_until = None
@@ -306,7 +353,9 @@ class SqlAccountService(SessionPerCall, AccountService):
             # Counted before the code is compared, so that no guess beyond the number's limit
             # is ever compared, however many arrive at once; a right code is not a wrong one
             # and is given back.
-            number_locked_until = _count_in(session, self._limits.wrong_codes_per_number, msisdn, now)
+            number_locked_until = _count_in(
+                session, self._limits.wrong_codes_per_number, msisdn, now
+            )
             if number_locked_until is not None:
                 return _locked(number_locked_until)
             if hmac.compare_digest(state.code_hash, _code_hash(msisdn, code.strip())):
@@ -328,7 +377,7 @@ class SqlAccountService(SessionPerCall, AccountService):
                 attempts_left=OTP_MAX_WRONG_ATTEMPTS - state.wrong_attempts,
             )
 
-    def latest_sms(self, msisdn: str) -> Optional[str]:
+    def latest_sms(self, msisdn: str) -> str | None:
         with self._session() as session:
             return session.scalar(
                 select(SmsOutboxRow.body)
@@ -391,9 +440,7 @@ class SqlAccountService(SessionPerCall, AccountService):
         with self._session() as session:
             line = self._line_row(session, msisdn)
             row = session.scalar(
-                select(UsageRow).where(
-                    UsageRow.msisdn == msisdn, UsageRow.cycle_start == start
-                )
+                select(UsageRow).where(UsageRow.msisdn == msisdn, UsageRow.cycle_start == start)
             )
             usage = _usage(row) if row else CycleUsage(start, end, 0, 0, 0, 0, 0)
             return UsageReport(plan=_plan(line.plan), usage=usage, days_left=(end - today).days)
@@ -432,7 +479,7 @@ class SqlAccountService(SessionPerCall, AccountService):
         with self._session() as session:
             return [_subscription(row) for row in self._active_subscription_rows(session, msisdn)]
 
-    def find_addon(self, name: str) -> Optional[AddOn]:
+    def find_addon(self, name: str) -> AddOn | None:
         with self._session() as session:
             rows = session.execute(select(AddOnRow)).scalars().all()
             found = tariffs.best_match(name, ((row, _names(row)) for row in rows))
@@ -441,9 +488,7 @@ class SqlAccountService(SessionPerCall, AccountService):
     def find_subscription(self, msisdn: str, name: str) -> Subscription:
         with self._session() as session:
             rows = self._active_subscription_rows(session, msisdn)
-            found = tariffs.best_match(
-                name, ((row, _names(row.addon)) for row in rows)
-            )
+            found = tariffs.best_match(name, ((row, _names(row.addon)) for row in rows))
             if found is None:
                 raise UnknownSubscription(name)
             return _subscription(found)
@@ -463,9 +508,7 @@ class SqlAccountService(SessionPerCall, AccountService):
                 row.consent_disputed = consent_disputed
             return [_subscription(row) for row in rows]
 
-    def _active_subscription_rows(
-        self, session: Session, msisdn: str
-    ) -> list[SubscriptionRow]:
+    def _active_subscription_rows(self, session: Session, msisdn: str) -> list[SubscriptionRow]:
         self._line_row(session, msisdn)
         return list(
             session.scalars(
@@ -480,7 +523,7 @@ class SqlAccountService(SessionPerCall, AccountService):
 
     # --- network ---------------------------------------------------------------------------
     def assess_5g(
-        self, city: Optional[str], district: Optional[str], msisdn: Optional[str]
+        self, city: str | None, district: str | None, msisdn: str | None
     ) -> FiveGAssessment:
         with self._session() as session:
             line = self._line_row(session, msisdn) if msisdn else None
@@ -503,13 +546,14 @@ class SqlAccountService(SessionPerCall, AccountService):
         with self._session() as session:
             line = self._line(session, msisdn)
         blockers = []
-        eligible_dates = []
+        eligible_dates: list[date] = []
         if line.arrears:
             blockers.append(PortabilityBlocker.ARREARS)
-        in_contract = line.contract_end is not None and line.contract_end > today
-        if in_contract:
+        contract_end = line.contract_end
+        in_contract = contract_end is not None and contract_end > today
+        if contract_end is not None and in_contract:
             blockers.append(PortabilityBlocker.IN_CONTRACT)
-            eligible_dates.append(line.contract_end)
+            eligible_dates.append(contract_end)
         old_enough_on = line.activated_on + timedelta(days=MIN_DAYS_BEFORE_PORTING)
         if old_enough_on > today:
             blockers.append(PortabilityBlocker.TOO_NEW)
@@ -675,7 +719,9 @@ def _bill(row: BillRow, today: date) -> Bill:
         amount_paid=paid,
         due_date=row.due_date,
         status=status,
-        paid_on=max((p.paid_on for p in row.payments), default=None) if status == BillStatus.PAID else None,
+        paid_on=max((p.paid_on for p in row.payments), default=None)
+        if status == BillStatus.PAID
+        else None,
         lines=tuple(
             BillLine(
                 id=line.id,
@@ -686,8 +732,9 @@ def _bill(row: BillRow, today: date) -> Bill:
                 unit_price=line.unit_price,
                 subscription=_subscription(line.subscription) if line.subscription else None,
                 roaming_country=line.roaming_country,
-                roaming_country_zh=(_chinese_name("country", line.roaming_country)
-                                    if line.roaming_country else None),
+                roaming_country_zh=(
+                    _chinese_name("country", line.roaming_country) if line.roaming_country else None
+                ),
             )
             for line in row.lines
         ),

@@ -1,6 +1,7 @@
 """Tables of the SQL account backend: the demo billing/CRM system (plans, lines, usage, bills,
 add-ons), its SMS gateway's outbox and the verification codes it sends. An operator who plugs
 in their own account system (another `AccountService`) has none of these."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,7 +23,6 @@ from sqlalchemy.orm import declarative_base, relationship
 # Each area has its own metadata: its own tables, its own migrations (migrations/).
 # SQLAlchemy 1.4 ships no type information: to mypy the base is Any, as is every column.
 Base: Any = declarative_base()
-
 
 
 class PlanRow(Base):

@@ -1,11 +1,13 @@
 """Pure tariff arithmetic and name matching, shared by every backend implementation."""
+
 from __future__ import annotations
 
 import difflib
 import math
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence, TypeVar
+from typing import TypeVar
 
 from telecom_assistant.accounts.service import (
     Bill,
@@ -53,7 +55,9 @@ def overages(plan: Plan, usage: CycleUsage) -> list[Overage]:
             max(usage.minutes_used - plan.minutes, 0),
             plan.voice_overage_per_minute,
         ),
-        Overage(ChargeCategory.SMS_OVERAGE, max(usage.sms_used - plan.sms, 0), plan.sms_overage_each),
+        Overage(
+            ChargeCategory.SMS_OVERAGE, max(usage.sms_used - plan.sms, 0), plan.sms_overage_each
+        ),
     ]
     return [overage for overage in candidates if overage.amount]
 
@@ -61,11 +65,13 @@ def overages(plan: Plan, usage: CycleUsage) -> list[Overage]:
 def average_monthly_cost(plan: Plan, history: Sequence[CycleUsage]) -> int:
     """Fee plus overage averaged over the given cycles (roaming is left out: it costs the
     same whichever domestic plan the customer is on)."""
-    total = sum(plan.monthly_fee + sum(o.amount for o in overages(plan, usage)) for usage in history)
+    total = sum(
+        plan.monthly_fee + sum(o.amount for o in overages(plan, usage)) for usage in history
+    )
     return round(total / len(history))
 
 
-def benefits_from_5g(device: Device, coverage: Optional[Coverage]) -> bool:
+def benefits_from_5g(device: Device, coverage: Coverage | None) -> bool:
     """A 5G plan is worth suggesting only when the phone speaks 5G and the area has it."""
     return (
         device.five_g != FiveGSupport.NONE
@@ -113,7 +119,7 @@ def normalise(text: str) -> str:
     return re.sub(r"[^0-9a-z\u4e00-\u9fff]+", " ", text.lower()).strip()
 
 
-def best_match(query: str, candidates: Iterable[tuple[T, Sequence[str]]]) -> Optional[T]:
+def best_match(query: str, candidates: Iterable[tuple[T, Sequence[str]]]) -> T | None:
     """The candidate whose id, name or alias best matches a loosely written query.
 
     Exact and containment matches win; otherwise a fuzzy ratio of at least 0.6 is needed,
@@ -123,7 +129,7 @@ def best_match(query: str, candidates: Iterable[tuple[T, Sequence[str]]]) -> Opt
     wanted = normalise(query)
     if not wanted:
         return None
-    best: Optional[T] = None
+    best: T | None = None
     best_score = 0.0
     for item, names in candidates:
         for name in map(normalise, names):
@@ -142,10 +148,10 @@ def best_match(query: str, candidates: Iterable[tuple[T, Sequence[str]]]) -> Opt
 
 def match_charge(
     bill: Bill,
-    amount: Optional[int] = None,
-    category: Optional[ChargeCategory] = None,
-    addon_id: Optional[str] = None,
-) -> Optional[BillLine]:
+    amount: int | None = None,
+    category: ChargeCategory | None = None,
+    addon_id: str | None = None,
+) -> BillLine | None:
     """The bill line a customer asks about, by add-on, category or amount (closest within
     one yuan), in that order of precision."""
     lines = list(bill.lines)
@@ -169,9 +175,9 @@ class PlanWishes:
     """What a customer asking about plans said they want: "what 5G plans do you have and what
     do they cost?", "最便宜的预付费套餐", "套餐带宽带吗". None: not said."""
 
-    five_g: Optional[bool] = None
-    prepaid: Optional[bool] = None
-    broadband: Optional[bool] = None
+    five_g: bool | None = None
+    prepaid: bool | None = None
+    broadband: bool | None = None
     cheapest: bool = False
     own_plan: bool = False
     catalogue: bool = False  # asks what there is, or what it costs
@@ -181,19 +187,24 @@ class PlanWishes:
     _PREPAID = re.compile(r"prepaid|pre-paid|pay as you go|top.?up plan|预付费|预付|充值卡", re.I)
     _POSTPAID = re.compile(r"postpaid|post-paid|monthly bill|后付费|月结", re.IGNORECASE)
     _BROADBAND = re.compile(r"broadband|fibre|fiber|home internet|wi-?fi|宽带|融合|光纤", re.I)
-    _CHEAPEST = re.compile(r"cheapest|cheaper|lowest|least expensive|budget|最便宜|便宜|最低|实惠",
-                           re.IGNORECASE)
-    _OWN = re.compile(r"\bmy (?:current |own )?(?:plan|tariff|package)|what (?:plan|tariff) am i"
-                      r"|i'?m on|我的套餐|我现在的套餐|我这个套餐|我目前的套餐|我用的(?:是)?什么套餐"
-                      r"|我是什么套餐|现在(?:用的)?(?:是)?什么套餐"
-                      r"|我(?:现在|目前|这个)?(?:办|用|开|订)?的?(?:是)?(?:什么|哪个|啥)套餐",
-                      re.IGNORECASE)
-    _CATALOGUE = re.compile(r"what (?:plans|tariffs|packages)|which plans|plans do you|all (?:the )?"
-                            r"plans|cost|price|how much|fee|有哪些|有什么|多少钱|价格|资费|费用|都有",
-                            re.IGNORECASE)
+    _CHEAPEST = re.compile(
+        r"cheapest|cheaper|lowest|least expensive|budget|最便宜|便宜|最低|实惠", re.IGNORECASE
+    )
+    _OWN = re.compile(
+        r"\bmy (?:current |own )?(?:plan|tariff|package)|what (?:plan|tariff) am i"
+        r"|i'?m on|我的套餐|我现在的套餐|我这个套餐|我目前的套餐|我用的(?:是)?什么套餐"
+        r"|我是什么套餐|现在(?:用的)?(?:是)?什么套餐"
+        r"|我(?:现在|目前|这个)?(?:办|用|开|订)?的?(?:是)?(?:什么|哪个|啥)套餐",
+        re.IGNORECASE,
+    )
+    _CATALOGUE = re.compile(
+        r"what (?:plans|tariffs|packages)|which plans|plans do you|all (?:the )?"
+        r"plans|cost|price|how much|fee|有哪些|有什么|多少钱|价格|资费|费用|都有",
+        re.IGNORECASE,
+    )
 
     @classmethod
-    def from_text(cls, text: str) -> "PlanWishes":
+    def from_text(cls, text: str) -> PlanWishes:
         five_g = bool(cls._FIVE_G.search(text))
         four_g = bool(cls._FOUR_G.search(text))
         prepaid = bool(cls._PREPAID.search(text))
@@ -211,15 +222,18 @@ class PlanWishes:
 
     @classmethod
     def asks_price(cls, text: str) -> bool:
-        """"and the cheapest 5G one?", "how much are your 5G ones": plans, not coverage."""
+        """ "and the cheapest 5G one?", "how much are your 5G ones": plans, not coverage."""
         return bool(cls._PRICE.search(text or ""))
 
-    _ADVICE = re.compile(r"recommend|suit|best|better|cheaper|save|worth|should|switch"
-                         r"|推荐|适合|划算|省钱|合适|换", re.IGNORECASE)
+    _ADVICE = re.compile(
+        r"recommend|suit|best|better|cheaper|save|worth|should|switch"
+        r"|推荐|适合|划算|省钱|合适|换",
+        re.IGNORECASE,
+    )
 
     @classmethod
     def asks_own_plan_only(cls, text: str) -> bool:
-        """"what plan am I on?" rather than "which plan would suit me better?"."""
+        """ "what plan am I on?" rather than "which plan would suit me better?"."""
         return cls.from_text(text).own_plan and not cls._ADVICE.search(text or "")
 
     @property
@@ -227,12 +241,15 @@ class PlanWishes:
         return (self.five_g, self.prepaid, self.broadband) != (None, None, None) or self.cheapest
 
     def admits(self, plan: Plan) -> bool:
-        return ((self.five_g is None or plan.is_5g == self.five_g)
-                and (self.prepaid is None or (plan.kind.value == "prepaid") == self.prepaid)
-                and (self.broadband is None or bool(plan.broadband_mbps) == self.broadband))
+        return (
+            (self.five_g is None or plan.is_5g == self.five_g)
+            and (self.prepaid is None or (plan.kind.value == "prepaid") == self.prepaid)
+            and (self.broadband is None or bool(plan.broadband_mbps) == self.broadband)
+        )
 
     def select(self, plans: Sequence[Plan]) -> list[Plan]:
         """The plans that fit, cheapest first; only the cheapest when that was asked."""
-        fitting = sorted((plan for plan in plans if self.admits(plan)),
-                         key=lambda plan: plan.monthly_fee)
+        fitting = sorted(
+            (plan for plan in plans if self.admits(plan)), key=lambda plan: plan.monthly_fee
+        )
         return fitting[:1] if self.cheapest else fitting

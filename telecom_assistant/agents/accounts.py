@@ -15,6 +15,7 @@ go on meanwhile. Sign-ins for one username, and sign-ins from one address, still
 burst of simultaneous guesses would otherwise all pass the throttle before the first of them
 is counted.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,10 +25,10 @@ import hmac
 import ipaddress
 import secrets
 from collections import deque
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import AsyncIterator, Optional, Union
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
@@ -99,8 +100,14 @@ def hash_password(password: str) -> str:
     salt = secrets.token_bytes(SALT_BYTES)
     key = _scrypt(password, salt, SCRYPT_COST, SCRYPT_BLOCK_SIZE, SCRYPT_PARALLELISM)
     return "$".join(
-        [SCRYPT_ALGORITHM, str(SCRYPT_COST), str(SCRYPT_BLOCK_SIZE), str(SCRYPT_PARALLELISM),
-         _b64(salt), _b64(key)]
+        [
+            SCRYPT_ALGORITHM,
+            str(SCRYPT_COST),
+            str(SCRYPT_BLOCK_SIZE),
+            str(SCRYPT_PARALLELISM),
+            _b64(salt),
+            _b64(key),
+        ]
     )
 
 
@@ -110,14 +117,24 @@ def verify_password(password: str, stored: str) -> bool:
         raise ValueError(f"unknown password hash algorithm {algorithm!r}")
     expected = base64.b64decode(key)
     derived = _scrypt(
-        password, base64.b64decode(salt), int(cost), int(block_size), int(parallelism),
+        password,
+        base64.b64decode(salt),
+        int(cost),
+        int(block_size),
+        int(parallelism),
         key_bytes=len(expected),
     )
     return hmac.compare_digest(derived, expected)
 
 
-def _scrypt(password: str, salt: bytes, cost: int, block_size: int, parallelism: int,
-            key_bytes: int = SCRYPT_KEY_BYTES) -> bytes:
+def _scrypt(
+    password: str,
+    salt: bytes,
+    cost: int,
+    block_size: int,
+    parallelism: int,
+    key_bytes: int = SCRYPT_KEY_BYTES,
+) -> bytes:
     return hashlib.scrypt(
         password.encode(), salt=salt, n=cost, r=block_size, p=parallelism, dklen=key_bytes
     )
@@ -136,10 +153,10 @@ def normalise_username(username: str) -> str:
     return username.strip().lower()
 
 
-IpAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-def parse_ip(text: str) -> Optional[IpAddress]:
+def parse_ip(text: str) -> IpAddress | None:
     """The IP address in `text`, None if it is none; ::ffff:1.2.3.4 (how a dual-stack socket
     shows an IPv4 peer) as 1.2.3.4."""
     try:
@@ -189,7 +206,7 @@ class SignInThrottle:
             else:
                 self._turns[key] = (lock, users - 1)
 
-    def locked_until(self, key: str) -> Optional[datetime]:
+    def locked_until(self, key: str) -> datetime | None:
         until = self._locked_until.get(key)
         if until is not None and until <= self._now():
             del self._locked_until[key]
@@ -237,28 +254,26 @@ class AgentAccounts(SessionPerCall):
         username = normalise_username(username)
         display_name = display_name.strip()
         if not username or len(username) > MAX_USERNAME_LENGTH:
-            raise AccountRefused(
-                f"a username needs 1 to {MAX_USERNAME_LENGTH} characters"
-            )
+            raise AccountRefused(f"a username needs 1 to {MAX_USERNAME_LENGTH} characters")
         if not display_name or len(display_name) > MAX_DISPLAY_NAME_LENGTH:
-            raise AccountRefused(
-                f"a display name needs 1 to {MAX_DISPLAY_NAME_LENGTH} characters"
-            )
+            raise AccountRefused(f"a display name needs 1 to {MAX_DISPLAY_NAME_LENGTH} characters")
         if len(password) < MIN_PASSWORD_LENGTH:
             raise WeakPassword(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
         try:
             with self._session() as session:
-                session.add(AgentRow(
-                    username=username,
-                    display_name=display_name,
-                    password_hash=hash_password(password),
-                    created_at=self._now(),
-                ))
+                session.add(
+                    AgentRow(
+                        username=username,
+                        display_name=display_name,
+                        password_hash=hash_password(password),
+                        created_at=self._now(),
+                    )
+                )
         except IntegrityError:  # the username is the primary key: the race-free check
             raise DuplicateAgent(f"an agent called {username!r} already exists") from None
         return Agent(username, display_name)
 
-    async def authenticate(self, username: str, password: str, address: str) -> Optional[Agent]:
+    async def authenticate(self, username: str, password: str, address: str) -> Agent | None:
         """The agent, or None for a wrong username or password or a lockout (see
         :meth:`lockout`). `address` is the client's network address."""
         username = normalise_username(username)
@@ -283,11 +298,11 @@ class AgentAccounts(SessionPerCall):
             self._address_throttle.record_failure(address)
             return None
 
-    def lockout(self, username: str, address: str) -> Optional[Lockout]:
+    def lockout(self, username: str, address: str) -> Lockout | None:
         """The lockout that refuses this username from this address, the longer of two."""
         return self._lockout(normalise_username(username), address_key(address))
 
-    def _lockout(self, username: str, address: str) -> Optional[Lockout]:
+    def _lockout(self, username: str, address: str) -> Lockout | None:
         lockouts = [
             Lockout(until, by_address)
             for until, by_address in (
@@ -307,19 +322,19 @@ class AgentAccounts(SessionPerCall):
         now = self._now()
         with self._session() as session:
             # Sessions nobody closed expire here rather than piling up.
-            session.execute(
-                delete(ConsoleSessionRow).where(ConsoleSessionRow.expires_at <= now)
+            session.execute(delete(ConsoleSessionRow).where(ConsoleSessionRow.expires_at <= now))
+            session.add(
+                ConsoleSessionRow(
+                    token_hash=_token_hash(token),
+                    username=normalise_username(username),
+                    csrf_token=csrf_token,
+                    created_at=now,
+                    expires_at=_expiry(created_at=now, last_seen=now),
+                )
             )
-            session.add(ConsoleSessionRow(
-                token_hash=_token_hash(token),
-                username=normalise_username(username),
-                csrf_token=csrf_token,
-                created_at=now,
-                expires_at=_expiry(created_at=now, last_seen=now),
-            ))
         return token, csrf_token
 
-    def session(self, token: str) -> Optional[AgentSession]:
+    def session(self, token: str) -> AgentSession | None:
         """The live session of this token, its idle timeout restarted; None once expired."""
         now = self._now()
         with self._session() as session:
@@ -344,8 +359,7 @@ class AgentAccounts(SessionPerCall):
     def close_session(self, token: str) -> None:
         with self._session() as session:
             session.execute(
-                delete(ConsoleSessionRow)
-                .where(ConsoleSessionRow.token_hash == _token_hash(token))
+                delete(ConsoleSessionRow).where(ConsoleSessionRow.token_hash == _token_hash(token))
             )
 
 

@@ -1,4 +1,5 @@
 """Tables of the console's agents and their signed-in sessions."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,6 +15,8 @@ from sqlalchemy.orm import declarative_base
 # Each area has its own metadata: its own tables, its own migrations (migrations/).
 # SQLAlchemy 1.4 ships no type information: to mypy the base is Any, as is every column.
 Base: Any = declarative_base()
+
+
 class AgentRow(Base):
     """An agent of the console. Created by `telecom agent add`; no account ships by default."""
 

@@ -10,6 +10,7 @@ file: ``text("console.queue.title", "zh")``. Placeholders are ``str.format`` fie
 Money and dates read the same in both languages (``¥12.50``, ``2026-11-23 14:05``): sortable,
 unambiguous, and what customers already see in the chat.
 """
+
 from __future__ import annotations
 
 import enum
@@ -47,7 +48,9 @@ def _flattened(tree: Any, prefix: str, source: Path) -> dict[str, str]:
     for name, value in tree.items():
         # YAML reads an unquoted yes/no/on/off key as a boolean: quote it in the file.
         if not isinstance(name, str):
-            raise ValueError(f"{source}: the key {name!r} under {prefix or 'the top'!r} must be quoted")
+            raise ValueError(
+                f"{source}: the key {name!r} under {prefix or 'the top'!r} must be quoted"
+            )
         key = prefix + name
         if isinstance(value, dict):
             texts.update(_flattened(value, key + ".", source))

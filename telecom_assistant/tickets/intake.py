@@ -1,10 +1,10 @@
 """What a customer's own words already tell a ticket: the problem, a spam sender and what the
 message said, a number to call back. Customers say it all at once ("Spam from 10690000321
 saying my account is frozen, click the link"); asking again is what makes a form deaf."""
+
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 from telecom_assistant.accounts.msisdn import find_msisdns
 
@@ -32,7 +32,7 @@ _HAN = re.compile(r"[\u4e00-\u9fff]")
 MIN_WORDS, MIN_HAN = 3, 4
 
 
-def describes_something(text: Optional[str]) -> bool:
+def describes_something(text: str | None) -> bool:
     """More than a bare request: "I want to complain about my bill" describes nothing yet,
     "you charged me twice for March" does."""
     rest = _REQUEST_WORDS_ZH.sub(" ", _REQUEST_WORDS.sub(" ", text or ""))
@@ -48,7 +48,7 @@ _CALLBACK = re.compile(
 )
 
 
-def callback_number(text: Optional[str]) -> Optional[str]:
+def callback_number(text: str | None) -> str | None:
     for match in _CALLBACK.finditer(text or ""):
         numbers = find_msisdns(match.group("en") or match.group("zh"))
         if numbers:
@@ -58,7 +58,9 @@ def callback_number(text: Optional[str]) -> Optional[str]:
 
 # Short codes, landlines, foreign and mobile numbers: four digits or more, maybe grouped.
 _SENDER_NUMBER = re.compile(r"\+?\d[\d\s-]{2,18}\d")
-def spam_sender(text: Optional[str]) -> Optional[str]:
+
+
+def spam_sender(text: str | None) -> str | None:
     """The number a spam message or call came from, as the customer wrote it."""
     callback = callback_number(text)
     for match in _SENDER_NUMBER.finditer(text or ""):
@@ -68,7 +70,7 @@ def spam_sender(text: Optional[str]) -> Optional[str]:
     return None
 
 
-def spam_content(text: Optional[str]) -> Optional[str]:
+def spam_content(text: str | None) -> str | None:
     """What the spam said or was about, when the customer told it: the whole message goes on
     the ticket ("冒充公安…让我转账" matters as much as the link)."""
     without_numbers = _SENDER_NUMBER.sub(" ", text or "")

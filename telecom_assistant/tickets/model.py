@@ -5,6 +5,7 @@ category, a priority that follows from rules, a deadline that follows from the p
 status whose lifecycle the agents move along. Every rule that decides something about a ticket
 lives here so that it is tested once and shared by the assistant and the agent console.
 """
+
 from __future__ import annotations
 
 import enum
@@ -113,10 +114,40 @@ TICKET_ID_PREFIX = "TK"
 
 # Words that turn a spam report into fraud: money was asked for or someone was impersonated.
 FRAUD_MARKERS = (
-    "transfer", "bank", "card", "money", "pay", "police", "refund", "account", "password",
-    "code", "loan", "prize", "link", "safe account", "impersonat", "pretend", "scam", "fraud",
-    "转账", "汇款", "银行", "卡号", "密码", "验证码", "公安", "警察", "冒充", "安全账户", "退款",
-    "贷款", "中奖", "链接", "诈骗", "骗",
+    "transfer",
+    "bank",
+    "card",
+    "money",
+    "pay",
+    "police",
+    "refund",
+    "account",
+    "password",
+    "code",
+    "loan",
+    "prize",
+    "link",
+    "safe account",
+    "impersonat",
+    "pretend",
+    "scam",
+    "fraud",
+    "转账",
+    "汇款",
+    "银行",
+    "卡号",
+    "密码",
+    "验证码",
+    "公安",
+    "警察",
+    "冒充",
+    "安全账户",
+    "退款",
+    "贷款",
+    "中奖",
+    "链接",
+    "诈骗",
+    "骗",
 )
 
 

@@ -42,13 +42,15 @@ a token, so a number next to Chinese or letters is always a token of its own. Ea
 norm is what the patterns read: ASCII digits for every kind of digit, one "-" for every dash,
 " " for a gap within a line and "\\n" for one that breaks it.
 """
+
 # No `from __future__ import annotations`: spaCy reads the component factory's annotations
 # at run time to validate its arguments.
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import spacy
 from spacy.language import Language
@@ -72,8 +74,19 @@ MASK = "*"
 VISIBLE_TRAILING_DIGITS = {PHONE: 4}
 
 CHINESE_DIGITS = {
-    "〇": "0", "零": "0", "幺": "1", "一": "1", "二": "2", "两": "2", "三": "3", "四": "4",
-    "五": "5", "六": "6", "七": "7", "八": "8", "九": "9",
+    "〇": "0",
+    "零": "0",
+    "幺": "1",
+    "一": "1",
+    "二": "2",
+    "两": "2",
+    "三": "3",
+    "四": "4",
+    "五": "5",
+    "六": "6",
+    "七": "7",
+    "八": "8",
+    "九": "9",
 }
 _CHINESE_DIGIT = "[" + "".join(CHINESE_DIGITS) + "]"
 _ANY_DIGIT = r"[\d" + "".join(CHINESE_DIGITS) + "]"
@@ -111,9 +124,26 @@ _FOUR_DIGITS = re.compile(rf"{_ANY_DIGIT}(?:{_SEPARATOR_CHAR}*{_ANY_DIGIT}){{3}}
 MAX_SEPARATOR_TOKENS = 3
 
 CODE_WORDS = (
-    "code", "codes", "otp", "otps", "verification", "verify", "pin", "pins", "passcode",
-    "passcodes", "sms",
-    "验证码", "校验码", "动态码", "动态密码", "密码", "短信码", "短信", "验证", "口令",
+    "code",
+    "codes",
+    "otp",
+    "otps",
+    "verification",
+    "verify",
+    "pin",
+    "pins",
+    "passcode",
+    "passcodes",
+    "sms",
+    "验证码",
+    "校验码",
+    "动态码",
+    "动态密码",
+    "密码",
+    "短信码",
+    "短信",
+    "验证",
+    "口令",
 )
 # How many words (see _word_weight) may stand between a one-time code and its code word:
 # "验证码是 482913", "the code I got yesterday is 482913", "482913 is my OTP".
@@ -128,20 +158,69 @@ CODE_GROUP_LENGTH = 4
 YEAR = re.compile(r"^(?:19|20)\d\d$")
 # Operators' and regulators' service numbers, quoted in the same breath as codes ("a code from
 # 10086", "I will complain to 12300").
-SERVICE_NUMBERS = frozenset({
-    "10000", "10010", "10086", "10099", "12300", "12315", "12321", "12345",
-})
+SERVICE_NUMBERS = frozenset(
+    {
+        "10000",
+        "10010",
+        "10086",
+        "10099",
+        "12300",
+        "12315",
+        "12321",
+        "12345",
+    }
+)
 # A number glued by one of these to digits, letters or a mask is part of a date, an id, a
 # decimal or an already masked number, never a code of its own.
 JOINERS = frozenset({"-", ".", "/", "_"})
 CURRENCY_SIGNS = frozenset({"¥", "$", "€"})
 # Words after a number that make it a quantity: money, data, time, counts.
-QUANTITY_UNITS = frozenset({
-    "元", "块", "角", "分", "年", "月", "日", "号", "天", "%", "个", "次", "条", "张", "人",
-    "位", "岁", "秒", "周", "台", "部", "万", "亿", "千", "百", "兆", "小",
-    "yuan", "rmb", "cny", "kuai", "gb", "mb", "kb", "mbps", "min", "mins", "minutes", "hours",
-    "days", "times", "seconds",
-})
+QUANTITY_UNITS = frozenset(
+    {
+        "元",
+        "块",
+        "角",
+        "分",
+        "年",
+        "月",
+        "日",
+        "号",
+        "天",
+        "%",
+        "个",
+        "次",
+        "条",
+        "张",
+        "人",
+        "位",
+        "岁",
+        "秒",
+        "周",
+        "台",
+        "部",
+        "万",
+        "亿",
+        "千",
+        "百",
+        "兆",
+        "小",
+        "yuan",
+        "rmb",
+        "cny",
+        "kuai",
+        "gb",
+        "mb",
+        "kb",
+        "mbps",
+        "min",
+        "mins",
+        "minutes",
+        "hours",
+        "days",
+        "times",
+        "seconds",
+    }
+)
 LATIN_OR_MASK = re.compile(r"^(?:[a-z]+|\*)$")
 LATIN_OR_DIGITS_OR_MASK = re.compile(r"^(?:[a-z]+|\d+|\*)$")
 # A known code shorter than this would mask every small number in the text; a known number
@@ -210,7 +289,7 @@ def _grouped(shape: Sequence[str], sizes: Sequence[int]) -> list[dict[str, Any]]
     for size in sizes:
         if tokens:
             tokens.extend(SEPARATOR)
-        tokens.append({"NORM": {"REGEX": "^" + "".join(shape[taken:taken + size]) + "$"}})
+        tokens.append({"NORM": {"REGEX": "^" + "".join(shape[taken : taken + size]) + "$"}})
         taken += size
     return tokens
 
@@ -234,19 +313,29 @@ MOBILE_SHAPE = ["1", "[3-9]"] + [DIGIT] * 9
 MOBILE_GROUPINGS = ((11,), (3, 4, 4), (4, 3, 4), (3, 8), (7, 4), (1,) * 11)
 COUNTRY_CODE = [{"NORM": "+", "OP": "?"}, {"NORM": {"IN": ["86", "0086"]}}]
 PATTERNS = [
-    *({"label": ID_CARD, "pattern": pattern}
-      for sizes in ID_GROUPINGS
-      for pattern in (_grouped(ID_SHAPE, sizes), _ending_in_x(ID_SHAPE, sizes))),
+    *(
+        {"label": ID_CARD, "pattern": pattern}
+        for sizes in ID_GROUPINGS
+        for pattern in (_grouped(ID_SHAPE, sizes), _ending_in_x(ID_SHAPE, sizes))
+    ),
     *({"label": ID_CARD, "pattern": _grouped(OLD_ID_SHAPE, sizes)} for sizes in OLD_ID_GROUPINGS),
-    *({"label": BANK_CARD, "pattern": [{"NORM": {"REGEX": rf"^\d{{{length}}}$"}}]}
-      for length in BANK_CARD_LENGTHS),
-    *({"label": BANK_CARD, "pattern": _grouped([DIGIT] * sum(sizes), sizes)}
-      for sizes in BANK_CARD_GROUPINGS),
-    *({"label": PHONE, "pattern": prefix + _grouped(MOBILE_SHAPE, sizes)}
-      for sizes in MOBILE_GROUPINGS
-      for prefix in ([], COUNTRY_CODE + SEPARATOR)),
-    {"label": PHONE, "pattern": [{"NORM": "+", "OP": "?"},
-                                 {"NORM": {"REGEX": r"^(?:86|0086)1[3-9]\d{9}$"}}]},
+    *(
+        {"label": BANK_CARD, "pattern": [{"NORM": {"REGEX": rf"^\d{{{length}}}$"}}]}
+        for length in BANK_CARD_LENGTHS
+    ),
+    *(
+        {"label": BANK_CARD, "pattern": _grouped([DIGIT] * sum(sizes), sizes)}
+        for sizes in BANK_CARD_GROUPINGS
+    ),
+    *(
+        {"label": PHONE, "pattern": prefix + _grouped(MOBILE_SHAPE, sizes)}
+        for sizes in MOBILE_GROUPINGS
+        for prefix in ([], COUNTRY_CODE + SEPARATOR)
+    ),
+    {
+        "label": PHONE,
+        "pattern": [{"NORM": "+", "OP": "?"}, {"NORM": {"REGEX": r"^(?:86|0086)1[3-9]\d{9}$"}}],
+    },
     {"label": EMAIL, "pattern": [{"NORM": {"REGEX": r"^[^@]+@[^@]+$"}}]},
 ]
 
@@ -263,8 +352,11 @@ def _glued_on(number: Token, step: int) -> bool:
         return False
     if neighbour.norm_ in CURRENCY_SIGNS or LATIN_OR_MASK.match(neighbour.norm_):
         return True
-    if (neighbour.norm_ in JOINERS and beyond is not None
-            and LATIN_OR_DIGITS_OR_MASK.match(beyond.norm_)):
+    if (
+        neighbour.norm_ in JOINERS
+        and beyond is not None
+        and LATIN_OR_DIGITS_OR_MASK.match(beyond.norm_)
+    ):
         return True
     for distance in range(1, MAX_SEPARATOR_TOKENS + 2):
         token = _token_at(doc, number.i + distance * step)
@@ -366,16 +458,23 @@ class OneTimeCodeFinder:
         def near_code_word(start: int, end: int) -> bool:
             following = bisect_left(code_word_starts, words_before[end])
             preceding = bisect_right(code_word_ends, words_before[start]) - 1
-            return ((following < len(code_word_starts)
-                     and code_word_starts[following] - words_before[end] <= CODE_WORD_REACH)
-                    or (preceding >= 0
-                        and words_before[start] - code_word_ends[preceding] <= CODE_WORD_REACH))
+            return (
+                following < len(code_word_starts)
+                and code_word_starts[following] - words_before[end] <= CODE_WORD_REACH
+            ) or (
+                preceding >= 0
+                and words_before[start] - code_word_ends[preceding] <= CODE_WORD_REACH
+            )
 
         def is_code(groups: list[Token]) -> bool:
             start, end = groups[0].i, groups[-1].i + 1
             digits = "".join(group.norm_ for group in groups)
-            if (not CODE_LENGTH.match(digits) or digits in SERVICE_NUMBERS
-                    or not _is_standalone(groups[0], groups[-1]) or _is_quantity(groups[-1])):
+            if (
+                not CODE_LENGTH.match(digits)
+                or digits in SERVICE_NUMBERS
+                or not _is_standalone(groups[0], groups[-1])
+                or _is_quantity(groups[-1])
+            ):
                 return False
             if near_code_word(start, end):
                 return True
@@ -458,8 +557,9 @@ def find_personal_data(
     wanted = _known_digits(known_codes, known_numbers)
     if wanted:
         # Where a rule and a known value cover different stretches, the longer one is masked.
-        spans = sorted(filter_spans([*spans, *_known_value_spans(doc, wanted)]),
-                       key=lambda span: span.start)
+        spans = sorted(
+            filter_spans([*spans, *_known_value_spans(doc, wanted)]), key=lambda span: span.start
+        )
     return [(span.label_, span.start_char, span.end_char) for span in spans]
 
 
@@ -495,15 +595,14 @@ def _apply(text: str, found: Iterable[tuple[str, int, int]]) -> str:
     return "".join(pieces)
 
 
-def redact(
-    text: str, *, known_codes: Iterable[str] = (), known_numbers: Iterable[str] = ()
-) -> str:
+def redact(text: str, *, known_codes: Iterable[str] = (), known_numbers: Iterable[str] = ()) -> str:
     """The text with its personal data masked; everything else byte for byte as it was.
 
     known_codes are masked fully and known_numbers all but their last four digits wherever
     they are written, in any form."""
-    return _apply(text, find_personal_data(
-        text, known_codes=known_codes, known_numbers=known_numbers))
+    return _apply(
+        text, find_personal_data(text, known_codes=known_codes, known_numbers=known_numbers)
+    )
 
 
 def redact_secrets(text: str, *, known_codes: Iterable[str] = ()) -> str:

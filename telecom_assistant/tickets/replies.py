@@ -7,6 +7,7 @@ Replies are part of the ticket's transcript, with where each stands.
 
 Channels see only :class:`ReplyOutbox`, which knows nothing of the rest of the ticket desk.
 """
+
 from __future__ import annotations
 
 import abc

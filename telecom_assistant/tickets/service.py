@@ -3,10 +3,11 @@
 The SQL implementation (:mod:`telecom_assistant.tickets.sql`) is one implementation; an
 operator with its own CRM writes another against this class.
 """
+
 from __future__ import annotations
 
 import abc
-from typing import Sequence
+from collections.abc import Sequence
 
 from telecom_assistant.tickets.model import (
     Filing,
@@ -54,4 +55,3 @@ class TicketService(abc.ABC):
     @abc.abstractmethod
     def hotspots(self) -> HotspotReport:
         """Tickets per category per day for the last 14 days, and the rising category."""
-

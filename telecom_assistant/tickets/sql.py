@@ -4,14 +4,15 @@ Every public method opens its own short session. Filing is safe under concurrenc
 idempotency key and the ticket id are unique in the database, so two servers filing the same
 escalation at once end with one ticket, and two filing different ones get different ids.
 """
+
 from __future__ import annotations
 
 import hashlib
 import heapq
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, time, timedelta
-from typing import Optional, Sequence
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -83,7 +84,7 @@ class SqlTicketService(SessionPerCall, TicketService):
                 continue
         raise RuntimeError(f"could not file ticket {new.idempotency_key!r}")
 
-    def _refresh_existing(self, new: NewTicket) -> Optional[Ticket]:
+    def _refresh_existing(self, new: NewTicket) -> Ticket | None:
         with self._session() as session:
             row = session.scalars(
                 select(TicketRow).where(TicketRow.idempotency_key == new.idempotency_key)
@@ -236,8 +237,12 @@ class SqlTicketService(SessionPerCall, TicketService):
             now = self._now()
             row.replies.append(
                 AgentReplyRow(
-                    channel=row.channel, conversation_id=row.conversation_id,
-                    language=row.language, author=agent, text=text, at=now,
+                    channel=row.channel,
+                    conversation_id=row.conversation_id,
+                    language=row.language,
+                    author=agent,
+                    text=text,
+                    at=now,
                     delivery=Delivery.PENDING.value,
                 )
             )
@@ -267,8 +272,9 @@ def _storable(new: NewTicket) -> NewTicket:
         idempotency_key=_identifier(new.idempotency_key, ticket.idempotency_key),
         language=_fitted(new.language, ticket.language),
         transcript=tuple(
-            replace(turn, speaker=_fitted(turn.speaker, TicketTurnRow.speaker),
-                    text=_text(turn.text))
+            replace(
+                turn, speaker=_fitted(turn.speaker, TicketTurnRow.speaker), text=_text(turn.text)
+            )
             for turn in new.transcript
         ),
     )
@@ -278,11 +284,11 @@ def _text(text: str) -> str:
     text = clean_message(text)
     if len(text) <= TEXT_MAX_LENGTH:
         return text
-    return _TRAILING_NUMBER.sub("", text[:TEXT_MAX_LENGTH - len(CUT_MARK)]) + CUT_MARK
+    return _TRAILING_NUMBER.sub("", text[: TEXT_MAX_LENGTH - len(CUT_MARK)]) + CUT_MARK
 
 
 def _fitted(text: str, column: InstrumentedAttribute) -> str:
-    return clean_message(text)[:column.type.length]
+    return clean_message(text)[: column.type.length]
 
 
 def _identifier(text: str, column: InstrumentedAttribute) -> str:
@@ -293,7 +299,7 @@ def _identifier(text: str, column: InstrumentedAttribute) -> str:
     if len(text) <= limit:
         return text
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-    return f"{text[:limit - len(digest) - 1]}#{digest}"
+    return f"{text[: limit - len(digest) - 1]}#{digest}"
 
 
 def _channel(channel: str) -> str:
@@ -317,8 +323,9 @@ def _redact(new: NewTicket, text: str) -> str:
 
 def _turn_rows(new: NewTicket) -> list[TicketTurnRow]:
     return [
-        TicketTurnRow(position=position, speaker=turn.speaker, text=_redact(new, turn.text),
-                          at=turn.at)
+        TicketTurnRow(
+            position=position, speaker=turn.speaker, text=_redact(new, turn.text), at=turn.at
+        )
         for position, turn in enumerate(new.transcript)
     ]
 
@@ -327,8 +334,9 @@ def _transcript(row: TicketRow) -> tuple[TranscriptTurn, ...]:
     """The conversation up to the filing, then the agents' replies, in time order."""
     turns = [TranscriptTurn(turn.speaker, turn.text, turn.at) for turn in row.turns]
     replies = [
-        TranscriptTurn(AGENT, reply.text, reply.at, author=reply.author,
-                       delivery=Delivery(reply.delivery))
+        TranscriptTurn(
+            AGENT, reply.text, reply.at, author=reply.author, delivery=Delivery(reply.delivery)
+        )
         for reply in row.replies
     ]
     # A merge, not a sort: the snapshot keeps its own order (positions), whatever its clocks say.
@@ -356,8 +364,9 @@ def _ticket(row: TicketRow) -> Ticket:
         assigned_to=row.assigned_to,
         transcript=_transcript(row),
         history=tuple(
-            StatusChange(Status(h.from_status) if h.from_status else None, Status(h.to_status),
-                         h.by, h.at)
+            StatusChange(
+                Status(h.from_status) if h.from_status else None, Status(h.to_status), h.by, h.at
+            )
             for h in row.history
         ),
         notes=tuple(Note(n.author, n.text, n.at) for n in row.notes),

@@ -3,9 +3,10 @@
 Deliberately free of the rest of the ticket desk (no spaCy, no filing), so a channel process
 stays small.
 """
+
 from __future__ import annotations
 
-from typing import Iterable, Optional, Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select, update
 
@@ -17,7 +18,7 @@ from telecom_assistant.tickets.tables import AgentReplyRow
 
 class SqlReplyOutbox(SessionPerCall, ReplyOutbox):
     def pending(
-        self, channel: str, conversation_id: Optional[str] = None, limit: int = 50
+        self, channel: str, conversation_id: str | None = None, limit: int = 50
     ) -> Sequence[AgentReply]:
         query = select(AgentReplyRow).where(
             AgentReplyRow.channel == channel,

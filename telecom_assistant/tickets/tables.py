@@ -1,5 +1,6 @@
 """Tables of the SQL ticket desk: tickets, their transcripts, status history, notes and the
 agents' replies waiting for a channel to deliver them."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,6 +20,8 @@ from sqlalchemy.orm import declarative_base, relationship
 # Each area has its own metadata: its own tables, its own migrations (migrations/).
 # SQLAlchemy 1.4 ships no type information: to mypy the base is Any, as is every column.
 Base: Any = declarative_base()
+
+
 class TicketRow(Base):
     __tablename__ = "tickets"
 
@@ -43,14 +46,24 @@ class TicketRow(Base):
     responded_at = Column(DateTime)
     assigned_to = Column(String(40))
 
-    turns = relationship("TicketTurnRow", order_by="TicketTurnRow.position", lazy="selectin",
-                         cascade="all, delete-orphan")
-    history = relationship("TicketStatusRow", order_by="TicketStatusRow.id", lazy="selectin",
-                           cascade="all, delete-orphan")
-    notes = relationship("TicketNoteRow", order_by="TicketNoteRow.id", lazy="selectin",
-                         cascade="all, delete-orphan")
-    replies = relationship("AgentReplyRow", order_by="AgentReplyRow.id", lazy="selectin",
-                           cascade="all, delete-orphan")
+    turns = relationship(
+        "TicketTurnRow",
+        order_by="TicketTurnRow.position",
+        lazy="selectin",
+        cascade="all, delete-orphan",
+    )
+    history = relationship(
+        "TicketStatusRow",
+        order_by="TicketStatusRow.id",
+        lazy="selectin",
+        cascade="all, delete-orphan",
+    )
+    notes = relationship(
+        "TicketNoteRow", order_by="TicketNoteRow.id", lazy="selectin", cascade="all, delete-orphan"
+    )
+    replies = relationship(
+        "AgentReplyRow", order_by="AgentReplyRow.id", lazy="selectin", cascade="all, delete-orphan"
+    )
 
 
 class TicketTurnRow(Base):
@@ -110,5 +123,9 @@ class AgentReplyRow(Base):
 
 
 # The channels' poll: "pending replies of this channel (and conversation)".
-Index("ix_agent_replies_outbox", AgentReplyRow.channel, AgentReplyRow.delivery,
-      AgentReplyRow.conversation_id)
+Index(
+    "ix_agent_replies_outbox",
+    AgentReplyRow.channel,
+    AgentReplyRow.delivery,
+    AgentReplyRow.conversation_id,
+)

@@ -9,25 +9,25 @@ action server, console, web chat; the Telegram bridge against a fake Bot API):
 
 Also takes the README's web chat screenshots (`UPDATE_SCREENSHOTS=1`).
 """
+
 from __future__ import annotations
 
 import re
 import time
 import uuid
-from typing import Callable, Union
+from collections.abc import Callable
 
 import httpx
 import pytest
 from sqlalchemy import delete
 
-from telecom_assistant.database import make_engine
-from telecom_assistant.accounts.tables import VerificationCounterRow
-from telecom_assistant.accounts.sql import SqlAccountService
-from telecom_assistant.settings import Settings
-from telecom_assistant.trust import CHANNEL_SECRET, CONVERSATION_KEY
 from channels.rasa_client import RasaClient
 from channels.telegram import build_application
-
+from telecom_assistant.accounts.sql import SqlAccountService
+from telecom_assistant.accounts.tables import VerificationCounterRow
+from telecom_assistant.database import make_engine
+from telecom_assistant.settings import Settings
+from telecom_assistant.trust import CHANNEL_SECRET, CONVERSATION_KEY
 from tests.actions_support import text_of
 from tests.fake_telegram import TOKEN, FakeBotApi
 from tests.stack import AGENT, LoopThread, Product, save_screenshot
@@ -41,7 +41,7 @@ REPLY_WAIT_SECONDS = 60
 Turn = list[tuple[str, tuple[str, ...]]]
 # What the customer does next: type a text, or press a button of the last turn (its index),
 # or type the newest one-time code sent to the line.
-Step = Union[str, int, Callable[[], str]]
+Step = str | int | Callable[[], str]
 
 
 def latest_code(product: Product) -> str:
@@ -54,8 +54,9 @@ def ten_minutes_later(product: Product) -> None:
     Telegram runs of the same conversation have used the three codes a number gets in ten
     minutes (SECURITY.md)."""
     with make_engine(product.stack.database_url).begin() as connection:
-        connection.execute(delete(VerificationCounterRow)
-                           .where(VerificationCounterRow.subject == LINE))
+        connection.execute(
+            delete(VerificationCounterRow).where(VerificationCounterRow.subject == LINE)
+        )
 
 
 def script(product: Product) -> list[Step]:
@@ -73,7 +74,9 @@ def script(product: Product) -> list[Step]:
 
 
 def as_turn(messages: list[dict]) -> Turn:
-    return [(m.get("text", ""), tuple(b["title"] for b in m.get("buttons") or [])) for m in messages]
+    return [
+        (m.get("text", ""), tuple(b["title"] for b in m.get("buttons") or [])) for m in messages
+    ]
 
 
 def converse(product: Product, send: Callable[[str], list[dict]]) -> list[Turn]:
@@ -115,8 +118,9 @@ def over_telegram(product: Product, reference: list[Turn]) -> list[Turn]:
     # The secrets the stack's Rasa was started with (tests/stack.py, server_environment).
     settings = Settings.from_environment()
     rasa = RasaClient(product.stack.rasa_url, CHANNEL_SECRET.value(settings))
-    application = build_application(TOKEN, rasa, loop.run(bot_api.start()),
-                                    conversation_key=CONVERSATION_KEY.value(settings))
+    application = build_application(
+        TOKEN, rasa, loop.run(bot_api.start()), conversation_key=CONVERSATION_KEY.value(settings)
+    )
 
     async def start() -> None:
         await application.initialize()
@@ -147,11 +151,18 @@ def over_telegram(product: Product, reference: list[Turn]) -> list[Turn]:
                 time.sleep(0.1)
             time.sleep(0.5)
             last_sent = [sent for sent in bot_api.sent if sent["chat_id"] == chat_id][before:]
-            turns.append([
-                (sent["text"], tuple(row[0]["text"] for row in
-                                     (sent.get("reply_markup") or {}).get("inline_keyboard", [])))
-                for sent in last_sent
-            ])
+            turns.append(
+                [
+                    (
+                        sent["text"],
+                        tuple(
+                            row[0]["text"]
+                            for row in (sent.get("reply_markup") or {}).get("inline_keyboard", [])
+                        ),
+                    )
+                    for sent in last_sent
+                ]
+            )
         return turns
     finally:
         loop.run(stop())
@@ -203,7 +214,8 @@ def test_a_web_chat_customer_verifies_asks_for_a_person_and_reads_the_agents_rep
     category_buttons.nth(1).click()  # no: an add-on ordered without consent
     expect(page.locator("#typing")).to_be_hidden(timeout=60_000)
     expect(page.locator(".message.user .bubble").last).to_contain_text(
-        "add-on ordered without consent")
+        "add-on ordered without consent"
+    )
     say("A video add-on I never ordered is on my bill since October.")
     # The verified line is the contact number: the ticket is filed at once.
     ticket_id = re.search(r"TK-\d{6}-\d{4}", bot.last.inner_text()).group()
@@ -242,7 +254,9 @@ def test_a_web_chat_customer_verifies_asks_for_a_person_and_reads_the_agents_rep
     # A returning customer starts at the latest message, scrolled all the way down.
     phone.wait_for_function(
         "() => { const m = document.getElementById('messages');"
-        " return m.scrollHeight - m.scrollTop - m.clientHeight < 2; }", timeout=5000)
+        " return m.scrollHeight - m.scrollTop - m.clientHeight < 2; }",
+        timeout=5000,
+    )
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     save_screenshot(phone, "webchat-phone.png", full_page=False)
     assert script_errors == []  # e.g. nothing the CSP blocked

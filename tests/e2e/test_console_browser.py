@@ -4,6 +4,7 @@ filters the queue, opens the ticket, reads the transcript and resolves it.
 
 `UPDATE_SCREENSHOTS=1` also saves the README's screenshots to docs/screenshots/.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,7 +15,6 @@ import pytest
 from tests.stack import AGENT, save_screenshot
 
 pytestmark = pytest.mark.model
-
 
 
 def file_a_complaint(stack) -> str:

@@ -1,6 +1,7 @@
 """`telecom run`, the README's one command: it brings everything up on localhost (with the
 Telegram bridge, here against a fake Bot API), waits for each health check, prints the URLs,
 and stops everything on Ctrl-C; a port already taken gets a clear message."""
+
 from __future__ import annotations
 
 import json
@@ -38,9 +39,11 @@ def port_free(port: int) -> bool:
 def start_run(tmp_path: Path, **env: str) -> tuple[subprocess.Popen, Path]:
     log = tmp_path / "run.log"
     process = subprocess.Popen(
-        [str(BIN / "telecom"), "run", "--skip-train"], cwd=PROJECT_ROOT,
+        [str(BIN / "telecom"), "run", "--skip-train"],
+        cwd=PROJECT_ROOT,
         env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'telecom.db'}", **env},
-        stdout=log.open("w"), stderr=subprocess.STDOUT,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
         # Its own process group, as a terminal would give it: Ctrl-C reaches the command only.
         start_new_session=True,
     )
@@ -73,7 +76,9 @@ def test_one_command_starts_everything_and_ctrl_c_stops_it(model, tmp_path, tele
     loop, bot_api, api_url = telegram
     bridge_port = free_port()
     process, log = start_run(
-        tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=api_url,
+        tmp_path,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=api_url,
         TELEGRAM_BRIDGE_HEALTH_PORT=str(bridge_port),
     )
     try:

@@ -7,6 +7,7 @@ atomic lock-out on PostgreSQL in tests/integration/test_account_service.py.
 
 Each test has numbers and conversations of its own: the product is shared by the end-to-end
 tests, and the throttles count per number and per conversation."""
+
 from __future__ import annotations
 
 import re
@@ -18,16 +19,15 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from telecom_assistant.accounts.tables import SmsOutboxRow
-from telecom_assistant.database import make_engine
+from channels.webchat.sessions import SESSION_COOKIE
 from telecom_assistant.accounts.msisdn import mask_msisdn
 from telecom_assistant.accounts.sql import SqlAccountService
+from telecom_assistant.accounts.tables import SmsOutboxRow
+from telecom_assistant.database import make_engine
 from telecom_assistant.settings import Settings
 from telecom_assistant.tickets.model import QueueFilter
 from telecom_assistant.tickets.sql import SqlTicketService
 from telecom_assistant.trust import ACTION_TOKEN_HEADER, CHANNEL_SECRET, CHANNEL_SECRET_HEADER
-from channels.webchat.sessions import SESSION_COOKIE
-
 from tests.actions_support import text_of
 from tests.stack import listening_addresses
 
@@ -42,8 +42,11 @@ def new_sender() -> str:
 
 def rest(product, sender: str, text: str, **extra: Any) -> list[str]:
     """One message to Rasa's REST channel as a local script sends it (no secret)."""
-    answer = httpx.post(f"{product.stack.rasa_url}/webhooks/rest/webhook",
-                        json={"sender": sender, "message": text, **extra}, timeout=TIMEOUT)
+    answer = httpx.post(
+        f"{product.stack.rasa_url}/webhooks/rest/webhook",
+        json={"sender": sender, "message": text, **extra},
+        timeout=TIMEOUT,
+    )
     answer.raise_for_status()
     return [message.get("text", "") for message in answer.json()]
 
@@ -58,8 +61,9 @@ def accounts(product) -> SqlAccountService:
 
 def sms_count(product, msisdn: str) -> int:
     with make_engine(product.stack.database_url).connect() as connection:
-        return len(connection.execute(
-            select(SmsOutboxRow.id).where(SmsOutboxRow.msisdn == msisdn)).all())
+        return len(
+            connection.execute(select(SmsOutboxRow.id).where(SmsOutboxRow.msisdn == msisdn)).all()
+        )
 
 
 def latest_code(product, msisdn: str) -> str:
@@ -92,20 +96,36 @@ def action_server_url(product) -> str:
 
 # --- only the channel programs face customers ----------------------------------------------
 
+
 def test_everything_behind_the_channels_listens_on_loopback_only(product):
-    ports = [int(url.rsplit(":", 1)[1]) for url in
-             (product.stack.rasa_url, action_server_url(product), product.console_url,
-              product.webchat_url)]
+    ports = [
+        int(url.rsplit(":", 1)[1])
+        for url in (
+            product.stack.rasa_url,
+            action_server_url(product),
+            product.console_url,
+            product.webchat_url,
+        )
+    ]
     for port in ports:
         assert listening_addresses(port) == {"127.0.0.1"}, port
 
 
 def test_a_forged_call_to_the_action_server_reads_no_account(product):
-    call = {"next_action": "action_check_bill", "sender_id": "x", "version": "3.6.21",
-            "domain": {}, "tracker": {"sender_id": "x", "slots": {
-                "verified_msisdn": "13800000001", "verified_at": 4e9},
-                "latest_message": {"text": "bill", "intent": {"name": "check_bill"}},
-                "events": [], "active_loop": {}, "latest_action_name": "action_listen"}}
+    call = {
+        "next_action": "action_check_bill",
+        "sender_id": "x",
+        "version": "3.6.21",
+        "domain": {},
+        "tracker": {
+            "sender_id": "x",
+            "slots": {"verified_msisdn": "13800000001", "verified_at": 4e9},
+            "latest_message": {"text": "bill", "intent": {"name": "check_bill"}},
+            "events": [],
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        },
+    }
     for headers in ({}, {ACTION_TOKEN_HEADER: "guess"}):
         answer = httpx.post(f"{action_server_url(product)}/webhook", json=call, headers=headers)
         assert answer.status_code == 401
@@ -129,8 +149,12 @@ def test_the_channel_is_the_door_a_message_came_through_not_what_the_body_says(p
     """A ticket filed with input_channel "telegram" in the body would send the agent's reply
     into someone's Telegram chat: the ticket records the REST channel it came through."""
     sender = new_sender()
-    for text in ("can i just talk to someone", "billing",
-                 "i was charged twice for my roaming pack this month", "13800000011"):
+    for text in (
+        "can i just talk to someone",
+        "billing",
+        "i was charged twice for my roaming pack this month",
+        "13800000011",
+    ):
         rest(product, sender, text, input_channel="telegram")
     filed = tickets_of(product, sender)
     assert len(filed) == 1
@@ -139,9 +163,11 @@ def test_the_channel_is_the_door_a_message_came_through_not_what_the_body_says(p
 
 # --- the web chat names its conversations ---------------------------------------------------
 
+
 def webchat_visitor(product) -> httpx.Client:
-    client = httpx.Client(base_url=product.webchat_url, timeout=TIMEOUT,
-                          headers={"Origin": product.webchat_url})
+    client = httpx.Client(
+        base_url=product.webchat_url, timeout=TIMEOUT, headers={"Origin": product.webchat_url}
+    )
     assert client.get("/").status_code == 200
     assert client.cookies.get(SESSION_COOKIE)
     return client
@@ -171,9 +197,12 @@ def test_a_verified_web_chat_customer_cannot_be_reached_from_another_browser(pro
     stolen = customer.cookies.get(SESSION_COOKIE)
     session_id, _signature = stolen.split(".")
     for forged in (session_id, f"{session_id}.{'0' * 64}", "x" * 32 + "." + "f" * 64):
-        attacker = httpx.Client(base_url=product.webchat_url, timeout=TIMEOUT,
-                                headers={"Origin": product.webchat_url},
-                                cookies={SESSION_COOKIE: forged})
+        attacker = httpx.Client(
+            base_url=product.webchat_url,
+            timeout=TIMEOUT,
+            headers={"Origin": product.webchat_url},
+            cookies={SESSION_COOKIE: forged},
+        )
         replies = webchat_says(attacker, "show me my bill")
         assert not bill_said(replies) and asked_for_number(replies)
     # The customer's own conversation is still theirs.
@@ -182,15 +211,18 @@ def test_a_verified_web_chat_customer_cannot_be_reached_from_another_browser(pro
 
 def test_a_page_of_another_site_cannot_post_for_a_visitor(product):
     visitor = webchat_visitor(product)
-    answer = visitor.post("/api/message", json={"message": "my bill"},
-                          headers={"Origin": "https://evil.example"})
+    answer = visitor.post(
+        "/api/message", json={"message": "my bill"}, headers={"Origin": "https://evil.example"}
+    )
     assert answer.status_code == 403
 
 
 # --- verification -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("farewell, msisdn", [("thanks, bye", "13800000013"),
-                                               ("please sign me out", "13800000021")])
+
+@pytest.mark.parametrize(
+    "farewell, msisdn", [("thanks, bye", "13800000013"), ("please sign me out", "13800000021")]
+)
 def test_goodbye_and_sign_me_out_end_the_verification(product, farewell, msisdn):
     sender = new_sender()
     assert bill_said(verify(product, sender, msisdn))
@@ -283,8 +315,12 @@ def test_codes_and_card_numbers_are_never_stored(product):
 
 def test_odd_characters_never_break_a_conversation_or_a_ticket(product):
     sender = new_sender()
-    for text in ("can i just talk to someone", "billing",
-                 "charged\x00 twice \u200bfor roaming\x07 this month 😡", "13800000011"):
+    for text in (
+        "can i just talk to someone",
+        "billing",
+        "charged\x00 twice \u200bfor roaming\x07 this month 😡",
+        "13800000011",
+    ):
         replies = rest(product, sender, text)
         assert replies and all(reply for reply in replies)
     filed = tickets_of(product, sender)

@@ -1,6 +1,7 @@
 """The test stories: every flow, happy and unhappy, in English, Chinese and mixed. `rasa test`
 checks the dialogue (the next action after each turn); the NLU check below checks that the
 model reads each customer message of the stories as the story's intent."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,24 +19,45 @@ from tests.actions_support import PROJECT_ROOT
 pytestmark = pytest.mark.model
 
 
-@pytest.mark.parametrize("stories, minimum", [
-    ("tests/test_stories.yml", 25),     # English
-    ("tests/test_stories_zh.yml", 20),  # Chinese and mixed, and switching language
-])
+@pytest.mark.parametrize(
+    "stories, minimum",
+    [
+        ("tests/test_stories.yml", 25),  # English
+        ("tests/test_stories_zh.yml", 20),  # Chinese and mixed, and switching language
+    ],
+)
 def test_every_story_is_predicted_exactly(model, tmp_path, stories, minimum):
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "rasa"), "test", "core", "--model", str(model),
-         "--stories", stories, "--out", str(tmp_path),
-         "--fail-on-prediction-errors"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True,
+        [
+            str(Path(sys.executable).parent / "rasa"),
+            "test",
+            "core",
+            "--model",
+            str(model),
+            "--stories",
+            stories,
+            "--out",
+            str(tmp_path),
+            "--fail-on-prediction-errors",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
         env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
     )
     failed = tmp_path / "failed_test_stories.yml"
-    details = failed.read_text() if failed.exists() else result.stdout[-3000:] + result.stderr[-3000:]
+    details = (
+        failed.read_text() if failed.exists() else result.stdout[-3000:] + result.stderr[-3000:]
+    )
     assert result.returncode == 0, details
-    correct, total = map(int, re.search(
-        r"CONVERSATION level:.*?Correct:\s+(\d+) / (\d+)", result.stdout + result.stderr, re.DOTALL
-    ).groups())
+    correct, total = map(
+        int,
+        re.search(
+            r"CONVERSATION level:.*?Correct:\s+(\d+) / (\d+)",
+            result.stdout + result.stderr,
+            re.DOTALL,
+        ).groups(),
+    )
     assert correct == total >= minimum
 
 
@@ -53,7 +75,11 @@ def story_turns(path: str) -> list[tuple[str, str]]:
         for step in story["steps"]:
             for slots in step.get("slot_was_set", []):
                 requested = slots.get("requested_slot", requested)
-            if "user" in step and step["intent"] != "nlu_fallback" and requested not in FREE_TEXT_SLOTS:
+            if (
+                "user" in step
+                and step["intent"] != "nlu_fallback"
+                and requested not in FREE_TEXT_SLOTS
+            ):
                 text = re.sub(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})", r"\1", step["user"]).strip()
                 turns.append((text, step["intent"]))
     return turns

@@ -2,6 +2,7 @@
 of a verified customer's conversation. The customer's next message is answered with "try again
 shortly", and within seconds real answers come back in the same conversation: still verified,
 the usage shown without verifying again. Rasa kept serving all along."""
+
 from __future__ import annotations
 
 import pytest
@@ -35,5 +36,7 @@ def test_killing_the_action_server_mid_conversation_loses_nothing(model, tmp_pat
     assert recovery.back[0].startswith(USAGE), recovery.back
     assert text_of("utter_ask_phone_number") not in recovery.back
     assert recovery.seconds < RECOVERY_SECONDS
-    print(f"\nThe action server was killed mid-conversation: real answers again "
-          f"{recovery.seconds:.1f} s later.")
+    print(
+        f"\nThe action server was killed mid-conversation: real answers again "
+        f"{recovery.seconds:.1f} s later."
+    )

@@ -1,4 +1,5 @@
 """The SQL account service: every query and state change, on SQLite and on PostgreSQL."""
+
 from __future__ import annotations
 
 import re
@@ -10,7 +11,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from telecom_assistant.accounts.tables import SmsOutboxRow, VerificationCodeRow, VerificationCounterRow
 from telecom_assistant.accounts.service import (
     BillStatus,
     ChargeCategory,
@@ -30,6 +30,11 @@ from telecom_assistant.accounts.sql import (
     WRONG_CODES_PER_NUMBER,
     SqlAccountService,
     _conversation_key,
+)
+from telecom_assistant.accounts.tables import (
+    SmsOutboxRow,
+    VerificationCodeRow,
+    VerificationCounterRow,
 )
 from telecom_assistant.settings import Verification
 
@@ -61,8 +66,9 @@ def wrong_code(code: str) -> str:
 
 def outbox(engine, msisdn: str) -> int:
     with Session(engine) as session:
-        return session.scalar(select(func.count()).select_from(SmsOutboxRow)
-                              .where(SmsOutboxRow.msisdn == msisdn))
+        return session.scalar(
+            select(func.count()).select_from(SmsOutboxRow).where(SmsOutboxRow.msisdn == msisdn)
+        )
 
 
 def counted(engine, limit, subject: str) -> int:
@@ -81,8 +87,12 @@ CUSTOMER = "customer-chat"
 STRANGER = "stranger-chat"
 UNKNOWN = "13999999999"  # well formed, not a line
 SENT, VERIFIED, WRONG, LOCKED, THROTTLED = (
-    VerificationOutcome.CODE_SENT, VerificationOutcome.VERIFIED, VerificationOutcome.WRONG_CODE,
-    VerificationOutcome.LOCKED, VerificationOutcome.THROTTLED)
+    VerificationOutcome.CODE_SENT,
+    VerificationOutcome.VERIFIED,
+    VerificationOutcome.WRONG_CODE,
+    VerificationOutcome.LOCKED,
+    VerificationOutcome.THROTTLED,
+)
 
 
 class TestVerification:
@@ -109,7 +119,9 @@ class TestVerification:
 
     def test_a_new_code_replaces_the_old_one(self, service, monkeypatch):
         codes = iter([111111, 222222])
-        monkeypatch.setattr("telecom_assistant.accounts.sql.secrets.randbelow", lambda _: next(codes))
+        monkeypatch.setattr(
+            "telecom_assistant.accounts.sql.secrets.randbelow", lambda _: next(codes)
+        )
         service.send_verification_code(DATA_OVERAGE, CUSTOMER)
         service.send_verification_code(DATA_OVERAGE, CUSTOMER)
         assert service.check_verification_code(DATA_OVERAGE, "111111", CUSTOMER).outcome == WRONG
@@ -132,8 +144,9 @@ class TestVerification:
         service.send_verification_code(DATA_OVERAGE, CUSTOMER)
         code = sent_code(service, DATA_OVERAGE)
         wrong = wrong_code(code)
-        first, second, third = (service.check_verification_code(DATA_OVERAGE, wrong, CUSTOMER)
-                                for _ in range(3))
+        first, second, third = (
+            service.check_verification_code(DATA_OVERAGE, wrong, CUSTOMER) for _ in range(3)
+        )
         assert (first.outcome, first.attempts_left) == (WRONG, 2)
         assert (second.outcome, second.attempts_left) == (WRONG, 1)
         assert third.outcome == LOCKED
@@ -151,8 +164,10 @@ class TestVerification:
     def test_a_strangers_wrong_codes_do_not_lock_the_customer_out(self, service):
         service.send_verification_code(DATA_OVERAGE, STRANGER)
         guessed = wrong_code(sent_code(service, DATA_OVERAGE))
-        outcomes = [service.check_verification_code(DATA_OVERAGE, guessed, STRANGER).outcome
-                    for _ in range(3)]
+        outcomes = [
+            service.check_verification_code(DATA_OVERAGE, guessed, STRANGER).outcome
+            for _ in range(3)
+        ]
         assert outcomes == [WRONG, WRONG, LOCKED]
         assert service.send_verification_code(DATA_OVERAGE, CUSTOMER).outcome == SENT
         code = sent_code(service, DATA_OVERAGE)
@@ -162,7 +177,9 @@ class TestVerification:
         for expected in (WRONG, WRONG, LOCKED):
             service.send_verification_code(DATA_OVERAGE, CUSTOMER)
             code = sent_code(service, DATA_OVERAGE)
-            outcome = service.check_verification_code(DATA_OVERAGE, wrong_code(code), CUSTOMER).outcome
+            outcome = service.check_verification_code(
+                DATA_OVERAGE, wrong_code(code), CUSTOMER
+            ).outcome
             assert outcome == expected
 
     def test_lock_is_per_number(self, service):
@@ -209,7 +226,9 @@ class TestVerification:
         assert (refused.outcome, refused.retry_at) == (THROTTLED, started + timedelta(minutes=10))
         assert outbox(engine, DATA_OVERAGE) == 3
         # Refused, nothing changed: chat-3's code still works.
-        assert service.check_verification_code(DATA_OVERAGE, last_code, "chat-3").outcome == VERIFIED
+        assert (
+            service.check_verification_code(DATA_OVERAGE, last_code, "chat-3").outcome == VERIFIED
+        )
         clock.advance(minutes=6)
         assert service.send_verification_code(DATA_OVERAGE, "chat-4").outcome == SENT
 
@@ -217,7 +236,9 @@ class TestVerification:
         started = clock.now
         for batch in range(4):
             for index in range(3 if batch < 3 else 1):
-                outcome = service.send_verification_code(DATA_OVERAGE, f"chat-{batch}-{index}").outcome
+                outcome = service.send_verification_code(
+                    DATA_OVERAGE, f"chat-{batch}-{index}"
+                ).outcome
                 assert outcome == SENT
             clock.advance(minutes=10)
         refused = service.send_verification_code(DATA_OVERAGE, "chat-late")
@@ -237,11 +258,14 @@ class TestVerification:
         assert counted(engine, CODES_PER_NUMBER_DAILY, ARREARS) == 0
 
     def test_an_unknown_number_is_answered_like_a_line_and_sent_nothing(self, service, engine):
-        assert (service.send_verification_code(UNKNOWN, STRANGER)
-                == service.send_verification_code(DATA_OVERAGE, CUSTOMER))
+        assert service.send_verification_code(UNKNOWN, STRANGER) == service.send_verification_code(
+            DATA_OVERAGE, CUSTOMER
+        )
         assert service.latest_sms(UNKNOWN) is None and outbox(engine, UNKNOWN) == 0
-        outcomes = [service.check_verification_code(UNKNOWN, f"{guess:06d}", STRANGER).outcome
-                    for guess in range(3)]
+        outcomes = [
+            service.check_verification_code(UNKNOWN, f"{guess:06d}", STRANGER).outcome
+            for guess in range(3)
+        ]
         assert outcomes == [WRONG, WRONG, LOCKED]
         assert counted(engine, WRONG_CODES_PER_NUMBER, UNKNOWN) == 3
 
@@ -278,12 +302,15 @@ def at_once(count: int, attempt) -> list:
 class TestVerificationUnderConcurrency:
     """Requests that arrive together, on PostgreSQL (several action servers, one database)."""
 
-    def test_twelve_guesses_at_once_count_three_and_lock_the_conversation(self, postgres_engine, clock):
+    def test_twelve_guesses_at_once_count_three_and_lock_the_conversation(
+        self, postgres_engine, clock
+    ):
         service = SqlAccountService(postgres_engine, clock=clock)
         service.send_verification_code(DATA_OVERAGE, STRANGER)
         code = sent_code(service, DATA_OVERAGE)
-        results = at_once(12, lambda _: service.check_verification_code(
-            DATA_OVERAGE, wrong_code(code), STRANGER))
+        results = at_once(
+            12, lambda _: service.check_verification_code(DATA_OVERAGE, wrong_code(code), STRANGER)
+        )
         assert sorted(r.outcome.value for r in results) == ["locked"] * 10 + ["wrong_code"] * 2
         assert sorted(r.attempts_left for r in results if r.outcome == WRONG) == [1, 2]
         assert wrong_attempts(postgres_engine, DATA_OVERAGE, STRANGER) == 3
@@ -312,8 +339,12 @@ class TestVerificationUnderConcurrency:
         for stranger in strangers:
             service.send_verification_code(DATA_OVERAGE, stranger)
             guesses[stranger] = wrong_code(sent_code(service, DATA_OVERAGE))
-        results = at_once(9, lambda i: service.check_verification_code(
-            DATA_OVERAGE, guesses[strangers[i % 3]], strangers[i % 3]))
+        results = at_once(
+            9,
+            lambda i: service.check_verification_code(
+                DATA_OVERAGE, guesses[strangers[i % 3]], strangers[i % 3]
+            ),
+        )
         assert counted(postgres_engine, WRONG_CODES_PER_NUMBER, DATA_OVERAGE) == 10
         assert sum(wrong_attempts(postgres_engine, DATA_OVERAGE, s) for s in strangers) == 4
         assert sum(r.outcome == LOCKED for r in results) >= 5
@@ -353,9 +384,14 @@ class TestPlans:
 
     @pytest.mark.parametrize(
         "query, plan_id",
-        [("plus_5g_129", "plus_5g_129"), ("5G Plus 129", "plus_5g_129"),
-         ("5g plus", "plus_5g_129"), ("unlimited", "unlimited_5g_199"),
-         ("the basic 39 plan", "basic_4g_39"), ("5G全家融合169元套餐", "fusion_5g_169")],
+        [
+            ("plus_5g_129", "plus_5g_129"),
+            ("5G Plus 129", "plus_5g_129"),
+            ("5g plus", "plus_5g_129"),
+            ("unlimited", "unlimited_5g_199"),
+            ("the basic 39 plan", "basic_4g_39"),
+            ("5G全家融合169元套餐", "fusion_5g_169"),
+        ],
     )
     def test_find_plan_by_loose_name(self, service, query, plan_id):
         assert service.find_plan(query).id == plan_id
@@ -430,7 +466,11 @@ class TestUsageAndBills:
 
     def test_three_closed_cycles_of_history(self, service):
         history = service.usage_history(DATA_OVERAGE, 3)
-        assert [u.cycle_start for u in history] == [date(2026, 10, 1), date(2026, 9, 1), date(2026, 8, 1)]
+        assert [u.cycle_start for u in history] == [
+            date(2026, 10, 1),
+            date(2026, 9, 1),
+            date(2026, 8, 1),
+        ]
 
     def test_roaming_bill_is_itemised(self, service):
         bill = service.latest_bill(ROAMING)
@@ -460,9 +500,15 @@ class TestSubscriptions:
         assert all(s.addon.monthly_fee and s.started_on and s.ordering_channel for s in subs)
         assert sum(not s.consent_recorded for s in subs) == 3
 
-    @pytest.mark.parametrize("query, addon_id", [("music", "music_pack"), ("GAME PACK", "game_pack"),
-                                                 ("the weather sms thing", "weather_sms"),
-                                                 ("云盘", "cloud_storage")])
+    @pytest.mark.parametrize(
+        "query, addon_id",
+        [
+            ("music", "music_pack"),
+            ("GAME PACK", "game_pack"),
+            ("the weather sms thing", "weather_sms"),
+            ("云盘", "cloud_storage"),
+        ],
+    )
     def test_find_by_loose_name(self, service, query, addon_id):
         assert service.find_subscription(MANY_ADDONS, query).addon.id == addon_id
 
@@ -529,7 +575,8 @@ def test_an_operator_may_change_the_throttles_counts_but_not_their_windows():
     from telecom_assistant.accounts.sql import VerificationThrottles
 
     throttles = VerificationThrottles.from_settings(
-        Verification(codes_per_number=5, wrong_codes_per_number=20))
+        Verification(codes_per_number=5, wrong_codes_per_number=20)
+    )
     assert throttles.codes_per_number.count == 5
     assert throttles.codes_per_number.window == CODES_PER_NUMBER.window
     assert throttles.wrong_codes_per_number.count == 20
@@ -539,7 +586,14 @@ def test_an_operator_may_change_the_throttles_counts_but_not_their_windows():
 def test_the_throttles_given_are_the_ones_applied(engine, clock):
     from telecom_assistant.accounts.sql import VerificationThrottles
 
-    service = SqlAccountService(engine, clock=clock, limits=VerificationThrottles.from_settings(
-        Verification(codes_per_number=1)))
-    assert service.send_verification_code("13800000001", "a").outcome is VerificationOutcome.CODE_SENT
-    assert service.send_verification_code("13800000001", "b").outcome is VerificationOutcome.THROTTLED
+    service = SqlAccountService(
+        engine,
+        clock=clock,
+        limits=VerificationThrottles.from_settings(Verification(codes_per_number=1)),
+    )
+    assert (
+        service.send_verification_code("13800000001", "a").outcome is VerificationOutcome.CODE_SENT
+    )
+    assert (
+        service.send_verification_code("13800000001", "b").outcome is VerificationOutcome.THROTTLED
+    )

@@ -1,5 +1,6 @@
 """Agents' replies: stored with the ticket, in its transcript, and an outbox the customer's
 channel delivers from, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -7,6 +8,7 @@ from datetime import datetime
 
 import pytest
 
+from channels.telegram.conversations import rasa_sender_id
 from telecom_assistant.tickets.model import Delivery, Status
 from telecom_assistant.tickets.replies import (
     REPLY_MAX_LENGTH,
@@ -16,8 +18,6 @@ from telecom_assistant.tickets.replies import (
 )
 from telecom_assistant.tickets.sql import SqlTicketService
 from telecom_assistant.tickets.sql_replies import SqlReplyOutbox
-from channels.telegram.conversations import rasa_sender_id
-
 from tests.integration.test_tickets import new_ticket
 
 # A Telegram chat's conversation, as the bridge names it.
@@ -34,12 +34,17 @@ def outbox(engine, clock) -> SqlReplyOutbox:
     return SqlReplyOutbox(engine, clock=clock)
 
 
-def file(tickets: SqlTicketService, conversation: str, channel: str = "webchat",
-         language: str = "en") -> str:
-    filing = tickets.file(new_ticket(
-        channel=channel, conversation_id=conversation, language=language,
-        idempotency_key=f"{conversation}:billing",
-    ))
+def file(
+    tickets: SqlTicketService, conversation: str, channel: str = "webchat", language: str = "en"
+) -> str:
+    filing = tickets.file(
+        new_ticket(
+            channel=channel,
+            conversation_id=conversation,
+            language=language,
+            idempotency_key=f"{conversation}:billing",
+        )
+    )
     return filing.ticket.id
 
 
@@ -51,12 +56,19 @@ def test_a_reply_joins_the_transcript_and_waits_in_the_outbox(tickets, outbox, c
 
     last = ticket.transcript[-1]
     assert (last.speaker, last.text, last.author, last.delivery) == (
-        "agent", "We refunded the double charge.", "wang", Delivery.PENDING)
+        "agent",
+        "We refunded the double charge.",
+        "wang",
+        Delivery.PENDING,
+    )
     assert len(ticket.transcript) == 4 and ticket.responded_at == clock()
     assert ticket.status is Status.OPEN  # answering does not decide the ticket's status
     [pending] = outbox.pending("webchat", "browser-1")
     assert (pending.ticket_id, pending.text, pending.language) == (
-        ticket_id, "We refunded the double charge.", "en")
+        ticket_id,
+        "We refunded the double charge.",
+        "en",
+    )
     assert outbox.pending("telegram") == []
 
 
@@ -100,18 +112,22 @@ def test_a_retried_filing_keeps_the_agents_replies(tickets, clock):
     """A retry rewrites the transcript snapshot; replies are stored apart and survive it."""
     ticket_id = file(tickets, "browser-1")
     tickets.reply(ticket_id, "wang", "We are on it")
-    first = new_ticket(channel="webchat", conversation_id="browser-1",
-                       idempotency_key="browser-1:billing")
+    first = new_ticket(
+        channel="webchat", conversation_id="browser-1", idempotency_key="browser-1:billing"
+    )
     tickets.file(replace(first, transcript=(*first.transcript, *first.transcript)))
     speakers = [turn.speaker for turn in tickets.get(ticket_id).transcript]
     assert speakers.count("agent") == 1 and len(speakers) == 7
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("", RefusalReason.EMPTY),
-    ("   \n ", RefusalReason.EMPTY),
-    ("x" * (REPLY_MAX_LENGTH + 1), RefusalReason.TOO_LONG),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("", RefusalReason.EMPTY),
+        ("   \n ", RefusalReason.EMPTY),
+        ("x" * (REPLY_MAX_LENGTH + 1), RefusalReason.TOO_LONG),
+    ],
+)
 def test_empty_or_overlong_replies_are_refused(tickets, outbox, text, reason):
     ticket_id = file(tickets, "browser-1")
     with pytest.raises(ReplyRefused) as refused:
@@ -128,12 +144,23 @@ def test_a_ticket_from_a_channel_without_a_way_back_refuses_replies(tickets, out
     assert outbox.pending("rest") == []
 
 
-@pytest.mark.parametrize("language, heading", [
-    ("en", "Message from our customer service team about ticket TK-261123-0001:"),
-    ("zh", "客服人员就工单 TK-261123-0001 给您的留言："),
-])
+@pytest.mark.parametrize(
+    "language, heading",
+    [
+        ("en", "Message from our customer service team about ticket TK-261123-0001:"),
+        ("zh", "客服人员就工单 TK-261123-0001 给您的留言："),
+    ],
+)
 def test_the_customer_reads_the_reply_under_a_heading_in_their_language(language, heading):
-    reply = AgentReply(1, "TK-261123-0001", "webchat", "browser-1", language, "wang",
-                       "Refunded.", datetime(2026, 11, 23, 10, 0))
+    reply = AgentReply(
+        1,
+        "TK-261123-0001",
+        "webchat",
+        "browser-1",
+        language,
+        "wang",
+        "Refunded.",
+        datetime(2026, 11, 23, 10, 0),
+    )
     lines = reply.for_customer().split("\n\n")
     assert lines[0] == heading and lines[1] == "Refunded." and "10086" in lines[2]

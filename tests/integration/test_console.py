@@ -1,6 +1,7 @@
 """The agent console over real HTTP: sign-in, its throttles, sessions and CSRF, Secure cookies,
 the queue, the ticket page, the hot spots and both languages. No Rasa model: a seeded SQLite
 database and a fake clock."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,12 +11,12 @@ import ssl
 import subprocess
 import threading
 import uuid
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Callable, Iterator, Optional, Sequence
 
 import pytest
 import requests
@@ -25,6 +26,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.__main__ import argument_parser
+from console.app import client_address, create_app, wants_secure_cookies
+from console.i18n import pick_language
+from telecom_assistant.accounts.sql import SqlAccountService
 from telecom_assistant.agents.accounts import (
     ABSOLUTE_TIMEOUT,
     IDLE_TIMEOUT,
@@ -37,11 +41,7 @@ from telecom_assistant.agents.accounts import (
     WeakPassword,
     verify_password,
 )
-from console.app import client_address, create_app, wants_secure_cookies
-from console.i18n import pick_language
 from telecom_assistant.agents.tables import AgentRow, ConsoleSessionRow
-from telecom_assistant.tickets.sql_replies import SqlReplyOutbox
-from telecom_assistant.accounts.sql import SqlAccountService
 from telecom_assistant.settings import Settings
 from telecom_assistant.tickets.model import (
     Category,
@@ -53,7 +53,7 @@ from telecom_assistant.tickets.model import (
     TranscriptTurn,
 )
 from telecom_assistant.tickets.sql import SqlTicketService
-
+from telecom_assistant.tickets.sql_replies import SqlReplyOutbox
 from tests.conftest import FakeClock
 
 AGENT = "li.na"
@@ -72,7 +72,7 @@ class Console:
     """The app served on a free port by an event loop in a background thread; over TLS when
     given a certificate."""
 
-    def __init__(self, app: Sanic, certificate: Optional["Certificate"] = None) -> None:
+    def __init__(self, app: Sanic, certificate: Certificate | None = None) -> None:
         self._app = app
         self._certificate = certificate
         self._socket = socket.socket()
@@ -93,8 +93,9 @@ class Console:
             tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             tls.load_cert_chain(self._certificate.cert_file, self._certificate.key_file)
         server = self._loop.run_until_complete(
-            self._app.create_server(sock=self._socket, ssl=tls, return_asyncio_server=True,
-                                    access_log=False)
+            self._app.create_server(
+                sock=self._socket, ssl=tls, return_asyncio_server=True, access_log=False
+            )
         )
         self._loop.run_until_complete(server.startup())
         self._ready.set()
@@ -110,7 +111,7 @@ class Console:
         self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         self._loop.close()
 
-    def __enter__(self) -> "Console":
+    def __enter__(self) -> Console:
         self._thread.start()
         assert self._ready.wait(10), "the console did not start"
         return self
@@ -121,7 +122,7 @@ class Console:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
 
-    def client(self, **cookies: str) -> "Client":
+    def client(self, **cookies: str) -> Client:
         client = Client(self.base_url, cookies)
         if self._certificate:
             # Else REQUESTS_CA_BUNDLE, where set, would win over the session's own setting.
@@ -143,23 +144,28 @@ class Client:
     def get(self, path: str, **kwargs) -> requests.Response:
         return self.http.get(self.base_url + path, allow_redirects=False, timeout=10, **kwargs)
 
-    def post(self, path: str, data: Optional[dict] = None, **kwargs) -> requests.Response:
-        return self.http.post(self.base_url + path, data=data or {}, allow_redirects=False,
-                              timeout=10, **kwargs)
+    def post(self, path: str, data: dict | None = None, **kwargs) -> requests.Response:
+        return self.http.post(
+            self.base_url + path, data=data or {}, allow_redirects=False, timeout=10, **kwargs
+        )
 
     def follow(self, response: requests.Response) -> requests.Response:
         assert response.status_code == 303, response.text
         return self.get(response.headers["Location"])
 
-    def sign_in(self, username: str = AGENT, password: str = PASSWORD,
-                next_path: str = "/") -> requests.Response:
+    def sign_in(
+        self, username: str = AGENT, password: str = PASSWORD, next_path: str = "/"
+    ) -> requests.Response:
         form = self.get("/login")
-        return self.post("/login", {
-            "csrf_token": hidden_field(form.text, "csrf_token"),
-            "next": next_path,
-            "username": username,
-            "password": password,
-        })
+        return self.post(
+            "/login",
+            {
+                "csrf_token": hidden_field(form.text, "csrf_token"),
+                "next": next_path,
+                "username": username,
+                "password": password,
+            },
+        )
 
     def csrf_token(self) -> str:
         return hidden_field(self.get("/").text, "csrf_token")
@@ -176,11 +182,28 @@ class Certificate:
         self.cert_file = directory / "cert.pem"
         self.key_file = directory / "key.pem"
         subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-             "-addext", "subjectAltName=IP:127.0.0.1",
-             "-keyout", str(self.key_file), "-out", str(self.cert_file)],
-            check=True, capture_output=True,
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+                "-keyout",
+                str(self.key_file),
+                "-out",
+                str(self.cert_file),
+            ],
+            check=True,
+            capture_output=True,
         )
 
 
@@ -220,14 +243,19 @@ class Desk:
     def __init__(self, tickets: SqlTicketService, clock: FakeClock) -> None:
         self._tickets = tickets
         self._clock = clock
-        last_week = [self._file(Category.BILLING, timedelta(days=days), f"1370000010{days}")
-                     for days in (10, 8)]
+        last_week = [
+            self._file(Category.BILLING, timedelta(days=days), f"1370000010{days}")
+            for days in (10, 8)
+        ]
         for old in last_week:
             for status in (Status.RESOLVED, Status.CLOSED):
                 tickets.change_status(old.id, status, by="someone")
         self.closed = [old.id for old in last_week]
         self.billing_overdue = self._file(
-            Category.BILLING, timedelta(days=3), VERIFIED_LINE, msisdn=VERIFIED_LINE,
+            Category.BILLING,
+            timedelta(days=3),
+            VERIFIED_LINE,
+            msisdn=VERIFIED_LINE,
             transcript=[
                 ("customer", "Why do I pay for a ringback tone I never ordered?"),
                 ("assistant", "I have recorded your complaint for an agent."),
@@ -238,15 +266,22 @@ class Desk:
         self.five_g_resolved = five_g.id
         # An outage is high priority: its first answer was due 12 hours after it was filed.
         self.outage_overdue = self._file(
-            Category.NETWORK, timedelta(days=1), "13700000105", channel="telegram",
-            kind=Kind.FAULT, network_issue=NetworkIssue.NO_SIGNAL,
+            Category.NETWORK,
+            timedelta(days=1),
+            "13700000105",
+            channel="telegram",
+            kind=Kind.FAULT,
+            network_issue=NetworkIssue.NO_SIGNAL,
         ).id
         self.privacy_urgent = self._file(
             Category.PRIVACY, timedelta(hours=1), "13700000106", channel="telegram"
         ).id
         self.slow_data = self._file(
-            Category.NETWORK, timedelta(minutes=30), UNVERIFIED_CONTACT,
-            kind=Kind.FAULT, network_issue=NetworkIssue.SLOW_DATA,
+            Category.NETWORK,
+            timedelta(minutes=30),
+            UNVERIFIED_CONTACT,
+            kind=Kind.FAULT,
+            network_issue=NetworkIssue.SLOW_DATA,
         ).id
 
     def ids(self, *names: str) -> list[str]:
@@ -257,21 +292,39 @@ class Desk:
             found.extend(value if isinstance(value, list) else [value])
         return found
 
-    def _file(self, category: Category, ago: timedelta, contact: str, *,
-              channel: str = "rest", msisdn: Optional[str] = None, kind: Kind = Kind.COMPLAINT,
-              network_issue: Optional[NetworkIssue] = None,
-              transcript: Sequence[tuple[str, str]] = ()) -> Ticket:
+    def _file(
+        self,
+        category: Category,
+        ago: timedelta,
+        contact: str,
+        *,
+        channel: str = "rest",
+        msisdn: str | None = None,
+        kind: Kind = Kind.COMPLAINT,
+        network_issue: NetworkIssue | None = None,
+        transcript: Sequence[tuple[str, str]] = (),
+    ) -> Ticket:
         now = self._clock.now
         self._clock.now = now - ago
         try:
-            return self._tickets.file(NewTicket(
-                kind=kind, category=category, description=f"{category.value} problem",
-                contact_number=contact, channel=channel, conversation_id=uuid.uuid4().hex,
-                language="en",
-                transcript=[TranscriptTurn(speaker, text, self._clock.now)
-                            for speaker, text in transcript],
-                idempotency_key=uuid.uuid4().hex, msisdn=msisdn, network_issue=network_issue,
-            )).ticket
+            return self._tickets.file(
+                NewTicket(
+                    kind=kind,
+                    category=category,
+                    description=f"{category.value} problem",
+                    contact_number=contact,
+                    channel=channel,
+                    conversation_id=uuid.uuid4().hex,
+                    language="en",
+                    transcript=[
+                        TranscriptTurn(speaker, text, self._clock.now)
+                        for speaker, text in transcript
+                    ],
+                    idempotency_key=uuid.uuid4().hex,
+                    msisdn=msisdn,
+                    network_issue=network_issue,
+                )
+            ).ticket
         finally:
             self._clock.now = now
 
@@ -282,18 +335,27 @@ def desk(tickets, clock: FakeClock) -> Desk:
 
 
 @pytest.fixture
-def start_console(sqlite_engine, tickets, agents, clock, desk,
-                  monkeypatch) -> Iterator[Callable[..., Console]]:
+def start_console(
+    sqlite_engine, tickets, agents, clock, desk, monkeypatch
+) -> Iterator[Callable[..., Console]]:
     """Starts a console with create_app's options (and a TLS certificate); all stop at the
     end of the test."""
     # Sanic rewrites its own request handler at start-up; in test mode it keeps the original,
     # so that a second app in this process can start too.
     monkeypatch.setattr(Sanic, "test_mode", True)
     with ExitStack() as running:
-        def start(certificate: Optional[Certificate] = None, **options: object) -> Console:
-            app = create_app(tickets, SqlAccountService(sqlite_engine, clock), agents,
-                             clock=clock, name=f"console_test_{uuid.uuid4().hex}", **options)
+
+        def start(certificate: Certificate | None = None, **options: object) -> Console:
+            app = create_app(
+                tickets,
+                SqlAccountService(sqlite_engine, clock),
+                agents,
+                clock=clock,
+                name=f"console_test_{uuid.uuid4().hex}",
+                **options,
+            )
             return running.enter_context(Console(app, certificate))
+
         yield start
 
 
@@ -331,7 +393,11 @@ def test_forms_without_a_session_are_refused(console, desk, tickets, action):
     assert "sign in again" in response.text
     unchanged = tickets.get(desk.privacy_urgent)
     assert (unchanged.status, unchanged.assigned_to, unchanged.notes, unchanged.transcript) == (
-        Status.OPEN, None, (), ())
+        Status.OPEN,
+        None,
+        (),
+        (),
+    )
 
 
 def test_logout_without_a_session_is_refused(console):
@@ -371,7 +437,8 @@ def test_sign_in_sets_a_strict_http_only_session_cookie(console):
     assert response.status_code == 303
     assert response.headers["Location"] == "/hotspots"
     session_cookie = next(
-        header for header in response.raw.headers.getlist("Set-Cookie")
+        header
+        for header in response.raw.headers.getlist("Set-Cookie")
         if header.startswith("console_session=")
     )
     assert "HttpOnly" in session_cookie
@@ -459,8 +526,9 @@ def test_checking_a_password_leaves_the_console_answering(console, monkeypatch):
 
 def test_sign_in_form_needs_its_csrf_cookie(console):
     client = console.client()
-    forged = client.post("/login", {"csrf_token": "guessed", "username": AGENT,
-                                    "password": PASSWORD})
+    forged = client.post(
+        "/login", {"csrf_token": "guessed", "username": AGENT, "password": PASSWORD}
+    )
     assert forged.status_code == 403
     assert client.get("/").status_code == 303
 
@@ -469,8 +537,14 @@ def test_a_second_sign_in_page_keeps_the_first_form_valid(console):
     client = console.client()
     first_form = client.get("/login?next=/hotspots").text
     client.follow(client.get("/favicon.ico"))  # a browser fetches it, redirected to /login
-    response = client.post("/login", {"csrf_token": hidden_field(first_form, "csrf_token"),
-                                      "username": AGENT, "password": PASSWORD})
+    response = client.post(
+        "/login",
+        {
+            "csrf_token": hidden_field(first_form, "csrf_token"),
+            "username": AGENT,
+            "password": PASSWORD,
+        },
+    )
     assert response.status_code == 303
 
 
@@ -506,21 +580,34 @@ def cookies_set_on_a_visit(client: Client) -> dict[str, list[str]]:
     """Every Set-Cookie header, by cookie name, from a visit that sets each of the console's
     cookies: the sign-in form, signing in, switching language, signing out (a flash)."""
 
-    def send(method: str, path: str, data: Optional[dict] = None) -> requests.Response:
+    def send(method: str, path: str, data: dict | None = None) -> requests.Response:
         # By hand: requests keeps a Secure cookie to itself over http, where the browser
         # behind the TLS proxy these tests leave out would send it.
         cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in client.http.cookies)
-        return client.http.request(method, client.base_url + path, data=data,
-                                   headers={"Cookie": cookies}, allow_redirects=False,
-                                   timeout=10)
+        return client.http.request(
+            method,
+            client.base_url + path,
+            data=data,
+            headers={"Cookie": cookies},
+            allow_redirects=False,
+            timeout=10,
+        )
 
     form = send("GET", "/login")
-    signed_in = send("POST", "/login", {"csrf_token": hidden_field(form.text, "csrf_token"),
-                                        "username": AGENT, "password": PASSWORD})
+    signed_in = send(
+        "POST",
+        "/login",
+        {
+            "csrf_token": hidden_field(form.text, "csrf_token"),
+            "username": AGENT,
+            "password": PASSWORD,
+        },
+    )
     assert signed_in.status_code == 303
     switched = send("GET", "/lang/zh?next=/")
-    signed_out = send("POST", "/logout",
-                      {"csrf_token": hidden_field(send("GET", "/").text, "csrf_token")})
+    signed_out = send(
+        "POST", "/logout", {"csrf_token": hidden_field(send("GET", "/").text, "csrf_token")}
+    )
     headers: dict[str, list[str]] = {}
     for response in (form, signed_in, switched, signed_out):
         for header in response.raw.headers.getlist("Set-Cookie"):
@@ -567,32 +654,44 @@ def forwarded_request(peer: str, **headers: str) -> SimpleNamespace:
     )
 
 
-@pytest.mark.parametrize("peer, secure", [
-    ("127.0.0.1", True), ("::1", True), ("::ffff:127.0.0.1", True), ("203.0.113.9", False),
-])
+@pytest.mark.parametrize(
+    "peer, secure",
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("::ffff:127.0.0.1", True),
+        ("203.0.113.9", False),
+    ],
+)
 def test_only_a_proxy_on_this_machine_is_believed_about_https(peer, secure):
     assert wants_secure_cookies(forwarded_request(peer, x_forwarded_proto="https")) is secure
 
 
-@pytest.mark.parametrize("peer, forwarded_for, expected", [
-    ("127.0.0.1", ADDRESS, ADDRESS),
-    ("127.0.0.1", f"10.0.0.1, {ADDRESS}", ADDRESS),  # the entry the proxy appended
-    ("::1", "2001:db8::1", "2001:db8::1"),
-    ("127.0.0.1", "not an address", "127.0.0.1"),
-    ("127.0.0.1", "", "127.0.0.1"),
-    ("203.0.113.9", ADDRESS, "203.0.113.9"),  # anyone else could have written it
-])
+@pytest.mark.parametrize(
+    "peer, forwarded_for, expected",
+    [
+        ("127.0.0.1", ADDRESS, ADDRESS),
+        ("127.0.0.1", f"10.0.0.1, {ADDRESS}", ADDRESS),  # the entry the proxy appended
+        ("::1", "2001:db8::1", "2001:db8::1"),
+        ("127.0.0.1", "not an address", "127.0.0.1"),
+        ("127.0.0.1", "", "127.0.0.1"),
+        ("203.0.113.9", ADDRESS, "203.0.113.9"),  # anyone else could have written it
+    ],
+)
 def test_client_address(peer, forwarded_for, expected):
     request = forwarded_request(peer, x_forwarded_for=forwarded_for)
     assert client_address(request) == expected
 
 
-@pytest.mark.parametrize("environ, argv, secure", [
-    ({}, [], False),
-    ({"TELECOM_PROFILE": "embedded"}, [], False),
-    ({}, ["--secure-cookies"], True),
-    ({"TELECOM_PROFILE": "production"}, [], True),
-])
+@pytest.mark.parametrize(
+    "environ, argv, secure",
+    [
+        ({}, [], False),
+        ({"TELECOM_PROFILE": "embedded"}, [], False),
+        ({}, ["--secure-cookies"], True),
+        ({"TELECOM_PROFILE": "production"}, [], True),
+    ],
+)
 def test_secure_cookies_from_the_flag_or_the_production_profile(environ, argv, secure):
     settings = Settings.from_environment(environ)
     assert argument_parser(settings).parse_args(argv).secure_cookies is secure
@@ -627,26 +726,32 @@ def test_queue_shows_the_active_tickets_by_due_date(agent, desk):
     )
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("status=resolved", ["five_g_resolved"]),
-    ("status=closed&sort=oldest", ["closed"]),
-    ("category=network&sort=oldest", ["outage_overdue", "slow_data"]),
-    ("priority=urgent", ["privacy_urgent"]),
-    ("priority=high", ["outage_overdue"]),
-    ("channel=telegram&sort=oldest", ["outage_overdue", "privacy_urgent"]),
-    ("status=open&overdue=1&sort=oldest", ["billing_overdue", "outage_overdue"]),
-    ("status=open&channel=rest&category=billing", ["billing_overdue"]),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("status=resolved", ["five_g_resolved"]),
+        ("status=closed&sort=oldest", ["closed"]),
+        ("category=network&sort=oldest", ["outage_overdue", "slow_data"]),
+        ("priority=urgent", ["privacy_urgent"]),
+        ("priority=high", ["outage_overdue"]),
+        ("channel=telegram&sort=oldest", ["outage_overdue", "privacy_urgent"]),
+        ("status=open&overdue=1&sort=oldest", ["billing_overdue", "outage_overdue"]),
+        ("status=open&channel=rest&category=billing", ["billing_overdue"]),
+    ],
+)
 def test_queue_filters(agent, desk, query, expected):
     assert ticket_ids(agent.get("/?" + query).text) == desk.ids(*expected)
 
 
-@pytest.mark.parametrize("sort, expected", [
-    ("due", ["billing_overdue", "privacy_urgent", "outage_overdue", "slow_data"]),
-    ("priority", ["privacy_urgent", "outage_overdue", "billing_overdue", "slow_data"]),
-    ("newest", ["slow_data", "privacy_urgent", "outage_overdue", "billing_overdue"]),
-    ("oldest", ["billing_overdue", "outage_overdue", "privacy_urgent", "slow_data"]),
-])
+@pytest.mark.parametrize(
+    "sort, expected",
+    [
+        ("due", ["billing_overdue", "privacy_urgent", "outage_overdue", "slow_data"]),
+        ("priority", ["privacy_urgent", "outage_overdue", "billing_overdue", "slow_data"]),
+        ("newest", ["slow_data", "privacy_urgent", "outage_overdue", "billing_overdue"]),
+        ("oldest", ["billing_overdue", "outage_overdue", "privacy_urgent", "slow_data"]),
+    ],
+)
 def test_queue_sorts(agent, desk, sort, expected):
     query = "status=open&status=in_progress&status=waiting_for_customer&sort=" + sort
     assert ticket_ids(agent.get("/?" + query).text) == desk.ids(*expected)
@@ -661,8 +766,12 @@ def test_overdue_tickets_are_labelled(agent, desk):
             page,
         )
     }
-    assert rows == {desk.billing_overdue: True, desk.privacy_urgent: False,
-                    desk.outage_overdue: True, desk.slow_data: False}
+    assert rows == {
+        desk.billing_overdue: True,
+        desk.privacy_urgent: False,
+        desk.outage_overdue: True,
+        desk.slow_data: False,
+    }
     assert page.count('<span class="badge badge-overdue">Overdue</span>') == 2
 
 
@@ -689,10 +798,13 @@ def test_unverified_contact_number_is_masked(agent, desk):
 
 def test_ticket_page_offers_only_legal_transitions(agent, desk):
     assert status_options(agent.get(f"/tickets/{desk.slow_data}").text) == [
-        "in_progress", "waiting_for_customer", "resolved",
+        "in_progress",
+        "waiting_for_customer",
+        "resolved",
     ]
     assert status_options(agent.get(f"/tickets/{desk.five_g_resolved}").text) == [
-        "open", "closed",
+        "open",
+        "closed",
     ]
     closed = agent.get(f"/tickets/{desk.closed[0]}").text
     assert status_options(closed) == []
@@ -710,7 +822,9 @@ def test_legal_transition_is_recorded_with_the_agent(agent, desk, tickets):
     assert "Status changed to In progress." in page.text
     change = tickets.get(desk.slow_data).history[-1]
     assert (change.from_status, change.to_status, change.by) == (
-        Status.OPEN, Status.IN_PROGRESS, AGENT,
+        Status.OPEN,
+        Status.IN_PROGRESS,
+        AGENT,
     )
     assert re.search(r"<td>Open</td>\s*<td>In progress</td>\s*<td>li.na</td>", page.text)
 
@@ -740,15 +854,19 @@ def test_reply_to_a_telegram_customer_joins_the_transcript(agent, desk, tickets)
     page = agent.get(f"/tickets/{desk.privacy_urgent}")
     assert "Telegram chat at once" in page.text
 
-    page = agent.submit(f"/tickets/{desk.privacy_urgent}/reply",
-                        text="We have blocked <b>the caller</b>.")
+    page = agent.submit(
+        f"/tickets/{desk.privacy_urgent}/reply", text="We have blocked <b>the caller</b>."
+    )
 
     assert "The reply is on its way to the customer." in page.text
     assert "We have blocked &lt;b&gt;the caller&lt;/b&gt;." in page.text
     assert "not delivered yet" in page.text
     [turn] = tickets.get(desk.privacy_urgent).transcript
     assert (turn.speaker, turn.author, turn.text) == (
-        "agent", AGENT, "We have blocked <b>the caller</b>.")
+        "agent",
+        AGENT,
+        "We have blocked <b>the caller</b>.",
+    )
 
 
 def test_a_delivered_reply_is_marked_so(agent, desk, tickets, sqlite_engine, clock):
@@ -760,10 +878,13 @@ def test_a_delivered_reply_is_marked_so(agent, desk, tickets, sqlite_engine, clo
     assert "delivered" in page and "not delivered yet" not in page
 
 
-@pytest.mark.parametrize("text, flash", [
-    ("  ", "Write the reply first."),
-    ("x" * 2001, "A reply can have at most 2000 characters."),
-])
+@pytest.mark.parametrize(
+    "text, flash",
+    [
+        ("  ", "Write the reply first."),
+        ("x" * 2001, "A reply can have at most 2000 characters."),
+    ],
+)
 def test_empty_or_overlong_reply_is_refused(agent, desk, tickets, text, flash):
     page = agent.submit(f"/tickets/{desk.privacy_urgent}/reply", text=text)
     assert flash in page.text
@@ -809,7 +930,16 @@ def test_chinese_interface_from_the_language_cookie(console):
     client.sign_in()
     page = client.get("/").text
     assert '<html lang="zh-Hans">' in page
-    for label in ("工单队列", "热点问题", "退出登录", "待处理", "账单", "不知情定制", "已超时", "紧急"):
+    for label in (
+        "工单队列",
+        "热点问题",
+        "退出登录",
+        "待处理",
+        "账单",
+        "不知情定制",
+        "已超时",
+        "紧急",
+    ):
         assert label in page
     assert "网络" in client.get("/hotspots").text
 
@@ -829,13 +959,16 @@ def test_sign_in_page_follows_the_browser_and_has_its_own_toggle(console):
     assert "用户名" in client.follow(switched).text
 
 
-@pytest.mark.parametrize("header, expected", [
-    ("zh-CN,zh;q=0.9,en;q=0.8", "zh"),
-    ("en-GB,zh;q=0.9", "en"),
-    ("fr-FR,zh-TW;q=0.5", "zh"),
-    ("de", "en"),
-    ("", "en"),
-])
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh"),
+        ("en-GB,zh;q=0.9", "en"),
+        ("fr-FR,zh-TW;q=0.5", "zh"),
+        ("de", "en"),
+        ("", "en"),
+    ],
+)
 def test_language_from_accept_language(header, expected):
     assert pick_language(None, header) == expected
 
@@ -861,8 +994,9 @@ def test_duplicate_agent_and_short_password_are_refused(agents):
         agents.create("new.agent", "New Agent", "short")
 
 
-def authenticate(agents: AgentAccounts, username: str, password: str,
-                 address: str = ADDRESS) -> Optional[Agent]:
+def authenticate(
+    agents: AgentAccounts, username: str, password: str, address: str = ADDRESS
+) -> Agent | None:
     return asyncio.run(agents.authenticate(username, password, address))
 
 
@@ -879,7 +1013,8 @@ def test_an_ipv6_network_counts_as_one_address(agents, clock):
     for host in range(MAX_FAILED_SIGN_INS_PER_ADDRESS):
         authenticate(agents, f"guess{host}", "wrong password", address=f"2001:db8:0:1::{host:x}")
     assert agents.lockout(AGENT, "2001:db8:0:1:ffff::1") == Lockout(
-        clock.now + timedelta(minutes=15), by_address=True)
+        clock.now + timedelta(minutes=15), by_address=True
+    )
     assert agents.lockout(AGENT, "2001:db8:0:2::1") is None
 
 
@@ -894,10 +1029,12 @@ def test_simultaneous_guesses_are_counted_before_more_are_checked(agents, monkey
     monkeypatch.setattr("telecom_assistant.agents.accounts.verify_password", counting_check)
 
     async def burst() -> list:
-        return await asyncio.gather(*(
-            agents.authenticate(AGENT, f"guess {attempt}", f"198.51.100.{attempt}")
-            for attempt in range(3 * MAX_FAILED_SIGN_INS)
-        ))
+        return await asyncio.gather(
+            *(
+                agents.authenticate(AGENT, f"guess {attempt}", f"198.51.100.{attempt}")
+                for attempt in range(3 * MAX_FAILED_SIGN_INS)
+            )
+        )
 
     assert asyncio.run(burst()) == [None] * (3 * MAX_FAILED_SIGN_INS)
     assert len(checked) == MAX_FAILED_SIGN_INS

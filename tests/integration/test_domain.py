@@ -1,5 +1,6 @@
 """The domain, the data and the actions agree: every response an action names exists, every
 response exists for a reason, and Rasa's own validator is clean."""
+
 from __future__ import annotations
 
 import os
@@ -21,7 +22,6 @@ from telecom_assistant.accounts.service import (
     PortabilityBlocker,
 )
 from telecom_assistant.tickets.model import NetworkIssue, Status
-
 from tests.actions_support import DOMAIN, PROJECT_ROOT
 
 # Responses whose names actions build from a value: f"utter_bill_line_{category}" and so on.
@@ -39,7 +39,10 @@ DYNAMIC_FAMILIES = {
     "utter_ticket_status_": [s.value for s in Status],
     "utter_troubleshoot_": [i.value for i in NetworkIssue],
 }
-SOURCES = [*Path(PROJECT_ROOT, "actions").glob("*.py"), *Path(PROJECT_ROOT, "rasa_plugins").glob("*.py")]
+SOURCES = [
+    *Path(PROJECT_ROOT, "actions").glob("*.py"),
+    *Path(PROJECT_ROOT, "rasa_plugins").glob("*.py"),
+]
 
 
 def named_in_code() -> set[str]:
@@ -64,32 +67,42 @@ def test_every_response_an_action_names_exists():
 
 
 def test_every_response_is_used():
-    used = named_in_code() | named_in_rules() | dynamic_names() | {
-        f"utter_ask_{slot}"
-        for form in DOMAIN["forms"].values()
-        for slot in form["required_slots"]
-        if f"action_ask_{slot}" not in DOMAIN["actions"]
-    }
+    used = (
+        named_in_code()
+        | named_in_rules()
+        | dynamic_names()
+        | {
+            f"utter_ask_{slot}"
+            for form in DOMAIN["forms"].values()
+            for slot in form["required_slots"]
+            if f"action_ask_{slot}" not in DOMAIN["actions"]
+        }
+    )
     assert set(DOMAIN["responses"]) - used == set()
 
 
 def test_every_action_in_the_domain_is_implemented():
     implemented = set()
     for path in Path(PROJECT_ROOT, "actions").glob("*.py"):
-        implemented |= set(re.findall(r'return "((?:action|validate)_[a-z0-9_]+)"', path.read_text()))
+        implemented |= set(
+            re.findall(r'return "((?:action|validate)_[a-z0-9_]+)"', path.read_text())
+        )
     assert set(DOMAIN["actions"]) == implemented
 
 
 def test_rasa_data_validate_is_clean():
     result = subprocess.run(
         [str(Path(sys.executable).parent / "rasa"), "data", "validate", "--fail-on-warnings"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
         env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     # Responses used only by actions are reported as unused in stories; nothing else may warn.
     warnings = [
-        line for line in (result.stdout + result.stderr).splitlines()
+        line
+        for line in (result.stdout + result.stderr).splitlines()
         if "UserWarning" in line and "is not used in any story or rule" not in line
     ]
     assert warnings == []

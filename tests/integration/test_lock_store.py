@@ -1,6 +1,7 @@
 """The production profile's Redis lock store: several Rasa servers taking messages of the same
 conversation at the same moment still run that conversation's turns one at a time, in the
 order their tickets were drawn, and none fails for want of a lock."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,7 +12,6 @@ from rasa.core.lock_store import LockError
 from rasa.utils.endpoints import EndpointConfig
 
 from rasa_plugins.lock_store import AtomicRedisLockStore
-
 from tests.conftest import TEST_REDIS_URL
 
 SERVERS, TURNS_EACH = 3, 30
@@ -74,8 +74,9 @@ def test_tickets_are_drawn_in_order_and_a_finished_one_leaves_the_others(redis_k
 
 
 def test_a_whole_redis_url_is_understood():
-    store = AtomicRedisLockStore(EndpointConfig(url="rediss://:s%40cret@redis.example:6380/3",
-                                                key_prefix="telecom"))
+    store = AtomicRedisLockStore(
+        EndpointConfig(url="rediss://:s%40cret@redis.example:6380/3", key_prefix="telecom")
+    )
     connection = store.red.connection_pool.connection_kwargs
     assert (connection["host"], connection["port"], connection["db"]) == ("redis.example", 6380, 3)
     assert connection["password"] == "s@cret" and store.key_prefix == "telecom:lock:"

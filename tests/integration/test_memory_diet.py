@@ -1,6 +1,7 @@
 """What each program loads: the embedded profile fits in 2 GB only if the programs that need
 no NLU leave TensorFlow and spaCy alone (docs/architecture.md, "Memory"). Each check runs
 in a fresh interpreter, as the program would start."""
+
 from __future__ import annotations
 
 import json
@@ -15,21 +16,27 @@ HEAVY = ("tensorflow", "spacy", "rasa", "torch", "matplotlib")
 
 
 def loaded_after(code: str) -> list[str]:
-    probe = (f"{code}\nimport json, sys\n"
-             f"print(json.dumps([name for name in {HEAVY!r} if sys.modules.get(name) is not None]))")
-    result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True,
-                            text=True, timeout=240)
+    probe = (
+        f"{code}\nimport json, sys\n"
+        f"print(json.dumps([name for name in {HEAVY!r} if sys.modules.get(name) is not None]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=240
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("program", [
-    "console.__main__",           # the agent console
-    "channels.webchat.__main__",  # the web chat
-    "channels.telegram.__main__",  # the Telegram bridge
-    "ops.supervisor",             # `telecom run`, which supervises the others
-    "ops.cli",                    # every other `telecom` command, until it needs more
-])
+@pytest.mark.parametrize(
+    "program",
+    [
+        "console.__main__",  # the agent console
+        "channels.webchat.__main__",  # the web chat
+        "channels.telegram.__main__",  # the Telegram bridge
+        "ops.supervisor",  # `telecom run`, which supervises the others
+        "ops.cli",  # every other `telecom` command, until it needs more
+    ],
+)
 def test_programs_without_nlu_load_no_tensorflow_spacy_or_rasa(program):
     assert loaded_after(f"import {program}") == []
 

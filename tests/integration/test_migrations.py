@@ -2,6 +2,7 @@
 each area's revisions give exactly the tables its classes declare, run down and up again, do
 nothing the second time, touch no other area, adopt a database made by `create_all` before
 there were migrations, and keep several processes starting at once from migrating twice."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -69,10 +70,14 @@ def differences(engine: Engine, areas: Sequence[Area]) -> list:
     aside) those that the classes of `areas` declare: columns, types, nullability, keys,
     unique constraints, indexes and foreign keys."""
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={
-            "include_name": lambda name, kind, _parent: not (
-                kind == "table" and name.startswith("alembic_version_")),
-        })
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "include_name": lambda name, kind, _parent: (
+                    not (kind == "table" and name.startswith("alembic_version_"))
+                ),
+            },
+        )
         return compare_metadata(context, declared(areas))
 
 
@@ -84,7 +89,8 @@ def revisions(engine: Engine) -> dict[Area, tuple[str, ...]]:
     with engine.connect() as connection:
         return {
             area: MigrationContext.configure(
-                connection, opts={"version_table": area.version_table}).get_current_heads()
+                connection, opts={"version_table": area.version_table}
+            ).get_current_heads()
             for area in ALL_AREAS
         }
 
@@ -93,15 +99,19 @@ def test_upgrading_gives_exactly_the_declared_tables(empty_engine):
     migrate(empty_engine)
     assert differences(empty_engine, ALL_AREAS) == []
     assert tables(empty_engine) == (
-        set(declared(ALL_AREAS).tables) | {area.version_table for area in ALL_AREAS})
+        set(declared(ALL_AREAS).tables) | {area.version_table for area in ALL_AREAS}
+    )
     assert all(revisions(empty_engine).values())
 
 
 def test_migrating_again_changes_nothing(empty_engine):
     migrate(empty_engine)
     with Session(empty_engine) as session, session.begin():
-        session.add(agents.AgentRow(username="li.na", display_name="Li Na", password_hash="x",
-                                    created_at=NOW))
+        session.add(
+            agents.AgentRow(
+                username="li.na", display_name="Li Na", password_hash="x", created_at=NOW
+            )
+        )
     before = revisions(empty_engine)
     migrate(empty_engine)
     assert revisions(empty_engine) == before
@@ -125,8 +135,9 @@ def test_an_operator_with_an_account_system_of_their_own_gets_no_demo_tables(emp
     assert not tables(empty_engine) & set(declared([Area.ACCOUNTS, Area.TELEGRAM]).tables)
     assert Area.ACCOUNTS.version_table not in tables(empty_engine)
     # The comparison does see missing tables: the accounts' are all missing.
-    missing = {diff[1].name for diff in differences(empty_engine, ALL_AREAS)
-               if diff[0] == "add_table"}
+    missing = {
+        diff[1].name for diff in differences(empty_engine, ALL_AREAS) if diff[0] == "add_table"
+    }
     assert missing == set(declared([Area.ACCOUNTS, Area.TELEGRAM]).tables)
 
 
@@ -134,8 +145,11 @@ def test_a_database_made_before_migrations_is_adopted_with_its_data(empty_engine
     for area in ALL_AREAS:
         DECLARED[area].create_all(empty_engine)
     with Session(empty_engine) as session, session.begin():
-        session.add(agents.AgentRow(username="li.na", display_name="Li Na", password_hash="x",
-                                    created_at=NOW))
+        session.add(
+            agents.AgentRow(
+                username="li.na", display_name="Li Na", password_hash="x", created_at=NOW
+            )
+        )
     migrate(empty_engine)
     assert all(revisions(empty_engine).values())
     assert differences(empty_engine, ALL_AREAS) == []
@@ -146,8 +160,11 @@ def test_a_database_made_before_migrations_is_adopted_with_its_data(empty_engine
 def test_the_demo_reset_starts_the_demo_afresh_and_keeps_the_agents(empty_engine):
     reset_database(empty_engine, TODAY)
     with Session(empty_engine) as session, session.begin():
-        session.add(agents.AgentRow(username="li.na", display_name="Li Na", password_hash="x",
-                                    created_at=NOW))
+        session.add(
+            agents.AgentRow(
+                username="li.na", display_name="Li Na", password_hash="x", created_at=NOW
+            )
+        )
         session.get(accounts.LineRow, "13800000001").demo_story = "changed"
     reset_database(empty_engine, TODAY)
     with Session(empty_engine) as session:
@@ -170,8 +187,7 @@ def test_processes_starting_at_once_migrate_once(empty_engine):
     processes = multiprocessing.get_context("fork")
     ready = processes.Barrier(4)
     url = empty_engine.url.render_as_string(hide_password=False)
-    starters = [processes.Process(target=_start_and_migrate, args=(url, ready))
-                for _ in range(4)]
+    starters = [processes.Process(target=_start_and_migrate, args=(url, ready)) for _ in range(4)]
     for starter in starters:
         starter.start()
     for starter in starters:
@@ -199,11 +215,18 @@ def test_migrating_loads_no_program_s_libraries(tmp_path):
     """`telecom run` migrates every area in the process that then stays up supervising: the
     migrations must not bring in the table classes' programs (the Telegram bridge's library)."""
     heavy = {"rasa", "rasa_sdk", "tensorflow", "spacy", "sanic", "telegram", "channels"}
-    program = ("import sys; from telecom_assistant.database import make_engine; "
-               "from telecom_assistant.schema import migrate; "
-               f"migrate(make_engine('sqlite:///{tmp_path / 'telecom.db'}')); "
-               "print(' '.join({name.split('.')[0] for name in sys.modules}))")
-    loaded = subprocess.run([sys.executable, "-c", program], cwd=PROJECT_ROOT,
-                            capture_output=True, text=True, check=True).stdout.split()
+    program = (
+        "import sys; from telecom_assistant.database import make_engine; "
+        "from telecom_assistant.schema import migrate; "
+        f"migrate(make_engine('sqlite:///{tmp_path / 'telecom.db'}')); "
+        "print(' '.join({name.split('.')[0] for name in sys.modules}))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert not heavy & set(loaded)
     assert "telegram_conversations" in tables(make_engine(f"sqlite:///{tmp_path / 'telecom.db'}"))

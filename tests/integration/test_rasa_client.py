@@ -1,5 +1,6 @@
 """The channels' Rasa client (channels/rasa_client.py) against a small fake Rasa: an aiohttp
 server on 127.0.0.1 with the REST channels' webhooks and Rasa's hello at /."""
+
 from __future__ import annotations
 
 import asyncio
@@ -114,12 +115,16 @@ def test_metadata_goes_with_the_message():
 
 def test_texts_images_buttons_and_custom_payloads_are_read():
     answer = [
-        {"recipient_id": CONVERSATION, "text": "Which plan?", "buttons": [
-            {"title": "Family", "payload": '/inform{"plan": "family"}'},
-            {"payload": "/deny"},  # no title: the payload is shown
-            {"title": "Yes"},  # no payload: the title is sent
-            {"title": "", "payload": ""},  # nothing to show or send: left out
-        ]},
+        {
+            "recipient_id": CONVERSATION,
+            "text": "Which plan?",
+            "buttons": [
+                {"title": "Family", "payload": '/inform{"plan": "family"}'},
+                {"payload": "/deny"},  # no title: the payload is shown
+                {"title": "Yes"},  # no payload: the title is sent
+                {"title": "", "payload": ""},  # nothing to show or send: left out
+            ],
+        },
         {"recipient_id": CONVERSATION, "image": "https://example.com/coverage.png"},
         {"recipient_id": CONVERSATION, "custom": {"kind": "map", "cells": [1, 2]}},
     ]
@@ -128,21 +133,27 @@ def test_texts_images_buttons_and_custom_payloads_are_read():
         rasa.answer = answering(200, json.dumps(answer))
         replies = await client.send("webchat", CONVERSATION, "hi")
         assert replies == [
-            BotMessage(text="Which plan?", buttons=(
-                Button("Family", '/inform{"plan": "family"}'),
-                Button("/deny", "/deny"),
-                Button("Yes", "Yes"),
-            )),
+            BotMessage(
+                text="Which plan?",
+                buttons=(
+                    Button("Family", '/inform{"plan": "family"}'),
+                    Button("/deny", "/deny"),
+                    Button("Yes", "Yes"),
+                ),
+            ),
             BotMessage(image="https://example.com/coverage.png"),
             BotMessage(custom={"kind": "map", "cells": [1, 2]}),
         ]
         # The web chat hands the page the parts each message has, in Rasa's shape.
         assert [reply.as_json() for reply in replies] == [
-            {"text": "Which plan?", "buttons": [
-                {"title": "Family", "payload": '/inform{"plan": "family"}'},
-                {"title": "/deny", "payload": "/deny"},
-                {"title": "Yes", "payload": "Yes"},
-            ]},
+            {
+                "text": "Which plan?",
+                "buttons": [
+                    {"title": "Family", "payload": '/inform{"plan": "family"}'},
+                    {"title": "/deny", "payload": "/deny"},
+                    {"title": "Yes", "payload": "Yes"},
+                ],
+            },
             {"image": "https://example.com/coverage.png"},
             {"custom": {"kind": "map", "cells": [1, 2]}},
         ]
@@ -150,17 +161,23 @@ def test_texts_images_buttons_and_custom_payloads_are_read():
     with_fake_rasa(scenario)
 
 
-@pytest.mark.parametrize("answer, complaint", [
-    (answering(503, '{"error": "action server unreachable"}'), "Rasa answered HTTP 503"),
-    (answering(500, "Internal Server Error"), "Rasa answered HTTP 500"),
-    # The channel is not registered (yet): the message waits rather than being dropped.
-    (answering(404, '{"error": "not found"}'), "Rasa answered HTTP 404"),
-    (answering(401, '{"error": "unauthorized"}'), "Rasa refused the channel secret (HTTP 401)"),
-    (answering(200, "<html>a proxy's error page</html>"), "Rasa answered something that is not JSON"),
-    (answering(200, '{"text": "hello"}'), "Rasa answered JSON that is not a list of messages"),
-    (answering(200, '["hello"]'), "Rasa answered JSON that is not a list of messages"),
-    (too_slowly, "Rasa did not answer within 0.3 s"),
-])
+@pytest.mark.parametrize(
+    "answer, complaint",
+    [
+        (answering(503, '{"error": "action server unreachable"}'), "Rasa answered HTTP 503"),
+        (answering(500, "Internal Server Error"), "Rasa answered HTTP 500"),
+        # The channel is not registered (yet): the message waits rather than being dropped.
+        (answering(404, '{"error": "not found"}'), "Rasa answered HTTP 404"),
+        (answering(401, '{"error": "unauthorized"}'), "Rasa refused the channel secret (HTTP 401)"),
+        (
+            answering(200, "<html>a proxy's error page</html>"),
+            "Rasa answered something that is not JSON",
+        ),
+        (answering(200, '{"text": "hello"}'), "Rasa answered JSON that is not a list of messages"),
+        (answering(200, '["hello"]'), "Rasa answered JSON that is not a list of messages"),
+        (too_slowly, "Rasa did not answer within 0.3 s"),
+    ],
+)
 def test_every_failure_is_rasa_unavailable_and_never_quotes_the_customer(answer, complaint):
     async def scenario(rasa: FakeRasa, client: RasaClient) -> None:
         rasa.answer = answer

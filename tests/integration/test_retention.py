@@ -1,6 +1,7 @@
 """Retention (telecom_assistant/retention.py): conversations whose last message is older than
 the retention period are deleted from Rasa's own events table, whole, in both profiles'
 databases; a conversation still going on is kept whole; so are tickets."""
+
 from __future__ import annotations
 
 import time
@@ -9,9 +10,13 @@ from datetime import timedelta
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 
-from telecom_assistant.accounts.tables import SmsOutboxRow, VerificationCodeRow, VerificationCounterRow
-from telecom_assistant.database import make_engine
+from telecom_assistant.accounts.tables import (
+    SmsOutboxRow,
+    VerificationCodeRow,
+    VerificationCounterRow,
+)
 from telecom_assistant.clock import operator_now
+from telecom_assistant.database import make_engine
 from telecom_assistant.retention import (
     EMBEDDED_TRACKER_DATABASE,
     apply_retention,
@@ -20,7 +25,6 @@ from telecom_assistant.retention import (
     tracker_database_url,
 )
 from telecom_assistant.settings import Settings
-
 from tests.conftest import postgres_database
 
 DAY = 86400.0
@@ -37,15 +41,25 @@ def rasa_events_table(url: str) -> sa.engine.Engine:
 def add_events(engine: sa.engine.Engine, sender: str, *ages_in_days: float) -> None:
     table = sa.Table("events", sa.MetaData(), autoload_with=engine)
     with engine.begin() as connection:
-        connection.execute(table.insert(), [
-            {"sender_id": sender, "type_name": "user", "timestamp": NOW - age * DAY,
-             "data": "{}"} for age in ages_in_days])
+        connection.execute(
+            table.insert(),
+            [
+                {
+                    "sender_id": sender,
+                    "type_name": "user",
+                    "timestamp": NOW - age * DAY,
+                    "data": "{}",
+                }
+                for age in ages_in_days
+            ],
+        )
 
 
 def senders(engine: sa.engine.Engine) -> dict[str, int]:
     with engine.connect() as connection:
-        rows = connection.execute(sa.text(
-            "SELECT sender_id, count(*) FROM events GROUP BY sender_id")).all()
+        rows = connection.execute(
+            sa.text("SELECT sender_id, count(*) FROM events GROUP BY sender_id")
+        ).all()
     return dict(rows)
 
 
@@ -60,7 +74,8 @@ def check_forgets_only_finished_old_conversations(engine: sa.engine.Engine) -> N
 
 def test_old_conversations_are_forgotten_on_sqlite(tmp_path):
     check_forgets_only_finished_old_conversations(
-        rasa_events_table(f"sqlite:///{tmp_path / 'tracker.db'}"))
+        rasa_events_table(f"sqlite:///{tmp_path / 'tracker.db'}")
+    )
 
 
 def test_old_conversations_are_forgotten_on_postgresql():
@@ -79,10 +94,21 @@ def test_a_database_without_conversations_yet_is_fine(tmp_path):
 def test_old_demo_sms_with_their_codes_go_too(sqlite_engine, tmp_path):
     now = operator_now()
     with sqlite_engine.begin() as connection:
-        connection.execute(sa.insert(SmsOutboxRow), [
-            {"msisdn": "13800000001", "body": "code 111111", "sent_at": now - timedelta(days=91)},
-            {"msisdn": "13800000001", "body": "code 222222", "sent_at": now - timedelta(hours=1)},
-        ])
+        connection.execute(
+            sa.insert(SmsOutboxRow),
+            [
+                {
+                    "msisdn": "13800000001",
+                    "body": "code 111111",
+                    "sent_at": now - timedelta(days=91),
+                },
+                {
+                    "msisdn": "13800000001",
+                    "body": "code 222222",
+                    "sent_at": now - timedelta(hours=1),
+                },
+            ],
+        )
     tracker = rasa_events_table(f"sqlite:///{tmp_path / 'tracker.db'}")
     add_events(tracker, "today", 0)
     forgotten = apply_retention(sqlite_engine, tracker, 90)
@@ -102,9 +128,17 @@ def test_now_defaults_to_the_clock(tmp_path):
     engine = rasa_events_table(f"sqlite:///{tmp_path / 'tracker.db'}")
     table = sa.Table("events", sa.MetaData(), autoload_with=engine)
     with engine.begin() as connection:
-        connection.execute(table.insert(), [
-            {"sender_id": "this-morning", "type_name": "user", "timestamp": time.time() - DAY / 2,
-             "data": "{}"}])
+        connection.execute(
+            table.insert(),
+            [
+                {
+                    "sender_id": "this-morning",
+                    "type_name": "user",
+                    "timestamp": time.time() - DAY / 2,
+                    "data": "{}",
+                }
+            ],
+        )
     assert forget_old_conversations(engine, 1) == 0
     assert forget_old_conversations(engine, 1, now=time.time() + DAY) == 1
 
@@ -113,20 +147,49 @@ def test_verification_state_goes_once_it_can_no_longer_matter(sqlite_engine):
     now = operator_now()
     codes, counters = VerificationCodeRow, VerificationCounterRow
     with sqlite_engine.begin() as connection:
-        connection.execute(sa.insert(codes), [
-            {"msisdn": "13800000001", "conversation_key": "spent", "wrong_attempts": 0,
-             "expires_at": now - timedelta(days=3), "locked_until": None},
-            {"msisdn": "13800000001", "conversation_key": "live", "wrong_attempts": 0,
-             "expires_at": now + timedelta(minutes=5), "locked_until": None},
-            {"msisdn": "13800000001", "conversation_key": "still-locked", "wrong_attempts": 0,
-             "expires_at": now - timedelta(days=3), "locked_until": now - timedelta(hours=1)},
-        ])
-        connection.execute(sa.insert(counters), [
-            {"scope": "codes per number, day", "subject": "13800000001",
-             "window_start": now - timedelta(hours=20), "count": 4},
-            {"scope": "codes per number, day", "subject": "13800000002",
-             "window_start": now - timedelta(days=3), "count": 4},
-        ])
+        connection.execute(
+            sa.insert(codes),
+            [
+                {
+                    "msisdn": "13800000001",
+                    "conversation_key": "spent",
+                    "wrong_attempts": 0,
+                    "expires_at": now - timedelta(days=3),
+                    "locked_until": None,
+                },
+                {
+                    "msisdn": "13800000001",
+                    "conversation_key": "live",
+                    "wrong_attempts": 0,
+                    "expires_at": now + timedelta(minutes=5),
+                    "locked_until": None,
+                },
+                {
+                    "msisdn": "13800000001",
+                    "conversation_key": "still-locked",
+                    "wrong_attempts": 0,
+                    "expires_at": now - timedelta(days=3),
+                    "locked_until": now - timedelta(hours=1),
+                },
+            ],
+        )
+        connection.execute(
+            sa.insert(counters),
+            [
+                {
+                    "scope": "codes per number, day",
+                    "subject": "13800000001",
+                    "window_start": now - timedelta(hours=20),
+                    "count": 4,
+                },
+                {
+                    "scope": "codes per number, day",
+                    "subject": "13800000002",
+                    "window_start": now - timedelta(days=3),
+                    "count": 4,
+                },
+            ],
+        )
     assert forget_spent_verifications(sqlite_engine) == 2
     with sqlite_engine.connect() as connection:
         kept_codes = connection.execute(sa.select(codes.conversation_key)).scalars().all()

@@ -2,6 +2,7 @@
 same action server answers pass and fail, with Rasa's own explanation, and every event name
 finds the class Rasa's own lookup finds; what is loaded at start-up is out of the garbage
 collector's reach, in Rasa and in the action server."""
+
 from __future__ import annotations
 
 import os
@@ -51,7 +52,8 @@ def test_every_event_name_finds_the_class_rasa_finds_every_time():
             assert Event.resolve_by_type(name) is _rasa_event_class(name)
     assert Event.resolve_by_type("user") is UserUttered
     assert Event.from_parameters({"event": "slot", "name": "handoff", "value": None}) == SlotSet(
-        "handoff", None)
+        "handoff", None
+    )
 
 
 def test_unknown_event_names_are_answered_as_rasa_answers_them():
@@ -87,9 +89,14 @@ app.run(host="127.0.0.1", port=free_port(), access_log=False)
 
 
 def frozen_objects(code: str) -> int:
-    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, text=True,
-                            capture_output=True, timeout=240,
-                            env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        text=True,
+        capture_output=True,
+        timeout=240,
+        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+    )
     found = re.search(r"frozen objects: (\d+)", result.stdout)
     assert found, result.stderr[-2000:]
     return int(found.group(1))

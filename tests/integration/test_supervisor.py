@@ -3,6 +3,7 @@ parts: a part that dies is started again after a pause that doubles (and is forg
 part has stayed up), while the other parts keep answering; a part that cannot start stops
 everything with a message that says which and where to look; Ctrl-C and SIGTERM stop every
 part; and the supervisor itself loads no Rasa, TensorFlow, spaCy or web framework."""
+
 from __future__ import annotations
 
 import json
@@ -53,8 +54,13 @@ QUICK = Backoff(first_seconds=0.25, longest_seconds=4, forgiven_after_seconds=1)
 
 def stand_in(name: str, log: Path | None = None, **environment: str) -> Part:
     port = free_port()
-    return Part(name, (sys.executable, "-c", STAND_IN, str(port)), f"http://127.0.0.1:{port}",
-                environment={**os.environ, **environment}, log=log)
+    return Part(
+        name,
+        (sys.executable, "-c", STAND_IN, str(port)),
+        f"http://127.0.0.1:{port}",
+        environment={**os.environ, **environment},
+        log=log,
+    )
 
 
 def pid_of(part: Part) -> int:
@@ -78,8 +84,9 @@ def watched(supervisor: Supervisor) -> Iterator[None]:
         supervisor.stop()
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 20,
-               meanwhile: Callable[[], None] = lambda: None) -> None:
+def wait_until(
+    condition: Callable[[], bool], timeout: float = 20, meanwhile: Callable[[], None] = lambda: None
+) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "waited in vain"
@@ -88,8 +95,11 @@ def wait_until(condition: Callable[[], bool], timeout: float = 20,
 
 
 def comebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [record.getMessage() for record in caplog.records
-            if record.getMessage().startswith("The fragile part is back")]
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.getMessage().startswith("The fragile part is back")
+    ]
 
 
 def test_a_killed_part_is_restarted_with_backoff_while_the_other_keeps_answering(caplog):
@@ -109,13 +119,18 @@ def test_a_killed_part_is_restarted_with_backoff_while_the_other_keeps_answering
             killed.kill()
             killed_at = time.monotonic()
             # Until the supervisor has seen it healthy again.
-            wait_until(lambda: len(comebacks(caplog)) == restart,  # noqa: B023
-                       meanwhile=steady_answers)
+            wait_until(
+                lambda: len(comebacks(caplog)) == restart,  # noqa: B023
+                meanwhile=steady_answers,
+            )
             outages.append(time.monotonic() - killed_at)
             assert pid_of(fragile) != killed.pid
         assert pid_of(steady) == steady_pid
-    restarts = [record.getMessage() for record in caplog.records
-                if record.getMessage().startswith("The fragile part exited")]
+    restarts = [
+        record.getMessage()
+        for record in caplog.records
+        if record.getMessage().startswith("The fragile part exited")
+    ]
     assert restarts == [
         "The fragile part exited (code -9); restarting in 0.25 s (restart 1).",
         "The fragile part exited (code -9); restarting in 0.5 s (restart 2).",
@@ -123,20 +138,25 @@ def test_a_killed_part_is_restarted_with_backoff_while_the_other_keeps_answering
         "The fragile part exited (code -9); restarting in 0.25 s (restart 3).",
     ]
     assert outages[0] >= 0.25 and outages[1] >= 0.5 and outages[2] >= 0.25
-    assert comebacks(caplog)[-1].startswith(
-        "The fragile part is back, ") and comebacks(caplog)[-1].endswith(" (restart 3).")
+    assert comebacks(caplog)[-1].startswith("The fragile part is back, ") and comebacks(caplog)[
+        -1
+    ].endswith(" (restart 3).")
 
 
 def test_the_pause_doubles_up_to_the_longest():
     assert [Backoff().pause(failures) for failures in range(7)] == [1, 2, 4, 8, 16, 30, 30]
 
 
-@pytest.mark.parametrize("broken, complaint", [
-    ({"REFUSE_TO_START_IF": __file__}, "exited (code 3) before it was healthy"),
-    ({"SILENT": "1"}, "/health within 1 s"),
-])
+@pytest.mark.parametrize(
+    "broken, complaint",
+    [
+        ({"REFUSE_TO_START_IF": __file__}, "exited (code 3) before it was healthy"),
+        ({"SILENT": "1"}, "/health within 1 s"),
+    ],
+)
 def test_a_part_that_never_starts_stops_everything_with_a_clear_message(
-        tmp_path, capsys, broken, complaint):
+    tmp_path, capsys, broken, complaint
+):
     steady = stand_in("steady part")
     log = tmp_path / "broken.log"
     assert supervise([steady, stand_in("broken part", log, **broken)], start_timeout=1) == 1
@@ -151,8 +171,12 @@ def test_a_part_that_keeps_dying_on_start_stops_everything(tmp_path, caplog):
     refuse = tmp_path / "refuse"
     fragile = stand_in("fragile part", REFUSE_TO_START_IF=str(refuse))
     steady = stand_in("steady part")
-    supervisor = Supervisor([fragile, steady], backoff=Backoff(first_seconds=0.1),
-                            failed_starts_allowed=2, watch_seconds=0.05)
+    supervisor = Supervisor(
+        [fragile, steady],
+        backoff=Backoff(first_seconds=0.1),
+        failed_starts_allowed=2,
+        watch_seconds=0.05,
+    )
     try:
         supervisor.start()
         refuse.touch()
@@ -163,12 +187,11 @@ def test_a_part_that_keeps_dying_on_start_stops_everything(tmp_path, caplog):
         supervisor.stop()
     assert str(failure.value) == (
         "The fragile part exited (code 3) before it was healthy, 3 starts in a row: it cannot "
-        "start; see its output above. Stopping everything.")
+        "start; see its output above. Stopping everything."
+    )
     assert [record.getMessage() for record in caplog.records][-2:] == [
-        "The fragile part exited (code 3) before it was healthy; restarting in 0.2 s "
-        "(restart 2).",
-        "The fragile part exited (code 3) before it was healthy; restarting in 0.4 s "
-        "(restart 3).",
+        "The fragile part exited (code 3) before it was healthy; restarting in 0.2 s (restart 2).",
+        "The fragile part exited (code 3) before it was healthy; restarting in 0.4 s (restart 3).",
     ]
     assert not answers(steady)
 
@@ -190,7 +213,11 @@ def test_ctrl_c_or_sigterm_stops_every_part(stop_signal):
     parts = [stand_in("one"), stand_in("two")]
     supervising = subprocess.Popen(
         [sys.executable, "-c", SUPERVISE, STAND_IN, *(str(part.port) for part in parts)],
-        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True)
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         while supervising.stdout.readline().strip() != "up":
             assert supervising.poll() is None, "the supervisor ended before all was up"
@@ -210,19 +237,39 @@ def test_the_supervisor_loads_no_rasa_tensorflow_spacy_or_web_framework():
     """It stays up as long as the assistant: what it loads counts against the memory target."""
     heavy = ["rasa", "rasa_sdk", "tensorflow", "spacy", "sanic", "jieba"]
     loaded = subprocess.run(
-        [sys.executable, "-c", "import sys, ops.cli, ops.supervisor; "
-         "print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout.split()
+        [
+            sys.executable,
+            "-c",
+            "import sys, ops.cli, ops.supervisor; "
+            "print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert not set(heavy) & set(loaded)
 
 
 def test_stopping_shares_one_grace_period_and_kills_what_hangs(tmp_path, capsys):
     """Ctrl-C must not wait a full grace period per stuck part, one after the other."""
-    ignores_ctrl_c = (sys.executable, "-c",
-                      "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
-                      "print('ready', flush=True); time.sleep(60)")
-    stuck = [spawn(Part(f"stuck part {number}", ignores_ctrl_c, "http://127.0.0.1:9",
-                        log=tmp_path / f"stuck-{number}.log")) for number in range(3)]
+    ignores_ctrl_c = (
+        sys.executable,
+        "-c",
+        "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+        "print('ready', flush=True); time.sleep(60)",
+    )
+    stuck = [
+        spawn(
+            Part(
+                f"stuck part {number}",
+                ignores_ctrl_c,
+                "http://127.0.0.1:9",
+                log=tmp_path / f"stuck-{number}.log",
+            )
+        )
+        for number in range(3)
+    ]
     for spawned in stuck:  # SIGINT is ignored once it says so
         assert spawned.part.log is not None
         wait_until(lambda: "ready" in spawned.part.log.read_text())  # noqa: B023

@@ -1,13 +1,15 @@
 """The Telegram bridge end to end, offline: the real python-telegram-bot Application polls a
 fake Bot API (or takes its updates by webhook) and talks to a fake Rasa, both small aiohttp
 servers on 127.0.0.1; agents' replies come from an outbox on SQLite."""
+
 from __future__ import annotations
 
 import asyncio
 import logging
 import re
 import sqlite3
-from typing import Any, Awaitable, Callable, Iterable, Optional, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 
 import aiohttp
 import pytest
@@ -16,8 +18,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from channels.rasa_client import RasaClient
+from channels.telegram import build_application
+from channels.telegram.__main__ import main as bridge_main
+from channels.telegram.bridge import TokenBucket
+from channels.telegram.conversations import ChatDirectory, rasa_sender_id
+from channels.telegram.webhook import WEBHOOK_LISTEN, WebhookSettings, webhook_settings
 from telecom_assistant import trust
-from telecom_assistant.tickets.tables import AgentReplyRow
 from telecom_assistant.database import make_engine
 from telecom_assistant.language import CHINESE, ENGLISH
 from telecom_assistant.schema import Area, migrate
@@ -27,13 +34,7 @@ from telecom_assistant.tickets.model import Delivery
 from telecom_assistant.tickets.replies import TELEGRAM, AgentReply, ReplyOutbox
 from telecom_assistant.tickets.sql import SqlTicketService
 from telecom_assistant.tickets.sql_replies import SqlReplyOutbox
-from channels.rasa_client import RasaClient
-from channels.telegram import build_application
-from channels.telegram.__main__ import main as bridge_main
-from channels.telegram.bridge import TokenBucket
-from channels.telegram.conversations import ChatDirectory, rasa_sender_id
-from channels.telegram.webhook import WEBHOOK_LISTEN, WebhookSettings, webhook_settings
-
+from telecom_assistant.tickets.tables import AgentReplyRow
 from tests.fake_telegram import BOT_USER, TOKEN, FakeBotApi, free_port, serve, wait_until
 from tests.integration.test_tickets import new_ticket
 
@@ -56,7 +57,7 @@ class FakeRasa:
     def __init__(self) -> None:
         self.received: list[tuple[str, str]] = []
         # The channel secret header of every request, GET / included (None: not sent).
-        self.secrets_sent: list[Optional[str]] = []
+        self.secrets_sent: list[str | None] = []
         self.up = True
 
     async def start(self) -> str:
@@ -101,8 +102,10 @@ Scenario = Callable[[FakeBotApi, FakeRasa], Awaitable[None]]
 
 
 def run_bridge(
-    scenario: Scenario, webhook: Optional[WebhookSettings] = None,
-    channel_secret: str = CHANNEL_SECRET, **options: Any
+    scenario: Scenario,
+    webhook: WebhookSettings | None = None,
+    channel_secret: str = CHANNEL_SECRET,
+    **options: Any,
 ) -> None:
     """Runs the real Application against both fakes, as run_polling (or, with webhook settings,
     run_webhook) would, around scenario; options go to build_application."""
@@ -111,8 +114,12 @@ def run_bridge(
         telegram, rasa = FakeBotApi(), FakeRasa()
         telegram_url, rasa_url = await telegram.start(), await rasa.start()
         application = build_application(
-            TOKEN, RasaClient(rasa_url, channel_secret), telegram_url,
-            conversation_key=CONVERSATION_KEY, first_retry_delay=0.05, reply_poll_seconds=0.05,
+            TOKEN,
+            RasaClient(rasa_url, channel_secret),
+            telegram_url,
+            conversation_key=CONVERSATION_KEY,
+            first_retry_delay=0.05,
+            reply_poll_seconds=0.05,
             **options,
         )
         try:
@@ -317,11 +324,13 @@ def test_nothing_from_a_group_or_channel_reaches_rasa_and_each_group_is_told_onc
         # Customer 42 and others write in the groups (and the channel) the bot is in.
         telegram.write(GROUP, "what is my balance", chat_type="group", member=42)
         telegram.write(GROUP, "/start", chat_type="group", member=7)
-        telegram.share_contact(GROUP, contact_user_id=42, phone_number="+8613800138000",
-                               chat_type="group", member=42)
+        telegram.share_contact(
+            GROUP, contact_user_id=42, phone_number="+8613800138000", chat_type="group", member=42
+        )
         telegram.press(GROUP, "/affirm", chat_type="group", member=42)
-        telegram.write(SUPERGROUP, "查一下话费", language_code="zh", chat_type="supergroup",
-                       member=8)
+        telegram.write(
+            SUPERGROUP, "查一下话费", language_code="zh", chat_type="supergroup", member=8
+        )
         telegram.post_in_channel(CHANNEL, "what is my balance")
         # Updates are handled in order: once this one is answered, those above were handled.
         telegram.write(42, "hello")
@@ -393,9 +402,11 @@ def test_every_request_to_rasa_carries_the_channel_secret():
     async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
         telegram.write(42, "hello")
         await telegram.wait_for_text(42, "echo: hello")
-        async with aiohttp.ClientSession() as http:
-            async with http.get(f"http://127.0.0.1:{health_port}/health") as response:
-                assert (await response.json())["rasa"] == "reachable"
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{health_port}/health") as response,
+        ):
+            assert (await response.json())["rasa"] == "reachable"
         assert rasa.secrets_sent == [CHANNEL_SECRET, CHANNEL_SECRET]
 
     run_bridge(scenario, health_port=health_port)
@@ -424,7 +435,9 @@ def test_webhook_mode_takes_only_the_updates_that_carry_the_secret_token():
 
     async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
         assert (telegram.webhook["url"], telegram.webhook["secret_token"]) == (
-            WEBHOOK_URL, WEBHOOK_SECRET)
+            WEBHOOK_URL,
+            WEBHOOK_SECRET,
+        )
         # Updates as Telegram would post them (the fake only makes them up here).
         telegram.write(42, "forged")
         telegram.write(42, "from Telegram")
@@ -450,33 +463,48 @@ def telegram_settings(**environment: str) -> Telegram:
 
 
 def test_webhook_settings_listen_on_the_loopback_and_give_telegram_the_secret():
-    settings = webhook_settings(telegram_settings(
-        TELEGRAM_WEBHOOK_URL=WEBHOOK_URL, TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET))
+    settings = webhook_settings(
+        telegram_settings(TELEGRAM_WEBHOOK_URL=WEBHOOK_URL, TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET)
+    )
     assert settings is not None and settings.arguments() == {
-        "listen": "127.0.0.1", "port": 8443, "url_path": "telegram/hook",
-        "webhook_url": WEBHOOK_URL, "secret_token": WEBHOOK_SECRET,
+        "listen": "127.0.0.1",
+        "port": 8443,
+        "url_path": "telegram/hook",
+        "webhook_url": WEBHOOK_URL,
+        "secret_token": WEBHOOK_SECRET,
     }
     assert webhook_settings(telegram_settings(TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET)) is None
 
 
-@pytest.mark.parametrize("environment, complaint", [
-    ({"TELEGRAM_WEBHOOK_URL": "http://bot.example.com/hook"}, "give a URL starting https://"),
-    ({"TELEGRAM_WEBHOOK_PORT": "eighty"}, "TELEGRAM_WEBHOOK_PORT='eighty': give a port number"),
-    ({"TELEGRAM_WEBHOOK_PORT": "70000"}, "TELEGRAM_WEBHOOK_PORT='70000': give a port number"),
-])
+@pytest.mark.parametrize(
+    "environment, complaint",
+    [
+        ({"TELEGRAM_WEBHOOK_URL": "http://bot.example.com/hook"}, "give a URL starting https://"),
+        ({"TELEGRAM_WEBHOOK_PORT": "eighty"}, "TELEGRAM_WEBHOOK_PORT='eighty': give a port number"),
+        ({"TELEGRAM_WEBHOOK_PORT": "70000"}, "TELEGRAM_WEBHOOK_PORT='70000': give a port number"),
+    ],
+)
 def test_webhook_settings_refuse_what_cannot_work(environment, complaint):
     with pytest.raises(SettingsError, match=re.escape(complaint)):
-        telegram_settings(**{"TELEGRAM_WEBHOOK_URL": WEBHOOK_URL,
-                             "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET, **environment})
+        telegram_settings(
+            **{
+                "TELEGRAM_WEBHOOK_URL": WEBHOOK_URL,
+                "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+                **environment,
+            }
+        )
 
 
-@pytest.mark.parametrize("secret, complaint", [
-    (None, "webhook mode needs TELEGRAM_WEBHOOK_SECRET"),
-    ("", "webhook mode needs TELEGRAM_WEBHOOK_SECRET"),
-    ("short-secret_0123456789", "TELEGRAM_WEBHOOK_SECRET: give 32 to 256 characters"),
-    ("a secret with spaces, and commas", "of A-Z, a-z, 0-9, _ and - only, not these 32"),
-    ("x" * 257, "only, not these 257"),
-])
+@pytest.mark.parametrize(
+    "secret, complaint",
+    [
+        (None, "webhook mode needs TELEGRAM_WEBHOOK_SECRET"),
+        ("", "webhook mode needs TELEGRAM_WEBHOOK_SECRET"),
+        ("short-secret_0123456789", "TELEGRAM_WEBHOOK_SECRET: give 32 to 256 characters"),
+        ("a secret with spaces, and commas", "of A-Z, a-z, 0-9, _ and - only, not these 32"),
+        ("x" * 257, "only, not these 257"),
+    ],
+)
 def test_webhook_mode_refuses_to_start_without_a_good_secret(
     monkeypatch, capsys, tmp_path, secret, complaint
 ):
@@ -526,13 +554,18 @@ def known_chat(chats: ChatDirectory, chat_id: int) -> str:
 
 
 def agent_reply(
-    tickets: SqlTicketService, outbox: ReplyOutbox, conversation: str, text: str,
+    tickets: SqlTicketService,
+    outbox: ReplyOutbox,
+    conversation: str,
+    text: str,
     language: str = "en",
 ) -> AgentReply:
     """An agent answers the ticket filed from the conversation (filed now if need be)."""
     filing = tickets.file(
         new_ticket(
-            channel=TELEGRAM, conversation_id=conversation, language=language,
+            channel=TELEGRAM,
+            conversation_id=conversation,
+            language=language,
             idempotency_key=f"{conversation}:billing",
         )
     )
@@ -545,10 +578,8 @@ def outbox_row(engine: Engine, reply: AgentReply) -> AgentReplyRow:
         return session.get(AgentReplyRow, reply.id)
 
 
-async def wait_for_delivery(
-    engine: Engine, reply: AgentReply, delivery: Delivery
-) -> AgentReplyRow:
-    def row_once_there() -> Optional[AgentReplyRow]:
+async def wait_for_delivery(engine: Engine, reply: AgentReply, delivery: Delivery) -> AgentReplyRow:
+    def row_once_there() -> AgentReplyRow | None:
         row = outbox_row(engine, reply)
         return row if row.delivery == delivery.value else None
 
@@ -558,16 +589,20 @@ async def wait_for_delivery(
     )
 
 
-@pytest.mark.parametrize("language, heading", [
-    ("en", "Message from our customer service team about ticket {ticket_id}:"),
-    ("zh", "客服人员就工单 {ticket_id} 给您的留言："),
-])
+@pytest.mark.parametrize(
+    "language, heading",
+    [
+        ("en", "Message from our customer service team about ticket {ticket_id}:"),
+        ("zh", "客服人员就工单 {ticket_id} 给您的留言："),
+    ],
+)
 def test_an_agents_reply_reaches_the_tickets_chat_in_its_language_and_is_marked_delivered(
     sqlite_engine, tickets, outbox, chats, clock, language, heading
 ):
     async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
-        reply = agent_reply(tickets, outbox, known_chat(chats, 42),
-                            "We refunded the double charge.", language)
+        reply = agent_reply(
+            tickets, outbox, known_chat(chats, 42), "We refunded the double charge.", language
+        )
         await telegram.wait_for_text(42, reply.for_customer())
         row = await wait_for_delivery(sqlite_engine, reply, Delivery.DELIVERED)
         assert row.delivered_at == clock()
@@ -587,8 +622,9 @@ def test_a_reply_to_a_chat_that_blocked_the_bot_or_never_talked_fails_and_later_
         blocked = agent_reply(tickets, outbox, known_chat(chats, 7), "Your SIM card is on its way.")
         # A ticket filed for a conversation no chat of this bot ever had.
         unknown = agent_reply(tickets, outbox, conversation_of(99), "Hello")
-        answered = agent_reply(tickets, outbox, known_chat(chats, 42),
-                               "We refunded the double charge.")
+        answered = agent_reply(
+            tickets, outbox, known_chat(chats, 42), "We refunded the double charge."
+        )
         await telegram.wait_for_text(42, answered.for_customer())
 
         assert (await wait_for_delivery(sqlite_engine, blocked, Delivery.FAILED)).failure == (
@@ -634,8 +670,9 @@ def test_a_reply_waits_while_telegram_fails_and_goes_once_it_is_back(
 ):
     async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
         telegram.sending_fails = True
-        reply = agent_reply(tickets, outbox, known_chat(chats, 42),
-                            "We refunded the double charge.")
+        reply = agent_reply(
+            tickets, outbox, known_chat(chats, 42), "We refunded the double charge."
+        )
         # Refused (502) at one poll and tried again at the next.
         await wait_until(
             lambda: len(telegram.refused) >= 2, lambda: f"tried {len(telegram.refused)} time(s)"
@@ -657,7 +694,7 @@ class OutboxOnAFailingDatabase(ReplyOutbox):
         self.failing_polls = failing_polls
 
     def pending(
-        self, channel: str, conversation_id: Optional[str] = None, limit: int = 50
+        self, channel: str, conversation_id: str | None = None, limit: int = 50
     ) -> Sequence[AgentReply]:
         if self.failing_polls:
             self.failing_polls -= 1
@@ -679,8 +716,9 @@ def test_replies_keep_going_out_after_the_database_fails_for_a_while(
     failing = OutboxOnAFailingDatabase(outbox, failing_polls=3)
 
     async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
-        reply = agent_reply(tickets, outbox, known_chat(chats, 42),
-                            "We refunded the double charge.")
+        reply = agent_reply(
+            tickets, outbox, known_chat(chats, 42), "We refunded the double charge."
+        )
         await telegram.wait_for_text(42, reply.for_customer())
         await wait_for_delivery(sqlite_engine, reply, Delivery.DELIVERED)
 
@@ -690,7 +728,8 @@ def test_replies_keep_going_out_after_the_database_fails_for_a_while(
     # Logged when the outage starts and when it ends, not at every failed poll.
     outage_logs = [
         (record.levelname, record.getMessage())
-        for record in caplog.records if record.name == AGENT_REPLIES_LOGGER
+        for record in caplog.records
+        if record.name == AGENT_REPLIES_LOGGER
     ]
     assert [level for level, _ in outage_logs] == ["WARNING", "INFO"]
     assert "disk I/O error" in outage_logs[0][1]
@@ -709,16 +748,26 @@ def test_health_is_ok_and_says_whether_rasa_is_reachable_and_what_waits_for_it()
                 async with http.get(f"http://127.0.0.1:{health_port}/health") as response:
                     return response.status, await response.json()
 
-            assert await health() == (200, {
-                "status": "ok", "telegram": "connected", "rasa": "reachable",
-                "queued_messages": 0,
-            })
+            assert await health() == (
+                200,
+                {
+                    "status": "ok",
+                    "telegram": "connected",
+                    "rasa": "reachable",
+                    "queued_messages": 0,
+                },
+            )
             await rasa.stop()
             telegram.write(42, "what is my balance")
             await telegram.wait_for_text(42, en("unavailable"))
-            assert await health() == (200, {
-                "status": "ok", "telegram": "connected", "rasa": "unreachable",
-                "queued_messages": 1,
-            })
+            assert await health() == (
+                200,
+                {
+                    "status": "ok",
+                    "telegram": "connected",
+                    "rasa": "unreachable",
+                    "queued_messages": 1,
+                },
+            )
 
     run_bridge(scenario, health_port=health_port)

@@ -1,5 +1,6 @@
 """The ticket desk: lifecycle, priorities, deadlines, idempotency, masking, the queue and hot
 spots, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import threading
@@ -28,7 +29,6 @@ from telecom_assistant.tickets.model import (
     normalise_ticket_id,
 )
 from telecom_assistant.tickets.sql import SqlTicketService
-
 from tests.conftest import TODAY
 
 
@@ -66,10 +66,14 @@ ALL_MOVES = [(current, wanted) for current in Status for wanted in Status]
 @pytest.mark.parametrize("current, wanted", ALL_MOVES)
 def test_lifecycle_allows_exactly_the_listed_moves(current, wanted):
     legal = {
-        (Status.OPEN, Status.IN_PROGRESS), (Status.OPEN, Status.WAITING_FOR_CUSTOMER),
-        (Status.OPEN, Status.RESOLVED), (Status.IN_PROGRESS, Status.WAITING_FOR_CUSTOMER),
-        (Status.IN_PROGRESS, Status.RESOLVED), (Status.WAITING_FOR_CUSTOMER, Status.IN_PROGRESS),
-        (Status.WAITING_FOR_CUSTOMER, Status.RESOLVED), (Status.RESOLVED, Status.CLOSED),
+        (Status.OPEN, Status.IN_PROGRESS),
+        (Status.OPEN, Status.WAITING_FOR_CUSTOMER),
+        (Status.OPEN, Status.RESOLVED),
+        (Status.IN_PROGRESS, Status.WAITING_FOR_CUSTOMER),
+        (Status.IN_PROGRESS, Status.RESOLVED),
+        (Status.WAITING_FOR_CUSTOMER, Status.IN_PROGRESS),
+        (Status.WAITING_FOR_CUSTOMER, Status.RESOLVED),
+        (Status.RESOLVED, Status.CLOSED),
         (Status.RESOLVED, Status.OPEN),
     }
     assert (wanted in TRANSITIONS[current]) == ((current, wanted) in legal)
@@ -124,9 +128,12 @@ def test_what_is_not_a_ticket_id_is_refused(typed):
 
 def test_hotspots_name_the_category_that_rose_most_this_week():
     today = date(2026, 11, 23)
-    created = [(today - timedelta(days=1), Category.FIVE_G)] * 5 + [
-        (today - timedelta(days=9), Category.BILLING)
-    ] * 6 + [(today, Category.BILLING)] * 4 + [(today - timedelta(days=20), Category.FIVE_G)] * 9
+    created = (
+        [(today - timedelta(days=1), Category.FIVE_G)] * 5
+        + [(today - timedelta(days=9), Category.BILLING)] * 6
+        + [(today, Category.BILLING)] * 4
+        + [(today - timedelta(days=20), Category.FIVE_G)] * 9
+    )
     report = hotspots(created, today)
     assert report.days[0] == today - timedelta(days=13) and report.days[-1] == today
     assert report.counts[Category.FIVE_G][-2] == 5 and report.counts[Category.BILLING][-1] == 4
@@ -162,13 +169,18 @@ def test_personal_data_is_masked_before_it_is_stored(tickets):
     stored = tickets.get(ticket.id)
     assert stored.description == "Charged twice for my plan, call me on *******0002"
     assert [turn.text for turn in stored.transcript] == [
-        "I was charged twice", "Please type the code we sent you.", "******",
+        "I was charged twice",
+        "Please type the code we sent you.",
+        "******",
     ]
 
 
 def test_retrying_an_escalation_never_creates_a_second_ticket(tickets):
     first = tickets.file(new_ticket())
-    longer = (*new_ticket().transcript, TranscriptTurn("customer", "hello?", datetime(2026, 11, 23, 10)))
+    longer = (
+        *new_ticket().transcript,
+        TranscriptTurn("customer", "hello?", datetime(2026, 11, 23, 10)),
+    )
     again = tickets.file(new_ticket(transcript=longer))
     assert not again.created and again.ticket.id == first.ticket.id
     assert len(tickets.get(first.ticket.id).transcript) == 4
@@ -181,7 +193,7 @@ def test_concurrent_filings_of_one_escalation_make_one_ticket(engine, clock):
     def file_once() -> None:
         try:
             results.append(SqlTicketService(engine, clock=clock).file(new_ticket()))
-        except Exception as error:  # noqa: BLE001 - the test reports any failure
+        except Exception as error:
             errors.append(error)
 
     threads = [threading.Thread(target=file_once) for _ in range(6)]
@@ -203,11 +215,24 @@ def test_a_repeat_complaint_within_30_days_is_high_priority(tickets, clock):
 
 
 def test_privacy_and_fraud_are_urgent_with_a_two_hour_deadline(tickets, clock):
-    privacy = tickets.file(new_ticket(category=Category.PRIVACY, contact_number="13900000001",
-                                      msisdn=None, idempotency_key="p")).ticket
-    fraud = tickets.file(new_ticket(category=Category.SPAM_FRAUD, kind=Kind.SPAM_REPORT,
-                                    fraud=True, contact_number="13900000002", msisdn=None,
-                                    idempotency_key="f")).ticket
+    privacy = tickets.file(
+        new_ticket(
+            category=Category.PRIVACY,
+            contact_number="13900000001",
+            msisdn=None,
+            idempotency_key="p",
+        )
+    ).ticket
+    fraud = tickets.file(
+        new_ticket(
+            category=Category.SPAM_FRAUD,
+            kind=Kind.SPAM_REPORT,
+            fraud=True,
+            contact_number="13900000002",
+            msisdn=None,
+            idempotency_key="f",
+        )
+    ).ticket
     for ticket in (privacy, fraud):
         assert ticket.priority is Priority.URGENT
         assert ticket.response_due == clock.now + timedelta(hours=2)
@@ -242,7 +267,8 @@ def test_status_changes_are_recorded_and_illegal_ones_refused(tickets, clock):
     ticket = tickets.get(ticket_id)
     assert ticket.status is Status.OPEN
     assert [(h.from_status, h.to_status) for h in ticket.history][1:] == [
-        (Status.OPEN, Status.IN_PROGRESS), (Status.IN_PROGRESS, Status.RESOLVED),
+        (Status.OPEN, Status.IN_PROGRESS),
+        (Status.IN_PROGRESS, Status.RESOLVED),
         (Status.RESOLVED, Status.OPEN),
     ]
     assert ticket.history[1].by == "agent.chen" and ticket.history[1].at == clock.now
@@ -277,9 +303,15 @@ def test_unknown_tickets_are_reported(tickets):
 def test_queue_filters_and_sorts(tickets, clock):
     billing = tickets.file(new_ticket()).ticket
     clock.advance(minutes=5)
-    privacy = tickets.file(new_ticket(category=Category.PRIVACY, channel="telegram",
-                                      idempotency_key="p", contact_number="13900000009",
-                                      msisdn=None)).ticket
+    privacy = tickets.file(
+        new_ticket(
+            category=Category.PRIVACY,
+            channel="telegram",
+            idempotency_key="p",
+            contact_number="13900000009",
+            msisdn=None,
+        )
+    ).ticket
     tickets.change_status(billing.id, Status.IN_PROGRESS, "agent.chen")
 
     def ids(**wanted) -> list[str]:
@@ -317,30 +349,40 @@ CONTROL_CHARACTERS = "\x00\x01\x07\x1b\x7f\u200b\ufeff"
 
 def test_control_characters_emoji_and_over_long_fields_are_filed_and_readable(tickets):
     at = datetime(2026, 11, 23, 9, 58)
-    filing = tickets.file(new_ticket(
-        description=f"Charged\x00 twice 😡{CONTROL_CHARACTERS} 扣了两次\x00钱",
-        contact_number="138\x000013\x008000",
-        channel="telegram\x00",
-        conversation_id="conversation-\x00odd",
-        language="zh\x00",
-        transcript=(
-            TranscriptTurn("customer\x00", "验证码\x00是 482\u200b913 👨‍👩‍👧", at),
-            TranscriptTurn("assistant", "\x00" * 50, at),
-            TranscriptTurn("customer", "I'm angry 😤\x1b[31m", at),
-        ),
-        idempotency_key="conversation-\x00odd:billing",
-    ))
+    filing = tickets.file(
+        new_ticket(
+            description=f"Charged\x00 twice 😡{CONTROL_CHARACTERS} 扣了两次\x00钱",
+            contact_number="138\x000013\x008000",
+            channel="telegram\x00",
+            conversation_id="conversation-\x00odd",
+            language="zh\x00",
+            transcript=(
+                TranscriptTurn("customer\x00", "验证码\x00是 482\u200b913 👨‍👩‍👧", at),
+                TranscriptTurn("assistant", "\x00" * 50, at),
+                TranscriptTurn("customer", "I'm angry 😤\x1b[31m", at),
+            ),
+            idempotency_key="conversation-\x00odd:billing",
+        )
+    )
     stored = tickets.get(filing.ticket.id)
     assert stored.description == "Charged twice 😡 扣了两次钱"
     assert stored.contact_number == "13800138000"
     assert (stored.channel, stored.conversation_id, stored.language) == (
-        "telegram", "conversation-odd", "zh")
+        "telegram",
+        "conversation-odd",
+        "zh",
+    )
     assert [(turn.speaker, turn.text) for turn in stored.transcript] == [
-        ("customer", "验证码是 ****** 👨‍👩‍👧"), ("assistant", ""), ("customer", "I'm angry 😤[31m"),
+        ("customer", "验证码是 ****** 👨‍👩‍👧"),
+        ("assistant", ""),
+        ("customer", "I'm angry 😤[31m"),
     ]
     # The retry sends the same odd key and finds the same ticket.
-    again = tickets.file(new_ticket(conversation_id="conversation-\x00odd",
-                                    idempotency_key="conversation-\x00odd:billing"))
+    again = tickets.file(
+        new_ticket(
+            conversation_id="conversation-\x00odd", idempotency_key="conversation-\x00odd:billing"
+        )
+    )
     assert not again.created and again.ticket.id == filing.ticket.id
 
 
@@ -349,23 +391,30 @@ def test_a_channel_no_channel_has_is_filed_as_unknown(tickets):
     empty = tickets.file(new_ticket(channel="\x00 ", idempotency_key="empty-channel")).ticket
     assert tickets.get(long_name.id).channel == tickets.get(empty.id).channel == "unknown"
     assert {t.id for t in tickets.queue(QueueFilter(channels=["unknown"]))} == {
-        long_name.id, empty.id}
+        long_name.id,
+        empty.id,
+    }
 
 
 def test_over_long_fields_are_fitted_to_their_columns(tickets):
     at = datetime(2026, 11, 23, 9, 58)
     long_conversation = "c" * 250
-    first = tickets.file(new_ticket(
-        description="扣费" * 6000 + " call 13800138000",
-        contact_number="+86 138 0013 8000 ext. 1234 (evenings only)",
-        conversation_id=long_conversation,
-        idempotency_key=long_conversation + ":billing",
-        language="english-please",
-        transcript=(TranscriptTurn("customer-of-the-year", "x" * 20_000 + " 13800138000", at),),
-    )).ticket
+    first = tickets.file(
+        new_ticket(
+            description="扣费" * 6000 + " call 13800138000",
+            contact_number="+86 138 0013 8000 ext. 1234 (evenings only)",
+            conversation_id=long_conversation,
+            idempotency_key=long_conversation + ":billing",
+            language="english-please",
+            transcript=(TranscriptTurn("customer-of-the-year", "x" * 20_000 + " 13800138000", at),),
+        )
+    ).ticket
     # Conversations and keys that differ only past the column's length stay different.
-    second = tickets.file(new_ticket(conversation_id=long_conversation + "2",
-                                     idempotency_key=long_conversation + "2:billing")).ticket
+    second = tickets.file(
+        new_ticket(
+            conversation_id=long_conversation + "2", idempotency_key=long_conversation + "2:billing"
+        )
+    ).ticket
     assert first.id != second.id
     stored = tickets.get(first.id)
     assert stored.description == ("扣费" * 5000)[:9_999] + "…"
@@ -388,10 +437,17 @@ def test_agents_notes_and_replies_with_control_characters_are_kept(tickets):
 
 def test_the_verified_number_is_masked_in_any_form(tickets):
     at = datetime(2026, 11, 23, 9, 58)
-    ticket = tickets.file(new_ticket(transcript=(
-        TranscriptTurn("customer", "我的是幺三八零零零零零零零二，昨天打过", at),
-        TranscriptTurn("customer", "my line, 138 0000 0002, was charged twice last month", at),
-    ))).ticket
+    ticket = tickets.file(
+        new_ticket(
+            transcript=(
+                TranscriptTurn("customer", "我的是幺三八零零零零零零零二，昨天打过", at),
+                TranscriptTurn(
+                    "customer", "my line, 138 0000 0002, was charged twice last month", at
+                ),
+            )
+        )
+    ).ticket
     assert [turn.text for turn in tickets.get(ticket.id).transcript] == [
-        "我的是*******零零零二，昨天打过", "my line, *** **** 0002, was charged twice last month",
+        "我的是*******零零零二，昨天打过",
+        "my line, *** **** 0002, was charged twice last month",
     ]

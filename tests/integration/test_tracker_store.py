@@ -1,6 +1,7 @@
 """The SQLite tracker store of endpoints.yml: what Rasa itself makes of that file, Rasa's
 tables and events, one connection kept open, a write-ahead log, and the conversation kept
 in memory between messages only while nobody else changed it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,7 +19,9 @@ from rasa_plugins import tracker_store
 from rasa_plugins.tracker_store import SQLiteTrackerStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DOMAIN = Domain.from_dict({"slots": {"language": {"type": "text", "mappings": [{"type": "custom"}]}}})
+DOMAIN = Domain.from_dict(
+    {"slots": {"language": {"type": "text", "mappings": [{"type": "custom"}]}}}
+)
 
 
 def store_from_endpoints(tmp_path: Path) -> TrackerStore:
@@ -41,22 +44,30 @@ def test_conversations_are_stored_as_rasa_stores_them(tmp_path):
     async def scenario() -> None:
         ours = SQLiteTrackerStore(DOMAIN, db=str(tmp_path / "ours.db"))
         rasas = SQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "rasa.db"))
-        events = [ActionExecuted("action_session_start", timestamp=1), SessionStarted(timestamp=2),
-                  UserUttered("hello", timestamp=3), SlotSet("language", "en", timestamp=4)]
+        events = [
+            ActionExecuted("action_session_start", timestamp=1),
+            SessionStarted(timestamp=2),
+            UserUttered("hello", timestamp=3),
+            SlotSet("language", "en", timestamp=4),
+        ]
         for store in (ours, rasas):
             tracker = conversation("someone", *events)
             await store.save(tracker)
             tracker.update(ActionExecuted("utter_greet", timestamp=5))
             await store.save(tracker)  # only the new event is added
         assert [e.as_dict() for e in (await ours.retrieve("someone")).events] == [
-            e.as_dict() for e in (await rasas.retrieve("someone")).events]
+            e.as_dict() for e in (await rasas.retrieve("someone")).events
+        ]
         assert (await ours.retrieve("someone")).get_slot("language") == "en"
         assert await ours.retrieve("nobody") is None
         assert await ours.keys() == ["someone"]
 
     asyncio.run(scenario())
     rows = "SELECT sender_id, type_name, timestamp, intent_name, action_name, data FROM events"
-    with sqlite3.connect(tmp_path / "ours.db") as ours, sqlite3.connect(tmp_path / "rasa.db") as rasas:
+    with (
+        sqlite3.connect(tmp_path / "ours.db") as ours,
+        sqlite3.connect(tmp_path / "rasa.db") as rasas,
+    ):
         stored = ours.execute(rows + " ORDER BY id").fetchall()
         assert stored and stored == rasas.execute(rows + " ORDER BY id").fetchall()
 
@@ -64,7 +75,9 @@ def test_conversations_are_stored_as_rasa_stores_them(tmp_path):
 def test_only_the_latest_session_is_loaded(tmp_path):
     async def scenario() -> DialogueStateTracker:
         store = SQLiteTrackerStore(DOMAIN, db=str(tmp_path / "tracker.db"))
-        tracker = conversation("someone", SessionStarted(timestamp=1), UserUttered("old", timestamp=2))
+        tracker = conversation(
+            "someone", SessionStarted(timestamp=1), UserUttered("old", timestamp=2)
+        )
         await store.save(tracker)
         tracker.update(SessionStarted(timestamp=3))
         tracker.update(UserUttered("new", timestamp=4))
@@ -95,17 +108,26 @@ def as_dicts(tracker: DialogueStateTracker) -> list[dict]:
 def test_every_message_gives_what_rasas_store_gives_and_stores(tmp_path):
     """Messages as Rasa's processor handles them (load, add events, save), a session that
     expires half-way included: the same conversation comes back and the same rows are stored."""
+
     async def scenario() -> None:
         ours = SQLiteTrackerStore(DOMAIN, db=str(tmp_path / "ours.db"))
         rasas = SQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "rasa.db"))
         turns = [
-            [ActionExecuted("action_session_start", timestamp=2), SessionStarted(timestamp=1),
-             ActionExecuted("action_listen", timestamp=3), UserUttered("hi", timestamp=4)],
+            [
+                ActionExecuted("action_session_start", timestamp=2),
+                SessionStarted(timestamp=1),
+                ActionExecuted("action_listen", timestamp=3),
+                UserUttered("hi", timestamp=4),
+            ],
             [SlotSet("language", "en", timestamp=5), ActionExecuted("utter_greet", timestamp=6)],
             [UserUttered("usage", timestamp=7), ActionExecuted("action_listen", timestamp=8)],
             # the session expired: Rasa starts a new one in the same tracker
-            [ActionExecuted("action_session_start", timestamp=101), SessionStarted(timestamp=100),
-             SlotSet("language", "en", timestamp=102), UserUttered("bill", timestamp=103)],
+            [
+                ActionExecuted("action_session_start", timestamp=101),
+                SessionStarted(timestamp=100),
+                SlotSet("language", "en", timestamp=102),
+                UserUttered("bill", timestamp=103),
+            ],
             [ActionExecuted("action_listen", timestamp=104)],
             [UserUttered("thanks", timestamp=105)],
         ]
@@ -115,17 +137,29 @@ def test_every_message_gives_what_rasas_store_gives_and_stores(tmp_path):
                 for event in events:
                     tracker.update(event)
                 await store.save(tracker)
-            assert as_dicts(await ours.retrieve("someone")) == as_dicts(await rasas.retrieve("someone"))
+            assert as_dicts(await ours.retrieve("someone")) == as_dicts(
+                await rasas.retrieve("someone")
+            )
 
     asyncio.run(scenario())
     rows = "SELECT sender_id, type_name, timestamp, intent_name, action_name, data FROM events"
-    with sqlite3.connect(tmp_path / "ours.db") as ours, sqlite3.connect(tmp_path / "rasa.db") as rasas:
-        assert ours.execute(rows + " ORDER BY id").fetchall() == rasas.execute(rows + " ORDER BY id").fetchall()
+    with (
+        sqlite3.connect(tmp_path / "ours.db") as ours,
+        sqlite3.connect(tmp_path / "rasa.db") as rasas,
+    ):
+        assert (
+            ours.execute(rows + " ORDER BY id").fetchall()
+            == rasas.execute(rows + " ORDER BY id").fetchall()
+        )
 
 
 def started_conversation() -> DialogueStateTracker:
-    return conversation("someone", ActionExecuted("action_session_start", timestamp=2),
-                        SessionStarted(timestamp=1), UserUttered("hello", timestamp=3))
+    return conversation(
+        "someone",
+        ActionExecuted("action_session_start", timestamp=2),
+        SessionStarted(timestamp=1),
+        UserUttered("hello", timestamp=3),
+    )
 
 
 def test_the_saved_conversation_is_handed_back_once_without_reading_it(tmp_path):
@@ -159,8 +193,9 @@ def test_events_added_after_saving_are_not_handed_out_as_stored(tmp_path):
         tracker = started_conversation()
         await store.save(tracker)
         tracker.update(UserUttered("never saved", timestamp=4))  # e.g. a failed turn
-        assert [e.text for e in (await store.retrieve("someone")).events
-                if isinstance(e, UserUttered)] == ["hello"]
+        assert [
+            e.text for e in (await store.retrieve("someone")).events if isinstance(e, UserUttered)
+        ] == ["hello"]
 
     asyncio.run(scenario())
 
@@ -170,8 +205,9 @@ def test_a_new_model_s_domain_makes_conversations_be_read_again(tmp_path):
         store = SQLiteTrackerStore(DOMAIN, db=str(tmp_path / "tracker.db"))
         tracker = started_conversation()
         await store.save(tracker)
-        store.domain = Domain.from_dict({"slots": {"plan": {"type": "text",
-                                                            "mappings": [{"type": "custom"}]}}})
+        store.domain = Domain.from_dict(
+            {"slots": {"plan": {"type": "text", "mappings": [{"type": "custom"}]}}}
+        )
         assert "plan" in (await store.retrieve("someone")).slots
 
     asyncio.run(scenario())
@@ -184,7 +220,9 @@ def test_only_so_many_conversations_are_kept(tmp_path, monkeypatch):
         store = SQLiteTrackerStore(DOMAIN, db=str(tmp_path / "tracker.db"))
         saved = {}
         for sender in ("first", "second", "third"):
-            saved[sender] = conversation(sender, SessionStarted(timestamp=1), UserUttered("hi", timestamp=2))
+            saved[sender] = conversation(
+                sender, SessionStarted(timestamp=1), UserUttered("hi", timestamp=2)
+            )
             await store.save(saved[sender])
         assert await store.retrieve("first") is not saved["first"]  # dropped: read again
         assert await store.retrieve("third") is saved["third"]
@@ -196,16 +234,23 @@ def test_codes_and_card_numbers_are_masked_before_they_are_stored(tmp_path):
     """Both profiles' stores write the customer's words redacted; the conversation in memory
     keeps them for the turn that needs them."""
     typed = "ok 482 913, id 11010519491231002X"
-    message = UserUttered(typed, {"name": "inform", "confidence": 1.0},
-                          [{"entity": "otp", "value": "482913", "start": 3, "end": 10}])
-    production = yaml.safe_load(
-        (PROJECT_ROOT / "endpoints.production.yml").read_text())["tracker_store"]
-    production_store = TrackerStore.create(EndpointConfig.from_dict(
-        {**production, "url": f"sqlite:///{tmp_path / 'production.db'}"}), DOMAIN)
+    message = UserUttered(
+        typed,
+        {"name": "inform", "confidence": 1.0},
+        [{"entity": "otp", "value": "482913", "start": 3, "end": 10}],
+    )
+    production = yaml.safe_load((PROJECT_ROOT / "endpoints.production.yml").read_text())[
+        "tracker_store"
+    ]
+    production_store = TrackerStore.create(
+        EndpointConfig.from_dict({**production, "url": f"sqlite:///{tmp_path / 'production.db'}"}),
+        DOMAIN,
+    )
     assert isinstance(production_store, tracker_store.RedactingSQLTrackerStore)
     for store in (store_from_endpoints(tmp_path), production_store):
         tracker = DialogueStateTracker.from_events(
-            "customer", [message, SlotSet("otp_code", "482913")], DOMAIN.slots)
+            "customer", [message, SlotSet("otp_code", "482913")], DOMAIN.slots
+        )
         asyncio.run(store.save(tracker))
         with store.engine.connect() as connection:
             stored = "\n".join(connection.exec_driver_sql("SELECT data FROM events").scalars())

@@ -1,5 +1,6 @@
 """Identity verification rules: what the form accepts, who may set the slots that grant access
 to account data, how long a verification lasts and how it ends."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,10 +23,9 @@ from actions.verification import (
     ActionStartVerification,
     ValidateVerificationForm,
 )
-from telecom_assistant.accounts.tables import SmsOutboxRow
 from telecom_assistant.accounts.msisdn import mask_msisdn, normalise_msisdn
+from telecom_assistant.accounts.tables import SmsOutboxRow
 from telecom_assistant.settings import Verification
-
 from tests.actions_support import (
     DOMAIN,
     handoffs,
@@ -36,8 +36,14 @@ from tests.actions_support import (
     slot_events,
 )
 
-GRANTING_SLOTS = ["verified_msisdn", "verified_at", "pending_request", "pending_confirmation",
-                  "verification_halted", "handoff"]
+GRANTING_SLOTS = [
+    "verified_msisdn",
+    "verified_at",
+    "pending_request",
+    "pending_confirmation",
+    "verification_halted",
+    "handoff",
+]
 CUSTOMER = "test-conversation"
 MINUTE = 60
 
@@ -60,17 +66,28 @@ def wrong(code: str) -> str:
 
 def sms_count(engine, msisdn: str) -> int:
     with Session(engine) as session:
-        return session.scalar(select(func.count()).select_from(SmsOutboxRow)
-                              .where(SmsOutboxRow.msisdn == msisdn))
+        return session.scalar(
+            select(func.count()).select_from(SmsOutboxRow).where(SmsOutboxRow.msisdn == msisdn)
+        )
 
 
-@pytest.mark.parametrize("text, msisdn", [
-    ("13812345678", "13812345678"), ("138 1234 5678", "13812345678"),
-    ("+86 138-1234-5678", "13812345678"), ("8613812345678", "13812345678"),
-    ("0086 13812345678", "13812345678"), ("my number is 138 1234 5678", "13812345678"),
-    ("1381234567", None), ("12812345678", None), ("138123456789", None), ("", None),
-    ("😀📱", None), ("call me maybe", None),
-])
+@pytest.mark.parametrize(
+    "text, msisdn",
+    [
+        ("13812345678", "13812345678"),
+        ("138 1234 5678", "13812345678"),
+        ("+86 138-1234-5678", "13812345678"),
+        ("8613812345678", "13812345678"),
+        ("0086 13812345678", "13812345678"),
+        ("my number is 138 1234 5678", "13812345678"),
+        ("1381234567", None),
+        ("12812345678", None),
+        ("138123456789", None),
+        ("", None),
+        ("😀📱", None),
+        ("call me maybe", None),
+    ],
+)
 def test_phone_number_formats(text, msisdn):
     assert normalise_msisdn(text) == msisdn
 
@@ -102,10 +119,15 @@ class TestForm:
         assert unknown[1] == {"phone_number": "13999999999", "otp_code": None}
         assert actions_service.latest_sms("13999999999") is None
         # Whatever code is typed, it is a wrong one, counted like any other.
-        answers = [validate("otp_code", code, phone_number="13999999999")
-                   for code in ("000000", "123456", "999999")]
+        answers = [
+            validate("otp_code", code, phone_number="13999999999")
+            for code in ("000000", "123456", "999999")
+        ]
         assert [responses(m) for m, _ in answers] == [
-            ["utter_wrong_code"], ["utter_wrong_code"], ["utter_verification_locked"]]
+            ["utter_wrong_code"],
+            ["utter_wrong_code"],
+            ["utter_verification_locked"],
+        ]
 
     def test_right_code_grants_access_from_now(self, actions_service):
         validate("phone_number", "13800000002")
@@ -121,8 +143,9 @@ class TestForm:
     def test_a_code_works_only_in_the_conversation_that_asked_for_it(self, actions_service):
         validate("phone_number", "13800000002", conversation="customer")
         code = code_sent_to(actions_service, "13800000002")
-        messages, slots = validate("otp_code", code, conversation="stranger",
-                                   phone_number="13800000002")
+        messages, slots = validate(
+            "otp_code", code, conversation="stranger", phone_number="13800000002"
+        )
         assert "verified_msisdn" not in slots
         # The stranger has no code of their own: one is sent, to the customer's phone.
         assert responses(messages) == ["utter_code_expired"]
@@ -132,16 +155,24 @@ class TestForm:
     def test_right_code_hands_over_to_the_parked_request(self, actions_service):
         validate("phone_number", "13800000002")
         code = code_sent_to(actions_service, "13800000002")
-        messages, slots = validate("otp_code", code, phone_number="13800000002",
-                                   pending_request=parked("action_check_usage", "my data", {}))
+        messages, slots = validate(
+            "otp_code",
+            code,
+            phone_number="13800000002",
+            pending_request=parked("action_check_usage", "my data", {}),
+        )
         assert responses(messages) == ["utter_verified"]
         assert slots["handoff"] == "action_check_usage"
 
     def test_wrong_code_does_not_hand_over(self, actions_service):
         validate("phone_number", "13800000002")
         code = code_sent_to(actions_service, "13800000002")
-        _, slots = validate("otp_code", wrong(code), phone_number="13800000002",
-                            pending_request=parked("action_check_usage", "my data", {}))
+        _, slots = validate(
+            "otp_code",
+            wrong(code),
+            phone_number="13800000002",
+            pending_request=parked("action_check_usage", "my data", {}),
+        )
         assert "handoff" not in slots and "verified_msisdn" not in slots
 
     def test_wrong_codes_then_lock(self, actions_service):
@@ -149,7 +180,10 @@ class TestForm:
         code = code_sent_to(actions_service, "13800000002")
         results = [validate("otp_code", wrong(code), phone_number="13800000002") for _ in range(3)]
         assert [responses(m) for m, _ in results] == [
-            ["utter_wrong_code"], ["utter_wrong_code"], ["utter_verification_locked"]]
+            ["utter_wrong_code"],
+            ["utter_wrong_code"],
+            ["utter_verification_locked"],
+        ]
         assert results[0][0][0]["attempts_left"] == 2
         assert results[2][0][0]["until"] == "2026-11-23 10:15"
         assert results[2][1]["verification_halted"] is True
@@ -186,7 +220,9 @@ class TestForm:
         assert slots["verification_halted"] is True and slots["phone_number"] is None
         assert actions_service.latest_sms("13800000005") is None
 
-    def test_a_new_code_after_an_expired_one_counts_too(self, actions_service, sqlite_engine, clock):
+    def test_a_new_code_after_an_expired_one_counts_too(
+        self, actions_service, sqlite_engine, clock
+    ):
         validate("phone_number", "13800000002")
         old = code_sent_to(actions_service, "13800000002")
         for conversation in ("second", "third"):
@@ -204,7 +240,9 @@ class TestForm:
     def test_halted_form_asks_nothing_more(self, actions_service):
         form = ValidateVerificationForm()
         tracker = make_tracker(slots={"verification_halted": True})
-        remaining = asyncio.run(form.required_slots(["phone_number", "otp_code"], None, tracker, DOMAIN))
+        remaining = asyncio.run(
+            form.required_slots(["phone_number", "otp_code"], None, tracker, DOMAIN)
+        )
         assert remaining == []
 
 
@@ -217,15 +255,17 @@ class TestNewCodeAtTheCodeQuestion:
         validate("phone_number", "13800000002")
         messages, events = run_action(
             ValidateVerificationForm(),
-            at_the_code_question("never got any sms, send it again", "verify_identity"))
+            at_the_code_question("never got any sms, send it again", "verify_identity"),
+        )
         assert responses(messages) == ["utter_code_sent"]
         assert slot_events(events)["phone_number"] == "13800000002"
         assert sms_count(sqlite_engine, "13800000002") == 2
 
     def test_a_number_typed_instead_gets_the_code(self, actions_service):
         validate("phone_number", "13800000002")
-        messages, events = run_action(ValidateVerificationForm(),
-                                      at_the_code_question("sorry it's 138 0000 0003"))
+        messages, events = run_action(
+            ValidateVerificationForm(), at_the_code_question("sorry it's 138 0000 0003")
+        )
         assert responses(messages) == ["utter_code_sent"]
         assert messages[0]["masked"] == "138****0003"
         assert slot_events(events)["phone_number"] == "13800000003"
@@ -234,10 +274,14 @@ class TestNewCodeAtTheCodeQuestion:
     def test_a_fourth_code_is_refused_and_verification_ends(self, actions_service, sqlite_engine):
         validate("phone_number", "13800000002")
         for _ in range(2):
-            run_action(ValidateVerificationForm(),
-                       at_the_code_question("didn't come, resend", "verify_identity"))
-        messages, events = run_action(ValidateVerificationForm(),
-                                      at_the_code_question("still nothing, resend", "verify_identity"))
+            run_action(
+                ValidateVerificationForm(),
+                at_the_code_question("didn't come, resend", "verify_identity"),
+            )
+        messages, events = run_action(
+            ValidateVerificationForm(),
+            at_the_code_question("still nothing, resend", "verify_identity"),
+        )
         assert responses(messages) == ["utter_code_throttled"]
         slots = slot_events(events)
         assert slots["verification_halted"] is True and slots["requested_slot"] is None
@@ -246,35 +290,44 @@ class TestNewCodeAtTheCodeQuestion:
     def test_a_code_is_not_a_request_for_another(self, actions_service, sqlite_engine):
         validate("phone_number", "13800000002")
         code = code_sent_to(actions_service, "13800000002")
-        messages, _ = run_action(ValidateVerificationForm(),
-                                 at_the_code_question(f"ok verify me: {code}", "verify_identity"))
+        messages, _ = run_action(
+            ValidateVerificationForm(),
+            at_the_code_question(f"ok verify me: {code}", "verify_identity"),
+        )
         assert "utter_code_sent" not in responses(messages)
         assert sms_count(sqlite_engine, "13800000002") == 1
 
 
 class TestAroundTheForm:
     def test_verified_without_a_parked_request_is_asked_what_next(self):
-        messages, events = run_action(ActionFinishVerification(),
-                                      make_tracker(slots={"verified_msisdn": "13800000002"}))
+        messages, events = run_action(
+            ActionFinishVerification(), make_tracker(slots={"verified_msisdn": "13800000002"})
+        )
         assert responses(messages) == ["utter_how_can_i_help"]
         assert handoffs(events) == []
 
     def test_failed_verification_forgets_the_request(self):
-        tracker = make_tracker(slots={"pending_request": parked("action_check_bill", "my bill", {}),
-                                      "verification_halted": True})
+        tracker = make_tracker(
+            slots={
+                "pending_request": parked("action_check_bill", "my bill", {}),
+                "verification_halted": True,
+            }
+        )
         _, events = run_action(ActionFinishVerification(), tracker)
         assert handoffs(events) == []
         assert slot_events(events)["pending_request"] is None
 
     def test_already_verified(self):
-        messages, events = run_action(ActionStartVerification(),
-                                      make_tracker(slots={"verified_msisdn": "13800000002"}))
+        messages, events = run_action(
+            ActionStartVerification(), make_tracker(slots={"verified_msisdn": "13800000002"})
+        )
         assert responses(messages) == ["utter_already_verified"]
         assert handoffs(events) == []
 
     def test_asking_to_verify_after_expiry_verifies_again(self):
-        tracker = make_tracker(slots={"verified_msisdn": "13800000002",
-                                      "verified_at": time.time() - 121 * MINUTE})
+        tracker = make_tracker(
+            slots={"verified_msisdn": "13800000002", "verified_at": time.time() - 121 * MINUTE}
+        )
         messages, events = run_action(ActionStartVerification(), tracker)
         assert responses(messages) == ["utter_verification_expired"]
         assert slot_events(events)["verified_msisdn"] is None
@@ -285,23 +338,38 @@ def tracker_verified(verified_minutes_ago: float, previous_message_minutes_ago=N
     now = time.time()
     events = []
     if previous_message_minutes_ago is not None:
-        events.append({"event": "user", "text": "earlier",
-                       "timestamp": now - previous_message_minutes_ago * MINUTE})
-    return make_tracker("what's my bill", "check_bill", events=events, slots={
-        "verified_msisdn": "13800000002", "verified_at": now - verified_minutes_ago * MINUTE,
-        **slots})
+        events.append(
+            {
+                "event": "user",
+                "text": "earlier",
+                "timestamp": now - previous_message_minutes_ago * MINUTE,
+            }
+        )
+    return make_tracker(
+        "what's my bill",
+        "check_bill",
+        events=events,
+        slots={
+            "verified_msisdn": "13800000002",
+            "verified_at": now - verified_minutes_ago * MINUTE,
+            **slots,
+        },
+    )
 
 
 class TestHowLongAVerificationLasts:
-    @pytest.mark.parametrize("verified, previous_message, granted", [
-        (1, 1, True),
-        (100, 14, True),     # active all along
-        (100, 16, False),    # silent longer than 15 minutes
-        (121, 1, False),     # verified more than two hours ago, however active
-        (10, 25, True),      # verifying took long: silence counts from the verification
-        (16, None, False),   # no earlier message in this session
-        (5, None, True),
-    ])
+    @pytest.mark.parametrize(
+        "verified, previous_message, granted",
+        [
+            (1, 1, True),
+            (100, 14, True),  # active all along
+            (100, 16, False),  # silent longer than 15 minutes
+            (121, 1, False),  # verified more than two hours ago, however active
+            (10, 25, True),  # verifying took long: silence counts from the verification
+            (16, None, False),  # no earlier message in this session
+            (5, None, True),
+        ],
+    )
     def test_idle_and_absolute_limits(self, verified, previous_message, granted):
         tracker = tracker_verified(verified, previous_message)
         assert verified_number(tracker) == ("13800000002" if granted else None)
@@ -337,15 +405,26 @@ class TestHowLongAVerificationLasts:
 
 
 # The form's answers too: the next verification asks for the number again.
-CLEARED = {"verified_msisdn": None, "verified_at": None, "pending_confirmation": None,
-           "pending_request": None, "phone_number": None, "otp_code": None}
+CLEARED = {
+    "verified_msisdn": None,
+    "verified_at": None,
+    "pending_confirmation": None,
+    "pending_request": None,
+    "phone_number": None,
+    "otp_code": None,
+}
 
 
 class TestEndingVerification:
     def test_sign_out(self):
-        tracker = make_tracker("log me out", "sign_out", slots={
-            "verified_msisdn": "13800000002",
-            "pending_confirmation": json.dumps({"action": "action_confirm_unsubscribe"})})
+        tracker = make_tracker(
+            "log me out",
+            "sign_out",
+            slots={
+                "verified_msisdn": "13800000002",
+                "pending_confirmation": json.dumps({"action": "action_confirm_unsubscribe"}),
+            },
+        )
         messages, events = run_action(ActionSignOut(), tracker)
         assert responses(messages) == ["utter_signed_out"]
         assert slot_events(events) == CLEARED
@@ -362,10 +441,13 @@ class TestEndingVerification:
         assert slot_events(events) == CLEARED
 
     def test_after_signing_out_account_data_needs_a_code_again(self, actions_service):
-        _, events = run_action(ActionSignOut(), make_tracker(
-            "sign out", "sign_out", slots={"verified_msisdn": "13800000002"}))
-        messages, events = run_action(ActionCheckBill(), make_tracker(
-            "my bill", "check_bill", slots=slot_events(events)))
+        _, events = run_action(
+            ActionSignOut(),
+            make_tracker("sign out", "sign_out", slots={"verified_msisdn": "13800000002"}),
+        )
+        messages, events = run_action(
+            ActionCheckBill(), make_tracker("my bill", "check_bill", slots=slot_events(events))
+        )
         assert responses(messages) == ["utter_need_verification"]
         assert handoffs(events) == ["verification_form"]
 

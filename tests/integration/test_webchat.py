@@ -6,6 +6,7 @@ headless Chromium driven by Playwright).
 No trained model is needed; tests/e2e/test_channels.py runs the page against the real assistant and
 takes the README's screenshots.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,19 +16,28 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from datetime import time as dt_time
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable, Iterator, Optional
 
 import httpx
 import pytest
 
-from telecom_assistant.schema import Area, migrate
+from channels.webchat.sessions import (
+    SENDER_PREFIX,
+    SESSION_COOKIE,
+    SESSION_MAX_AGE_SECONDS,
+    Sessions,
+    came_over_https,
+)
+from ops import parts
+from ops.launcher import StartFailed, start
 from telecom_assistant.database import make_engine
+from telecom_assistant.schema import Area, migrate
 from telecom_assistant.tickets.model import (
     Category,
     Delivery,
@@ -39,16 +49,6 @@ from telecom_assistant.tickets.model import (
 from telecom_assistant.tickets.replies import TELEGRAM, WEBCHAT
 from telecom_assistant.tickets.sql import SqlTicketService
 from telecom_assistant.trust import CHANNEL_SECRET_HEADER, conversation_id
-from channels.webchat.sessions import (
-    SENDER_PREFIX,
-    SESSION_COOKIE,
-    SESSION_MAX_AGE_SECONDS,
-    Sessions,
-    came_over_https,
-)
-
-from ops import parts
-from ops.launcher import StartFailed, start
 from tests.conftest import TODAY
 from tests.stack import PROJECT_ROOT, free_port
 
@@ -58,14 +58,17 @@ AGENT = "agent.chen"
 # The page polls its inbox every 3 seconds.
 INBOX_WAIT_MS = 8000
 CANNED = {
-    "hi": [{"text": "Hello! What can I do?",
-            "buttons": [{"title": "My usage", "payload": "/check_usage"}]}],
+    "hi": [
+        {
+            "text": "Hello! What can I do?",
+            "buttons": [{"title": "My usage", "payload": "/check_usage"}],
+        }
+    ],
     "/check_usage": [{"text": "Please tell me your number"}],
 }
 CHANNEL_SECRET = "test-channel-secret-of-the-web-chat-0123456789"
 CONVERSATION_KEY = "test-conversation-key-of-the-web-chat-0123456789"
-SECRETS = {"TELECOM_CHANNEL_SECRET": CHANNEL_SECRET,
-           "TELECOM_CONVERSATION_KEY": CONVERSATION_KEY}
+SECRETS = {"TELECOM_CHANNEL_SECRET": CHANNEL_SECRET, "TELECOM_CONVERSATION_KEY": CONVERSATION_KEY}
 
 
 class FakeRasa:
@@ -79,7 +82,7 @@ class FakeRasa:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 if self.path != "/webhooks/webchat/webhook":
@@ -106,7 +109,7 @@ class FakeRasa:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "FakeRasa":
+    def __enter__(self) -> FakeRasa:
         self.thread.start()
         return self
 
@@ -129,18 +132,23 @@ def rasa_up(rasa):
 
 def webchat_environment(rasa_url: str, database_url: str, **settings: str) -> dict:
     """The environment of `python -m channels.webchat`: the test's secrets, the embedded profile."""
-    inherited = {name: value for name, value in os.environ.items()
-                 if name not in SECRETS and name != "TELECOM_PROFILE"}
-    return {**inherited, **SECRETS, "RASA_URL": rasa_url, "DATABASE_URL": database_url,
-            **settings}
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in SECRETS and name != "TELECOM_PROFILE"
+    }
+    return {**inherited, **SECRETS, "RASA_URL": rasa_url, "DATABASE_URL": database_url, **settings}
 
 
 @contextmanager
-def running_webchat(rasa_url: str, database_url: str, log: Path,
-                    **settings: str) -> Iterator[str]:
+def running_webchat(rasa_url: str, database_url: str, log: Path, **settings: str) -> Iterator[str]:
     """`python -m channels.webchat` on a free port; yields its URL."""
-    webchat = parts.webchat(free_port(), rasa_url, log=log,
-                            environment=webchat_environment(rasa_url, database_url, **settings))
+    webchat = parts.webchat(
+        free_port(),
+        rasa_url,
+        log=log,
+        environment=webchat_environment(rasa_url, database_url, **settings),
+    )
     try:
         running = start(webchat, timeout=30)
     except StartFailed:
@@ -234,29 +242,37 @@ def new_customer(webchat):
         customer.client.close()
 
 
-def session_cookie(answer: httpx.Response) -> Optional[SimpleCookie]:
+def session_cookie(answer: httpx.Response) -> SimpleCookie | None:
     """The session cookie the answer sets, with its attributes; None if it sets none."""
     cookie = SimpleCookie()
     for header in answer.headers.get_list("set-cookie"):
         cookie.load(header)
-    return cookie[SESSION_COOKIE] if SESSION_COOKIE in cookie else None
+    return cookie.get(SESSION_COOKIE)
 
 
-def answer_customer(tickets: SqlTicketService, sender: str, text: str, *, channel: str = WEBCHAT,
-                    language: str = "en") -> Ticket:
+def answer_customer(
+    tickets: SqlTicketService,
+    sender: str,
+    text: str,
+    *,
+    channel: str = WEBCHAT,
+    language: str = "en",
+) -> Ticket:
     """The customer of conversation `sender` files a ticket on `channel`; an agent answers it."""
     at = datetime.combine(TODAY, dt_time(9, 58))  # just before the clock's 10:00
-    filing = tickets.file(NewTicket(
-        kind=Kind.COMPLAINT,
-        category=Category.BILLING,
-        description="Charged twice for my plan",
-        contact_number="13800000002",
-        channel=channel,
-        conversation_id=sender,
-        language=language,
-        transcript=(TranscriptTurn("customer", "I was charged twice", at),),
-        idempotency_key=f"{channel}:{sender}:{uuid.uuid4()}",
-    ))
+    filing = tickets.file(
+        NewTicket(
+            kind=Kind.COMPLAINT,
+            category=Category.BILLING,
+            description="Charged twice for my plan",
+            contact_number="13800000002",
+            channel=channel,
+            conversation_id=sender,
+            language=language,
+            transcript=(TranscriptTurn("customer", "I was charged twice", at),),
+            idempotency_key=f"{channel}:{sender}:{uuid.uuid4()}",
+        )
+    )
     return tickets.reply(filing.ticket.id, AGENT, text)
 
 
@@ -314,21 +330,33 @@ def test_a_first_message_without_a_cookie_starts_a_session(webchat, rasa):
         assert cookie is not None and cookie["httponly"] is True
         assert client.get("/api/inbox").status_code == 200
     session_id = cookie.value.split(".")[0]
-    assert rasa.received[-1]["sender"] == conversation_id(SENDER_PREFIX, session_id,
-                                                          CONVERSATION_KEY)
+    assert rasa.received[-1]["sender"] == conversation_id(
+        SENDER_PREFIX, session_id, CONVERSATION_KEY
+    )
 
 
-@pytest.mark.parametrize("forge", [
-    lambda victim: victim.cookie.split(".")[0] + "." + "0" * 64,
-    lambda victim: victim.cookie.split(".")[0],
-    lambda victim: Sessions("another-key-" * 4).cookie_for(victim.cookie.split(".")[0]),
-    lambda victim: victim.sender,
-    lambda victim: victim.cookie + "x",
-    lambda victim: "",
-], ids=["wrong-signature", "unsigned", "signed-with-another-key", "the-sender-id",
-        "tampered", "empty"])
-def test_a_cookie_that_does_not_verify_is_no_session(webchat_with_log, rasa, tickets,
-                                                      new_customer, forge):
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda victim: victim.cookie.split(".")[0] + "." + "0" * 64,
+        lambda victim: victim.cookie.split(".")[0],
+        lambda victim: Sessions("another-key-" * 4).cookie_for(victim.cookie.split(".")[0]),
+        lambda victim: victim.sender,
+        lambda victim: victim.cookie + "x",
+        lambda victim: "",
+    ],
+    ids=[
+        "wrong-signature",
+        "unsigned",
+        "signed-with-another-key",
+        "the-sender-id",
+        "tampered",
+        "empty",
+    ],
+)
+def test_a_cookie_that_does_not_verify_is_no_session(
+    webchat_with_log, rasa, tickets, new_customer, forge
+):
     webchat, log = webchat_with_log
     victim = new_customer()
     answer_customer(tickets, victim.sender, "Your refund was issued today.")
@@ -345,17 +373,28 @@ def test_a_cookie_that_does_not_verify_is_no_session(webchat_with_log, rasa, tic
         assert "session cookie that does not verify" in log.read_text()
 
 
-@pytest.mark.parametrize("method, path, request_options", [
-    ("POST", "/api/message", {"json": {"sender": "telegram-42", "message": "hi"}}),
-    ("POST", "/api/message", {"json": {"sender": None, "message": "hi"}}),
-    ("POST", "/api/message", {"json": {"message": "hi"}, "params": {"sender": "telegram-42"}}),
-    ("GET", "/api/inbox", {"params": {"sender": "telegram-42"}}),
-    ("POST", "/api/inbox/ack", {"json": {"sender": "telegram-42", "ids": [1]}}),
-    ("POST", "/api/inbox/ack", {"json": {"ids": [1]}, "params": {"sender": "telegram-42"}}),
-], ids=["message-body", "message-body-null", "message-query", "inbox-query", "ack-body",
-        "ack-query"])
-def test_a_request_that_names_its_conversation_is_refused(rasa, new_customer, method, path,
-                                                          request_options):
+@pytest.mark.parametrize(
+    "method, path, request_options",
+    [
+        ("POST", "/api/message", {"json": {"sender": "telegram-42", "message": "hi"}}),
+        ("POST", "/api/message", {"json": {"sender": None, "message": "hi"}}),
+        ("POST", "/api/message", {"json": {"message": "hi"}, "params": {"sender": "telegram-42"}}),
+        ("GET", "/api/inbox", {"params": {"sender": "telegram-42"}}),
+        ("POST", "/api/inbox/ack", {"json": {"sender": "telegram-42", "ids": [1]}}),
+        ("POST", "/api/inbox/ack", {"json": {"ids": [1]}, "params": {"sender": "telegram-42"}}),
+    ],
+    ids=[
+        "message-body",
+        "message-body-null",
+        "message-query",
+        "inbox-query",
+        "ack-body",
+        "ack-query",
+    ],
+)
+def test_a_request_that_names_its_conversation_is_refused(
+    rasa, new_customer, method, path, request_options
+):
     customer = new_customer()
     before = len(rasa.received)
     answer = customer.client.request(method, path, **request_options)
@@ -364,10 +403,14 @@ def test_a_request_that_names_its_conversation_is_refused(rasa, new_customer, me
     assert len(rasa.received) == before
 
 
-@pytest.mark.parametrize("method, path, request_options", [
-    ("GET", "/api/inbox", {}),
-    ("POST", "/api/inbox/ack", {"json": {"ids": [1]}}),
-], ids=["inbox", "ack"])
+@pytest.mark.parametrize(
+    "method, path, request_options",
+    [
+        ("GET", "/api/inbox", {}),
+        ("POST", "/api/inbox/ack", {"json": {"ids": [1]}}),
+    ],
+    ids=["inbox", "ack"],
+)
 def test_the_inbox_without_a_session_answers_401(webchat, method, path, request_options):
     answer = httpx.request(method, webchat + path, **request_options)
     assert answer.status_code == 401
@@ -375,14 +418,26 @@ def test_the_inbox_without_a_session_answers_401(webchat, method, path, request_
     assert session_cookie(answer) is None  # only the page and a message start one
 
 
-@pytest.mark.parametrize("origin", [
-    "https://attacker.example", "null", "http://127.0.0.1:1", "http://[bad",
-])
-@pytest.mark.parametrize("path, body", [
-    ("/api/message", {"message": "hi"}), ("/api/inbox/ack", {"ids": [1]}),
-], ids=["message", "ack"])
-def test_a_post_from_another_origin_is_refused(webchat_with_log, rasa, new_customer, origin,
-                                               path, body):
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://attacker.example",
+        "null",
+        "http://127.0.0.1:1",
+        "http://[bad",
+    ],
+)
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/api/message", {"message": "hi"}),
+        ("/api/inbox/ack", {"ids": [1]}),
+    ],
+    ids=["message", "ack"],
+)
+def test_a_post_from_another_origin_is_refused(
+    webchat_with_log, rasa, new_customer, origin, path, body
+):
     webchat, log = webchat_with_log
     customer = new_customer()
     before = len(rasa.received)
@@ -397,8 +452,9 @@ def test_a_post_from_another_origin_is_refused(webchat_with_log, rasa, new_custo
 def test_a_post_from_the_page_itself_is_accepted(webchat, new_customer):
     customer = new_customer()
     answer = customer.say("hi")
-    same_origin = customer.client.post("/api/message", json={"message": "hi"},
-                                       headers={"Origin": webchat})
+    same_origin = customer.client.post(
+        "/api/message", json={"message": "hi"}, headers={"Origin": webchat}
+    )
     assert answer.status_code == same_origin.status_code == 200
 
 
@@ -407,33 +463,42 @@ def test_behind_a_local_tls_proxy_the_cookie_is_secure(webchat):
     assert session_cookie(answer)["secure"] is True
 
 
-@pytest.mark.parametrize("scheme, peer, forwarded_proto, https", [
-    ("https", "203.0.113.9", None, True),
-    ("http", "127.0.0.1", "https", True),
-    ("http", "::1", "https", True),
-    ("http", "203.0.113.9", "https", False),  # anyone can send the header
-    ("http", "", "https", False),
-    ("http", "127.0.0.1", None, False),
-    ("http", "127.0.0.1", "http", False),
-])
-def test_only_a_local_proxy_tells_that_the_browser_used_https(scheme, peer, forwarded_proto,
-                                                              https):
+@pytest.mark.parametrize(
+    "scheme, peer, forwarded_proto, https",
+    [
+        ("https", "203.0.113.9", None, True),
+        ("http", "127.0.0.1", "https", True),
+        ("http", "::1", "https", True),
+        ("http", "203.0.113.9", "https", False),  # anyone can send the header
+        ("http", "", "https", False),
+        ("http", "127.0.0.1", None, False),
+        ("http", "127.0.0.1", "http", False),
+    ],
+)
+def test_only_a_local_proxy_tells_that_the_browser_used_https(scheme, peer, forwarded_proto, https):
     assert came_over_https(scheme, peer, forwarded_proto) is https
 
 
 def test_the_production_profile_always_sets_secure_cookies(rasa, database, tmp_path):
-    with running_webchat(rasa.url, str(database.url), tmp_path / "webchat.log",
-                         TELECOM_PROFILE="production") as url:
+    with running_webchat(
+        rasa.url, str(database.url), tmp_path / "webchat.log", TELECOM_PROFILE="production"
+    ) as url:
         assert session_cookie(httpx.get(url + "/"))["secure"] is True
 
 
 def test_the_production_profile_needs_the_secrets(database):
-    environment = webchat_environment("http://127.0.0.1:1", str(database.url),
-                                      TELECOM_PROFILE="production")
+    environment = webchat_environment(
+        "http://127.0.0.1:1", str(database.url), TELECOM_PROFILE="production"
+    )
     del environment["TELECOM_CHANNEL_SECRET"]
-    result = subprocess.run([sys.executable, "-m", "channels.webchat", "--port", str(free_port())],
-                            cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True,
-                            timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "channels.webchat", "--port", str(free_port())],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 1
     assert "needs TELECOM_CHANNEL_SECRET" in result.stderr
     assert "Traceback" not in result.stderr
@@ -491,9 +556,14 @@ def test_rasa_unreachable_answers_503(database, tmp_path):
 
 def test_port_taken_is_reported(webchat):
     port = webchat.rsplit(":", 1)[1]
-    result = subprocess.run([sys.executable, "-m", "channels.webchat", "--port", port], cwd=PROJECT_ROOT,
-                            env=webchat_environment("http://127.0.0.1:1", "sqlite://"),
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "channels.webchat", "--port", port],
+        cwd=PROJECT_ROOT,
+        env=webchat_environment("http://127.0.0.1:1", "sqlite://"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 1
     assert f"Port {port} is taken" in result.stderr
 
@@ -506,12 +576,16 @@ def test_overlong_message_answers_413(rasa, new_customer):
     assert len(rasa.received) == before
 
 
-@pytest.mark.parametrize("request_body", [
-    {"json": {}},
-    {"json": {"message": 3}},
-    {"json": ["hi"]},
-    {"content": b"{not json"},
-], ids=["no-message", "message-not-text", "not-an-object", "not-json"])
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        {"json": {}},
+        {"json": {"message": 3}},
+        {"json": ["hi"]},
+        {"content": b"{not json"},
+    ],
+    ids=["no-message", "message-not-text", "not-an-object", "not-json"],
+)
 def test_bad_requests_answer_400(rasa, new_customer, request_body):
     before = len(rasa.received)
     answer = new_customer().client.post("/api/message", **request_body)
@@ -564,19 +638,33 @@ def test_acknowledging_twice_delivers_once(tickets, new_customer):
     assert [turn.delivery for turn in agent_replies(tickets, ticket.id)] == [Delivery.DELIVERED]
 
 
-@pytest.mark.parametrize("request_body", [
-    {"content": b"{not json"},
-    {"json": [1, 2]},
-    {"json": {}},
-    {"json": {"ids": "1"}},
-    {"json": {"ids": [1, "2"]}},
-    {"json": {"ids": [1.5]}},
-    {"json": {"ids": [True]}},
-    {"json": {"ids": [0]}},
-    {"json": {"ids": [2**64]}},
-    {"json": {"ids": list(range(1, 102))}},
-], ids=["not-json", "not-an-object", "no-ids", "ids-not-a-list", "id-not-a-number",
-        "id-fraction", "id-boolean", "id-zero", "id-too-big", "too-many-ids"])
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        {"content": b"{not json"},
+        {"json": [1, 2]},
+        {"json": {}},
+        {"json": {"ids": "1"}},
+        {"json": {"ids": [1, "2"]}},
+        {"json": {"ids": [1.5]}},
+        {"json": {"ids": [True]}},
+        {"json": {"ids": [0]}},
+        {"json": {"ids": [2**64]}},
+        {"json": {"ids": list(range(1, 102))}},
+    ],
+    ids=[
+        "not-json",
+        "not-an-object",
+        "no-ids",
+        "ids-not-a-list",
+        "id-not-a-number",
+        "id-fraction",
+        "id-boolean",
+        "id-zero",
+        "id-too-big",
+        "too-many-ids",
+    ],
+)
 def test_bad_acknowledgements_answer_400(new_customer, request_body):
     answer = new_customer().client.post("/api/inbox/ack", **request_body)
     assert answer.status_code == 400
@@ -625,8 +713,10 @@ def new_page(browser):
         page.on("pageerror", lambda error: errors.append(error))
         # The browser also logs the expected 503s and /favicon.ico's 404: keep what the
         # CSP refused and script errors.
-        page.on("console", lambda msg: msg.type == "error" and "Refused" in msg.text
-                and errors.append(msg.text))
+        page.on(
+            "console",
+            lambda msg: msg.type == "error" and "Refused" in msg.text and errors.append(msg.text),
+        )
         page.errors = errors
         return page
 
@@ -739,17 +829,22 @@ def test_an_agents_reply_reaches_the_open_page(webchat, rasa, tickets, new_page)
     # Nobody touches the page: its own polling brings the reply.
     agent = page.locator(".message.agent")
     expect(agent.locator(".bubble")).to_contain_text(
-        [f"ticket {ticket.id}:\n\nWe have refunded the double charge."], timeout=INBOX_WAIT_MS)
+        [f"ticket {ticket.id}:\n\nWe have refunded the double charge."], timeout=INBOX_WAIT_MS
+    )
     expect(agent.locator(".visually-hidden")).to_have_text("Customer service agent: ")
     bot_bubble = page.locator(".message.bot .bubble").last
-    assert (agent.locator(".bubble").evaluate("el => getComputedStyle(el).backgroundColor")
-            != bot_bubble.evaluate("el => getComputedStyle(el).backgroundColor"))
+    assert agent.locator(".bubble").evaluate(
+        "el => getComputedStyle(el).backgroundColor"
+    ) != bot_bubble.evaluate("el => getComputedStyle(el).backgroundColor")
 
     page.reload()  # kept in the history, and shown once
     expect(agent).to_have_count(1)
     expect(agent.locator(".bubble")).to_contain_text("We have refunded the double charge.")
-    assert wait_until(lambda: [turn.delivery for turn in agent_replies(tickets, ticket.id)]
-                      == [Delivery.DELIVERED])
+    assert wait_until(
+        lambda: (
+            [turn.delivery for turn in agent_replies(tickets, ticket.id)] == [Delivery.DELIVERED]
+        )
+    )
 
     page.get_by_role("button", name="切换到中文").click()
     expect(agent.locator(".visually-hidden")).to_have_text("客服人员: ")
@@ -781,14 +876,18 @@ def test_the_page_keeps_its_conversation_in_an_httponly_cookie(webchat, rasa, ne
     page.goto(webchat + "/")
     [cookie] = page.context.cookies()
     assert (cookie["name"], cookie["httpOnly"], cookie["sameSite"]) == (
-        SESSION_COOKIE, True, "Strict")
+        SESSION_COOKIE,
+        True,
+        "Strict",
+    )
     assert page.evaluate("document.cookie") == ""  # out of reach of any script on the page
     page.get_by_label("Your message").fill("hi")
     page.keyboard.press("Enter")
     expect(page.locator(".message.bot .bubble").last).to_contain_text("Hello! What can I do?")
     session_id = cookie["value"].split(".")[0]
-    assert rasa.received[-1]["sender"] == conversation_id(SENDER_PREFIX, session_id,
-                                                          CONVERSATION_KEY)
+    assert rasa.received[-1]["sender"] == conversation_id(
+        SENDER_PREFIX, session_id, CONVERSATION_KEY
+    )
 
 
 def test_a_lost_session_is_replaced_without_a_word(webchat, rasa, new_page):
@@ -824,10 +923,14 @@ def test_a_browser_that_refuses_the_cookie_is_told(webchat, new_page):
     def without_cookies(route):
         """The server answers as ever; the browser never sees its Set-Cookie."""
         request = route.request
-        answer = httpx.request(request.method, request.url, headers=request.headers,
-                               content=request.post_data_buffer)
-        headers = {name: value for name, value in answer.headers.items()
-                   if name not in ("set-cookie", "content-encoding", "content-length")}
+        answer = httpx.request(
+            request.method, request.url, headers=request.headers, content=request.post_data_buffer
+        )
+        headers = {
+            name: value
+            for name, value in answer.headers.items()
+            if name not in ("set-cookie", "content-encoding", "content-length")
+        }
         route.fulfill(status=answer.status_code, headers=headers, body=answer.content)
 
     page.route("**/*", without_cookies)

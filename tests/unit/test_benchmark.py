@@ -1,5 +1,6 @@
 """The benchmark's pure parts: percentiles, the load schedule, the simulated customers, /proc
 parsing, the report; and the load generator against a fake REST channel. No model needed."""
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,8 @@ from ops.benchmark.results import (
     last_training,
     step_medians,
 )
-from ops.launcher import free_port
 from ops.benchmark.stats import LatencySummary, percentile
+from ops.launcher import free_port
 
 
 # --- percentiles --------------------------------------------------------------------------
@@ -99,7 +100,7 @@ def test_pauses_stay_within_half_and_one_and_a_half_times_the_mean():
     schedule = LoadSchedule(1, think_seconds=2, duration_seconds=60)
     rng = random.Random(1)
     pauses = [schedule.pause(rng) for _ in range(1000)]
-    assert 1 <= min(pauses) and max(pauses) <= 3
+    assert min(pauses) >= 1 and max(pauses) <= 3
     assert sum(pauses) / len(pauses) == pytest.approx(2, abs=0.1)
     assert LoadSchedule(1, think_seconds=0, duration_seconds=60).pause(rng) == 0
 
@@ -131,7 +132,7 @@ def test_the_production_profile_needs_at_least_one_rasa_server():
 # --- the simulated customers --------------------------------------------------------------
 def test_customers_have_their_own_line_until_the_lines_run_out():
     crowd = customers(50)
-    assert len({customer.msisdn for customer in crowd[:len(DEMO_LINES)]}) == len(DEMO_LINES)
+    assert len({customer.msisdn for customer in crowd[: len(DEMO_LINES)]}) == len(DEMO_LINES)
     assert crowd[len(DEMO_LINES)].msisdn == crowd[0].msisdn
     assert {customer.language for customer in crowd} == {"en", "zh"}
 
@@ -176,42 +177,69 @@ def test_the_machine_is_busy_with_all_but_idle_and_disk_waits():
 
 
 def test_cpu_percent_is_per_core_and_the_rest_of_the_machine_is_other_programs():
-    before = Snapshot(100.0, machine_busy_seconds=50,
-                      processes={"Rasa": ProcessSample(10, 900), "load generator": ProcessSample(1, 50)})
-    after = Snapshot(102.0, machine_busy_seconds=55,
-                     processes={"Rasa": ProcessSample(13, 950), "load generator": ProcessSample(1.5, 50)})
+    before = Snapshot(
+        100.0,
+        machine_busy_seconds=50,
+        processes={"Rasa": ProcessSample(10, 900), "load generator": ProcessSample(1, 50)},
+    )
+    after = Snapshot(
+        102.0,
+        machine_busy_seconds=55,
+        processes={"Rasa": ProcessSample(13, 950), "load generator": ProcessSample(1.5, 50)},
+    )
     assert cpu_percent(before, after) == pytest.approx(
-        {"Rasa": 150, "load generator": 25, OTHER_PROGRAMS: 75})
+        {"Rasa": 150, "load generator": 25, OTHER_PROGRAMS: 75}
+    )
     idle = Snapshot(102.0, machine_busy_seconds=53, processes=after.processes)
     assert cpu_percent(before, idle)[OTHER_PROGRAMS] == 0
 
 
 # --- results and the report ---------------------------------------------------------------
 def level(concurrency: int, p95: float, rate: float) -> LevelFigures:
-    return LevelFigures(concurrency, messages=100, errors=0, p50_ms=p95 / 2, p95_ms=p95,
-                        p99_ms=p95 * 1.5, mean_ms=p95 / 2, max_ms=p95 * 2,
-                        messages_per_second=rate,
-                        cpu_percent={"Rasa": 40.0, "action server": 10.0, "load generator": 5.0,
-                                     OTHER_PROGRAMS: 2.0})
+    return LevelFigures(
+        concurrency,
+        messages=100,
+        errors=0,
+        p50_ms=p95 / 2,
+        p95_ms=p95,
+        p99_ms=p95 * 1.5,
+        mean_ms=p95 / 2,
+        max_ms=p95 * 2,
+        messages_per_second=rate,
+        cpu_percent={
+            "Rasa": 40.0,
+            "action server": 10.0,
+            "load generator": 5.0,
+            OTHER_PROGRAMS: 2.0,
+        },
+    )
 
 
 def results(with_baseline: bool = True) -> BenchmarkResults:
-    machine = Machine("AMD EPYC", 2, 23.5, "Debian GNU/Linux 12", "3.10.13", "3.6.21",
-                      "2026-11-23 19:00 UTC")
+    machine = Machine(
+        "AMD EPYC", 2, 23.5, "Debian GNU/Linux 12", "3.10.13", "3.6.21", "2026-11-23 19:00 UTC"
+    )
     ours = BotFigures(
-        "telecom assistant", {"action server": 6.0, "Rasa": 40.0}, first_reply_ms=900,
+        "telecom assistant",
+        {"action server": 6.0, "Rasa": 40.0},
+        first_reply_ms=900,
         training=Training(340, "2026-11-20"),
         levels=[level(1, 80, 0.9), level(10, 120, 8.5)],
         peak_rss_mb={"action server": 500, "Rasa": 1200},
         step_median_ms={"greeting": 40, "phone number": 70},
     )
     theirs = BotFigures(
-        "rasa init bot", {"Rasa": 20.0}, first_reply_ms=600, training=Training(100, "2026-11-23"),
-        levels=[level(1, 40, 0.9), level(10, 60, 9.0)], peak_rss_mb={"Rasa": 800},
+        "rasa init bot",
+        {"Rasa": 20.0},
+        first_reply_ms=600,
+        training=Training(100, "2026-11-23"),
+        levels=[level(1, 40, 0.9), level(10, 60, 9.0)],
+        peak_rss_mb={"Rasa": 800},
         step_median_ms={"greeting": 20, "phone number": 25},
     )
-    settings = Settings([1, 10], think_seconds=1.0, duration_seconds=60,
-                        conversations_per_customer=None)
+    settings = Settings(
+        [1, 10], think_seconds=1.0, duration_seconds=60, conversations_per_customer=None
+    )
     return BenchmarkResults(machine, settings, ours, theirs if with_baseline else None)
 
 
@@ -263,10 +291,16 @@ def test_results_keep_the_training_time_for_the_next_run(tmp_path):
 
 
 def test_step_medians_keep_the_conversation_order_and_ignore_failures():
-    run = LevelRun(1, wall_seconds=10, messages=[
-        Message(0, "greeting", 10, True), Message(0, "bill", 50, True),
-        Message(0, "greeting", 30, True), Message(0, "bill", 5000, False),
-    ])
+    run = LevelRun(
+        1,
+        wall_seconds=10,
+        messages=[
+            Message(0, "greeting", 10, True),
+            Message(0, "bill", 50, True),
+            Message(0, "greeting", 30, True),
+            Message(0, "bill", 5000, False),
+        ],
+    )
     assert step_medians(run) == {"greeting": 20, "bill": 50}
     assert run.errors == 1 and run.messages_per_second == pytest.approx(0.3)
 

@@ -1,5 +1,6 @@
 """Escalation actions with hand-built trackers: every trigger, the complaint form's answers,
 filing (once), spam and fraud, network troubleshooting and the ticket status question."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,7 +23,6 @@ from actions.troubleshooting import ActionTroubleshootNetwork
 from actions.usage import ActionExplainCharge
 from telecom_assistant.tickets.model import Category, Kind, Priority, Status
 from telecom_assistant.tickets.sql import SqlTicketService
-
 from tests.actions_support import (
     DOMAIN,
     handoffs,
@@ -34,8 +34,12 @@ from tests.actions_support import (
 
 
 def user_event(text: str, intent: str, timestamp: float = 1795399200.0) -> dict:
-    return {"event": "user", "text": text, "timestamp": timestamp,
-            "parse_data": {"intent": {"name": intent}, "entities": []}}
+    return {
+        "event": "user",
+        "text": text,
+        "timestamp": timestamp,
+        "parse_data": {"intent": {"name": intent}, "entities": []},
+    }
 
 
 def bot_event(text: str, timestamp: float = 1795399201.0) -> dict:
@@ -47,28 +51,39 @@ def start(text: str, intent: str, entities=None, slots=None, events=None):
 
 
 def escalation_slots(trigger: str, proposed=None, network_issue=None) -> dict:
-    return {"escalation": json.dumps({"trigger": trigger, "proposed": proposed,
-                                      "network_issue": network_issue})}
+    return {
+        "escalation": json.dumps(
+            {"trigger": trigger, "proposed": proposed, "network_issue": network_issue}
+        )
+    }
 
 
 def form_slots(**slots) -> dict:
-    base = {"complaint_category": "billing", "complaint_description": "Charged twice",
-            "complaint_contact": "13800000002", "handoff": "complaint_form"}
+    base = {
+        "complaint_category": "billing",
+        "complaint_description": "Charged twice",
+        "complaint_contact": "13800000002",
+        "handoff": "complaint_form",
+    }
     return {**escalation_slots("complaint"), **base, **slots}
 
 
 def file_ticket(slots: dict, events=None, sender_channel: str = "rest"):
     tracker = make_tracker("13800000002", "inform", slots=slots, events=events)
-    tracker.events.append({"event": "user", "input_channel": sender_channel, "text": "",
-                           "timestamp": 1795399300.0})
+    tracker.events.append(
+        {"event": "user", "input_channel": sender_channel, "text": "", "timestamp": 1795399300.0}
+    )
     return run_action(ActionFileTicket(), tracker)
 
 
 class TestTriggers:
     def test_a_named_category_is_taken_and_the_verified_line_is_the_contact(self):
-        messages, events = start("I want to complain about my bill", "file_complaint",
-                                 {"complaint_category": "billing"},
-                                 slots={"verified_msisdn": "13800000002"})
+        messages, events = start(
+            "I want to complain about my bill",
+            "file_complaint",
+            {"complaint_category": "billing"},
+            slots={"verified_msisdn": "13800000002"},
+        )
         assert responses(messages) == ["utter_escalation_intro_complaint"]
         assert handoffs(events) == ["complaint_form"]
         filled = slot_events(events)
@@ -95,9 +110,11 @@ class TestTriggers:
         assert slot_events(events)["complaint_category"] == "spam_fraud"
 
     def test_two_misses_in_a_row_escalate_with_the_messages_not_understood(self):
-        earlier = [user_event("blah", "nlu_fallback"),
-                   {"event": "action", "name": "action_clarify"},
-                   {"event": "action", "name": "action_listen"}]
+        earlier = [
+            user_event("blah", "nlu_fallback"),
+            {"event": "action", "name": "action_clarify"},
+            {"event": "action", "name": "action_listen"},
+        ]
         messages, events = run_action(
             ActionClarify(), make_tracker("blah again", "nlu_fallback", events=earlier)
         )
@@ -106,38 +123,64 @@ class TestTriggers:
         assert slot_events(events)["complaint_description"] == "blah / blah again"
 
     def test_a_disputed_charge_is_offered_a_billing_complaint(self, actions_service):
-        ask = make_tracker("what is this 310 yuan", "explain_charge", {"amount": "310 yuan"},
-                           slots={"verified_msisdn": "13800000003"})
+        ask = make_tracker(
+            "what is this 310 yuan",
+            "explain_charge",
+            {"amount": "310 yuan"},
+            slots={"verified_msisdn": "13800000003"},
+        )
         messages, events = run_action(ActionExplainCharge(), ask)
         assert responses(messages)[-1] == "utter_offer_charge_dispute"
         offer = slot_events(events)["pending_confirmation"]
         # The yes was taken by action_handle_confirmation, which handed over.
-        yes = make_tracker("yes", "affirm", events=ask.events, slots={
-            "verified_msisdn": "13800000003", "pending_confirmation": offer,
-            "handoff": "action_start_escalation"})
+        yes = make_tracker(
+            "yes",
+            "affirm",
+            events=ask.events,
+            slots={
+                "verified_msisdn": "13800000003",
+                "pending_confirmation": offer,
+                "handoff": "action_start_escalation",
+            },
+        )
         messages, events = run_action(ActionStartEscalation(), yes)
         assert responses(messages) == ["utter_escalation_intro_disputed_charge"]
         filled = slot_events(events)
         assert filled["complaint_category"] == "billing"
-        assert "310" in filled["complaint_description"] and "roaming" in filled[
-            "complaint_description"].lower()
+        assert (
+            "310" in filled["complaint_description"]
+            and "roaming" in filled["complaint_description"].lower()
+        )
         assert filled["pending_confirmation"] is None
 
 
 class TestComplaintForm:
     def extract(self, text, intent, proposed, entities=None):
-        tracker = make_tracker(text, intent, entities,
-                               slots={**escalation_slots("complaint", proposed),
-                                      "requested_slot": "complaint_category"})
-        return asyncio.run(ValidateComplaintForm().extract_complaint_category(
-            CollectingDispatcher(), tracker, DOMAIN))
+        tracker = make_tracker(
+            text,
+            intent,
+            entities,
+            slots={
+                **escalation_slots("complaint", proposed),
+                "requested_slot": "complaint_category",
+            },
+        )
+        return asyncio.run(
+            ValidateComplaintForm().extract_complaint_category(
+                CollectingDispatcher(), tracker, DOMAIN
+            )
+        )
 
     def test_yes_takes_the_proposed_category(self):
         assert self.extract("yes", "affirm", "billing") == {"complaint_category": "billing"}
 
     def test_a_category_button_wins(self):
-        picked = self.extract('/inform{"complaint_category":"privacy"}', "inform", "billing",
-                              {"complaint_category": "privacy"})
+        picked = self.extract(
+            '/inform{"complaint_category":"privacy"}',
+            "inform",
+            "billing",
+            {"complaint_category": "privacy"},
+        )
         assert picked == {"complaint_category": "privacy"}
 
     def test_no_drops_the_proposal_and_a_second_no_is_left_to_the_cancel_rule(self):
@@ -161,41 +204,57 @@ class TestComplaintForm:
         assert responses(messages) == ["utter_ask_complaint_category"]
         assert messages[0]["buttons"][0]["title"] == "账单与扣费"
 
-    @pytest.mark.parametrize("typed, expected", [
-        ("138 0000 0002", "13800000002"), ("+86 13800000002", "13800000002"),
-        ("12345", None), ("my number", None),
-    ])
+    @pytest.mark.parametrize(
+        "typed, expected",
+        [
+            ("138 0000 0002", "13800000002"),
+            ("+86 13800000002", "13800000002"),
+            ("12345", None),
+            ("my number", None),
+        ],
+    )
     def test_contact_number_is_checked(self, typed, expected):
         dispatcher = CollectingDispatcher()
         result = ValidateComplaintForm().validate_complaint_contact(
-            typed, dispatcher, make_tracker(), DOMAIN)
+            typed, dispatcher, make_tracker(), DOMAIN
+        )
         assert result == {"complaint_contact": expected}
-        assert responses(dispatcher.messages) == ([] if expected else ["utter_invalid_phone_number"])
+        assert responses(dispatcher.messages) == (
+            [] if expected else ["utter_invalid_phone_number"]
+        )
 
     @pytest.mark.parametrize("slot", ["complaint_description", "spam_content", "spam_sender"])
     def test_a_blank_answer_is_asked_again(self, slot):
         dispatcher = CollectingDispatcher()
         result = getattr(ValidateComplaintForm(), f"validate_{slot}")(
-            "   ", dispatcher, make_tracker(), DOMAIN)
+            "   ", dispatcher, make_tracker(), DOMAIN
+        )
         assert result == {slot: None}
         assert responses(dispatcher.messages) == ["utter_empty_answer"]
 
     def test_a_spam_report_asks_for_sender_and_content(self):
         tracker = make_tracker(slots=escalation_slots("spam"))
         form = DOMAIN["forms"]["complaint_form"]["required_slots"]
-        spam = asyncio.run(ValidateComplaintForm().required_slots(
-            form, CollectingDispatcher(), tracker, DOMAIN))
-        complaint = asyncio.run(ValidateComplaintForm().required_slots(
-            form, CollectingDispatcher(), make_tracker(slots=escalation_slots("human")), DOMAIN))
+        spam = asyncio.run(
+            ValidateComplaintForm().required_slots(form, CollectingDispatcher(), tracker, DOMAIN)
+        )
+        complaint = asyncio.run(
+            ValidateComplaintForm().required_slots(
+                form, CollectingDispatcher(), make_tracker(slots=escalation_slots("human")), DOMAIN
+            )
+        )
         assert spam == ["spam_sender", "spam_content", "complaint_contact"]
         assert complaint == ["complaint_category", "complaint_description", "complaint_contact"]
 
 
 class TestFiling:
     def test_the_ticket_carries_the_masked_transcript(self, actions_tickets):
-        conversation = [user_event("my number is 13800000002", "verify_identity"),
-                        bot_event("I've sent a code to *******0002."),
-                        user_event("482913", "inform"), bot_event("Thanks, Wang Fang.")]
+        conversation = [
+            user_event("my number is 13800000002", "verify_identity"),
+            bot_event("I've sent a code to *******0002."),
+            user_event("482913", "inform"),
+            bot_event("Thanks, Wang Fang."),
+        ]
         messages, events = file_ticket(form_slots(verified_msisdn="13800000002"), conversation)
         assert responses(messages) == ["utter_ticket_filed"]
         ticket = actions_tickets.get(messages[0]["ticket_id"])
@@ -203,8 +262,12 @@ class TestFiling:
         assert ticket.msisdn == "13800000002" and ticket.channel == "rest"
         assert ticket.category is Category.BILLING and ticket.kind is Kind.COMPLAINT
         texts = [turn.text for turn in ticket.transcript]
-        assert texts[:4] == ["my number is *******0002", "I've sent a code to *******0002.",
-                             "******", "Thanks, Wang Fang."]
+        assert texts[:4] == [
+            "my number is *******0002",
+            "I've sent a code to *******0002.",
+            "******",
+            "Thanks, Wang Fang.",
+        ]
         assert ticket.transcript[0].speaker == "customer"
         assert ticket.transcript[1].speaker == "assistant"
         assert slot_events(events)["escalation"] is None
@@ -222,13 +285,22 @@ class TestFiling:
         ]
         messages, _ = file_ticket(form_slots(verified_msisdn="13800000002"), conversation)
         texts = [turn.text for turn in actions_tickets.get(messages[0]["ticket_id"]).transcript]
-        assert texts[:3] == ["*** ***", "I got ****** yesterday but the shop said it was wrong",
-                             "****** 不对吗"]
+        assert texts[:3] == [
+            "*** ***",
+            "I got ****** yesterday but the shop said it was wrong",
+            "****** 不对吗",
+        ]
 
     def test_a_button_press_reads_as_its_title(self, actions_tickets):
         conversation = [
-            {**bot_event("Which of these best describes your complaint?"),
-             "data": {"buttons": [{"title": "5G", "payload": '/inform{"complaint_category":"five_g"}'}]}},
+            {
+                **bot_event("Which of these best describes your complaint?"),
+                "data": {
+                    "buttons": [
+                        {"title": "5G", "payload": '/inform{"complaint_category":"five_g"}'}
+                    ]
+                },
+            },
             user_event('/inform{"complaint_category":"five_g"}', "inform"),
             user_event('/inform{"complaint_category":"privacy"}', "inform"),
         ]
@@ -247,22 +319,35 @@ class TestFiling:
         assert again[0]["ticket_id"] == first[0]["ticket_id"]
 
     def test_a_fault_ticket_promises_a_repair_time(self, actions_tickets):
-        slots = form_slots(complaint_category="broadband",
-                           **escalation_slots("network_fault", network_issue="broadband_down"))
+        slots = form_slots(
+            complaint_category="broadband",
+            **escalation_slots("network_fault", network_issue="broadband_down"),
+        )
         messages, _ = file_ticket(slots)
         assert responses(messages) == ["utter_fault_ticket_filed"]
         ticket = actions_tickets.get(messages[0]["ticket_id"])
         assert ticket.kind is Kind.FAULT and ticket.priority is Priority.HIGH
         assert messages[0]["repair_due"] == ticket.repair_due.strftime("%Y-%m-%d %H:%M")
 
-    @pytest.mark.parametrize("content, advice, priority", [
-        ("said he was police, asked me to transfer money", "utter_fraud_advice", Priority.URGENT),
-        ("adverts for flats every day", "utter_spam_advice", Priority.NORMAL),
-    ])
+    @pytest.mark.parametrize(
+        "content, advice, priority",
+        [
+            (
+                "said he was police, asked me to transfer money",
+                "utter_fraud_advice",
+                Priority.URGENT,
+            ),
+            ("adverts for flats every day", "utter_spam_advice", Priority.NORMAL),
+        ],
+    )
     def test_spam_reports_get_safety_advice(self, actions_tickets, content, advice, priority):
-        slots = {**escalation_slots("spam"), "complaint_category": "spam_fraud",
-                 "spam_sender": "17012345678", "spam_content": content,
-                 "complaint_contact": "13800000002"}
+        slots = {
+            **escalation_slots("spam"),
+            "complaint_category": "spam_fraud",
+            "spam_sender": "17012345678",
+            "spam_content": content,
+            "complaint_contact": "13800000002",
+        }
         messages, _ = file_ticket(slots)
         assert responses(messages) == ["utter_ticket_filed", advice]
         ticket = actions_tickets.get(messages[0]["ticket_id"])
@@ -271,7 +356,8 @@ class TestFiling:
 
     def test_a_dead_ticket_desk_gets_a_clear_message(self):
         common.use_ticket_service(
-            SqlTicketService(create_engine("postgresql://nobody@127.0.0.1:1/none", future=True)))
+            SqlTicketService(create_engine("postgresql://nobody@127.0.0.1:1/none", future=True))
+        )
         try:
             messages, events = file_ticket(form_slots())
         finally:
@@ -281,42 +367,64 @@ class TestFiling:
 
 class TestTroubleshooting:
     def test_the_kind_of_fault_is_asked_with_buttons(self, actions_service):
-        messages, events = run_action(ActionTroubleshootNetwork(),
-                                      make_tracker("network problem", "report_network_issue"))
+        messages, events = run_action(
+            ActionTroubleshootNetwork(), make_tracker("network problem", "report_network_issue")
+        )
         assert responses(messages) == ["utter_ask_network_issue"]
         assert events == []
 
-    @pytest.mark.parametrize("msisdn, area_response", [
-        ("13800000001", "utter_network_area_good"),  # Haidian, Beijing
-        (None, "utter_network_area_unknown"),
-    ])
-    def test_steps_coverage_and_an_offer_to_report_a_fault(self, actions_service, msisdn,
-                                                           area_response):
-        tracker = make_tracker("calls keep dropping", "report_network_issue",
-                               {"network_issue": "dropped_calls"},
-                               slots={"verified_msisdn": msisdn})
+    @pytest.mark.parametrize(
+        "msisdn, area_response",
+        [
+            ("13800000001", "utter_network_area_good"),  # Haidian, Beijing
+            (None, "utter_network_area_unknown"),
+        ],
+    )
+    def test_steps_coverage_and_an_offer_to_report_a_fault(
+        self, actions_service, msisdn, area_response
+    ):
+        tracker = make_tracker(
+            "calls keep dropping",
+            "report_network_issue",
+            {"network_issue": "dropped_calls"},
+            slots={"verified_msisdn": msisdn},
+        )
         messages, events = run_action(ActionTroubleshootNetwork(), tracker)
-        assert responses(messages) == ["utter_troubleshoot_dropped_calls", area_response,
-                                       "utter_offer_fault_ticket"]
+        assert responses(messages) == [
+            "utter_troubleshoot_dropped_calls",
+            area_response,
+            "utter_offer_fault_ticket",
+        ]
         offer = json.loads(slot_events(events)["pending_confirmation"])
         assert offer["action"] == "action_start_escalation"
         assert (offer["trigger"], offer["category"], offer["network_issue"]) == (
-            "network_fault", "network", "dropped_calls")
+            "network_fault",
+            "network",
+            "dropped_calls",
+        )
         assert offer["declined"] == "utter_nothing_filed"
 
     def test_a_weak_coverage_area_is_named(self, actions_service):
-        tracker = make_tracker("no signal in fangshan", "report_network_issue",
-                               {"network_issue": "no_signal", "district": "fangshan"})
+        tracker = make_tracker(
+            "no signal in fangshan",
+            "report_network_issue",
+            {"network_issue": "no_signal", "district": "fangshan"},
+        )
         messages, _ = run_action(ActionTroubleshootNetwork(), tracker)
-        assert responses(messages)[1] in {"utter_network_area_weak",
-                                          "utter_network_area_indoor_partial"}
+        assert responses(messages)[1] in {
+            "utter_network_area_weak",
+            "utter_network_area_indoor_partial",
+        }
 
     def test_broadband_faults_skip_the_mobile_coverage_check(self, actions_service):
-        tracker = make_tracker("broadband down", "report_network_issue",
-                               {"network_issue": "broadband_down"})
+        tracker = make_tracker(
+            "broadband down", "report_network_issue", {"network_issue": "broadband_down"}
+        )
         messages, events = run_action(ActionTroubleshootNetwork(), tracker)
-        assert responses(messages) == ["utter_troubleshoot_broadband_down",
-                                       "utter_offer_fault_ticket"]
+        assert responses(messages) == [
+            "utter_troubleshoot_broadband_down",
+            "utter_offer_fault_ticket",
+        ]
         assert json.loads(slot_events(events)["pending_confirmation"])["category"] == "broadband"
 
 
@@ -328,8 +436,9 @@ class TestTicketStatus:
 
     def test_by_number_without_verification(self, actions_service, actions_tickets):
         ticket = self.file(actions_tickets)
-        tracker = make_tracker("status of tk2611230001", "check_ticket_status",
-                               {"ticket_id": "tk2611230001"})
+        tracker = make_tracker(
+            "status of tk2611230001", "check_ticket_status", {"ticket_id": "tk2611230001"}
+        )
         messages, _ = run_action(ActionCheckTicketStatus(), tracker)
         assert responses(messages) == ["utter_ticket_status_open"]
         assert messages[0]["ticket_id"] == ticket.id
@@ -339,32 +448,45 @@ class TestTicketStatus:
         ticket = self.file(actions_tickets)
         clock.advance(hours=3)
         actions_tickets.change_status(ticket.id, Status.RESOLVED, "agent.chen")
-        messages, _ = run_action(ActionCheckTicketStatus(), make_tracker(
-            ticket.id, "inform", {"ticket_id": ticket.id}))
+        messages, _ = run_action(
+            ActionCheckTicketStatus(), make_tracker(ticket.id, "inform", {"ticket_id": ticket.id})
+        )
         assert responses(messages) == ["utter_ticket_status_resolved"]
         assert messages[0]["changed"] == "2026-11-23 13:00"
 
     def test_an_unknown_number(self, actions_service, actions_tickets):
-        messages, _ = run_action(ActionCheckTicketStatus(), make_tracker(
-            "TK-261123-0999", "check_ticket_status", {"ticket_id": "TK-261123-0999"}))
+        messages, _ = run_action(
+            ActionCheckTicketStatus(),
+            make_tracker("TK-261123-0999", "check_ticket_status", {"ticket_id": "TK-261123-0999"}),
+        )
         assert responses(messages) == ["utter_unknown_ticket"]
 
     def test_without_a_number_the_line_is_verified_first(self, actions_service, actions_tickets):
         self.file(actions_tickets)
-        messages, events = run_action(ActionCheckTicketStatus(), make_tracker(
-            "where is my complaint", "check_ticket_status"))
+        messages, events = run_action(
+            ActionCheckTicketStatus(), make_tracker("where is my complaint", "check_ticket_status")
+        )
         assert responses(messages) == ["utter_need_verification"]
         assert handoffs(events) == ["verification_form"]
 
     def test_the_verified_lines_tickets(self, actions_service, actions_tickets):
         self.file(actions_tickets)
         self.file(actions_tickets, idempotency_key="second", category=Category.FIVE_G)
-        messages, _ = run_action(ActionCheckTicketStatus(), make_tracker(
-            "where is my complaint", "check_ticket_status",
-            slots={"verified_msisdn": "13800000002"}))
+        messages, _ = run_action(
+            ActionCheckTicketStatus(),
+            make_tracker(
+                "where is my complaint",
+                "check_ticket_status",
+                slots={"verified_msisdn": "13800000002"},
+            ),
+        )
         assert responses(messages) == ["utter_ticket_status_open"] * 2
-        messages, _ = run_action(ActionCheckTicketStatus(), make_tracker(
-            "where is my complaint", "check_ticket_status",
-            slots={"verified_msisdn": "13800000005"}))
+        messages, _ = run_action(
+            ActionCheckTicketStatus(),
+            make_tracker(
+                "where is my complaint",
+                "check_ticket_status",
+                slots={"verified_msisdn": "13800000005"},
+            ),
+        )
         assert responses(messages) == ["utter_no_tickets"]
-

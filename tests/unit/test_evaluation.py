@@ -1,5 +1,6 @@
 """The evaluation's own arithmetic (no model): rejection at a fallback threshold and the
 confusions that cost the most, the entity reports."""
+
 from __future__ import annotations
 
 import json
@@ -38,7 +39,9 @@ def test_the_sweep_counts_rejections_of_each_kind(capsys):
     parses = [parse(("greet", 0.35)), parse(("out_of_scope", 0.9)), parse(("check_bill", 0.55))]
     print_fallback_sweep(items, parses)
     out = capsys.readouterr().out.splitlines()
-    by_threshold = out[2:out.index(next(line for line in out if "ambiguity" in line.split()[0:1]))]
+    by_threshold = out[
+        2 : out.index(next(line for line in out if "ambiguity" in line.split()[0:1]))
+    ]
     lines = {line.split()[0]: line for line in by_threshold}
     assert lines["0.30"].split()[1:] == ["0.500", "(1/2)", "0.000", "(0/1)"]
     assert lines["0.60"].split()[1:] == ["1.000", "(2/2)", "1.000", "(1/1)"]
@@ -49,7 +52,9 @@ def test_costly_confusions_are_counted_by_pair(capsys):
     def row(truth: str, guess: str) -> dict:
         return {"intent": truth, "intent_prediction": {"name": guess}}
 
-    print_costly_confusions([row("inform", "affirm")] * 3 + [row("greet", "greet"), row("deny", "inform")])
+    print_costly_confusions(
+        [row("inform", "affirm")] * 3 + [row("greet", "greet"), row("deny", "inform")]
+    )
     out = capsys.readouterr().out
     assert "(4 mistakes in all)" in out
     first = out.splitlines()[3].split()
@@ -61,14 +66,23 @@ def test_entity_reports_show_extractors_that_find_the_annotated_entities(tmp_pat
         return {"precision": precision, "recall": recall, "f1-score": 0.5, "support": support}
 
     (tmp_path / "intent_report.json").write_text(json.dumps({"greet": scores(1, 1, 3)}))
-    (tmp_path / "RulerEntityExtractor_report.json").write_text(json.dumps({
-        "plan": scores(0.9, 0.8, 10), "no_entity": scores(1, 1, 99),
-        "macro avg": scores(0.9, 0.8, 10),
-    }))
+    (tmp_path / "RulerEntityExtractor_report.json").write_text(
+        json.dumps(
+            {
+                "plan": scores(0.9, 0.8, 10),
+                "no_entity": scores(1, 1, 99),
+                "macro avg": scores(0.9, 0.8, 10),
+            }
+        )
+    )
     # What Rasa writes for the language tag: it finds only an entity nobody annotates.
-    (tmp_path / "LanguageDetector_report.json").write_text(json.dumps({
-        "plan": {**scores(0, 0, 10), "confused_with": {"language": 10}},
-    }))
+    (tmp_path / "LanguageDetector_report.json").write_text(
+        json.dumps(
+            {
+                "plan": {**scores(0, 0, 10), "confused_with": {"language": 10}},
+            }
+        )
+    )
     print_entity_reports(tmp_path)
     out = capsys.readouterr().out.splitlines()
     assert "LanguageDetector finds none of the annotated entities" in out[1]

@@ -1,5 +1,6 @@
 """Forms that yield and listen (actions/forms.py), without a model: what each kind of message
 does to the verification and complaint forms."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,6 @@ import pytest
 
 from actions.escalation import ActionFileTicket, ActionStartEscalation, ValidateComplaintForm
 from actions.verification import ValidateVerificationForm
-
 from tests.actions_support import make_tracker, responses, run_action
 
 
@@ -20,27 +20,59 @@ def rejected(events: list[dict]) -> bool:
     return any(e["event"] == "action_execution_rejected" for e in events)
 
 
-def verifying(text: str, intent: str = "inform", slot: str = "phone_number", confidence=0.9,
-              **slots):
+def verifying(
+    text: str, intent: str = "inform", slot: str = "phone_number", confidence=0.9, **slots
+):
     tracker = make_tracker(text, intent, slots={"requested_slot": slot, **slots})
     tracker.latest_message["intent"]["confidence"] = confidence
     return tracker
 
 
-def complaining(text: str, intent: str = "inform", slot: str = "complaint_description",
-                trigger: str = "complaint", **slots):
-    escalation = json.dumps({"trigger": trigger, "proposed": slots.pop("proposed", None),
-                             "network_issue": None})
-    return make_tracker(text, intent, slots={"requested_slot": slot, "escalation": escalation,
-                                             "handoff": "complaint_form", **slots})
+def complaining(
+    text: str,
+    intent: str = "inform",
+    slot: str = "complaint_description",
+    trigger: str = "complaint",
+    **slots,
+):
+    escalation = json.dumps(
+        {"trigger": trigger, "proposed": slots.pop("proposed", None), "network_issue": None}
+    )
+    return make_tracker(
+        text,
+        intent,
+        slots={
+            "requested_slot": slot,
+            "escalation": escalation,
+            "handoff": "complaint_form",
+            **slots,
+        },
+    )
 
 
-@pytest.mark.parametrize("text", ["cancel", "never mind", "forget it", "stop", "取消", "算了",
-                                  "不用了", "不办了", "不弄了", "ok forget it thanks", "那算了吧"])
-@pytest.mark.parametrize("form, tracker, said", [
-    (ValidateVerificationForm, verifying, "utter_verification_cancelled"),
-    (ValidateComplaintForm, complaining, "utter_escalation_cancelled"),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cancel",
+        "never mind",
+        "forget it",
+        "stop",
+        "取消",
+        "算了",
+        "不用了",
+        "不办了",
+        "不弄了",
+        "ok forget it thanks",
+        "那算了吧",
+    ],
+)
+@pytest.mark.parametrize(
+    "form, tracker, said",
+    [
+        (ValidateVerificationForm, verifying, "utter_verification_cancelled"),
+        (ValidateComplaintForm, complaining, "utter_escalation_cancelled"),
+    ],
+)
 def test_stop_words_end_every_form_with_nothing_changed(text, form, tracker, said):
     messages, events = run_action(form(), tracker(text, "unsubscribe"))
     assert responses(messages) == [said]
@@ -56,8 +88,10 @@ def test_a_stopped_complaint_files_nothing(actions_tickets):
     assert actions_tickets.tickets_for_line("13800000002") == []
 
 
-@pytest.mark.parametrize("text, intent", [("can I just speak to someone", "request_human"),
-                                          ("我要投诉", "file_complaint")])
+@pytest.mark.parametrize(
+    "text, intent",
+    [("can I just speak to someone", "request_human"), ("我要投诉", "file_complaint")],
+)
 def test_a_person_or_a_complaint_wins_over_verification(text, intent):
     messages, events = run_action(ValidateVerificationForm(), verifying(text, intent))
     slots = slot_events(events)
@@ -68,30 +102,35 @@ def test_a_person_or_a_complaint_wins_over_verification(text, intent):
 
 @pytest.mark.parametrize("slot", ["phone_number", "otp_code"])
 def test_signing_out_while_verifying_stops_verification(slot):
-    messages, events = run_action(ValidateVerificationForm(),
-                                  verifying("actually forget my number", "sign_out", slot=slot))
+    messages, events = run_action(
+        ValidateVerificationForm(), verifying("actually forget my number", "sign_out", slot=slot)
+    )
     assert responses(messages) == ["utter_verification_cancelled"]
     slots = slot_events(events)
     assert slots["requested_slot"] is None and slots["pending_request"] is None
 
 
 def test_a_doubtful_sign_out_is_not_taken_for_one():
-    messages, _ = run_action(ValidateVerificationForm(),
-                             verifying("out of town", "sign_out", confidence=0.3))
+    messages, _ = run_action(
+        ValidateVerificationForm(), verifying("out of town", "sign_out", confidence=0.3)
+    )
     assert responses(messages) == ["utter_invalid_phone_number"]
 
 
 def test_a_question_inside_verification_is_answered_and_the_form_resumes():
-    _, events = run_action(ValidateVerificationForm(),
-                           verifying("what 5G plans do you have", "ask_tariff", slot="otp_code"))
+    _, events = run_action(
+        ValidateVerificationForm(),
+        verifying("what 5G plans do you have", "ask_tariff", slot="otp_code"),
+    )
     # Rasa rejects the form for this turn: the question's rule answers, the form asks again.
     assert rejected(events)
     assert slot_events(events) == {"otp_code": None}
 
 
 def test_a_doubtful_question_is_not_taken_for_one():
-    _, events = run_action(ValidateVerificationForm(),
-                           verifying("hmm which one", "ask_tariff", confidence=0.3))
+    _, events = run_action(
+        ValidateVerificationForm(), verifying("hmm which one", "ask_tariff", confidence=0.3)
+    )
     assert not rejected(events)
 
 
@@ -99,18 +138,26 @@ def test_two_unusable_answers_offer_a_way_out():
     messages, events = run_action(ValidateVerificationForm(), verifying("dunno", "nlu_fallback"))
     assert responses(messages) == ["utter_invalid_phone_number"]
     assert slot_events(events)["form_misses"] == 1
-    messages, events = run_action(ValidateVerificationForm(),
-                                  verifying("????", "nlu_fallback", form_misses=1.0))
+    messages, events = run_action(
+        ValidateVerificationForm(), verifying("????", "nlu_fallback", form_misses=1.0)
+    )
     assert responses(messages) == ["utter_offer_way_out"]
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/request_human", "/deny"]
     assert slot_events(events)["phone_number"] is None
 
 
 def way_out_offered(text: str, intent: str):
-    offer = {"event": "bot", "text": "We seem to be stuck", "data": {"buttons": [
-        {"title": "Try again", "payload": "/affirm"},
-        {"title": "Talk to a person", "payload": "/request_human"},
-        {"title": "Stop here", "payload": "/deny"}]}}
+    offer = {
+        "event": "bot",
+        "text": "We seem to be stuck",
+        "data": {
+            "buttons": [
+                {"title": "Try again", "payload": "/affirm"},
+                {"title": "Talk to a person", "payload": "/request_human"},
+                {"title": "Stop here", "payload": "/deny"},
+            ]
+        },
+    }
     tracker = verifying(text, intent, form_misses=2.0)
     tracker.events.insert(-1, offer)
     return tracker
@@ -118,10 +165,14 @@ def way_out_offered(text: str, intent: str):
 
 def test_the_way_out_buttons_work_pressed_or_typed():
     _, events = run_action(ValidateVerificationForm(), way_out_offered("Try again", "nlu_fallback"))
-    assert slot_events(events) == {"phone_number": None, "form_misses": None,
-                                   "requested_slot": "phone_number"}
-    _, events = run_action(ValidateVerificationForm(),
-                           way_out_offered("talk to a person", "nlu_fallback"))
+    assert slot_events(events) == {
+        "phone_number": None,
+        "form_misses": None,
+        "requested_slot": "phone_number",
+    }
+    _, events = run_action(
+        ValidateVerificationForm(), way_out_offered("talk to a person", "nlu_fallback")
+    )
     assert slot_events(events)["handoff"] == "action_start_escalation"
     messages, events = run_action(ValidateVerificationForm(), way_out_offered("/deny", "deny"))
     assert responses(messages) == ["utter_verification_cancelled"]
@@ -129,16 +180,27 @@ def test_the_way_out_buttons_work_pressed_or_typed():
 
 def test_a_typed_category_title_works_like_the_button():
     tracker = complaining("Billing", slot="complaint_category")
-    tracker.events.insert(-1, {"event": "bot", "text": "Which kind?", "data": {"buttons": [
-        {"title": "billing", "payload": '/inform{"complaint_category":"billing"}'}]}})
+    tracker.events.insert(
+        -1,
+        {
+            "event": "bot",
+            "text": "Which kind?",
+            "data": {
+                "buttons": [
+                    {"title": "billing", "payload": '/inform{"complaint_category":"billing"}'}
+                ]
+            },
+        },
+    )
     _, events = run_action(ValidateComplaintForm(), tracker)
     assert slot_events(events)["complaint_category"] == "billing"
 
 
 @pytest.mark.parametrize("text", ["yes", "no", "13912345678"])
 def test_a_yes_a_no_or_a_phone_number_is_not_a_spam_text(text):
-    tracker = complaining(text, "affirm" if text == "yes" else "inform", slot="spam_content",
-                          trigger="spam")
+    tracker = complaining(
+        text, "affirm" if text == "yes" else "inform", slot="spam_content", trigger="spam"
+    )
     _, events = run_action(ValidateComplaintForm(), tracker)
     assert slot_events(events).get("spam_content") is None
 
@@ -153,8 +215,9 @@ def test_a_callback_number_in_the_description_is_the_contact():
 
 
 def test_a_spam_report_said_in_one_breath_fills_the_form():
-    tracker = make_tracker("Spam from 10690000321 saying my account is frozen, click the link",
-                           "report_spam")
+    tracker = make_tracker(
+        "Spam from 10690000321 saying my account is frozen, click the link", "report_spam"
+    )
     messages, events = run_action(ActionStartEscalation(), tracker)
     slots = slot_events(events)
     assert slots["spam_sender"] == "10690000321"
@@ -163,12 +226,18 @@ def test_a_spam_report_said_in_one_breath_fills_the_form():
 
 
 def test_a_bare_request_for_a_complaint_describes_nothing():
-    _, events = run_action(ActionStartEscalation(),
-                           make_tracker("I want to file a complaint about my bill", "file_complaint"))
+    _, events = run_action(
+        ActionStartEscalation(),
+        make_tracker("I want to file a complaint about my bill", "file_complaint"),
+    )
     assert slot_events(events)["complaint_description"] is None
-    _, events = run_action(ActionStartEscalation(), make_tracker(
-        "I want to complain: your ad said unlimited data but I'm throttled after 40GB",
-        "file_complaint"))
+    _, events = run_action(
+        ActionStartEscalation(),
+        make_tracker(
+            "I want to complain: your ad said unlimited data but I'm throttled after 40GB",
+            "file_complaint",
+        ),
+    )
     assert "throttled" in slot_events(events)["complaint_description"]
 
 
@@ -186,5 +255,8 @@ def test_every_action_registers_with_the_action_server():
 
     executor = ActionExecutor()
     executor.register_package("actions")
-    assert {"action_ask_phone_number", "validate_complaint_form",
-            "action_handle_confirmation"} <= set(executor.actions)
+    assert {
+        "action_ask_phone_number",
+        "validate_complaint_form",
+        "action_handle_confirmation",
+    } <= set(executor.actions)

@@ -1,6 +1,7 @@
 """The NLU's own components without a trained Rasa model: the pretrained sentence encoder, the
 featurizer that hands its vectors to the pipeline, and the linear intent classifier (trained,
 stored and loaded again as Rasa does)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,10 +31,14 @@ class TestSentenceEncoder:
         assert np.allclose(np.linalg.norm(vectors[:2], axis=1), 1.0, atol=1e-3)
 
     def test_meaning_crosses_languages_and_wording(self):
-        data_left, chinese, router, weather = shared_encoder().encode([
-            "how much data do I have left", "我的流量还剩多少",
-            "the broadband box shows a red light", "will it rain tomorrow",
-        ])
+        data_left, chinese, router, weather = shared_encoder().encode(
+            [
+                "how much data do I have left",
+                "我的流量还剩多少",
+                "the broadband box shows a red light",
+                "will it rain tomorrow",
+            ]
+        )
         assert cosine(data_left, chinese) > cosine(data_left, weather) + 0.2
         assert cosine(data_left, chinese) > cosine(data_left, router)
 
@@ -48,8 +53,9 @@ class TestSentenceEncoder:
         original = backend._encode
 
         def spying(texts):
-            seen.extend(pool["num_threads"] for pool in threadpool_info()
-                        if pool["user_api"] == "blas")
+            seen.extend(
+                pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"
+            )
             return original(texts)
 
         monkeypatch.setattr(backend, "_encode", spying)
@@ -62,7 +68,9 @@ def execution_context() -> ExecutionContext:
 
 
 def test_the_featurizer_adds_one_sentence_vector_to_messages_with_text():
-    featurizer = SentenceEmbeddingFeaturizer.create({"alias": None}, None, None, execution_context())
+    featurizer = SentenceEmbeddingFeaturizer.create(
+        {"alias": None}, None, None, execution_context()
+    )
     typed, intent_only = Message(data={TEXT: "5G套餐多少钱"}), Message(data={"intent": "greet"})
     featurizer.process([typed, intent_only])
     sequence, sentence = typed.get_dense_features(TEXT)
@@ -81,12 +89,18 @@ def featurized(text: str, intent: str, vocabulary: list[str]) -> Message:
 
 
 TRAINING = [
-    ("how much data do i have left", "check_usage"), ("data left this month", "check_usage"),
-    ("流量还剩多少", "check_usage"), ("how many minutes have i used", "check_usage"),
-    ("cancel the music pack", "unsubscribe"), ("unsubscribe me from video", "unsubscribe"),
-    ("退订彩铃", "unsubscribe"), ("stop the news sms service", "unsubscribe"),
-    ("what's the weather tomorrow", "out_of_scope"), ("tell me a joke", "out_of_scope"),
-    ("明天会下雨吗", "out_of_scope"), ("who won the football match", "out_of_scope"),
+    ("how much data do i have left", "check_usage"),
+    ("data left this month", "check_usage"),
+    ("流量还剩多少", "check_usage"),
+    ("how many minutes have i used", "check_usage"),
+    ("cancel the music pack", "unsubscribe"),
+    ("unsubscribe me from video", "unsubscribe"),
+    ("退订彩铃", "unsubscribe"),
+    ("stop the news sms service", "unsubscribe"),
+    ("what's the weather tomorrow", "out_of_scope"),
+    ("tell me a joke", "out_of_scope"),
+    ("明天会下雨吗", "out_of_scope"),
+    ("who won the football match", "out_of_scope"),
 ]
 
 
@@ -97,8 +111,11 @@ def test_the_intent_classifier_learns_stores_and_loads(tmp_path):
     classifier.train(TrainingData([featurized(t, i, vocabulary) for t, i in TRAINING]))
 
     # Unseen wording: only the embedding knows these mean the same as the examples.
-    unseen = [("remaining gb on my plan", "check_usage"), ("把视频会员关掉", "unsubscribe"),
-              ("recommend a good movie", "out_of_scope")]
+    unseen = [
+        ("remaining gb on my plan", "check_usage"),
+        ("把视频会员关掉", "unsubscribe"),
+        ("recommend a good movie", "out_of_scope"),
+    ]
     messages = [featurized(text, "", vocabulary) for text, _ in unseen]
     classifier.process(messages)
     assert [m.get("intent")["name"] for m in messages] == [intent for _, intent in unseen]

@@ -2,6 +2,7 @@
 the assistant cannot use, the secrets filled in for the embedded profile and demanded by the
 production one, every variable the code reads being a setting, and docs/configuration.md
 holding exactly the generated table."""
+
 from __future__ import annotations
 
 import re
@@ -60,19 +61,30 @@ def test_an_empty_environment_gives_the_defaults():
     assert settings == Settings()
     assert settings.profile == "embedded"
     assert settings.database_url == f"sqlite:///{PROJECT_ROOT / 'var' / 'telecom.db'}"
-    assert settings.ports == Ports(rasa=5005, action_server=5055, console=5002, webchat=5003,
-                                   telegram_bridge_health=5004)
+    assert settings.ports == Ports(
+        rasa=5005, action_server=5055, console=5002, webchat=5003, telegram_bridge_health=5004
+    )
     assert settings.rasa_url == "http://127.0.0.1:5005"
     assert settings.action_server_url == "http://127.0.0.1:5055/webhook"
     assert settings.secrets == Secrets(None, None, None)
     assert settings.verification == Verification(
-        idle_minutes=15, max_minutes=120, codes_per_conversation=3, codes_per_number=3,
-        codes_per_number_daily=10, wrong_codes_per_number=10)
+        idle_minutes=15,
+        max_minutes=120,
+        codes_per_conversation=3,
+        codes_per_number=3,
+        codes_per_number_daily=10,
+        wrong_codes_per_number=10,
+    )
     assert settings.retention_days == 90
     assert settings.telegram.bot_token is None and settings.telegram.webhook_port == 8443
     assert settings.production == Production(
-        redis_url="redis://127.0.0.1:6379/0", lock_key_prefix="telecom", rasa_servers=2,
-        action_servers=2, public_address="0.0.0.0", public_port=8080)
+        redis_url="redis://127.0.0.1:6379/0",
+        lock_key_prefix="telecom",
+        rasa_servers=2,
+        action_servers=2,
+        public_address="0.0.0.0",
+        public_port=8080,
+    )
 
 
 def test_an_empty_or_blank_variable_is_unset():
@@ -81,11 +93,16 @@ def test_an_empty_or_blank_variable_is_unset():
 
 def test_values_are_read_typed_and_stripped():
     settings = read(
-        TELECOM_PROFILE="production", DATABASE_URL="postgresql://u:p@db:5432/telecom",
-        TELECOM_CONSOLE_PORT=" 6002 ", TELECOM_VERIFICATION_MAX_MINUTES="30.5",
-        TELECOM_CODES_PER_NUMBER="5", TELECOM_RETENTION_DAYS="30",
-        TELECOM_CHANNEL_SECRET=SECRET, TELEGRAM_BOT_TOKEN=" 123:abc ",
-        REDIS_URL="rediss://:pw@redis:6380/1", TELECOM_RASA_SERVERS="4",
+        TELECOM_PROFILE="production",
+        DATABASE_URL="postgresql://u:p@db:5432/telecom",
+        TELECOM_CONSOLE_PORT=" 6002 ",
+        TELECOM_VERIFICATION_MAX_MINUTES="30.5",
+        TELECOM_CODES_PER_NUMBER="5",
+        TELECOM_RETENTION_DAYS="30",
+        TELECOM_CHANNEL_SECRET=SECRET,
+        TELEGRAM_BOT_TOKEN=" 123:abc ",
+        REDIS_URL="rediss://:pw@redis:6380/1",
+        TELECOM_RASA_SERVERS="4",
     )
     assert settings.profile == "production"
     assert settings.database_url == "postgresql://u:p@db:5432/telecom"
@@ -103,25 +120,36 @@ def test_rasa_and_the_action_server_are_reached_at_their_ports_unless_told_other
     settings = read(TELECOM_RASA_PORT="6005", TELECOM_ACTION_SERVER_PORT="6055")
     assert settings.rasa_url == "http://127.0.0.1:6005"
     assert settings.action_server_url == "http://127.0.0.1:6055/webhook"
-    elsewhere = read(TELECOM_RASA_PORT="6005", RASA_URL="http://rasa.internal:5005",
-                     TELECOM_ACTION_SERVER_URL="http://127.0.0.1:7000/webhook")
+    elsewhere = read(
+        TELECOM_RASA_PORT="6005",
+        RASA_URL="http://rasa.internal:5005",
+        TELECOM_ACTION_SERVER_URL="http://127.0.0.1:7000/webhook",
+    )
     assert elsewhere.rasa_url == "http://rasa.internal:5005"
     assert elsewhere.action_server_url == "http://127.0.0.1:7000/webhook"
 
 
 def test_a_program_started_with_the_environment_reads_the_same_settings():
-    settings = read(TELECOM_PROFILE="production", TELECOM_WEBCHAT_PORT="6003",
-                    TELECOM_VERIFICATION_IDLE_MINUTES="5", TELECOM_CONVERSATION_KEY=SECRET,
-                    TELEGRAM_WEBHOOK_URL="https://bot.example.com/hook",
-                    TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET, TELECOM_LOCK_KEY_PREFIX="other")
+    settings = read(
+        TELECOM_PROFILE="production",
+        TELECOM_WEBCHAT_PORT="6003",
+        TELECOM_VERIFICATION_IDLE_MINUTES="5",
+        TELECOM_CONVERSATION_KEY=SECRET,
+        TELEGRAM_WEBHOOK_URL="https://bot.example.com/hook",
+        TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        TELECOM_LOCK_KEY_PREFIX="other",
+    )
     assert Settings.from_environment(settings.environment()) == settings
     assert "TELECOM_AGENT_PASSWORD" not in settings.environment()  # unset stays unset
 
 
 def test_secrets_and_passwords_stay_out_of_repr():
-    settings = read(TELECOM_CHANNEL_SECRET=SECRET, TELEGRAM_BOT_TOKEN="123:bot-token",
-                    TELECOM_AGENT_PASSWORD="agent-password",
-                    DATABASE_URL="postgresql://u:db-password@db/telecom")
+    settings = read(
+        TELECOM_CHANNEL_SECRET=SECRET,
+        TELEGRAM_BOT_TOKEN="123:bot-token",
+        TELECOM_AGENT_PASSWORD="agent-password",
+        DATABASE_URL="postgresql://u:db-password@db/telecom",
+    )
     shown = repr(settings)
     for secret in (SECRET, "bot-token", "agent-password", "db-password"):
         assert secret not in shown
@@ -130,21 +158,56 @@ def test_secrets_and_passwords_stay_out_of_repr():
 # ---- What cannot be used ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("environ, complaint", [
-    ({"TELECOM_PROFILE": "staging"}, "TELECOM_PROFILE='staging': choose one of embedded, production."),
-    ({"TELECOM_WEBCHAT_PORT": "eighty"}, "TELECOM_WEBCHAT_PORT='eighty': give a port number, 1 to 65535."),
-    ({"TELECOM_PUBLIC_PORT": "70000"}, "TELECOM_PUBLIC_PORT='70000': give a port number"),
-    ({"TELEGRAM_BRIDGE_HEALTH_PORT": "0"}, "TELEGRAM_BRIDGE_HEALTH_PORT='0': give a port number"),
-    ({"TELECOM_RETENTION_DAYS": "1.5"}, "TELECOM_RETENTION_DAYS='1.5': give a number of days, 1 or more."),
-    ({"TELECOM_RETENTION_DAYS": "0"}, "TELECOM_RETENTION_DAYS='0': give a number of days"),
-    ({"TELECOM_CODES_PER_NUMBER": "many"}, "TELECOM_CODES_PER_NUMBER='many': give a number of codes"),
-    ({"TELECOM_RASA_SERVERS": "-1"}, "TELECOM_RASA_SERVERS='-1': give a number of servers, 1 or more."),
-    ({"RASA_URL": "127.0.0.1:5005"}, "RASA_URL='127.0.0.1:5005': give a URL starting http:// or https://"),
-    ({"TELEGRAM_API_URL": "ftp://api"}, "TELEGRAM_API_URL='ftp://api': give a URL starting http://"),
-    ({"TELEGRAM_WEBHOOK_URL": "http://bot.example.com/hook", "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET},
-     "TELEGRAM_WEBHOOK_URL='http://bot.example.com/hook': give a URL starting https://, e.g."),
-    ({"TELECOM_LOCK_KEY_PREFIX": "tele:com"}, "TELECOM_LOCK_KEY_PREFIX='tele:com': letters and digits only"),
-])
+@pytest.mark.parametrize(
+    "environ, complaint",
+    [
+        (
+            {"TELECOM_PROFILE": "staging"},
+            "TELECOM_PROFILE='staging': choose one of embedded, production.",
+        ),
+        (
+            {"TELECOM_WEBCHAT_PORT": "eighty"},
+            "TELECOM_WEBCHAT_PORT='eighty': give a port number, 1 to 65535.",
+        ),
+        ({"TELECOM_PUBLIC_PORT": "70000"}, "TELECOM_PUBLIC_PORT='70000': give a port number"),
+        (
+            {"TELEGRAM_BRIDGE_HEALTH_PORT": "0"},
+            "TELEGRAM_BRIDGE_HEALTH_PORT='0': give a port number",
+        ),
+        (
+            {"TELECOM_RETENTION_DAYS": "1.5"},
+            "TELECOM_RETENTION_DAYS='1.5': give a number of days, 1 or more.",
+        ),
+        ({"TELECOM_RETENTION_DAYS": "0"}, "TELECOM_RETENTION_DAYS='0': give a number of days"),
+        (
+            {"TELECOM_CODES_PER_NUMBER": "many"},
+            "TELECOM_CODES_PER_NUMBER='many': give a number of codes",
+        ),
+        (
+            {"TELECOM_RASA_SERVERS": "-1"},
+            "TELECOM_RASA_SERVERS='-1': give a number of servers, 1 or more.",
+        ),
+        (
+            {"RASA_URL": "127.0.0.1:5005"},
+            "RASA_URL='127.0.0.1:5005': give a URL starting http:// or https://",
+        ),
+        (
+            {"TELEGRAM_API_URL": "ftp://api"},
+            "TELEGRAM_API_URL='ftp://api': give a URL starting http://",
+        ),
+        (
+            {
+                "TELEGRAM_WEBHOOK_URL": "http://bot.example.com/hook",
+                "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            },
+            "TELEGRAM_WEBHOOK_URL='http://bot.example.com/hook': give a URL starting https://, e.g.",
+        ),
+        (
+            {"TELECOM_LOCK_KEY_PREFIX": "tele:com"},
+            "TELECOM_LOCK_KEY_PREFIX='tele:com': letters and digits only",
+        ),
+    ],
+)
 def test_a_value_that_cannot_be_used_is_named_with_what_to_give(environ, complaint):
     assert refusal(**environ).startswith(complaint)
 
@@ -152,21 +215,35 @@ def test_a_value_that_cannot_be_used_is_named_with_what_to_give(environ, complai
 @pytest.mark.parametrize("minutes", ["0", "-3", "ten", "nan", "inf"])
 def test_a_verification_limit_is_a_number_of_minutes_above_zero(minutes):
     assert refusal(TELECOM_VERIFICATION_IDLE_MINUTES=minutes) == (
-        f"TELECOM_VERIFICATION_IDLE_MINUTES={minutes!r}: give a number of minutes above 0.")
+        f"TELECOM_VERIFICATION_IDLE_MINUTES={minutes!r}: give a number of minutes above 0."
+    )
 
 
-@pytest.mark.parametrize("environ, complaint", [
-    ({"TELECOM_CHANNEL_SECRET": "short-but-secret"},
-     "TELECOM_CHANNEL_SECRET: 16 characters are too few to be secret: give 32 or more"),
-    ({"TELEGRAM_WEBHOOK_URL": "https://bot.example.com/hook",
-      "TELEGRAM_WEBHOOK_SECRET": "short-but-secret"},
-     "TELEGRAM_WEBHOOK_SECRET: give 32 to 256 characters of A-Z, a-z, 0-9, _ and - only, not "
-     "these 16"),
-    ({"DATABASE_URL": "postgres ql://u:secret-password@db"},
-     "DATABASE_URL: not a database URL SQLAlchemy understands"),
-    ({"REDIS_URL": "http://:secret-password@redis"},
-     "REDIS_URL: give a URL starting redis:// or rediss://"),
-])
+@pytest.mark.parametrize(
+    "environ, complaint",
+    [
+        (
+            {"TELECOM_CHANNEL_SECRET": "short-but-secret"},
+            "TELECOM_CHANNEL_SECRET: 16 characters are too few to be secret: give 32 or more",
+        ),
+        (
+            {
+                "TELEGRAM_WEBHOOK_URL": "https://bot.example.com/hook",
+                "TELEGRAM_WEBHOOK_SECRET": "short-but-secret",
+            },
+            "TELEGRAM_WEBHOOK_SECRET: give 32 to 256 characters of A-Z, a-z, 0-9, _ and - only, not "
+            "these 16",
+        ),
+        (
+            {"DATABASE_URL": "postgres ql://u:secret-password@db"},
+            "DATABASE_URL: not a database URL SQLAlchemy understands",
+        ),
+        (
+            {"REDIS_URL": "http://:secret-password@redis"},
+            "REDIS_URL: give a URL starting redis:// or rediss://",
+        ),
+    ],
+)
 def test_a_secret_or_a_url_with_a_password_is_never_shown(environ, complaint):
     message = refusal(**environ)
     assert message.startswith(complaint)
@@ -175,7 +252,8 @@ def test_a_secret_or_a_url_with_a_password_is_never_shown(environ, complaint):
 
 def test_webhook_mode_needs_its_secret():
     assert "webhook mode needs TELEGRAM_WEBHOOK_SECRET" in refusal(
-        TELEGRAM_WEBHOOK_URL="https://bot.example.com/hook")
+        TELEGRAM_WEBHOOK_URL="https://bot.example.com/hook"
+    )
     assert read(TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET).telegram.webhook_url is None  # polling
     with pytest.raises(SettingsError):
         Telegram(webhook_url="https://bot.example.com/hook")
@@ -183,8 +261,10 @@ def test_webhook_mode_needs_its_secret():
 
 def test_the_production_profile_needs_postgresql():
     found = problems(read(TELECOM_PROFILE="production"))
-    assert found == ["The production profile keeps accounts, tickets and conversations in "
-                     "PostgreSQL: set DATABASE_URL=postgresql://user:password@host:5432/database."]
+    assert found == [
+        "The production profile keeps accounts, tickets and conversations in "
+        "PostgreSQL: set DATABASE_URL=postgresql://user:password@host:5432/database."
+    ]
 
 
 # ---- Secrets ----------------------------------------------------------------------------
@@ -225,13 +305,15 @@ def test_the_throttles_default_counts_are_the_settings_defaults():
     assert counted.codes_per_number.count == 5
     assert counted.codes_per_number.window == VerificationThrottles().codes_per_number.window
     assert [item.name for item in fields(VerificationThrottles)] == [
-        item.name for item in fields(Verification) if item.name.startswith(("codes", "wrong"))]
+        item.name for item in fields(Verification) if item.name.startswith(("codes", "wrong"))
+    ]
 
 
 def source_files():
     for package in PACKAGES:
-        yield from (path for path in (PROJECT_ROOT / package).rglob("*.py")
-                    if path != SETTINGS_MODULE)
+        yield from (
+            path for path in (PROJECT_ROOT / package).rglob("*.py") if path != SETTINGS_MODULE
+        )
 
 
 # Handing this process's whole environment to a program it starts reads no variable; Rasa's
@@ -251,21 +333,32 @@ def test_nothing_but_the_settings_reads_the_environment():
 
 def test_every_variable_named_in_the_code_or_the_endpoints_is_a_setting():
     known = set(every_variable())
-    named = re.compile(r"[\"']((?:TELECOM|TELEGRAM)_[A-Z0-9_]+|DATABASE_URL|REDIS_URL|RASA_URL)[\"']")
-    in_code = {(path.name, match) for path in source_files()
-               for match in named.findall(path.read_text(encoding="utf-8"))}
-    in_endpoints = {(path.name, match) for path in PROJECT_ROOT.glob("*.yml")
-                    for match in re.findall(r"\$\{(\w+)\}", path.read_text(encoding="utf-8"))}
-    assert {(file, variable) for file, variable in in_code | in_endpoints
-            if variable not in known} == set()
+    named = re.compile(
+        r"[\"']((?:TELECOM|TELEGRAM)_[A-Z0-9_]+|DATABASE_URL|REDIS_URL|RASA_URL)[\"']"
+    )
+    in_code = {
+        (path.name, match)
+        for path in source_files()
+        for match in named.findall(path.read_text(encoding="utf-8"))
+    }
+    in_endpoints = {
+        (path.name, match)
+        for path in PROJECT_ROOT.glob("*.yml")
+        for match in re.findall(r"\$\{(\w+)\}", path.read_text(encoding="utf-8"))
+    }
+    assert {
+        (file, variable) for file, variable in in_code | in_endpoints if variable not in known
+    } == set()
 
 
 def test_the_configuration_doc_holds_exactly_the_generated_table():
     doc = (PROJECT_ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
-    generated = re.search(r"<!-- generated: configuration_table\(\) -->\n(.*)<!-- end", doc,
-                          re.DOTALL)
+    generated = re.search(
+        r"<!-- generated: configuration_table\(\) -->\n(.*)<!-- end", doc, re.DOTALL
+    )
     assert generated is not None, "docs/configuration.md lost its generated table's markers"
     assert generated.group(1) == configuration_table(), (
         "docs/configuration.md is out of date: put the output of `python -c 'from "
-        "telecom_assistant.settings import configuration_table as t; print(t(), end=\"\")'` "
-        "between its markers")
+        'telecom_assistant.settings import configuration_table as t; print(t(), end="")\'` '
+        "between its markers"
+    )

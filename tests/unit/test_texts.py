@@ -1,6 +1,7 @@
 """The language catalogue (telecom_assistant/texts): every text in both languages with the same
 placeholders, every key the programs ask for present, no customer or agent text left in their
 code, and the one way money and dates are written."""
+
 from __future__ import annotations
 
 import ast
@@ -68,8 +69,11 @@ def test_no_text_is_empty(language):
 
 def test_the_chinese_texts_are_chinese():
     """Except a name both languages share (5G)."""
-    untranslated = [key for key, chinese in catalogue(CHINESE).items()
-                    if not CJK.search(chinese) and chinese != text(key, ENGLISH)]
+    untranslated = [
+        key
+        for key, chinese in catalogue(CHINESE).items()
+        if not CJK.search(chinese) and chinese != text(key, ENGLISH)
+    ]
     assert untranslated == []
 
 
@@ -83,7 +87,8 @@ def test_every_value_the_desk_shows_has_a_name():
 
 def test_a_text_fills_its_placeholders():
     assert text("reply.heading", CHINESE, ticket_id="TK-261123-0007") == (
-        "客服人员就工单 TK-261123-0007 给您的留言：")
+        "客服人员就工单 TK-261123-0007 给您的留言："
+    )
     assert Texts(ENGLISH)("console.queue.count", count=3) == "3 tickets"
 
 
@@ -94,10 +99,20 @@ def test_an_unknown_key_or_language_fails_loudly():
         Texts("fr")
 
 
-@pytest.mark.parametrize("tag, language", [
-    ("zh", "zh"), ("zh-hans", "zh"), ("zh-Hant-TW", "zh"), ("zh_CN", "zh"), ("en-GB", "en"),
-    ("EN", "en"), ("fr", None), ("", None), (None, None),
-])
+@pytest.mark.parametrize(
+    "tag, language",
+    [
+        ("zh", "zh"),
+        ("zh-hans", "zh"),
+        ("zh-Hant-TW", "zh"),
+        ("zh_CN", "zh"),
+        ("en-GB", "en"),
+        ("EN", "en"),
+        ("fr", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_language_of_a_tag(tag, language):
     assert language_of_tag(tag) == language
 
@@ -122,12 +137,21 @@ def test_the_language_switch_speaks_the_other_language():
 # ---- money and dates
 
 
-@pytest.mark.parametrize("fen, shown", [
-    (1250, "¥12.50"), (0, "¥0.00"), (5, "¥0.05"), (10, "¥0.10"), (100, "¥1.00"),
-    (-1250, "-¥12.50"), (-5, "-¥0.05"), (12_999, "¥129.99"),
-    # Beyond what a float carries to the fen.
-    (123_456_789_012_345_678, "¥1234567890123456.78"),
-])
+@pytest.mark.parametrize(
+    "fen, shown",
+    [
+        (1250, "¥12.50"),
+        (0, "¥0.00"),
+        (5, "¥0.05"),
+        (10, "¥0.10"),
+        (100, "¥1.00"),
+        (-1250, "-¥12.50"),
+        (-5, "-¥0.05"),
+        (12_999, "¥129.99"),
+        # Beyond what a float carries to the fen.
+        (123_456_789_012_345_678, "¥1234567890123456.78"),
+    ],
+)
 def test_money_in_both_languages(fen, shown):
     assert format_money(fen) == shown
     assert all(Texts(language).money(fen) == shown for language in LANGUAGES)
@@ -151,14 +175,22 @@ def test_a_datetime_is_not_written_as_a_date():
 # ---- the programs ask only for texts the catalogue has
 
 KEY_USERS = [
-    "console/app.py", "console/i18n.py", "console/templates/*.html",
-    "channels/telegram/*.py", "channels/webchat/*.py", "channels/webchat/index.html",
-    "channels/webchat/static/*.js", "telecom_assistant/tickets/replies.py",
-    "telecom_assistant/accounts/sql.py", "actions/*.py",
+    "console/app.py",
+    "console/i18n.py",
+    "console/templates/*.html",
+    "channels/telegram/*.py",
+    "channels/webchat/*.py",
+    "channels/webchat/index.html",
+    "channels/webchat/static/*.js",
+    "telecom_assistant/tickets/replies.py",
+    "telecom_assistant/accounts/sql.py",
+    "actions/*.py",
 ]
 # Names that look like keys: where the web chat keeps its history and language in the browser.
 NOT_TEXTS = {"webchat.history", "webchat.language"}
-KEY = re.compile(r"""["']((?:console|telegram|webchat|reply|sms|language|list)\.[a-z_.]*[a-z_])["']""")
+KEY = re.compile(
+    r"""["']((?:console|telegram|webchat|reply|sms|language|list)\.[a-z_.]*[a-z_])["']"""
+)
 
 
 def files(*patterns: str) -> list[Path]:
@@ -166,12 +198,15 @@ def files(*patterns: str) -> list[Path]:
 
 
 def test_every_key_the_programs_name_is_in_the_catalogue():
-    named = {(path.relative_to(ROOT).as_posix(), key)
-             for path in files(*KEY_USERS)
-             for key in KEY.findall(path.read_text(encoding="utf-8"))}
+    named = {
+        (path.relative_to(ROOT).as_posix(), key)
+        for path in files(*KEY_USERS)
+        for key in KEY.findall(path.read_text(encoding="utf-8"))
+    }
     assert len(named) > 150  # the scan found the programs' keys
-    missing = {(path, key) for path, key in named
-               if key not in catalogue(ENGLISH) and key not in NOT_TEXTS}
+    missing = {
+        (path, key) for path, key in named if key not in catalogue(ENGLISH) and key not in NOT_TEXTS
+    }
     assert missing == set()
 
 
@@ -195,10 +230,16 @@ def test_the_web_chat_page_carries_its_texts_in_both_languages():
 # Modules that once held texts. Chinese may remain in words they use to read what customers
 # and agents type, named here by the top-level statement holding them.
 SCANNED = [
-    "console/*.py", "console/templates/*.html", "channels/telegram/*.py",
-    "channels/webchat/*.py", "channels/webchat/index.html", "channels/webchat/static/*.js",
-    "telecom_assistant/tickets/replies.py", "telecom_assistant/tickets/model.py",
-    "telecom_assistant/accounts/sql.py", "actions/common.py",
+    "console/*.py",
+    "console/templates/*.html",
+    "channels/telegram/*.py",
+    "channels/webchat/*.py",
+    "channels/webchat/index.html",
+    "channels/webchat/static/*.js",
+    "telecom_assistant/tickets/replies.py",
+    "telecom_assistant/tickets/model.py",
+    "telecom_assistant/accounts/sql.py",
+    "actions/common.py",
 ]
 READS_INPUT = {
     ("telecom_assistant/tickets/model.py", "FRAUD_MARKERS"),
@@ -236,12 +277,16 @@ def _chinese_literals(path: Path) -> list[str]:
         for statement in tree.body
         if (relative, _statement_name(statement)) not in READS_INPUT
         for node in ast.walk(statement)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str)
-        and id(node) not in docstrings and CJK.search(node.value)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+        and CJK.search(node.value)
     ]
 
 
-@pytest.mark.parametrize("path", files(*SCANNED), ids=lambda path: path.relative_to(ROOT).as_posix())
+@pytest.mark.parametrize(
+    "path", files(*SCANNED), ids=lambda path: path.relative_to(ROOT).as_posix()
+)
 def test_no_chinese_text_is_left_in_the_code(path):
     assert _chinese_literals(path) == []
 
