@@ -46,7 +46,7 @@ from telecom_assistant.language import (
     says_problem_persists,
 )
 from telecom_assistant.settings import Verification
-from telecom_assistant.texts import label_key, local_name, text
+from telecom_assistant.texts import find_text, label_key, local_name, text
 from telecom_assistant.tickets.model import Category
 from telecom_assistant.tickets.service import TicketService
 
@@ -531,11 +531,15 @@ class Names:
         )
 
     def city(self, coverage: Coverage) -> str:
-        return local_name(self.language, coverage.city.title(), coverage.city_zh)
+        return self._place(coverage.city, coverage.city_zh)
 
     def district(self, coverage: Coverage) -> str:
-        english = coverage.district.replace("jingan", "jing'an").capitalize()
-        return local_name(self.language, english, coverage.district_zh)
+        return self._place(coverage.district, coverage.district_zh)
+
+    def _place(self, stored: str, chinese: str) -> str:
+        """The catalogue's name of a place (place.*), as stored where it has none."""
+        named = find_text(f"place.{stored}", self.language)
+        return named or local_name(self.language, stored.title(), chinese)
 
     def country(self, line: BillLine) -> str:
         return local_name(self.language, line.roaming_country or "", line.roaming_country_zh)

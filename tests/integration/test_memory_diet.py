@@ -1,6 +1,7 @@
 """What each program loads: the embedded profile fits in 2 GB only if the programs that need
 no NLU leave TensorFlow and spaCy alone (docs/architecture.md, "Memory"). Each check runs
-in a fresh interpreter, as the program would start."""
+in a fresh interpreter, as the program would start. `telecom run` itself, which supervises
+the others, is checked in test_supervisor.py."""
 
 from __future__ import annotations
 
@@ -33,8 +34,6 @@ def loaded_after(code: str) -> list[str]:
         "console.__main__",  # the agent console
         "channels.webchat.__main__",  # the web chat
         "channels.telegram.__main__",  # the Telegram bridge
-        "ops.supervisor",  # `telecom run`, which supervises the others
-        "ops.cli",  # every other `telecom` command, until it needs more
     ],
 )
 def test_programs_without_nlu_load_no_tensorflow_spacy_or_rasa(program):
