@@ -17,7 +17,7 @@ from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 from rasa.shared.utils.common import all_subclasses
 
-import rasa_plugins  # noqa: F401 - installs the speed-ups, as Rasa's import of the channels does
+import rasa_plugins.channels  # noqa: F401 - installs the speed-ups, as Rasa's import of it does
 from rasa_plugins.speedups import _rasa_event_class, _rasa_validation, action_response_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
