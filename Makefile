@@ -16,7 +16,7 @@ test:              ## what CI runs: lint, then every tier, with Chromium and ngi
 	.venv/bin/telecom test
 
 test-fast: venv    ## unit and integration tiers: no trained model, no browser, on both cores (under two minutes)
-	.venv/bin/telecom test -n 2 tests/unit tests/integration -m "not model and not browser"
+	.venv/bin/telecom test tests/unit tests/integration -n 2 -m "not model and not browser"
 
 lint: venv         ## ruff (lint and format), mypy, and the import contracts of docs/architecture.md
 	.venv/bin/ruff check .

@@ -175,7 +175,7 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def benchmark(args: argparse.Namespace) -> int:
-    from ops.benchmark.options import BenchmarkOptions, Settings
+    from ops.benchmark.options import BenchmarkOptions, LoadSettings
     from ops.benchmark.runner import run_benchmark
 
     model = latest_model()
@@ -190,7 +190,7 @@ def benchmark(args: argparse.Namespace) -> int:
         from ops.benchmark.recovery import measure_recovery
 
         return measure_recovery(model)
-    settings = Settings(
+    load = LoadSettings(
         args.concurrency,
         args.think_time,
         None if args.conversations else args.duration,
@@ -199,7 +199,7 @@ def benchmark(args: argparse.Namespace) -> int:
     return run_benchmark(
         BenchmarkOptions(
             model,
-            settings,
+            load,
             args.skip_baseline,
             args.skip_training,
             args.production,

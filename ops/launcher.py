@@ -27,6 +27,7 @@ from typing import IO
 from urllib.parse import urlsplit
 
 from telecom_assistant.database import PROJECT_ROOT
+from telecom_assistant.settings import LOOPBACK
 
 # Often enough that start-up times are measured to a tenth of a second.
 POLL_SECONDS = 0.1
@@ -123,7 +124,7 @@ class Running(Spawned):
 def free_port() -> int:
     """A port nobody listens on now (the kernel's choice, never one of the product's own)."""
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((LOOPBACK, 0))
         return sock.getsockname()[1]
 
 

@@ -26,11 +26,10 @@ from sanic.response import json as json_response
 from telecom_assistant.accounts.sql import SqlAccountService, VerificationThrottles
 from telecom_assistant.database import make_engine
 from telecom_assistant.schema import Area, migrate
-from telecom_assistant.settings import Settings, SettingsError
+from telecom_assistant.settings import LOOPBACK, Settings, SettingsError
 from telecom_assistant.tickets.sql import SqlTicketService
 from telecom_assistant.trust import ACTION_SERVER_TOKEN, ACTION_TOKEN_HEADER, same_secret
 
-DEFAULT_HOST = "127.0.0.1"
 OPEN_PATHS = frozenset({"/health"})
 
 logger = logging.getLogger(__name__)
@@ -81,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m rasa_plugins.action_server", description=__doc__
     )
-    parser.add_argument("--host", default=DEFAULT_HOST)
+    parser.add_argument("--host", default=LOOPBACK)
     parser.add_argument("--port", type=int, default=settings.ports.action_server)
     parser.add_argument("--actions", default="actions", help="the package of the actions")
     args = parser.parse_args(argv)

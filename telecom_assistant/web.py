@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import socket
 
+from telecom_assistant.settings import LOOPBACK
+
 # Everything these pages load is their own: no CDN, no inline script or style, no framing.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -16,7 +18,7 @@ SECURITY_HEADERS = {
 }
 
 
-def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+def port_in_use(port: int, host: str = LOOPBACK) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex((host, port)) == 0
 

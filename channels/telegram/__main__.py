@@ -15,7 +15,6 @@ import sys
 from channels.rasa_client import RasaClient
 from channels.telegram.bridge import build_application
 from channels.telegram.conversations import ChatDirectory
-from channels.telegram.health import HEALTH_HOST
 from channels.telegram.webhook import webhook_settings
 from telecom_assistant.database import make_engine
 from telecom_assistant.schema import Area, migrate
@@ -52,7 +51,7 @@ def main() -> int:
     health_port = settings.ports.telegram_bridge_health
     # Checked now: the health server only starts once Telegram has answered, too late to fail
     # clearly.
-    if port_in_use(health_port, HEALTH_HOST):
+    if port_in_use(health_port):
         print(
             f"telegram_bridge: port {health_port} is taken: stop what runs there or set "
             "TELEGRAM_BRIDGE_HEALTH_PORT to another port.",

@@ -7,6 +7,8 @@ from typing import Protocol
 
 from aiohttp import web
 
+from telecom_assistant.settings import LOOPBACK
+
 
 class Relay(Protocol):
     """What the health check reads of the bridge."""
@@ -21,9 +23,6 @@ class Reachable(Protocol):
     async def is_reachable(self) -> bool: ...
 
 
-HEALTH_HOST = "127.0.0.1"
-
-
 class HealthServer:
     def __init__(self, bridge: Relay, rasa: Reachable, port: int) -> None:
         self._bridge = bridge
@@ -36,7 +35,7 @@ class HealthServer:
         app.router.add_get("/health", self._health)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, HEALTH_HOST, self._port).start()
+        await web.TCPSite(self._runner, LOOPBACK, self._port).start()
 
     async def stop(self) -> None:
         if self._runner is not None:

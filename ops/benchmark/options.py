@@ -32,7 +32,9 @@ DEFAULT_POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 @dataclass(frozen=True)
-class Settings:
+class LoadSettings:
+    """How hard and how long the simulated customers talk."""
+
     concurrency: list[int]
     think_seconds: float
     duration_seconds: float | None
@@ -49,7 +51,7 @@ class Settings:
 @dataclass(frozen=True)
 class BenchmarkOptions:
     model: Path
-    settings: Settings
+    settings: LoadSettings
     skip_baseline: bool
     skip_training: bool
     # The production profile with this many Rasa servers instead of the embedded one; None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ops.benchmark.load import LevelRun
 from ops.benchmark.machine import Machine
-from ops.benchmark.options import Settings
+from ops.benchmark.options import LoadSettings
 from ops.benchmark.procstat import Snapshot, cpu_percent
 from ops.benchmark.stats import percentile
 
@@ -79,7 +79,7 @@ def step_medians(run: LevelRun) -> dict[str, float]:
 @dataclass(frozen=True)
 class BenchmarkResults:
     machine: Machine
-    settings: Settings
+    settings: LoadSettings
     assistant: BotFigures
     baseline: BotFigures | None
 

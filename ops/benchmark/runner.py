@@ -22,7 +22,7 @@ from ops.benchmark.bots import (
 )
 from ops.benchmark.load import LevelRun, LoadSchedule, run_level
 from ops.benchmark.machine import describe_machine
-from ops.benchmark.options import BenchmarkOptions, Settings
+from ops.benchmark.options import BenchmarkOptions, LoadSettings
 from ops.benchmark.plots import plot_latency_distribution, plot_throughput
 from ops.benchmark.procstat import Snapshot, sample
 from ops.benchmark.report import (
@@ -51,7 +51,7 @@ PRODUCTION_RESULTS_JSON = DOCS / "benchmarks" / "production.json"
 SETTLE_SECONDS = 3
 
 
-def schedule(settings: Settings, concurrency: int) -> LoadSchedule:
+def schedule(settings: LoadSettings, concurrency: int) -> LoadSchedule:
     return LoadSchedule(
         concurrency,
         settings.think_seconds,
@@ -67,7 +67,7 @@ def snapshot(bot: RunningBot) -> Snapshot:
 
 
 async def measure(
-    bot: RunningBot, settings: Settings, training: Training | None
+    bot: RunningBot, settings: LoadSettings, training: Training | None
 ) -> tuple[BotFigures, list[LevelRun]]:
     """One warm-up conversation, then each level in turn."""
     run_name = f"bench-{datetime.now(timezone.utc):%H%M%S}"

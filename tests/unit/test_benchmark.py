@@ -20,7 +20,7 @@ from ops.benchmark.conversations import (
 )
 from ops.benchmark.load import REST_WEBHOOK, LevelRun, LoadSchedule, Message, run_level
 from ops.benchmark.machine import Machine
-from ops.benchmark.options import Settings, concurrency_levels, rasa_server_count
+from ops.benchmark.options import LoadSettings, concurrency_levels, rasa_server_count
 from ops.benchmark.procstat import (
     CLOCK_TICKS_PER_SECOND,
     OTHER_PROGRAMS,
@@ -237,7 +237,7 @@ def results(with_baseline: bool = True) -> BenchmarkResults:
         peak_rss_mb={"Rasa": 800},
         step_median_ms={"greeting": 20, "phone number": 25},
     )
-    settings = Settings(
+    settings = LoadSettings(
         [1, 10], think_seconds=1.0, duration_seconds=60, conversations_per_customer=None
     )
     return BenchmarkResults(machine, settings, ours, theirs if with_baseline else None)
