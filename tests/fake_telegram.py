@@ -32,6 +32,18 @@ BLOCKED_BY_USER = {
     "description": "Forbidden: bot was blocked by the user",
 }
 BAD_GATEWAY = {"ok": False, "error_code": 502, "description": "Bad Gateway"}
+MESSAGE_TOO_LONG = {
+    "ok": False,
+    "error_code": 400,
+    "description": "Bad Request: message is too long",
+}
+QUERY_TOO_OLD = {
+    "ok": False,
+    "error_code": 400,
+    "description": "Bad Request: query is too old and response timeout expired or query ID is invalid",
+}
+# Telegram's limit on a message's text, in UTF-16 code units.
+MESSAGE_LIMIT = 4096
 PRIVATE = "private"
 
 T = TypeVar("T")
@@ -95,6 +107,11 @@ class FakeBotApi:
         self.blocked_chats: set[int] = set()
         # While set, every message is refused with 502, as when Telegram is in trouble.
         self.sending_fails = False
+        # Chat id -> how many of its next messages get "429 Too Many Requests" (flood control).
+        self.flooded: dict[int, int] = {}
+        self.retry_after_seconds = 1
+        # While set, button presses are answered too late, as Telegram refuses them after 15 s.
+        self.queries_too_old = False
         # What the bot last set with setWebhook (url, secret_token...).
         self.webhook: dict[str, Any] = {}
         self._update_ids = itertools.count(1)
@@ -125,6 +142,8 @@ class FakeBotApi:
         elif method == "sendMessage":
             return self._send_message(body)
         elif method == "answerCallbackQuery":
+            if self.queries_too_old:
+                return web.json_response(QUERY_TOO_OLD, status=400)
             self.answered_callbacks.append(body["callback_query_id"])
             result = True
         elif method == "setWebhook":
@@ -147,6 +166,17 @@ class FakeBotApi:
             return self._refuse(body, BAD_GATEWAY)
         if body["chat_id"] in self.blocked_chats:
             return self._refuse(body, BLOCKED_BY_USER)
+        if self.flooded.get(body["chat_id"]):
+            self.flooded[body["chat_id"]] -= 1
+            too_many = {
+                "ok": False,
+                "error_code": 429,
+                "description": f"Too Many Requests: retry after {self.retry_after_seconds}",
+                "parameters": {"retry_after": self.retry_after_seconds},
+            }
+            return self._refuse(body, too_many)
+        if len(body["text"].encode("utf-16-le")) // 2 > MESSAGE_LIMIT:
+            return self._refuse(body, MESSAGE_TOO_LONG)
         self.sent.append(body)
         result = {
             "message_id": next(self._message_ids),

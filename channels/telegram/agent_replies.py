@@ -18,6 +18,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from channels.telegram.conversations import ChatDirectory
+from channels.telegram.sending import send_text
 from telecom_assistant.tickets.replies import TELEGRAM, AgentReply, ReplyOutbox
 
 logger = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ class AgentReplySender:
             )
             return True
         try:
-            await bot.send_message(chat_id, reply.for_customer())
+            await send_text(bot, chat_id, reply.for_customer())
         except (Forbidden, BadRequest) as refusal:
             # Refused for good: the customer blocked the bot, no such chat.
             await self._fail(reply, str(refusal))

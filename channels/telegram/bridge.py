@@ -56,6 +56,7 @@ from channels.rasa_client import BotMessage, RasaClient, RasaUnavailable
 from channels.telegram.agent_replies import AgentReplySender
 from channels.telegram.conversations import ChatDirectory, rasa_sender_id
 from channels.telegram.health import HealthServer
+from channels.telegram.sending import send_text
 from telecom_assistant.language import ENGLISH, LANGUAGES
 from telecom_assistant.text import clean_message
 from telecom_assistant.texts import language_of_tag, text
@@ -123,6 +124,19 @@ class ChatState:
     long_payloads: dict[str, str] = field(default_factory=dict)
 
 
+async def log_failed_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """PTB's last resort for an exception a handler let through: logged by its type and where
+    it was raised, never with the update or the exception's text (both may quote the customer)."""
+    error = context.error
+    where = ""
+    if error is not None and error.__traceback__ is not None:
+        frame = error.__traceback__
+        while frame.tb_next is not None:
+            frame = frame.tb_next
+        where = f" at {frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}"
+    logger.error("An update could not be handled: %s%s", type(error).__name__, where)
+
+
 def chat_of(update: Update) -> int:
     """The chat of an update the bridge handles: each handler is registered for messages or
     button presses in a chat (build_application), which always have one."""
@@ -175,6 +189,7 @@ class Bridge:
         application.add_handler(MessageHandler(new_message & filters.TEXT, self.on_text))
         application.add_handler(MessageHandler(new_message & filters.CONTACT, self.on_contact))
         application.add_handler(MessageHandler(new_message, self.on_other_message))
+        application.add_error_handler(log_failed_update)
 
     async def close(self) -> None:
         """Stops the delivery tasks; the in-memory queues go with the process, so say so."""
@@ -274,8 +289,12 @@ class Bridge:
         query = update.callback_query
         if query is None:  # registered for callback queries only
             return
-        # Telegram shows a spinner on the button until the query is answered.
-        await query.answer()
+        # Telegram shows a spinner on the button until the query is answered. A press answered
+        # late ("query is too old") still counts: the customer pressed it.
+        try:
+            await query.answer()
+        except TelegramError as late:
+            logger.info("A button's spinner could not be stopped (%s)", type(late).__name__)
         if update.effective_chat is None:  # the message with the button is too old to reach
             return
         state = self._chat_state(update)
@@ -433,11 +452,14 @@ class Bridge:
 
     @staticmethod
     async def _send(bot: Bot, chat_id: int, message: str, reply_markup: Any) -> None:
-        # A message Telegram refuses must not stop the rest of the chat's replies.
+        # A message Telegram refuses must not stop the rest of the chat's replies. What the
+        # message said stays out of the log: it is the customer's conversation.
         try:
-            await bot.send_message(chat_id, message, reply_markup=reply_markup)
-        except TelegramError:
-            logger.exception("Chat %s: Telegram refused a message: %r", chat_id, message)
+            await send_text(bot, chat_id, message, reply_markup)
+        except TelegramError as refusal:
+            logger.error(
+                "Chat %s: Telegram refused a message (%s)", chat_id, type(refusal).__name__
+            )
 
 
 def build_application(

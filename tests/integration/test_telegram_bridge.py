@@ -43,6 +43,10 @@ CHANNEL_SECRET = "the-tests-channel-secret-0123456789abcdef"
 CONVERSATION_KEY = "the-tests-conversation-key-0123456789abcdef"
 WEBHOOK_SECRET = "the-tests-webhook-secret-0123456789_abcdef"
 BRIDGE_LOGGER = "channels.telegram.bridge"
+CODE_SENT = "I've sent a 6-digit code by SMS to 138****0018."
+TYPE_THE_CODE = "Please type the 6-digit code from the SMS."
+# Longer than one Telegram message (4096): 120 lines of 41 characters.
+LONG_ANSWER = "\n".join(f"Plan {number:03d}: ¥129.00 a month, 80 GB, 5G" for number in range(120))
 
 
 def conversation_of(chat_id: int) -> str:
@@ -86,6 +90,23 @@ class FakeRasa:
         self.received.append((sender, message))
         if message == "silence":
             return web.json_response([])
+        if message == "13800000018":  # as the verification form answers a number
+            return web.json_response(
+                [
+                    {"recipient_id": sender, "text": CODE_SENT},
+                    {"recipient_id": sender, "text": TYPE_THE_CODE},
+                ]
+            )
+        if message == "all plans":
+            return web.json_response(
+                [
+                    {
+                        "recipient_id": sender,
+                        "text": LONG_ANSWER,
+                        "buttons": [{"title": "5G Plus 129", "payload": "/ask_tariff"}],
+                    }
+                ]
+            )
         reply: dict[str, Any] = {"recipient_id": sender, "text": f"echo: {message}"}
         if message == "offer buttons":
             reply["buttons"] = [
@@ -771,3 +792,54 @@ def test_health_is_ok_and_says_whether_rasa_is_reachable_and_what_waits_for_it()
             )
 
     run_bridge(scenario, health_port=health_port)
+
+
+def test_flood_control_is_waited_out_and_a_replys_messages_arrive_whole_and_in_order():
+    async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
+        telegram.flooded[42] = 1  # "429 Too Many Requests, retry after 1 s" once
+        telegram.write(42, "13800000018")
+        await telegram.wait_for_text(42, TYPE_THE_CODE)
+        assert telegram.texts_to(42) == [CODE_SENT, TYPE_THE_CODE]
+        assert [code for _, _, code in telegram.refused] == [429]
+
+    run_bridge(scenario)
+
+
+def test_a_reply_longer_than_telegram_takes_arrives_in_parts_with_its_buttons_on_the_last():
+    async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
+        telegram.write(42, "all plans")
+        await wait_until(
+            lambda: len(telegram.texts_to(42)) == 2 or None,
+            lambda: f"sent: {[len(t) for t in telegram.texts_to(42)]}",
+        )
+        parts = telegram.texts_to(42)
+        assert all(len(part) <= 4096 for part in parts)
+        assert "\n".join(parts) == LONG_ANSWER  # cut at a line's end, nothing lost
+        markups = [sent.get("reply_markup") for sent in telegram.sent if sent["chat_id"] == 42]
+        assert markups[0] is None and markups[1]["inline_keyboard"][0][0]["text"] == "5G Plus 129"
+        assert telegram.refused == []
+
+    run_bridge(scenario)
+
+
+def test_a_button_pressed_too_late_for_telegram_still_reaches_the_assistant():
+    async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
+        telegram.queries_too_old = True
+        telegram.press(42, "/affirm")
+        await telegram.wait_for_text(42, "echo: /affirm")
+        assert rasa.messages_from(42) == ["/affirm"]
+
+    run_bridge(scenario)
+
+
+def test_a_message_telegram_refuses_is_logged_without_what_it_said(caplog):
+    async def scenario(telegram: FakeBotApi, rasa: FakeRasa) -> None:
+        telegram.blocked_chats.add(42)
+        telegram.write(42, "my id card is 110101199003074512")
+        await wait_until(lambda: telegram.refused or None, lambda: "nothing refused")
+
+    with caplog.at_level(logging.INFO):
+        run_bridge(scenario)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Telegram refused a message (Forbidden)" in logged
+    assert "110101199003074512" not in logged
