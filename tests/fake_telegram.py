@@ -228,6 +228,17 @@ class FakeBotApi:
         user = sender(chat_id, chat_type, member, language_code)
         self._queue(message=self._message(chat_id, chat_type, user, **self._text(message)))
 
+    def edit(self, chat_id: int, message: str, language_code: str = "en") -> None:
+        """The customer corrects a message they sent earlier."""
+        user = sender(chat_id, PRIVATE, None, language_code)
+        edited = self._message(chat_id, PRIVATE, user, **self._text(message))
+        self._queue(edited_message={**edited, "edit_date": int(time.time())})
+
+    def send_photo(self, chat_id: int, caption: str, language_code: str = "en") -> None:
+        user = sender(chat_id, PRIVATE, None, language_code)
+        photo = [{"file_id": "photo-1", "file_unique_id": "p1", "width": 90, "height": 90}]
+        self._queue(message=self._message(chat_id, PRIVATE, user, photo=photo, caption=caption))
+
     def post_in_channel(self, chat_id: int, message: str) -> None:
         self._queue(channel_post=self._message(chat_id, "channel", None, **self._text(message)))
 

@@ -81,6 +81,10 @@ def language_from_telegram(language_code: str | None) -> str:
     return language_of_tag(language_code) or ENGLISH
 
 
+# Messages a chat may have waiting for Rasa during an outage, beyond the rate limit.
+MAX_BACKLOG = 50
+
+
 class TokenBucket:
     """Allows bursts of `capacity` messages, then `refill_per_second` on average."""
 
@@ -182,12 +186,17 @@ class Bridge:
         application.add_handler(CommandHandler("start", self.on_start))
         application.add_handler(CommandHandler("help", self.on_help))
         application.add_handler(CommandHandler("language", self.on_language))
+        application.add_handler(CommandHandler("cancel", self.on_cancel))
         application.add_handler(CallbackQueryHandler(self.on_button))
-        # Other text, "/something" included, is the customer's to say to Rasa (which
-        # understands "/intent" messages).
+        # A command the bridge does not know is answered here: typed into Rasa, "/cancel" or
+        # "/deny" would be read as an intent and do something the customer never asked for.
+        # An edited message is answered as a new one: the customer corrected what they said.
         new_message = filters.UpdateType.MESSAGE
-        application.add_handler(MessageHandler(new_message & filters.TEXT, self.on_text))
+        new_or_edited = new_message | filters.UpdateType.EDITED_MESSAGE
+        application.add_handler(MessageHandler(new_or_edited & filters.COMMAND, self.on_command))
+        application.add_handler(MessageHandler(new_or_edited & filters.TEXT, self.on_text))
         application.add_handler(MessageHandler(new_message & filters.CONTACT, self.on_contact))
+        application.add_handler(MessageHandler(new_message & filters.CAPTION, self.on_caption))
         application.add_handler(MessageHandler(new_message, self.on_other_message))
         application.add_error_handler(log_failed_update)
 
@@ -261,6 +270,29 @@ class Bridge:
             "telegram.choose_language",
             InlineKeyboardMarkup(choices),
         )
+
+    async def on_cancel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/cancel says what a customer types to stop what is under way, in their language."""
+        state = self._chat_state(update)
+        chat_id = chat_of(update)
+        if await self._admit(context.bot, chat_id, state):
+            await self._relay_text(
+                context.bot, chat_id, state, text("telegram.cancel_says", state.language)
+            )
+
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        state = self._chat_state(update)
+        command = (message_of(update).text or "").split()[0]
+        notice = text("telegram.unknown_command", state.language, command=command[:64])
+        await self._send(context.bot, chat_of(update), notice, None)
+
+    async def on_caption(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A picture's caption ("my bill is wrong, see the screenshot") is the message."""
+        state = self._chat_state(update)
+        chat_id = chat_of(update)
+        await self._say(context.bot, chat_id, state, "telegram.picture_not_read")
+        if await self._admit(context.bot, chat_id, state):
+            await self._relay_text(context.bot, chat_id, state, message_of(update).caption or "")
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         state = self._chat_state(update)
@@ -337,6 +369,11 @@ class Bridge:
         return state
 
     async def _admit(self, bot: Bot, chat_id: int, state: ChatState) -> bool:
+        # While Rasa is away, what the customer types waits in the chat's queue, which goes to
+        # Rasa one message at a time anyway: a customer who keeps writing into the silence is
+        # not flooding anybody, and nothing of it may be dropped (up to a bound, for memory).
+        if state.rasa_unavailable and len(state.pending) < MAX_BACKLOG:
+            return True
         if state.rate_limiter.take():
             state.told_to_slow_down = False
             return True
@@ -355,11 +392,10 @@ class Bridge:
     async def _relay(self, bot: Bot, chat_id: int, state: ChatState, messages: list[str]) -> None:
         await self._enter_in_directory(chat_id, state)
         state.pending.extend(messages)
+        # Queued behind an outage, the message needs no notice of its own: the customer was
+        # told once, when the outage began, that every message will be answered.
         if state.delivery is None:
             state.delivery = asyncio.create_task(self._deliver(bot, chat_id, state))
-        elif state.rasa_unavailable:
-            # Queued behind an outage: tell the customer now rather than leave them wondering.
-            await self._say(bot, chat_id, state, "telegram.unavailable")
 
     async def _enter_in_directory(self, chat_id: int, state: ChatState) -> None:
         """Records the chat before its first message reaches Rasa, which may file a ticket."""
