@@ -20,6 +20,7 @@ reply outbox, see agent_replies.py) and answers GET /health (health.py).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import deque
@@ -64,7 +65,9 @@ from telecom_assistant.tickets.replies import TELEGRAM, ReplyOutbox
 
 logger = logging.getLogger(__name__)
 
-VERIFY_IDENTITY_PAYLOAD = "/verify_identity"
+# A shared contact asks to verify that number, in one turn: the intent and the number as its
+# entity, as a button would send them (json.dumps: the number is digits only anyway).
+VERIFY_IDENTITY_INTENT = "/verify_identity"
 # Telegram refuses callback data longer than this many bytes.
 CALLBACK_DATA_LIMIT = 64
 # Callback data the bridge makes up itself starts with this; a Rasa payload that happens to
@@ -315,7 +318,8 @@ class Bridge:
             context.bot, chat_id, state, "telegram.contact_received", ReplyKeyboardRemove()
         )
         digits = "".join(character for character in contact.phone_number if character.isdigit())
-        await self._relay(context.bot, chat_id, state, [VERIFY_IDENTITY_PAYLOAD, digits])
+        payload = VERIFY_IDENTITY_INTENT + json.dumps({"phone_number": digits})
+        await self._relay(context.bot, chat_id, state, [payload])
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query

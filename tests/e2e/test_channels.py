@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -26,7 +27,9 @@ from channels.telegram import build_application
 from telecom_assistant.accounts.sql import SqlAccountService
 from telecom_assistant.accounts.tables import VerificationCounterRow
 from telecom_assistant.database import make_engine
+from telecom_assistant.language import ENGLISH
 from telecom_assistant.settings import Settings
+from telecom_assistant.texts import text
 from telecom_assistant.trust import CHANNEL_SECRET, CONVERSATION_KEY
 from tests.actions_support import text_of
 from tests.fake_telegram import TOKEN, FakeBotApi
@@ -110,10 +113,9 @@ def over_webchat(product: Product) -> list[Turn]:
         return converse(product, send)
 
 
-def over_telegram(product: Product, reference: list[Turn]) -> list[Turn]:
-    """The bridge relays to Rasa; each turn is read once the fake Bot API has as many messages
-    as the reference turn has (and a moment more, so that an extra one would show)."""
-    chat_id = 424242
+@contextmanager
+def telegram_bridge(product: Product) -> Iterator[FakeBotApi]:
+    """The real bridge between the fake Bot API and the product's Rasa, on a loop of its own."""
     loop, bot_api = LoopThread(), FakeBotApi()
     # The secrets the stack's Rasa was started with (tests/stack.py, server_environment).
     settings = Settings.from_environment()
@@ -136,6 +138,25 @@ def over_telegram(product: Product, reference: list[Turn]) -> list[Turn]:
 
     loop.run(start())
     try:
+        yield bot_api
+    finally:
+        loop.run(stop())
+        loop.close()
+
+
+def wait_for_messages(bot_api: FakeBotApi, chat_id: int, count: int, step: object) -> None:
+    deadline = time.monotonic() + 60
+    while len(bot_api.texts_to(chat_id)) < count:
+        assert time.monotonic() < deadline, f"no answer on Telegram to {step!r}"
+        time.sleep(0.1)
+    time.sleep(0.5)  # a moment more, so that an extra message would show
+
+
+def over_telegram(product: Product, reference: list[Turn]) -> list[Turn]:
+    """The bridge relays to Rasa; each turn is read once the fake Bot API has as many messages
+    as the reference turn has (and a moment more, so that an extra one would show)."""
+    chat_id = 424242
+    with telegram_bridge(product) as bot_api:
         turns: list[Turn] = []
         last_sent: list[dict] = []
         for step, expected in zip(script(product), reference):
@@ -145,11 +166,7 @@ def over_telegram(product: Product, reference: list[Turn]) -> list[Turn]:
                 bot_api.press(chat_id, keyboard[step][0]["callback_data"])
             else:
                 bot_api.write(chat_id, step() if callable(step) else step)
-            deadline = time.monotonic() + 60
-            while len(bot_api.texts_to(chat_id)) < before + len(expected):
-                assert time.monotonic() < deadline, f"no answer on Telegram to {step!r}"
-                time.sleep(0.1)
-            time.sleep(0.5)
+            wait_for_messages(bot_api, chat_id, before + len(expected), step)
             last_sent = [sent for sent in bot_api.sent if sent["chat_id"] == chat_id][before:]
             turns.append(
                 [
@@ -164,9 +181,23 @@ def over_telegram(product: Product, reference: list[Turn]) -> list[Turn]:
                 ]
             )
         return turns
-    finally:
-        loop.run(stop())
-        loop.close()
+
+
+def test_a_shared_telegram_contact_is_verified_in_one_turn(product):
+    ten_minutes_later(product)
+    chat_id = 515151
+    with telegram_bridge(product) as bot_api:
+        bot_api.share_contact(chat_id, contact_user_id=chat_id, phone_number="+86 138 0000 0018")
+        wait_for_messages(bot_api, chat_id, 3, "the shared contact")
+        assert bot_api.texts_to(chat_id) == [
+            text("telegram.contact_received", ENGLISH),
+            text_of("utter_code_sent", masked=MASKED_LINE),
+            text_of("utter_ask_otp_code"),
+        ]
+        bot_api.write(chat_id, latest_code(product))
+        wait_for_messages(bot_api, chat_id, 4, "the code")
+        assert bot_api.texts_to(chat_id)[3] == text_of("utter_verified", name=CUSTOMER_NAME)
+    ten_minutes_later(product)  # the code it used counts against the number's three
 
 
 def test_the_same_conversation_reads_the_same_on_every_channel(product):
