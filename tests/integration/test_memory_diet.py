@@ -1,5 +1,5 @@
 """What each program loads: the embedded profile fits in 2 GB only if the programs that need
-no NLU leave TensorFlow and spaCy alone (docs/architecture.md, "Memory"). Each check runs
+no NLU leave TensorFlow and spaCy alone (docs/architecture.md, the memory table). Each check runs
 in a fresh interpreter, as the program would start. `telecom run` itself, which supervises
 the others, is checked in test_supervisor.py."""
 
