@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -235,6 +236,12 @@ class Backend:
 Send = Callable[[str, str], list[dict[str, Any]]]
 
 
+@cache
+def _channel_secret() -> str:
+    """The channel programs' secret, read once: the suite sends thousands of messages."""
+    return CHANNEL_SECRET.value(Settings.from_environment())
+
+
 def send_message(
     rasa_url: str, sender: str, text: str, channel: str = "rest", timeout: float = 120
 ) -> list[dict[str, Any]]:
@@ -243,10 +250,7 @@ def send_message(
     request = urllib.request.Request(
         f"{rasa_url}/webhooks/{channel}/webhook",
         data=json.dumps({"sender": sender, "message": text}).encode(),
-        headers={
-            "Content-Type": "application/json",
-            CHANNEL_SECRET_HEADER: CHANNEL_SECRET.value(Settings.from_environment()),
-        },
+        headers={"Content-Type": "application/json", CHANNEL_SECRET_HEADER: _channel_secret()},
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
