@@ -109,14 +109,24 @@ class RasaClient:
         conversation_id: str,
         message: str,
         metadata: Mapping[str, Any] | None = None,
+        *,
+        message_key: str | None = None,
+        retry: bool = False,
     ) -> list[BotMessage]:
         """The bot's messages in answer to one customer message on `channel` ("webchat",
         "telegram"), in the conversation Rasa knows as the sender `conversation_id`. Rasa keeps
-        `metadata` with the message in the conversation's tracker."""
+        `metadata` with the message in the conversation's tracker.
+
+        A message with a `message_key` (8 to 64 letters, digits, - or _) may be sent again,
+        saying it is a `retry`: Rasa answers it without running its turn a second time
+        (rasa_plugins/answered_once.py)."""
         url = f"{self._base_url}/webhooks/{channel}/webhook"
         body: dict[str, Any] = {"sender": conversation_id, "message": message}
         if metadata is not None:
             body["metadata"] = dict(metadata)
+        if message_key is not None:
+            body["message_id"] = message_key
+            body["retry"] = retry
         try:
             response = await self._http.post(url, json=body)
         except httpx.TimeoutException as error:

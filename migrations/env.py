@@ -14,7 +14,7 @@ TABLES = {
     "accounts": "telecom_assistant.accounts.tables",
     "tickets": "telecom_assistant.tickets.tables",
     "agents": "telecom_assistant.agents.tables",
-    "telegram": "channels.telegram.conversations",
+    "telegram": "channels.telegram.tables",
 }
 
 area = context.config.attributes["area"]

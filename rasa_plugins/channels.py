@@ -14,6 +14,10 @@
   `input_channel` from the request body, and a ticket's channel decides where an agent's
   reply goes.
 - The text is cleaned of control and invisible characters before anything reads it.
+- A message sent again is answered, not run again (answered_once.py): a channel program that
+  gives each message a key (`message_id` in the body) may send it again after a timeout or a
+  restart of its own, and gets the turn's answer without the turn (its actions: a second code
+  by SMS, a second ticket) running twice.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from sanic.response import HTTPResponse
 from sanic.response import json as json_response
 
 from rasa_plugins import speedups
+from rasa_plugins.answered_once import AnsweredOnce, InvalidMessageKey, message_key
 from rasa_plugins.log_redaction import redact_logs
 from telecom_assistant.language import (
     ENGLISH,
@@ -85,8 +90,9 @@ class AssistantRestInput(RestInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         texts = unavailable_texts()
         secret = CHANNEL_SECRET.value(self._settings) if self.requires_secret() else None
+        answered_once = AnsweredOnce()
 
-        async def always_answered(message: UserMessage) -> None:
+        async def run_turn(message: UserMessage) -> None:
             try:
                 await on_new_message(message)
             except Exception as failure:
@@ -97,19 +103,47 @@ class AssistantRestInput(RestInput):
                     message.sender_id,
                     type(failure).__name__,
                 )
-            finally:
-                channel = message.output_channel
-                if isinstance(channel, CollectingOutputChannel) and not channel.messages:
-                    # The tracker may be out of reach too: judge the language by the message.
-                    language = detect_language(message.text or "") or ENGLISH
-                    await channel.send_text_message(message.sender_id, texts[language])
 
-        blueprint = super().blueprint(always_answered)
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                key = message_key(request.json)
+            except InvalidMessageKey as invalid:
+                return json_response({"error": str(invalid)}, status=400)
+            collector = CollectingOutputChannel()
+            message = UserMessage(
+                self._extract_message(request),
+                collector,
+                await self._extract_sender(request),
+                input_channel=self._extract_input_channel(request),
+                metadata=self.get_metadata(request),
+                message_id=key,
+            )
+            if key is None:
+                await run_turn(message)
+                answer = collector.messages
+            else:
+                agent = getattr(request.app.ctx, "agent", None)
+                retry = request.json.get("retry") is True
+                answer = await answered_once.answer(message, run_turn, agent, retry=retry)
+            if not answer:
+                # The tracker may be out of reach too: judge the language by the message.
+                language = detect_language(message.text or "") or ENGLISH
+                await collector.send_text_message(message.sender_id, texts[language])
+                answer = collector.messages
+            return json_response(answer)
+
+        blueprint = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+        blueprint.route("/", methods=["GET"])(self._health)
+        blueprint.route("/webhook", methods=["POST"])(receive)
         blueprint.listener("after_server_start")(speedups.freeze_start_up_objects)
         blueprint.listener("before_server_start")(lambda _app, _loop: redact_logs())
         if secret is not None:
             blueprint.middleware("request")(self._secret_check(secret))
         return blueprint
+
+    @staticmethod
+    async def _health(_request: Request) -> HTTPResponse:
+        return json_response({"status": "ok"})
 
     def _secret_check(self, secret: str) -> Callable[[Request], Awaitable[HTTPResponse | None]]:
         async def refuse_without_secret(request: Request) -> HTTPResponse | None:

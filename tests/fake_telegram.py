@@ -137,8 +137,7 @@ class FakeBotApi:
         if method == "getMe":
             result: Any = BOT_USER
         elif method == "getUpdates":
-            offset = int(body.get("offset") or 0)
-            result = [update for update in self.updates if update["update_id"] >= offset]
+            result = await self._get_updates(body)
         elif method == "sendMessage":
             return self._send_message(body)
         elif method == "answerCallbackQuery":
@@ -149,7 +148,10 @@ class FakeBotApi:
         elif method == "setWebhook":
             self.webhook = body
             result = True
-        elif method in {"deleteWebhook", "setMyCommands"}:
+        elif method == "deleteWebhook":
+            self.webhook = {}
+            result = True
+        elif method == "setMyCommands":
             result = True
         else:
             return web.json_response(
@@ -157,6 +159,17 @@ class FakeBotApi:
                 status=404,
             )
         return web.json_response({"ok": True, "result": result})
+
+    async def _get_updates(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """Like Telegram: asking from an offset confirms, and forgets, the updates before it;
+        with nothing new, the request waits up to its timeout for an update."""
+        offset = int(body.get("offset") or 0)
+        if offset:
+            self.updates = [update for update in self.updates if update["update_id"] >= offset]
+        deadline = time.monotonic() + float(body.get("timeout") or 0)
+        while not self.updates and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        return list(self.updates)
 
     def _send_message(self, body: dict[str, Any]) -> web.Response:
         if isinstance(body.get("reply_markup"), str):
@@ -259,7 +272,7 @@ class FakeBotApi:
     ) -> None:
         self._queue(
             callback_query={
-                "id": f"callback-{len(self.updates)}",
+                "id": f"callback-{next(self._message_ids)}",
                 "from": sender(chat_id, chat_type, member),
                 "chat_instance": f"instance-{chat_id}",
                 "data": callback_data,

@@ -1,5 +1,5 @@
 """The Telegram bridge: relays Telegram chats to the assistant's Rasa server over HTTP."""
 
-from channels.telegram.bridge import Bridge, build_application
+from channels.telegram.program import BridgeProgram, build_bridge
 
-__all__ = ["Bridge", "build_application"]
+__all__ = ["BridgeProgram", "build_bridge"]

@@ -9,12 +9,17 @@ TELEGRAM_WEBHOOK_URL, TELEGRAM_WEBHOOK_SECRET and TELEGRAM_WEBHOOK_PORT (see web
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 import sys
 
+from telegram.error import InvalidToken
+
 from channels.rasa_client import RasaClient
-from channels.telegram.bridge import build_application
 from channels.telegram.conversations import ChatDirectory
+from channels.telegram.inbox import Inbox
+from channels.telegram.program import BridgeProgram, build_bridge
 from channels.telegram.webhook import webhook_settings
 from telecom_assistant.database import make_engine
 from telecom_assistant.schema import Area, migrate
@@ -59,23 +64,34 @@ def main() -> int:
         )
         return 1
     engine = make_engine(settings.database_url)
-    # The replies it delivers, and its own chat directory (telegram_conversations).
+    # The replies it delivers, and its own tables (the chat directory, the inbox).
     migrate(engine, [Area.TICKETS, Area.TELEGRAM])
-    application = build_application(
+    program = build_bridge(
         token,
         RasaClient(settings.rasa_url, channel_secret),
         settings.telegram.api_url,
         conversation_key=conversation_key,
+        inbox=Inbox(engine),
         chats=ChatDirectory(engine),
         outbox=SqlReplyOutbox(engine),
         health_port=health_port,
+        webhook=webhook_settings(settings.telegram),
     )
-    webhook = webhook_settings(settings.telegram)
-    if webhook is not None:
-        application.run_webhook(**webhook.arguments())
-    else:
-        application.run_polling()
+    try:
+        asyncio.run(run_until_signalled(program))
+    except InvalidToken:
+        print("telegram_bridge: Telegram refused TELEGRAM_BOT_TOKEN.", file=sys.stderr)
+        return 1
     return 0
+
+
+async def run_until_signalled(program: BridgeProgram) -> None:
+    """Runs the bridge until SIGINT or SIGTERM."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stopping.set)
+    await program.run(stopping)
 
 
 if __name__ == "__main__":

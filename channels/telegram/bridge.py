@@ -8,13 +8,14 @@ the chat's conversation id (conversations.py), which only the bridge can make.
 Only private chats reach Rasa: in a group, what the assistant tells a verified customer about
 their account would be read by every member. A group is told once to write privately instead.
 
-Messages for Rasa never go out from the update handlers themselves: they join the chat's queue
-and one delivery task per chat sends them in order. So a chat waiting for Rasa does not hold
-up the other chats, and when Rasa is down the queue simply waits, with exponential backoff,
-until Rasa is back: nothing the customer wrote is dropped.
-
-Optionally the bridge also sends agents' replies to tickets filed from Telegram (polling the
-reply outbox, see agent_replies.py) and answers GET /health (health.py).
+Every update comes in through `receive` (updates.py takes them from Telegram), which hands it
+to python-telegram-bot's handlers below. A message for Rasa is not sent from a handler: it is
+stored in the inbox (inbox.py) before its update is confirmed to Telegram, then joins the
+chat's queue, and one delivery task per chat sends the queue to Rasa in order. So a chat
+waiting for Rasa does not hold up the other chats; when Rasa is down the queue waits, with
+exponential backoff, until Rasa is back; and when the bridge stops or dies, the next start
+finds the queue in the inbox: nothing the customer wrote is dropped. Each message goes with
+its key, so Rasa never runs its turn twice, however often the bridge has to send it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -43,7 +44,6 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
-    ApplicationBuilder,
     ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
@@ -54,14 +54,13 @@ from telegram.ext import (
 )
 
 from channels.rasa_client import BotMessage, RasaClient, RasaUnavailable
-from channels.telegram.agent_replies import AgentReplySender
 from channels.telegram.conversations import ChatDirectory, rasa_sender_id
-from channels.telegram.health import HealthServer
+from channels.telegram.inbox import Inbox, WaitingMessage
 from channels.telegram.sending import send_text
 from telecom_assistant.language import ENGLISH, LANGUAGES
 from telecom_assistant.text import clean_message
 from telecom_assistant.texts import language_of_tag, text
-from telecom_assistant.tickets.replies import TELEGRAM, ReplyOutbox
+from telecom_assistant.tickets.replies import TELEGRAM
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +85,8 @@ def language_from_telegram(language_code: str | None) -> str:
 
 # Messages a chat may have waiting for Rasa during an outage, beyond the rate limit.
 MAX_BACKLOG = 50
+# Every so many updates, the inbox forgets the long-answered ones.
+UPDATES_BETWEEN_CLEAN_UPS = 1000
 
 
 class TokenBucket:
@@ -122,7 +123,7 @@ class ChatState:
     # Whether the chat directory has this chat (then an agent's reply can find it).
     in_directory: bool = False
     # Messages for Rasa not answered yet, oldest first; the head is the one being sent.
-    pending: deque[str] = field(default_factory=deque)
+    pending: deque[WaitingMessage] = field(default_factory=deque)
     delivery: asyncio.Task[None] | None = None
     rasa_unavailable: bool = False
     # Set once the customer has been asked to slow down, so a flood gets one notice, not many.
@@ -161,6 +162,7 @@ class Bridge:
         self,
         rasa: RasaClient,
         conversation_key: str,
+        inbox: Inbox,
         *,
         chats: ChatDirectory | None = None,
         burst: int = 5,
@@ -170,6 +172,7 @@ class Bridge:
     ) -> None:
         self._rasa = rasa
         self._conversation_key = conversation_key
+        self._inbox = inbox
         self._chats = chats
         self._burst = burst
         self._refill_per_second = refill_per_second
@@ -178,6 +181,9 @@ class Bridge:
         self._chat_states: dict[int, ChatState] = {}
         # Groups (and supergroups) already told that the bot talks in private chats only.
         self._groups_told: set[int] = set()
+        # Update id -> the text its handler wants Rasa to read, until `receive` stores it.
+        self._for_rasa: dict[int, str] = {}
+        self._updates_received = 0
 
     @property
     def queued_messages(self) -> int:
@@ -203,19 +209,59 @@ class Bridge:
         application.add_handler(MessageHandler(new_message, self.on_other_message))
         application.add_error_handler(log_failed_update)
 
+    async def receive(self, application: Application, update: Update) -> None:
+        """Handles one update from Telegram. Once this returns, the update may be confirmed:
+        what it asks of Rasa is in the inbox. Raises SQLAlchemyError when the inbox cannot be
+        read or written: then the update must come again (not be confirmed), and is handled
+        then as if for the first time."""
+        if await asyncio.to_thread(self._inbox.seen, update.update_id):
+            # Handled before the bridge last stopped, which was before it could confirm it.
+            return
+        try:
+            await application.process_update(update)
+            text_for_rasa = self._for_rasa.get(update.update_id)
+        finally:
+            self._for_rasa.pop(update.update_id, None)
+        chat = update.effective_chat
+        if chat is None:
+            return
+        if text_for_rasa is None:
+            language = (
+                self._chat_states[chat.id].language if chat.id in self._chat_states else ENGLISH
+            )
+            await asyncio.to_thread(self._inbox.handled, update.update_id, chat.id, language)
+        else:
+            state = self._chat_states[chat.id]
+            message = await asyncio.to_thread(
+                self._inbox.take, update.update_id, chat.id, text_for_rasa, state.language
+            )
+            if message is not None:
+                await self._enqueue(application.bot, state, message)
+        self._updates_received += 1
+        if self._updates_received % UPDATES_BETWEEN_CLEAN_UPS == 0:
+            await asyncio.to_thread(self._inbox.forget_old_updates)
+
+    async def resume(self, bot: Bot) -> None:
+        """Sends on what the inbox holds for Rasa from before the bridge (re)started."""
+        await asyncio.to_thread(self._inbox.forget_old_updates)
+        waiting = await asyncio.to_thread(self._inbox.waiting)
+        for message in waiting:
+            state = self._state_of_chat(message.chat_id, message.language)
+            await self._enqueue(bot, state, message)
+        if waiting:
+            logger.info("Resuming %d message(s) that wait for Rasa", len(waiting))
+
     async def close(self) -> None:
-        """Stops the delivery tasks; the in-memory queues go with the process, so say so."""
-        for chat_id, state in self._chat_states.items():
-            if state.delivery is not None:
-                state.delivery.cancel()
-            if state.pending:
-                logger.error(
-                    "Shutting down with %d message(s) of chat %s never answered by Rasa",
-                    len(state.pending),
-                    chat_id,
-                )
+        """Stops the delivery tasks; what they had not delivered waits in the inbox."""
         deliveries = [state.delivery for state in self._chat_states.values() if state.delivery]
+        for delivery in deliveries:
+            delivery.cancel()
         await asyncio.gather(*deliveries, return_exceptions=True)
+        if self.queued_messages:
+            logger.info(
+                "Stopping with %d message(s) waiting for Rasa: the next start sends them",
+                self.queued_messages,
+            )
         await self._rasa.close()
 
     # --- Telegram update handlers -------------------------------------------------------
@@ -280,7 +326,7 @@ class Bridge:
         chat_id = chat_of(update)
         if await self._admit(context.bot, chat_id, state):
             await self._relay_text(
-                context.bot, chat_id, state, text("telegram.cancel_says", state.language)
+                context.bot, update, state, text("telegram.cancel_says", state.language)
             )
 
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -295,13 +341,13 @@ class Bridge:
         chat_id = chat_of(update)
         await self._say(context.bot, chat_id, state, "telegram.picture_not_read")
         if await self._admit(context.bot, chat_id, state):
-            await self._relay_text(context.bot, chat_id, state, message_of(update).caption or "")
+            await self._relay_text(context.bot, update, state, message_of(update).caption or "")
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         state = self._chat_state(update)
         chat_id = chat_of(update)
         if await self._admit(context.bot, chat_id, state):
-            await self._relay_text(context.bot, chat_id, state, message_of(update).text or "")
+            await self._relay_text(context.bot, update, state, message_of(update).text or "")
 
     async def on_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         state = self._chat_state(update)
@@ -318,8 +364,9 @@ class Bridge:
             context.bot, chat_id, state, "telegram.contact_received", ReplyKeyboardRemove()
         )
         digits = "".join(character for character in contact.phone_number if character.isdigit())
-        payload = VERIFY_IDENTITY_INTENT + json.dumps({"phone_number": digits})
-        await self._relay(context.bot, chat_id, state, [payload])
+        self._for_rasa[update.update_id] = VERIFY_IDENTITY_INTENT + json.dumps(
+            {"phone_number": digits}
+        )
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -351,7 +398,7 @@ class Bridge:
             payload = data
         if await self._admit(context.bot, chat_id, state):
             # Any Telegram client can send any callback data, not just the buttons' own.
-            await self._relay_text(context.bot, chat_id, state, payload)
+            await self._relay_text(context.bot, update, state, payload)
 
     async def on_other_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         state = self._chat_state(update)
@@ -360,13 +407,17 @@ class Bridge:
     # --- Per-chat state, rate limit and delivery -----------------------------------------
 
     def _chat_state(self, update: Update) -> ChatState:
-        chat_id = chat_of(update)
+        user = update.effective_user
+        language = language_from_telegram(user.language_code if user else None)
+        return self._state_of_chat(chat_of(update), language)
+
+    def _state_of_chat(self, chat_id: int, language: str) -> ChatState:
+        """The chat's state; a chat new to this process starts in `language`."""
         state = self._chat_states.get(chat_id)
         if state is None:
-            user = update.effective_user
             state = ChatState(
                 conversation_id=rasa_sender_id(chat_id, self._conversation_key),
-                language=language_from_telegram(user.language_code if user else None),
+                language=language,
                 rate_limiter=TokenBucket(self._burst, self._refill_per_second),
             )
             self._chat_states[chat_id] = state
@@ -386,20 +437,21 @@ class Bridge:
             await self._say(bot, chat_id, state, "telegram.slow_down")
         return False
 
-    async def _relay_text(self, bot: Bot, chat_id: int, state: ChatState, message: str) -> None:
+    async def _relay_text(self, bot: Bot, update: Update, state: ChatState, message: str) -> None:
+        """Leaves the text for `receive` to store and send to Rasa."""
         cleaned = clean_message(message)
         if cleaned.strip():
-            await self._relay(bot, chat_id, state, [cleaned])
+            self._for_rasa[update.update_id] = cleaned
         else:  # nothing but invisible characters
-            await self._say(bot, chat_id, state, "telegram.nothing_to_read")
+            await self._say(bot, chat_of(update), state, "telegram.nothing_to_read")
 
-    async def _relay(self, bot: Bot, chat_id: int, state: ChatState, messages: list[str]) -> None:
-        await self._enter_in_directory(chat_id, state)
-        state.pending.extend(messages)
+    async def _enqueue(self, bot: Bot, state: ChatState, message: WaitingMessage) -> None:
+        await self._enter_in_directory(message.chat_id, state)
+        state.pending.append(message)
         # Queued behind an outage, the message needs no notice of its own: the customer was
         # told once, when the outage began, that every message will be answered.
         if state.delivery is None:
-            state.delivery = asyncio.create_task(self._deliver(bot, chat_id, state))
+            state.delivery = asyncio.create_task(self._deliver(bot, message.chat_id, state))
 
     async def _enter_in_directory(self, chat_id: int, state: ChatState) -> None:
         """Records the chat before its first message reaches Rasa, which may file a ticket."""
@@ -426,9 +478,14 @@ class Bridge:
             # No await between the last look at the queue and clearing `delivery` (finally),
             # so a message queued meanwhile always finds either this task or none.
             while state.pending:
+                message = state.pending[0]
                 try:
                     replies = await self._rasa.send(
-                        TELEGRAM, state.conversation_id, state.pending[0]
+                        TELEGRAM,
+                        state.conversation_id,
+                        message.text,
+                        message_key=message.key,
+                        retry=message.maybe_sent,
                     )
                 except RasaUnavailable as error:
                     logger.warning(
@@ -441,16 +498,31 @@ class Bridge:
                     if not state.rasa_unavailable:
                         state.rasa_unavailable = True
                         await self._say(bot, chat_id, state, "telegram.unavailable")
+                    # Rasa may have taken it before failing to answer (a timeout, say).
+                    state.pending[0] = replace(message, maybe_sent=True)
                     await asyncio.sleep(retry_delay)
                     retry_delay = min(retry_delay * 2, self._max_retry_delay)
                     continue
-                state.pending.popleft()
                 state.rasa_unavailable = False
                 retry_delay = self._first_retry_delay
                 for reply in replies:
                     await self._send_reply(bot, chat_id, state, reply)
+                await self._mark_answered(message)
+                state.pending.popleft()
         finally:
             state.delivery = None
+
+    async def _mark_answered(self, message: WaitingMessage) -> None:
+        try:
+            await asyncio.to_thread(self._inbox.answered, message.update_id)
+        except SQLAlchemyError as error:
+            # The answer went out; the worst that can come of it is the answer again, after a
+            # restart (Rasa answers it from the conversation without running the turn).
+            logger.warning(
+                "Chat %s: cannot record that Rasa answered a message (%s)",
+                message.chat_id,
+                type(error).__name__,
+            )
 
     async def _send_reply(
         self, bot: Bot, chat_id: int, state: ChatState, reply: BotMessage
@@ -500,61 +572,3 @@ class Bridge:
             logger.error(
                 "Chat %s: Telegram refused a message (%s)", chat_id, type(refusal).__name__
             )
-
-
-def build_application(
-    token: str,
-    rasa: RasaClient,
-    api_url: str | None = None,
-    *,
-    conversation_key: str,
-    chats: ChatDirectory | None = None,
-    outbox: ReplyOutbox | None = None,
-    reply_poll_seconds: float = 1.0,
-    health_port: int | None = None,
-    first_retry_delay: float = 1.0,
-) -> Application:
-    """The bot, ready for run_polling() or run_webhook().
-
-    rasa takes the customers' messages to Rasa, and is closed when the bot shuts down.
-    api_url stands in for https://api.telegram.org (a local Bot API server, or a fake in tests).
-    conversation_key makes the conversation ids.
-    With chats, each chat is recorded there when it first talks; with an outbox too, agents'
-    replies to Telegram tickets are sent from it to those chats, looked for every
-    reply_poll_seconds. With a health_port, GET /health is served on 127.0.0.1 there.
-    """
-    if outbox is not None and chats is None:
-        raise ValueError("agents' replies need the chat directory to find their chats")
-    # The bridge schedules its own retries and polls with asyncio, so no job queue (nor
-    # APScheduler).
-    builder = ApplicationBuilder().token(token).job_queue(None)
-    if api_url:
-        api_url = api_url.rstrip("/")
-        builder = builder.base_url(f"{api_url}/bot").base_file_url(f"{api_url}/file/bot")
-    bridge = Bridge(rasa, conversation_key, chats=chats, first_retry_delay=first_retry_delay)
-    reply_sender = (
-        None
-        if outbox is None or chats is None
-        else AgentReplySender(outbox, chats, reply_poll_seconds)
-    )
-    health_server = None if health_port is None else HealthServer(bridge, rasa, health_port)
-
-    # PTB calls post_init once getMe has succeeded, i.e. once Telegram accepted the token.
-    async def start_background_work(application: Application) -> None:
-        if reply_sender is not None:
-            reply_sender.start(application.bot)
-        if health_server is not None:
-            await health_server.start()
-
-    async def stop_background_work(_application: Application) -> None:
-        if health_server is not None:
-            await health_server.stop()
-        if reply_sender is not None:
-            await reply_sender.stop()
-        await bridge.close()
-
-    application = (
-        builder.post_init(start_background_work).post_shutdown(stop_background_work).build()
-    )
-    bridge.register(application)
-    return application

@@ -7,36 +7,22 @@ conversation to Rasa. The HMAC cannot be turned back into a chat id either, so t
 records each chat's id the first time the chat talks (the telegram_conversations table): that
 is how an agent's reply to a ticket finds its way back to the chat, after a restart too.
 
-The table belongs to the bridge: its own metadata, its own migrations (migrations/telegram/),
-run as the bridge starts.
+The table is the bridge's own (tables.py).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import BigInteger, Column, String
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import declarative_base
 
+from channels.telegram.tables import TelegramConversationRow
 from telecom_assistant import trust
 from telecom_assistant.database import SessionPerCall
 
-# SQLAlchemy 1.4 ships no type information: to mypy the base is Any, as is every column.
-Base: Any = declarative_base()
 CONVERSATION_PREFIX = "telegram-"
 
 
 def rasa_sender_id(chat_id: int, conversation_key: str) -> str:
     return trust.conversation_id(CONVERSATION_PREFIX, str(chat_id), conversation_key)
-
-
-class TelegramConversationRow(Base):
-    __tablename__ = "telegram_conversations"
-
-    conversation_id = Column(String(64), primary_key=True)
-    # Telegram's ids take up to 52 bits.
-    chat_id = Column(BigInteger, nullable=False)
 
 
 class ChatDirectory(SessionPerCall):

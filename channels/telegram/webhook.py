@@ -3,13 +3,12 @@
 The bridge listens on 127.0.0.1 only, behind the proxy that holds the URL's TLS certificate
 (the production profile's nginx). Anyone who finds the URL can post to it, so the bridge sets a
 secret token with the webhook: Telegram sends it in the X-Telegram-Bot-Api-Secret-Token header
-of every update, and python-telegram-bot refuses an update without it (HTTP 403).
+of every update, and the bridge refuses an update without it (HTTP 403, updates.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from telecom_assistant.settings import LOOPBACK, Telegram
@@ -23,15 +22,10 @@ class WebhookSettings:
     port: int
     secret_token: str
 
-    def arguments(self) -> dict[str, Any]:
-        """For python-telegram-bot's Application.run_webhook (and Updater.start_webhook)."""
-        return {
-            "listen": WEBHOOK_LISTEN,
-            "port": self.port,
-            "url_path": urlsplit(self.url).path.lstrip("/"),
-            "webhook_url": self.url,
-            "secret_token": self.secret_token,
-        }
+    @property
+    def path(self) -> str:
+        """The URL's path, which the bridge serves (on WEBHOOK_LISTEN:port), without its "/"."""
+        return urlsplit(self.url).path.lstrip("/")
 
 
 def webhook_settings(telegram: Telegram) -> WebhookSettings | None:

@@ -12,7 +12,9 @@ Also takes the README's web chat screenshots (`UPDATE_SCREENSHOTS=1`).
 
 from __future__ import annotations
 
+import contextlib
 import re
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,7 +25,6 @@ import pytest
 from sqlalchemy import delete
 
 from channels.rasa_client import RasaClient
-from channels.telegram import build_application
 from telecom_assistant.accounts.sql import SqlAccountService
 from telecom_assistant.accounts.tables import VerificationCounterRow
 from telecom_assistant.database import make_engine
@@ -32,7 +33,8 @@ from telecom_assistant.settings import Settings
 from telecom_assistant.texts import text
 from telecom_assistant.trust import CHANNEL_SECRET, CONVERSATION_KEY
 from tests.actions_support import text_of
-from tests.fake_telegram import TOKEN, FakeBotApi
+from tests.bridge_harness import bridge_running, new_inbox
+from tests.fake_telegram import FakeBotApi
 from tests.stack import AGENT, LoopThread, Product, save_screenshot
 
 pytestmark = pytest.mark.model
@@ -116,32 +118,24 @@ def over_webchat(product: Product) -> list[Turn]:
 @contextmanager
 def telegram_bridge(product: Product) -> Iterator[FakeBotApi]:
     """The real bridge between the fake Bot API and the product's Rasa, on a loop of its own."""
-    loop, bot_api = LoopThread(), FakeBotApi()
+    loop, bot_api, bridge = LoopThread(), FakeBotApi(), contextlib.AsyncExitStack()
     # The secrets the stack's Rasa was started with (tests/stack.py, server_environment).
     settings = Settings.from_environment()
     rasa = RasaClient(product.stack.rasa_url, CHANNEL_SECRET.value(settings))
-    application = build_application(
-        TOKEN, rasa, loop.run(bot_api.start()), conversation_key=CONVERSATION_KEY.value(settings)
-    )
-
-    async def start() -> None:
-        await application.initialize()
-        await application.start()
-        await application.updater.start_polling(poll_interval=0.05)
-
-    async def stop() -> None:
-        await application.updater.stop()
-        await application.stop()
-        await application.shutdown()
-        await application.post_shutdown(application)
-        await bot_api.stop()
-
-    loop.run(start())
-    try:
-        yield bot_api
-    finally:
-        loop.run(stop())
-        loop.close()
+    with tempfile.TemporaryDirectory() as directory:
+        running = bridge_running(
+            rasa,
+            loop.run(bot_api.start()),
+            conversation_key=CONVERSATION_KEY.value(settings),
+            inbox=new_inbox(directory),
+        )
+        loop.run(bridge.enter_async_context(running))
+        try:
+            yield bot_api
+        finally:
+            loop.run(bridge.aclose())
+            loop.run(bot_api.stop())
+            loop.close()
 
 
 def wait_for_messages(bot_api: FakeBotApi, chat_id: int, count: int, step: object) -> None:

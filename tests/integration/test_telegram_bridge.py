@@ -8,6 +8,7 @@ import asyncio
 import logging
 import re
 import sqlite3
+import tempfile
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
@@ -19,10 +20,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from channels.rasa_client import RasaClient
-from channels.telegram import build_application
 from channels.telegram.__main__ import main as bridge_main
 from channels.telegram.bridge import TokenBucket
 from channels.telegram.conversations import ChatDirectory, rasa_sender_id
+from channels.telegram.inbox import Inbox
+from channels.telegram.updates import TELEGRAM_SECRET_HEADER
 from channels.telegram.webhook import WEBHOOK_LISTEN, WebhookSettings, webhook_settings
 from telecom_assistant import trust
 from telecom_assistant.database import make_engine
@@ -35,6 +37,7 @@ from telecom_assistant.tickets.replies import TELEGRAM, AgentReply, ReplyOutbox
 from telecom_assistant.tickets.sql import SqlTicketService
 from telecom_assistant.tickets.sql_replies import SqlReplyOutbox
 from telecom_assistant.tickets.tables import AgentReplyRow
+from tests.bridge_harness import bridge_running, new_inbox
 from tests.fake_telegram import BOT_USER, TOKEN, FakeBotApi, free_port, serve, wait_until
 from tests.integration.test_tickets import new_ticket
 
@@ -124,44 +127,36 @@ Scenario = Callable[[FakeBotApi, FakeRasa], Awaitable[None]]
 
 def run_bridge(
     scenario: Scenario,
-    webhook: WebhookSettings | None = None,
     channel_secret: str = CHANNEL_SECRET,
+    inbox: Inbox | None = None,
     **options: Any,
 ) -> None:
-    """Runs the real Application against both fakes, as run_polling (or, with webhook settings,
-    run_webhook) would, around scenario; options go to build_application."""
+    """Runs the real bridge against both fakes around scenario; options go to build_bridge.
+    Its inbox is a database of its own, unless a test gives one."""
 
-    async def main() -> None:
+    async def main(inbox: Inbox) -> None:
         telegram, rasa = FakeBotApi(), FakeRasa()
         telegram_url, rasa_url = await telegram.start(), await rasa.start()
-        application = build_application(
-            TOKEN,
-            RasaClient(rasa_url, channel_secret),
-            telegram_url,
-            conversation_key=CONVERSATION_KEY,
-            first_retry_delay=0.05,
-            reply_poll_seconds=0.05,
-            **options,
-        )
         try:
-            async with application:
-                await application.post_init(application)
-                await application.start()
-                if webhook is None:
-                    await application.updater.start_polling(poll_interval=0.05)
-                else:
-                    await application.updater.start_webhook(**webhook.arguments())
-                try:
-                    await scenario(telegram, rasa)
-                finally:
-                    await application.updater.stop()
-                    await application.stop()
+            async with bridge_running(
+                RasaClient(rasa_url, channel_secret),
+                telegram_url,
+                inbox=inbox,
+                conversation_key=CONVERSATION_KEY,
+                first_retry_delay=0.05,
+                reply_poll_seconds=0.05,
+                **options,
+            ):
+                await scenario(telegram, rasa)
         finally:
-            await application.post_shutdown(application)
             await telegram.stop()
             await rasa.stop()
 
-    asyncio.run(main())
+    if inbox is not None:
+        asyncio.run(main(inbox))
+        return
+    with tempfile.TemporaryDirectory() as directory:
+        asyncio.run(main(new_inbox(directory)))
 
 
 def en(key: str) -> str:
@@ -449,7 +444,6 @@ def test_with_the_wrong_channel_secret_rasa_refuses_and_the_log_says_why(caplog)
 # --- Webhook mode -------------------------------------------------------------------------
 
 WEBHOOK_URL = "https://bot.example.com/telegram/hook"
-TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 def test_webhook_mode_takes_only_the_updates_that_carry_the_secret_token():
@@ -488,13 +482,9 @@ def test_webhook_settings_listen_on_the_loopback_and_give_telegram_the_secret():
     settings = webhook_settings(
         telegram_settings(TELEGRAM_WEBHOOK_URL=WEBHOOK_URL, TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET)
     )
-    assert settings is not None and settings.arguments() == {
-        "listen": "127.0.0.1",
-        "port": 8443,
-        "url_path": "telegram/hook",
-        "webhook_url": WEBHOOK_URL,
-        "secret_token": WEBHOOK_SECRET,
-    }
+    assert settings == WebhookSettings(WEBHOOK_URL, 8443, WEBHOOK_SECRET)
+    assert settings.path == "telegram/hook"
+    assert WEBHOOK_LISTEN == "127.0.0.1"
     assert webhook_settings(telegram_settings(TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET)) is None
 
 
