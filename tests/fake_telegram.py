@@ -99,6 +99,8 @@ class FakeBotApi:
 
     def __init__(self) -> None:
         self.updates: list[dict[str, Any]] = []
+        # The updates the bot confirmed, which Telegram no longer sends.
+        self.forgotten: list[dict[str, Any]] = []
         self.sent: list[dict[str, Any]] = []
         # Messages refused with an error, as (chat id, text, HTTP status).
         self.refused: list[tuple[int, str, int]] = []
@@ -165,6 +167,7 @@ class FakeBotApi:
         with nothing new, the request waits up to its timeout for an update."""
         offset = int(body.get("offset") or 0)
         if offset:
+            self.forgotten += [update for update in self.updates if update["update_id"] < offset]
             self.updates = [update for update in self.updates if update["update_id"] >= offset]
         deadline = time.monotonic() + float(body.get("timeout") or 0)
         while not self.updates and time.monotonic() < deadline:

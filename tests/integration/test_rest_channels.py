@@ -20,6 +20,7 @@ from sanic import Sanic
 
 from rasa_plugins.channels import AssistantRestInput, TelegramBridgeInput, WebChatInput
 from telecom_assistant.trust import CHANNEL_SECRET_HEADER
+from tests.scripted_rasa import ScriptedRasa
 
 SECRET = "s" * 40
 CHANNELS = (AssistantRestInput, TelegramBridgeInput, WebChatInput)
@@ -141,3 +142,67 @@ def test_a_failed_turn_is_answered_and_logged_without_the_message(secret, caplog
     assert "can't" in answer.json()[0]["text"] or "reach" in answer.json()[0]["text"]
     assert "RuntimeError" in caplog.text
     assert "482913" not in caplog.text
+
+
+# --- A message sent again with its key ------------------------------------------------------
+
+KEY = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+
+
+def post_with_key(scenario: Callable[[httpx.AsyncClient, ScriptedRasa], Awaitable[None]]) -> None:
+    """Runs scenario with a client for the Telegram channel of a ScriptedRasa."""
+
+    async def main() -> None:
+        rasa = ScriptedRasa(SECRET)
+        url = await rasa.start()
+        try:
+            async with httpx.AsyncClient(
+                base_url=f"{url}/webhooks/telegram", headers={CHANNEL_SECRET_HEADER: SECRET}
+            ) as client:
+                await scenario(client, rasa)
+        finally:
+            await rasa.stop()
+
+    asyncio.run(main())
+
+
+def test_a_message_sent_again_with_its_key_is_answered_without_running_its_turn_again():
+    body = {"sender": "c1", "message": "13800000018", "message_id": KEY}
+    answer = [{"recipient_id": "c1", "text": "echo: 13800000018"}]
+
+    async def scenario(client: httpx.AsyncClient, rasa: ScriptedRasa) -> None:
+        rasa.slow["13800000018"] = 0.6  # as a turn waits for the conversation's lock
+        # The first request gives up waiting; the turn runs on.
+        with pytest.raises(httpx.ReadTimeout):
+            await client.post("/webhook", json=body, timeout=0.2)
+        # Sent again while the turn runs: answered when it ends.
+        while_running = await client.post("/webhook", json={**body, "retry": True})
+        # Sent again after it ended (by a channel program restarted meanwhile, say): answered
+        # from the conversation.
+        after = await client.post("/webhook", json={**body, "retry": True})
+        assert while_running.json() == after.json() == answer
+        assert rasa.turns == [("c1", "13800000018", KEY)]
+
+    post_with_key(scenario)
+
+
+def test_the_same_words_under_another_key_are_a_new_message():
+    async def scenario(client: httpx.AsyncClient, rasa: ScriptedRasa) -> None:
+        for key in (KEY, KEY[::-1]):
+            body = {"sender": "c1", "message": "yes", "message_id": key, "retry": True}
+            assert (await client.post("/webhook", json=body)).json()[0]["text"] == "echo: yes"
+        assert rasa.turns_of("yes") == 2
+
+    post_with_key(scenario)
+
+
+@pytest.mark.parametrize("key", ["short", "x" * 65, "a key with spaces", 12345678])
+def test_a_key_that_is_not_one_is_refused(key):
+    async def scenario(client: httpx.AsyncClient, rasa: ScriptedRasa) -> None:
+        body = {"sender": "c1", "message": "hi", "message_id": key}
+        refused = await client.post("/webhook", json=body)
+        assert refused.status_code == 400
+        assert "message_id must be" in refused.json()["error"]
+        assert rasa.turns == []
+
+    post_with_key(scenario)

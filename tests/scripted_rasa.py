@@ -1,0 +1,75 @@
+"""Rasa's real channels (rasa_plugins/channels.py) served by Sanic on 127.0.0.1, with a scripted
+turn in place of the model and the actions. A turn answers "echo: <text>", takes as long as a
+test says, and is recorded in an in-memory tracker store as Rasa records it (the message with
+its key, then the bot's messages), so that a retry finds what an earlier request's turn said.
+
+    rasa = ScriptedRasa(CHANNEL_SECRET)
+    rasa_url = await rasa.start()
+    ...
+    assert rasa.turns_of("a message") == 1
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections import Counter
+from types import SimpleNamespace
+from typing import Any
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import BotUttered, UserUttered
+from sanic import Sanic
+
+from rasa_plugins.channels import AssistantRestInput, TelegramBridgeInput, WebChatInput
+from telecom_assistant.settings import Settings
+
+CHANNELS = (AssistantRestInput, TelegramBridgeInput, WebChatInput)
+
+
+class ScriptedRasa:
+    def __init__(self, channel_secret: str) -> None:
+        self._settings = Settings.from_environment({"TELECOM_CHANNEL_SECRET": channel_secret})
+        self.tracker_store = InMemoryTrackerStore(Domain.empty())
+        # Every turn run, as (conversation, text, key).
+        self.turns: list[tuple[str, str | None, str | None]] = []
+        # Text -> seconds its turn takes.
+        self.slow: dict[str, float] = {}
+        self._server: Any = None
+
+    async def start(self) -> str:
+        # Sanic rewrites its request handler at a server's start-up, which breaks the next
+        # server of the process; in test mode it keeps the original.
+        Sanic.test_mode = True
+        app = Sanic(f"rasa{uuid.uuid4().hex}")
+        app.ctx.agent = SimpleNamespace(tracker_store=self.tracker_store)
+        for channel in CHANNELS:
+            blueprint = channel(self._settings).blueprint(self._turn)
+            app.blueprint(blueprint, url_prefix=f"/webhooks/{channel.name()}")
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self._server = await app.create_server(
+            sock=sock, return_asyncio_server=True, access_log=False
+        )
+        await self._server.startup()
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+    async def stop(self) -> None:
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _turn(self, message: UserMessage) -> None:
+        self.turns.append((message.sender_id, message.text, message.message_id))
+        await asyncio.sleep(self.slow.get(message.text or "", 0))
+        answer = f"echo: {message.text}"
+        tracker = await self.tracker_store.get_or_create_tracker(message.sender_id)
+        tracker.update(UserUttered(message.text, message_id=message.message_id))
+        tracker.update(BotUttered(answer))
+        await self.tracker_store.save(tracker)
+        await message.output_channel.send_text_message(message.sender_id, answer)
+
+    def turns_of(self, text: str) -> int:
+        return Counter(turn_text for _, turn_text, _ in self.turns)[text]
