@@ -36,8 +36,9 @@ class ScriptedRasa:
         self.tracker_store = InMemoryTrackerStore(Domain.empty())
         # Every turn run, as (conversation, text, key).
         self.turns: list[tuple[str, str | None, str | None]] = []
-        # Text -> seconds its turn takes.
+        # Text -> seconds its turn takes; other turns take turn_seconds.
         self.slow: dict[str, float] = {}
+        self.turn_seconds = 0.0
         self._server: Any = None
 
     async def start(self) -> str:
@@ -63,7 +64,7 @@ class ScriptedRasa:
 
     async def _turn(self, message: UserMessage) -> None:
         self.turns.append((message.sender_id, message.text, message.message_id))
-        await asyncio.sleep(self.slow.get(message.text or "", 0))
+        await asyncio.sleep(self.slow.get(message.text or "", self.turn_seconds))
         answer = f"echo: {message.text}"
         tracker = await self.tracker_store.get_or_create_tracker(message.sender_id)
         tracker.update(UserUttered(message.text, message_id=message.message_id))

@@ -87,6 +87,8 @@ def language_from_telegram(language_code: str | None) -> str:
 MAX_BACKLOG = 50
 # Every so many updates, the inbox forgets the long-answered ones.
 UPDATES_BETWEEN_CLEAN_UPS = 1000
+# How long a stop waits for answers on their way to Telegram.
+STOP_GRACE_SECONDS = 10.0
 
 
 class TokenBucket:
@@ -126,6 +128,8 @@ class ChatState:
     pending: deque[WaitingMessage] = field(default_factory=deque)
     delivery: asyncio.Task[None] | None = None
     rasa_unavailable: bool = False
+    # While Rasa's answer to the head of the queue goes out to Telegram: a stop waits for it.
+    answering: bool = False
     # Set once the customer has been asked to slow down, so a flood gets one notice, not many.
     told_to_slow_down: bool = False
     # Callback data key -> Rasa payload, for payloads that do not fit in callback data.
@@ -184,6 +188,7 @@ class Bridge:
         # Update id -> the text its handler wants Rasa to read, until `receive` stores it.
         self._for_rasa: dict[int, str] = {}
         self._updates_received = 0
+        self._stopping = False
 
     @property
     def queued_messages(self) -> int:
@@ -252,8 +257,19 @@ class Bridge:
             logger.info("Resuming %d message(s) that wait for Rasa", len(waiting))
 
     async def close(self) -> None:
-        """Stops the delivery tasks; what they had not delivered waits in the inbox."""
+        """Stops the delivery tasks; what they had not delivered waits in the inbox.
+
+        A delivery waiting for Rasa stops at once: Rasa knows the message by its key, so the
+        next start gets the answer without the turn running again. One whose answer is on its
+        way to Telegram stops once the answer is out and recorded: cut short, the answer would
+        go out again after the restart (Telegram cannot tell a message sent twice)."""
+        self._stopping = True
         deliveries = [state.delivery for state in self._chat_states.values() if state.delivery]
+        for state in self._chat_states.values():
+            if state.delivery is not None and not state.answering:
+                state.delivery.cancel()
+        if deliveries:
+            await asyncio.wait(deliveries, timeout=STOP_GRACE_SECONDS)
         for delivery in deliveries:
             delivery.cancel()
         await asyncio.gather(*deliveries, return_exceptions=True)
@@ -477,7 +493,7 @@ class Bridge:
         try:
             # No await between the last look at the queue and clearing `delivery` (finally),
             # so a message queued meanwhile always finds either this task or none.
-            while state.pending:
+            while state.pending and not self._stopping:
                 message = state.pending[0]
                 try:
                     replies = await self._rasa.send(
@@ -505,9 +521,13 @@ class Bridge:
                     continue
                 state.rasa_unavailable = False
                 retry_delay = self._first_retry_delay
-                for reply in replies:
-                    await self._send_reply(bot, chat_id, state, reply)
-                await self._mark_answered(message)
+                state.answering = True
+                try:
+                    for reply in replies:
+                        await self._send_reply(bot, chat_id, state, reply)
+                    await self._mark_answered(message)
+                finally:
+                    state.answering = False
                 state.pending.popleft()
         finally:
             state.delivery = None
