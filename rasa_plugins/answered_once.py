@@ -14,8 +14,8 @@ without running the turn again:
   pay for that look-up.
 
 A turn still running on another Rasa server (several behind one lock store, docs/scaling-up.md)
-is not seen; the channel programs' timeouts outlast Rasa's lock wait so that a retry finds it
-finished.
+is not seen: a retry that reaches another server while the first is still at the message can
+run the turn again.
 """
 
 from __future__ import annotations

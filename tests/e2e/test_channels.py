@@ -12,6 +12,7 @@ Also takes the README's web chat screenshots (`UPDATE_SCREENSHOTS=1`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import tempfile
@@ -22,15 +23,16 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 
-from channels.rasa_client import RasaClient
+from channels.rasa_client import BotMessage, RasaClient
 from telecom_assistant.accounts.sql import SqlAccountService
-from telecom_assistant.accounts.tables import VerificationCounterRow
+from telecom_assistant.accounts.tables import SmsOutboxRow, VerificationCounterRow
 from telecom_assistant.database import make_engine
 from telecom_assistant.language import ENGLISH
 from telecom_assistant.settings import Settings
 from telecom_assistant.texts import text
+from telecom_assistant.tickets.replies import TELEGRAM
 from telecom_assistant.trust import CHANNEL_SECRET, CONVERSATION_KEY
 from tests.actions_support import text_of
 from tests.bridge_harness import bridge_running, new_inbox
@@ -192,6 +194,43 @@ def test_a_shared_telegram_contact_is_verified_in_one_turn(product):
         wait_for_messages(bot_api, chat_id, 4, "the code")
         assert bot_api.texts_to(chat_id)[3] == text_of("utter_verified", name=CUSTOMER_NAME)
     ten_minutes_later(product)  # the code it used counts against the number's three
+
+
+def codes_sent(product: Product) -> int:
+    with make_engine(product.stack.database_url).connect() as connection:
+        return connection.scalar(
+            select(func.count()).select_from(SmsOutboxRow).where(SmsOutboxRow.msisdn == LINE)
+        )
+
+
+def test_a_number_sent_again_with_its_key_is_answered_again_but_sends_one_code(product):
+    """What the Telegram bridge does after a timeout or a restart, against the real Rasa: the
+    second sending gets the first one's answer, and the turn (which sends a code by SMS) ran
+    once."""
+    ten_minutes_later(product)
+    settings = Settings.from_environment()
+    conversation = f"telegram-{uuid.uuid4().hex}"
+
+    async def send_the_number_twice() -> tuple[list[BotMessage], list[BotMessage]]:
+        rasa = RasaClient(product.stack.rasa_url, CHANNEL_SECRET.value(settings))
+        try:
+            await rasa.send(TELEGRAM, conversation, "how much data have I got left?")
+            key = uuid.uuid4().hex
+            first = await rasa.send(TELEGRAM, conversation, LINE, message_key=key)
+            again = await rasa.send(TELEGRAM, conversation, LINE, message_key=key, retry=True)
+            return first, again
+        finally:
+            await rasa.close()
+
+    before = codes_sent(product)
+    first, again = asyncio.run(send_the_number_twice())
+    assert [message.text for message in first] == [
+        text_of("utter_code_sent", masked=MASKED_LINE),
+        text_of("utter_ask_otp_code"),
+    ]
+    assert again == first
+    assert codes_sent(product) == before + 1
+    ten_minutes_later(product)
 
 
 def test_the_same_conversation_reads_the_same_on_every_channel(product):
