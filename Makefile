@@ -15,8 +15,8 @@ test:              ## what CI runs: lint, then every tier, with Chromium and ngi
 	@$(MAKE) --no-print-directory lint
 	.venv/bin/telecom test
 
-test-fast: venv    ## unit and integration tiers: no trained model, no browser, on both cores (under two minutes)
-	.venv/bin/telecom test tests/unit tests/integration -n 2 -m "not model and not browser"
+test-fast: venv    ## unit and integration tiers: no trained model, no browser, nothing slow, on both cores (under two minutes)
+	.venv/bin/telecom test tests/unit tests/integration -n 2 -m "not model and not browser and not slow"
 
 lint: venv         ## ruff (lint and format), mypy, and the import contracts of docs/architecture.md
 	.venv/bin/ruff check .

@@ -151,6 +151,7 @@ def test_a_bridge_killed_while_rasa_takes_a_message_answers_it_once_when_it_star
     assert fakes.telegram.texts_to(42) == ["echo: 13800000018"]
 
 
+@pytest.mark.slow
 def test_across_a_hundred_restarts_under_a_steady_stream_nothing_is_lost_or_run_twice(
     fakes, tmp_path
 ):
