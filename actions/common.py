@@ -45,8 +45,10 @@ from telecom_assistant.language import (
     says_problem_gone,
     says_problem_persists,
 )
+from telecom_assistant.satisfaction.service import SatisfactionService
 from telecom_assistant.settings import Verification
 from telecom_assistant.texts import find_text, label_key, local_name, text
+from telecom_assistant.tickets.live import LiveChats
 from telecom_assistant.tickets.model import Category
 from telecom_assistant.tickets.service import TicketService
 
@@ -81,16 +83,49 @@ _tickets: TicketService | None = None
 _verification = Verification()
 
 
+_live_chats: LiveChats | None = None
+_satisfaction: SatisfactionService | None = None
+
+
 class NotInstalled(RuntimeError):
     """An action needs a service nobody installed."""
 
 
-def install(accounts: AccountService, tickets: TicketService, verification: Verification) -> None:
+def install(
+    accounts: AccountService,
+    tickets: TicketService,
+    verification: Verification,
+    live_chats: LiveChats | None = None,
+    satisfaction: SatisfactionService | None = None,
+) -> None:
     """What every action of this process uses: the backend (one engine and pool; a session per
-    call) and how long a verification lasts."""
+    call), how long a verification lasts, live chat with agents (without: nobody chats), and
+    where ratings are kept (without: nobody is asked to rate)."""
     use_account_service(accounts)
     use_ticket_service(tickets)
     use_verification(verification)
+    use_live_chats(live_chats)
+    use_satisfaction_service(satisfaction)
+
+
+def use_live_chats(live_chats: LiveChats | None) -> None:
+    global _live_chats
+    _live_chats = live_chats
+
+
+def live_chats() -> LiveChats | None:
+    """Live chat with agents, if this process offers it."""
+    return _live_chats
+
+
+def use_satisfaction_service(service: SatisfactionService | None) -> None:
+    global _satisfaction
+    _satisfaction = service
+
+
+def satisfaction_service() -> SatisfactionService | None:
+    """Where ratings are kept, if this process asks customers for them (actions/satisfaction.py)."""
+    return _satisfaction
 
 
 def account_service() -> AccountService:

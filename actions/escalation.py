@@ -30,6 +30,7 @@ from actions.common import (
     hand_over,
     handoff_taken,
     language,
+    live_chats,
     logger,
     pending_confirmation,
     ticket_service,
@@ -62,6 +63,7 @@ from telecom_assistant.tickets.model import (
     TranscriptTurn,
     is_fraud,
 )
+from telecom_assistant.tickets.replies import REPLY_CHANNELS
 
 ESCALATION = "escalation"
 COMPLAINT_FORM = "complaint_form"
@@ -512,6 +514,8 @@ class ActionFileTicket(Action):
             dispatcher.utter_message(
                 response="utter_fraud_advice" if new.fraud else "utter_spam_advice"
             )
+        else:
+            offer_a_person(dispatcher, filing.ticket)
         return [*handoff_taken(tracker), *_cleared()]
 
     @staticmethod
@@ -519,6 +523,30 @@ class ActionFileTicket(Action):
         if trigger is Trigger.SPAM:
             return f"{tracker.get_slot(SPAM_SENDER)}: {tracker.get_slot(SPAM_CONTENT)}"
         return tracker.get_slot(COMPLAINT_DESCRIPTION) or ""
+
+
+def offer_a_person(dispatcher: CollectingDispatcher, ticket: Ticket) -> None:
+    """During service hours, puts the customer in line for an agent in this chat; outside them,
+    says when the desk opens. Nothing where nobody can chat (the bare REST API, or a process
+    without live chat)."""
+    live = live_chats()
+    if live is None or ticket.channel not in REPLY_CHANNELS:
+        return
+    now = live.clock()
+    if not live.hours.are_open(now):
+        dispatcher.utter_message(
+            response="utter_agents_away",
+            hours=str(live.hours),
+            opens=format_datetime(live.hours.next_opening(now)),
+        )
+        return
+    try:
+        live.desk.request_person(ticket.id)
+    except SQLAlchemyError:
+        # The ticket is filed and will be answered; the chat simply goes on with the assistant.
+        logger.exception("live desk unavailable")
+        return
+    dispatcher.utter_message(response="utter_agent_requested")
 
 
 def utter_filing(

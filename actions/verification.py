@@ -48,6 +48,7 @@ from actions.forms import (
     Reading,
     answering_a_question,
 )
+from actions.satisfaction import offer_rating
 from telecom_assistant.accounts.msisdn import find_msisdns, mask_msisdn, normalise_msisdn
 from telecom_assistant.accounts.service import OTP_LENGTH, VerificationOutcome
 from telecom_assistant.texts import format_datetime
@@ -289,7 +290,8 @@ class ActionSignOut(Action):
 
 
 class ActionGoodbye(Action):
-    """A goodbye ends the verification too: whoever picks up the device next is a stranger."""
+    """A goodbye ends the verification too: whoever picks up the device next is a stranger.
+    It ends the conversation: one the assistant handled alone is offered a rating."""
 
     def name(self) -> str:
         return "action_goodbye"
@@ -298,4 +300,4 @@ class ActionGoodbye(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         dispatcher.utter_message(response="utter_goodbye")
-        return verification_ended()
+        return [*verification_ended(), *offer_rating(tracker, closing=True)]

@@ -10,9 +10,11 @@ from console.app import create_app
 from telecom_assistant.accounts.sql import SqlAccountService
 from telecom_assistant.agents.accounts import AgentAccounts
 from telecom_assistant.database import make_engine
+from telecom_assistant.satisfaction.sql import SqlSatisfactionService
 from telecom_assistant.schema import Area, migrate
 from telecom_assistant.settings import LOOPBACK, PRODUCTION, Settings, SettingsError
 from telecom_assistant.tickets.sql import SqlTicketService
+from telecom_assistant.tickets.sql_live import SqlLiveDesk
 from telecom_assistant.web import exit_if_port_taken
 
 
@@ -46,12 +48,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     exit_if_port_taken(parser, args.host, args.port)
     engine = make_engine(settings.database_url)
-    migrate(engine, [Area.ACCOUNTS, Area.TICKETS, Area.AGENTS])
+    migrate(engine, [Area.ACCOUNTS, Area.TICKETS, Area.AGENTS, Area.SATISFACTION])
     app = create_app(
         SqlTicketService(engine),
         SqlAccountService(engine),
         AgentAccounts(engine),
         always_secure_cookies=args.secure_cookies,
+        live_desk=SqlLiveDesk(engine),
+        satisfaction=SqlSatisfactionService(engine),
     )
     # One worker: the sign-in lock-out is counted in this process's memory.
     # No banner: `telecom run` prints one summary for every part.

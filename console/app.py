@@ -1,4 +1,5 @@
-"""The agent console's web app: the ticket queue, the ticket page and the hot spots.
+"""The agent console's web app: the inbox (the ticket queue, kept up to date as it changes), the
+ticket page and the hot spots.
 
 Every route but /login, /health and /static needs a signed-in agent, and every POST of a
 signed-in agent must carry the session's CSRF token. Both are checked in one request
@@ -20,10 +21,10 @@ from __future__ import annotations
 import base64
 import hmac
 import json
-import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import quote, urlencode
@@ -37,6 +38,9 @@ from sanic.response import json as json_response
 
 from console.chart import PALETTE, Series, stacked_bar_chart
 from console.i18n import Translator, pick_language
+from console.live import add_live_routes
+from console.queue_watch import QueueWatch, stream_queue_events
+from console.reports import add_reports
 from telecom_assistant.accounts.msisdn import mask_msisdn
 from telecom_assistant.accounts.service import (
     AccountService,
@@ -48,17 +52,25 @@ from telecom_assistant.accounts.service import (
 from telecom_assistant.agents.accounts import Agent, AgentAccounts, AgentSession, Lockout, parse_ip
 from telecom_assistant.clock import Clock, operator_now
 from telecom_assistant.language import LANGUAGES
-from telecom_assistant.texts import other_language
+from telecom_assistant.satisfaction.service import SatisfactionService
+from telecom_assistant.satisfaction.surveys import TicketSurveys
+from telecom_assistant.texts import catalogue, format_datetime, other_language, text
+from telecom_assistant.tickets.live import LiveDesk
 from telecom_assistant.tickets.model import (
+    CHANNELS,
     QUEUE_SORTS,
     TRANSITIONS,
     Category,
+    Deadline,
     IllegalTransition,
     Priority,
     QueueFilter,
+    QueueView,
     Status,
     Ticket,
+    TranscriptTurn,
     UnknownTicket,
+    queue_views,
 )
 from telecom_assistant.tickets.replies import (
     REPLY_CHANNELS,
@@ -78,15 +90,22 @@ CSRF_FIELD = "csrf_token"
 LOGIN_FORM_SECONDS = 10 * 60
 LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
 PUBLIC_PATHS = frozenset({"/login", "/health"})
+# Sent by the console's scripts with what a page fetches by itself (fresh rows, a refreshed
+# conversation): not a sign that the agent is there.
+BACKGROUND_HEADER = "X-Console-Background"
 SAFE_METHODS = ("GET", "HEAD")  # they change nothing, so they need no CSRF token
 STATIC_PREFIX = "/static/"
 RECENT_BILLS = 3
+OTHER_TICKETS = 10
+LAST_MESSAGE_LENGTH = 80
+# The canned replies are the catalogue's console.canned.<name>.label and .text.
+CANNED_PREFIX = "console.canned."
 NOTE_MAX_LENGTH = 2000
 DEFAULT_SORT = "due"
 ACTIVE_STATUSES = tuple(status for status in Status if status.is_active)
 CATEGORY_COLOURS = dict(zip(Category, PALETTE, strict=True))
 
-EnumType = TypeVar("EnumType", Status, Category, Priority)
+EnumType = TypeVar("EnumType", Status, Category, Priority, QueueView)
 
 
 @dataclass(frozen=True)
@@ -105,6 +124,41 @@ class CustomerSummary:
     subscriptions: Sequence[Subscription] = ()
 
 
+@dataclass(frozen=True)
+class InboxRow:
+    """A line of the inbox: the ticket, who wrote in, what was said last, what is late."""
+
+    ticket: Ticket
+    customer: str  # the name on the verified line's account, else the contact number as shown
+    last_turn: TranscriptTurn | None
+    last_message: str  # the last turn's text, on one short line
+    missed: tuple[Deadline, ...]
+
+
+@dataclass(frozen=True)
+class InboxTab:
+    view: QueueView
+    count: int
+    url: str  # the queue with the same filters, in this view
+
+
+@dataclass(frozen=True)
+class Inbox:
+    """The queue page: its filters, the tabs with their counts, the chosen tab's rows."""
+
+    wanted: QueueFilter
+    shown_view: QueueView
+    tabs: Sequence[InboxTab]
+    rows: Sequence[InboxRow]
+
+
+@dataclass(frozen=True)
+class CannedReply:
+    name: str
+    label: str  # in the agent's language
+    text: str  # in the ticket's language, filled in for this ticket
+
+
 def create_app(
     tickets: TicketService,
     accounts: AccountService,
@@ -112,13 +166,18 @@ def create_app(
     clock: Clock = operator_now,
     name: str = "agent_console",
     always_secure_cookies: bool = False,
+    live_desk: LiveDesk | None = None,
+    satisfaction: SatisfactionService | None = None,
 ) -> Sanic:
     """`always_secure_cookies` marks cookies Secure even on a request over plain http (the
     production profile); otherwise only requests that came over HTTPS get Secure cookies, since
     browsers do not send a Secure cookie back over http://127.0.0.1."""
     app = Sanic(name)
     app.config.ALWAYS_SECURE_COOKIES = always_secure_cookies
-    views = ConsoleViews(tickets, accounts, agents, clock)
+    watch = QueueWatch(tickets)
+    # With a satisfaction store, resolving a ticket asks its customer for a rating.
+    surveys = TicketSurveys(tickets, satisfaction) if satisfaction is not None else None
+    views = ConsoleViews(tickets, accounts, agents, clock, watch, surveys)
     app.static("/static", str(PACKAGE_DIR / "static"), name="static")
     app.add_route(views.health, "/health", methods=["GET"], name="health")
     app.add_route(views.login_form, "/login", methods=["GET"], name="login_form")
@@ -128,6 +187,8 @@ def create_app(
         views.switch_language, "/lang/<language>", methods=["GET"], name="switch_language"
     )
     app.add_route(views.queue, "/", methods=["GET"], name="queue")
+    app.add_route(views.queue_rows, "/queue/rows", methods=["GET"], name="queue_rows")
+    app.add_route(views.queue_events, "/events/queue", methods=["GET"], name="queue_events")
     app.add_route(views.ticket, "/tickets/<ticket_id>", methods=["GET"], name="ticket")
     app.add_route(
         views.change_status, "/tickets/<ticket_id>/status", methods=["POST"], name="change_status"
@@ -138,8 +199,21 @@ def create_app(
     app.add_route(views.add_note, "/tickets/<ticket_id>/notes", methods=["POST"], name="add_note")
     app.add_route(views.reply, "/tickets/<ticket_id>/reply", methods=["POST"], name="reply")
     app.add_route(views.hotspots, "/hotspots", methods=["GET"], name="hotspots")
+    if satisfaction is not None:
+        add_reports(app, views._render, tickets, satisfaction, clock)
+    if live_desk is not None:
+        add_live_routes(
+            app,
+            live_desk,
+            tickets,
+            views.templates,
+            clock,
+            views._flash,
+            lambda request, key: views._translator(request)(key),
+        )
     app.register_middleware(views.require_agent, "request")
     app.register_middleware(views.add_security_headers, "response")
+    app.register_listener(watch.stop, "before_server_stop")
     app.error_handler.add(UnknownTicket, views.unknown_ticket)
     app.error_handler.add(NotFound, views.not_found)
     return app
@@ -154,11 +228,15 @@ class ConsoleViews:
         accounts: AccountService,
         agents: AgentAccounts,
         clock: Clock,
+        watch: QueueWatch,
+        surveys: TicketSurveys | None = None,
     ) -> None:
         self.tickets = tickets
+        self.surveys = surveys
         self.accounts = accounts
         self.agents = agents
         self.clock = clock
+        self.watch = watch
         self.templates = Environment(
             loader=FileSystemLoader(str(PACKAGE_DIR / "templates")),
             autoescape=True,
@@ -170,6 +248,8 @@ class ConsoleViews:
             categories=tuple(Category),
             priorities=tuple(Priority),
             sorts=tuple(QUEUE_SORTS),
+            channels=CHANNELS,
+            Deadline=Deadline,
             note_max_length=NOTE_MAX_LENGTH,
             reply_max_length=REPLY_MAX_LENGTH,
         )
@@ -255,23 +335,43 @@ class ConsoleViews:
         return _language_redirect(request, language, _safe_next(request.args.get("next")))
 
     async def queue(self, request: Request) -> HTTPResponse:
-        wanted = _queue_filter(request.args)
-        now = self.clock()
-        rows = [(ticket, ticket.is_overdue(now)) for ticket in self.tickets.queue(wanted)]
-        return self._render(request, "queue.html", active="queue", wanted=wanted, rows=rows)
+        return self._render(request, "queue.html", active="queue", inbox=self._inbox(request))
+
+    async def queue_rows(self, request: Request) -> HTTPResponse:
+        """The queue page's tabs and rows alone, for its script to swap in when the queue
+        changes; the same query string as the page."""
+        return self._render_block(request, "queue.html", "inbox", inbox=self._inbox(request))
+
+    async def queue_events(self, request: Request) -> None:
+        await stream_queue_events(request, self.watch)
 
     async def ticket(self, request: Request, ticket_id: str) -> HTTPResponse:
         ticket = self.tickets.get(ticket_id)
+        customer = self._customer_summary(ticket.msisdn) if ticket.msisdn else None
+        can_reply = ticket.channel in REPLY_CHANNELS
+        t = self._translator(request)
+        reply_language = _reply_language(ticket, t)
+        canned = _canned_replies(t, reply_language, ticket, customer) if can_reply else []
+        other_tickets = self._other_tickets(ticket)
         return self._render(
             request,
             "ticket.html",
             ticket=ticket,
-            overdue=ticket.is_overdue(self.clock()),
+            missed=ticket.missed_deadlines(self.clock()),
             contact_number=_shown_contact_number(ticket),
             next_statuses=[status for status in Status if status in TRANSITIONS[ticket.status]],
-            customer=self._customer_summary(ticket.msisdn) if ticket.msisdn else None,
-            can_reply=ticket.channel in REPLY_CHANNELS,
+            customer=customer,
+            can_reply=can_reply,
             reaches_at_once=ticket.channel == TELEGRAM,
+            canned=canned,
+            reply_language=reply_language,
+            reply_language_name=text("language.name", reply_language),
+            # A canned reply chosen without the page's script (?canned=<name>) is filled in.
+            reply_draft=next(
+                (reply.text for reply in canned if reply.name == request.args.get("canned")), ""
+            ),
+            other_tickets=other_tickets,
+            other_conversations=_other_conversations(ticket, other_tickets),
         )
 
     async def change_status(self, request: Request, ticket_id: str) -> HTTPResponse:
@@ -281,7 +381,7 @@ class ConsoleViews:
             self._flash(request, response, "error", "console.flash.choose_status")
             return response
         try:
-            self.tickets.change_status(ticket_id, wanted, by=_agent(request).username)
+            changed = self.tickets.change_status(ticket_id, wanted, by=_agent(request).username)
         except IllegalTransition as refused:
             t = self._translator(request)
             self._flash(
@@ -293,6 +393,8 @@ class ConsoleViews:
                 wanted=t.label(refused.wanted),
             )
             return response
+        if self.surveys is not None:
+            self.surveys.status_changed(changed)
         self._flash(
             request,
             response,
@@ -385,7 +487,58 @@ class ConsoleViews:
 
     def _agent_session(self, request: Request) -> AgentSession | None:
         token = request.cookies.get(SESSION_COOKIE)
-        return self.agents.session(token) if token else None
+        if not token:
+            return None
+        # A page's own refreshes and event streams keep the agent signed in only as long as
+        # the agent does something: an open console must still time out when left alone.
+        by_itself = (
+            request.headers.get(BACKGROUND_HEADER) is not None
+            or request.path.endswith("/events")
+            or request.path.startswith("/events/")
+        )
+        return self.agents.session(token, touch=not by_itself)
+
+    def _inbox(self, request: Request) -> Inbox:
+        """The queue page's tabs with their counts and the rows of the chosen view: the
+        filters narrow every view alike."""
+        wanted = _queue_filter(request.args)
+        shown = _member(QueueView, request.args.get("view")) or QueueView.ALL
+        waiting = {ticket.id for ticket in self.tickets.waiting_for_person()}
+        views = queue_views(self.tickets.queue(wanted), _agent(request).username, waiting)
+        now = self.clock()
+        names = self._customer_names(views[shown])
+        return Inbox(
+            wanted=wanted,
+            shown_view=shown,
+            tabs=[InboxTab(view, len(views[view]), _view_url(request, view)) for view in QueueView],
+            rows=[_inbox_row(ticket, names, now) for ticket in views[shown]],
+        )
+
+    def _customer_names(self, tickets: Iterable[Ticket]) -> dict[str, str]:
+        """The account holder's name of each verified line among the tickets."""
+        names = {}
+        for msisdn in {ticket.msisdn for ticket in tickets if ticket.msisdn}:
+            try:
+                names[msisdn] = self.accounts.get_line(msisdn).customer_name
+            except UnknownLine:
+                continue
+        return names
+
+    def _other_tickets(self, ticket: Ticket) -> list[Ticket]:
+        """The customer's other tickets, newest first: those of the same verified line or the
+        same contact number."""
+        numbers = dict.fromkeys(
+            number for number in (ticket.msisdn, ticket.contact_number) if number
+        )
+        found = {
+            other.id: other
+            for number in numbers
+            # One more than shown: the list may hold this ticket.
+            for other in self.tickets.tickets_for_line(number, OTHER_TICKETS + 1)
+            if other.id != ticket.id
+        }
+        newest_first = sorted(found.values(), key=lambda other: other.created_at, reverse=True)
+        return newest_first[:OTHER_TICKETS]
 
     def _customer_summary(self, msisdn: str) -> CustomerSummary:
         try:
@@ -410,21 +563,34 @@ class ConsoleViews:
     def _render(
         self, request: Request, template: str, status: int = 200, **context: object
     ) -> HTTPResponse:
-        t = self._translator(request)
-        agent_session: AgentSession | None = getattr(request.ctx, "agent_session", None)
         flash = _read_flash(request)
         body = self.templates.get_template(template).render(
-            t=t,
-            agent=agent_session.agent if agent_session else None,
-            csrf_token=agent_session.csrf_token if agent_session else None,
-            flash=flash,
-            language_switch_url=_language_switch_url(request, t, signed_in=bool(agent_session)),
-            **context,
+            self._page_context(request, flash=flash, **context)
         )
         response = html(body, status=status)
         if flash is not None:
             _drop_cookie(request, response, FLASH_COOKIE)
         return response
+
+    def _render_block(
+        self, request: Request, template: str, block: str, **context: object
+    ) -> HTTPResponse:
+        """One block of a page, for the page's script to swap in. Not a visit: the flash
+        message waiting for the next page stays."""
+        page = self.templates.get_template(template)
+        parts = page.blocks[block](page.new_context(self._page_context(request, **context)))
+        return html("".join(parts))
+
+    def _page_context(self, request: Request, **context: object) -> dict[str, object]:
+        t = self._translator(request)
+        agent_session: AgentSession | None = getattr(request.ctx, "agent_session", None)
+        return {
+            "t": t,
+            "agent": agent_session.agent if agent_session else None,
+            "csrf_token": agent_session.csrf_token if agent_session else None,
+            "language_switch_url": _language_switch_url(request, t, signed_in=bool(agent_session)),
+            **context,
+        }
 
     def _login_page(
         self,
@@ -584,24 +750,93 @@ def _members(kind: type[EnumType], values: Iterable[str]) -> tuple[EnumType, ...
 
 
 def _queue_filter(args) -> QueueFilter:
-    """The queue's query string; a bare / shows the tickets someone still has to work on."""
-    if not args:
+    """The queue's query string; a bare / (in any view) shows the tickets someone still has to
+    work on."""
+    if not any(name != "view" for name in args):
         return QueueFilter(statuses=ACTIVE_STATUSES)
     sort = args.get("sort", DEFAULT_SORT)
     return QueueFilter(
         statuses=_members(Status, args.getlist("status", [])),
         categories=_members(Category, args.getlist("category", [])),
         priorities=_members(Priority, args.getlist("priority", [])),
-        # Typed by the agent: "rest, telegram" asks for either.
-        channels=tuple(
-            channel
-            for typed in args.getlist("channel", [])
-            for channel in re.split(r"[\s,，]+", typed)
-            if channel
-        ),
+        channels=tuple(channel for channel in CHANNELS if channel in args.getlist("channel", [])),
         overdue_only="overdue" in args,
         sort=sort if sort in QUEUE_SORTS else DEFAULT_SORT,
     )
+
+
+def _view_url(request: Request, view: QueueView) -> str:
+    kept = [(name, value) for name, value in request.query_args if name != "view"]
+    return "/?" + urlencode([*kept, ("view", view.value)])
+
+
+def _inbox_row(ticket: Ticket, names: dict[str, str], now: datetime) -> InboxRow:
+    last_turn = ticket.transcript[-1] if ticket.transcript else None
+    return InboxRow(
+        ticket=ticket,
+        customer=names.get(ticket.msisdn or "") or _shown_contact_number(ticket),
+        last_turn=last_turn,
+        last_message=_one_short_line(last_turn.text) if last_turn else "",
+        missed=ticket.missed_deadlines(now),
+    )
+
+
+def _one_short_line(message: str) -> str:
+    """A message on one line of at most LAST_MESSAGE_LENGTH characters, cut after a word where
+    it has spaces (Chinese has none: cut anywhere)."""
+    line = " ".join(message.split())
+    if len(line) <= LAST_MESSAGE_LENGTH:
+        return line
+    cut = line[: LAST_MESSAGE_LENGTH - 1]
+    words, space, _ = cut.rpartition(" ")
+    if space and len(words) > LAST_MESSAGE_LENGTH // 2:
+        cut = words
+    return cut + "…"
+
+
+def _reply_language(ticket: Ticket, t: Translator) -> str:
+    """The ticket's language, in which its customer reads replies; the agent's for a ticket
+    in a language the console has no texts in."""
+    return ticket.language if ticket.language in LANGUAGES else t.language
+
+
+def _canned_replies(
+    t: Translator, language: str, ticket: Ticket, customer: CustomerSummary | None
+) -> list[CannedReply]:
+    """The catalogue's canned replies (console.canned.*), named in the agent's language and
+    written in ``language``, with the customer's name, the ticket and its deadline."""
+    if customer is not None and customer.line is not None:
+        name = customer.line.customer_name
+    else:
+        name = text("console.canned_no_name", language)
+    names = [
+        key.removeprefix(CANNED_PREFIX).removesuffix(".text")
+        for key in catalogue(language)
+        if key.startswith(CANNED_PREFIX) and key.endswith(".text")
+    ]
+    return [
+        CannedReply(
+            name=canned,
+            label=t(f"{CANNED_PREFIX}{canned}.label"),
+            text=text(
+                f"{CANNED_PREFIX}{canned}.text",
+                language,
+                name=name,
+                ticket_id=ticket.id,
+                deadline=format_datetime(ticket.due),
+            ),
+        )
+        for canned in names
+    ]
+
+
+def _other_conversations(ticket: Ticket, others: Iterable[Ticket]) -> dict[str, list[Ticket]]:
+    """The customer's other conversations, each with the tickets filed from it."""
+    conversations: dict[str, list[Ticket]] = {}
+    for other in others:
+        if other.conversation_id != ticket.conversation_id:
+            conversations.setdefault(other.conversation_id, []).append(other)
+    return conversations
 
 
 def _shown_contact_number(ticket: Ticket) -> str:

@@ -26,6 +26,10 @@ class Translator(Texts):
         this language; anyone else (an agent's username in the history) as stored."""
         return find_text(f"console.speaker.{speaker}", self.language) or speaker
 
+    def channel(self, channel: str) -> str:
+        """A channel by its name in this language; one the catalogue does not know as stored."""
+        return find_text(f"console.channel.{channel}", self.language) or channel
+
 
 def pick_language(chosen: str | None, accept_language: str | None) -> str:
     """The agent's own choice (the ``lang`` cookie) first, else the browser's preference."""

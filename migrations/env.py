@@ -15,6 +15,7 @@ TABLES = {
     "tickets": "telecom_assistant.tickets.tables",
     "agents": "telecom_assistant.agents.tables",
     "telegram": "channels.telegram.tables",
+    "satisfaction": "telecom_assistant.satisfaction.tables",
 }
 
 area = context.config.attributes["area"]

@@ -49,12 +49,14 @@ RETENTION_INTERVAL_SECONDS = 24 * 3600
 
 
 def seed(args: argparse.Namespace) -> int:
+    from demo.satisfaction import seed_demo_ratings
     from demo.seed import DEMO_LINES, reset_database
     from demo.tickets import seed_demo_tickets
 
     engine, today = make_engine(args.settings.database_url), operator_now().date()
     reset_database(engine, today)
     tickets = seed_demo_tickets(engine, today)
+    seed_demo_ratings(engine, today)
     print(
         f"Seeded {shown(args.settings.database_url)} with {len(DEMO_LINES)} demo lines and "
         f"{tickets} tickets."
@@ -190,6 +192,10 @@ def benchmark(args: argparse.Namespace) -> int:
         from ops.benchmark.recovery import measure_recovery
 
         return measure_recovery(model)
+    if args.live_chat:
+        from ops.benchmark.live_chat import measure_live_chat
+
+        return measure_live_chat(model)
     load = LoadSettings(
         args.concurrency,
         args.think_time,
@@ -566,6 +572,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="instead: kill the action server mid-conversation under the "
         "supervisor; prints the seconds until real answers come back",
+    )
+    command.add_argument(
+        "--live-chat",
+        action="store_true",
+        help="instead: a web chat customer and a console agent talk live; prints how long "
+        "a message takes each way",
     )
     command.add_argument(
         "--production",

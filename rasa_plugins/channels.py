@@ -14,6 +14,10 @@
   `input_channel` from the request body, and a ticket's channel decides where an agent's
   reply goes.
 - The text is cleaned of control and invisible characters before anything reads it.
+- While an agent talks with the customer (a live chat, telecom_assistant/tickets/live.py), the
+  customer's message goes to the agent (kept with the ticket, masked) and the assistant runs no
+  turn and says nothing; while a ticket is open, each turn the assistant answers is kept with it
+  too, so the agent reads what the customer said after the filing.
 - A message sent again is answered, not run again (answered_once.py): a channel program that
   gives each message a key (`message_id` in the body) may send it again after a timeout or a
   restart of its own, and gets the turn's answer without the turn (its actions: a second code
@@ -22,8 +26,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +41,13 @@ from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.response import json as json_response
+from sqlalchemy.exc import SQLAlchemyError
 
 from rasa_plugins import speedups
 from rasa_plugins.answered_once import AnsweredOnce, InvalidMessageKey, message_key
 from rasa_plugins.log_redaction import redact_logs
+from telecom_assistant.clock import operator_now
+from telecom_assistant.database import make_engine
 from telecom_assistant.language import (
     ENGLISH,
     LANGUAGES,
@@ -46,6 +56,8 @@ from telecom_assistant.language import (
 )
 from telecom_assistant.settings import PRODUCTION, Settings
 from telecom_assistant.text import clean_message
+from telecom_assistant.tickets.live import LiveDesk
+from telecom_assistant.tickets.sql_live import SqlLiveDesk
 from telecom_assistant.trust import CHANNEL_SECRET, CHANNEL_SECRET_HEADER, same_secret
 
 DOMAIN_FILE = Path(__file__).resolve().parents[1] / "domain.yml"
@@ -67,11 +79,18 @@ def unavailable_texts() -> dict[str, str]:
 
 
 class AssistantRestInput(RestInput):
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, live_desk: LiveDesk | None = None) -> None:
+        """Without a live desk, every message goes to the assistant (tests of the channel)."""
         super().__init__()
-        # Rasa builds its channels once, at start-up (credentials.yml): the settings are read
-        # then.
         self._settings = settings or Settings.from_environment()
+        self._live_desk = live_desk
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> AssistantRestInput:
+        """How Rasa builds the channel (credentials.yml), once, at start-up: the settings are
+        read then, and the live desk is the assistant's database."""
+        settings = Settings.from_environment()
+        return cls(settings, _live_desk_on(settings.database_url))
 
     @classmethod
     def name(cls) -> str:
@@ -92,7 +111,16 @@ class AssistantRestInput(RestInput):
         secret = CHANNEL_SECRET.value(self._settings) if self.requires_secret() else None
         answered_once = AnsweredOnce()
 
+        live_desk = self._live_desk
+
         async def run_turn(message: UserMessage) -> None:
+            """The assistant's turn, or the agent's message; always an answer, unless an agent
+            has the conversation."""
+            if live_desk is not None and await _to_the_agent(live_desk, message):
+                return
+            started_at = operator_now()
+            collector = message.output_channel
+            assert isinstance(collector, CollectingOutputChannel)
             try:
                 await on_new_message(message)
             except Exception as failure:
@@ -103,6 +131,12 @@ class AssistantRestInput(RestInput):
                     message.sender_id,
                     type(failure).__name__,
                 )
+            if not collector.messages:
+                # The tracker may be out of reach too: judge the language by the message.
+                language = detect_language(message.text or "") or ENGLISH
+                await collector.send_text_message(message.sender_id, texts[language])
+            elif live_desk is not None:
+                await _keep_with_open_ticket(live_desk, message, collector.messages, started_at)
 
         async def receive(request: Request) -> HTTPResponse:
             try:
@@ -120,17 +154,10 @@ class AssistantRestInput(RestInput):
             )
             if key is None:
                 await run_turn(message)
-                answer = collector.messages
-            else:
-                agent = getattr(request.app.ctx, "agent", None)
-                retry = request.json.get("retry") is True
-                answer = await answered_once.answer(message, run_turn, agent, retry=retry)
-            if not answer:
-                # The tracker may be out of reach too: judge the language by the message.
-                language = detect_language(message.text or "") or ENGLISH
-                await collector.send_text_message(message.sender_id, texts[language])
-                answer = collector.messages
-            return json_response(answer)
+                return json_response(collector.messages)
+            agent = getattr(request.app.ctx, "agent", None)
+            retry = request.json.get("retry") is True
+            return json_response(await answered_once.answer(message, run_turn, agent, retry=retry))
 
         blueprint = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
         blueprint.route("/", methods=["GET"])(self._health)
@@ -159,6 +186,36 @@ class AssistantRestInput(RestInput):
             return json_response({"error": "unauthorized"}, status=401)
 
         return refuse_without_secret
+
+
+@functools.cache
+def _live_desk_on(database_url: str) -> LiveDesk:
+    """One live desk (one engine and its pool) for the three channels of the process."""
+    return SqlLiveDesk(make_engine(database_url))
+
+
+async def _to_the_agent(live_desk: LiveDesk, message: UserMessage) -> bool:
+    """Whether an agent has the conversation, who then has the message. The live desk's
+    database out of reach: the assistant answers, rather than nobody."""
+    try:
+        return await asyncio.to_thread(
+            live_desk.take_customer_message, message.sender_id, message.text or ""
+        )
+    except SQLAlchemyError as failure:
+        logger.error("Cannot reach the live desk: %s", type(failure).__name__)
+        return False
+
+
+async def _keep_with_open_ticket(
+    live_desk: LiveDesk, message: UserMessage, answer: list[dict[str, Any]], started_at: datetime
+) -> None:
+    said = [entry["text"] for entry in answer if entry.get("text")]
+    try:
+        await asyncio.to_thread(
+            live_desk.record_turn, message.sender_id, message.text or "", said, started_at
+        )
+    except SQLAlchemyError as failure:
+        logger.error("Cannot keep a turn with its ticket: %s", type(failure).__name__)
 
 
 class TelegramBridgeInput(AssistantRestInput):

@@ -41,6 +41,7 @@ class Area(Enum):
     TICKETS = "tickets"  # tickets, transcripts, status history, notes, agents' replies
     AGENTS = "agents"  # the console's agents and their sessions
     TELEGRAM = "telegram"  # the Telegram bridge's chat directory (channels/telegram/)
+    SATISFACTION = "satisfaction"  # ratings and the conversations the assistant closed
 
     @property
     def version_table(self) -> str:

@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from telecom_assistant.database import PROJECT_ROOT
+from telecom_assistant.service_hours import ServiceHours
 
 EMBEDDED, PRODUCTION = "embedded", "production"
 PROFILES = (EMBEDDED, PRODUCTION)
@@ -73,6 +74,13 @@ def _count(unit: str) -> Callable[[str], int]:
         return int(raw)
 
     return read
+
+
+def _service_hours(raw: str) -> ServiceHours:
+    try:
+        return ServiceHours.parse(raw)
+    except ValueError as problem:
+        raise _Unusable(f"{problem}.") from problem
 
 
 def _minutes(raw: str) -> float:
@@ -451,6 +459,14 @@ class Settings(_Variables):
         "Conversations and demo SMS older than this are deleted (`telecom retention`, and "
         "`telecom run` at start and daily).",
         _count("days"),
+    )
+    service_hours: ServiceHours = setting(
+        "TELECOM_SERVICE_HOURS",
+        ServiceHours.parse("08:00-22:00"),
+        "When agents take live chats, every day, in China time (HH:MM-HH:MM). Outside them an "
+        "escalated customer is told when the desk opens, and the ticket is answered later.",
+        _service_hours,
+        shown_default="`08:00-22:00`",
     )
     telegram: Telegram = field(default_factory=Telegram)
     production: Production = field(default_factory=Production)

@@ -105,6 +105,8 @@ class FakeBotApi:
         # Messages refused with an error, as (chat id, text, HTTP status).
         self.refused: list[tuple[int, str, int]] = []
         self.answered_callbacks: list[str] = []
+        # Chat actions the bot showed ("typing"), as (chat id, action).
+        self.chat_actions: list[tuple[int, str]] = []
         # Chats whose customer blocked the bot: messages to them are refused with 403.
         self.blocked_chats: set[int] = set()
         # While set, every message is refused with 502, as when Telegram is in trouble.
@@ -154,6 +156,9 @@ class FakeBotApi:
             self.webhook = {}
             result = True
         elif method == "setMyCommands":
+            result = True
+        elif method == "sendChatAction":
+            self.chat_actions.append((int(body["chat_id"]), body["action"]))
             result = True
         else:
             return web.json_response(

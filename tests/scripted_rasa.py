@@ -26,13 +26,16 @@ from sanic import Sanic
 
 from rasa_plugins.channels import AssistantRestInput, TelegramBridgeInput, WebChatInput
 from telecom_assistant.settings import Settings
+from telecom_assistant.tickets.live import LiveDesk
 
 CHANNELS = (AssistantRestInput, TelegramBridgeInput, WebChatInput)
 
 
 class ScriptedRasa:
-    def __init__(self, channel_secret: str) -> None:
+    def __init__(self, channel_secret: str, live_desk: LiveDesk | None = None) -> None:
+        """With a live desk, the channels route a live chat's messages to it, as in Rasa."""
         self._settings = Settings.from_environment({"TELECOM_CHANNEL_SECRET": channel_secret})
+        self._live_desk = live_desk
         self.tracker_store = InMemoryTrackerStore(Domain.empty())
         # Every turn run, as (conversation, text, key).
         self.turns: list[tuple[str, str | None, str | None]] = []
@@ -48,7 +51,7 @@ class ScriptedRasa:
         app = Sanic(f"rasa{uuid.uuid4().hex}")
         app.ctx.agent = SimpleNamespace(tracker_store=self.tracker_store)
         for channel in CHANNELS:
-            blueprint = channel(self._settings).blueprint(self._turn)
+            blueprint = channel(self._settings, self._live_desk).blueprint(self._turn)
             app.blueprint(blueprint, url_prefix=f"/webhooks/{channel.name()}")
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))

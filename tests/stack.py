@@ -30,6 +30,8 @@ from ops.parts import BIN
 from telecom_assistant.database import PROJECT_ROOT
 from telecom_assistant.settings import Settings, local_url
 
+ALWAYS_OPEN = "00:00-24:00"
+
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 T = TypeVar("T")
 
@@ -74,7 +76,9 @@ def start_stack(
     """Start both servers; `action_port` pointing nowhere simulates a dead action server.
     Conversations stay in Rasa's memory (each test's are its own), or with
     `keep_conversations` in the embedded profile's tracker store, in workdir/tracker.db."""
-    env = server_environment(database_url)
+    # Agents are in around the clock: what the assistant says after a filing does not depend
+    # on the hour the tests run at.
+    env = {**server_environment(database_url), "TELECOM_SERVICE_HOURS": ALWAYS_OPEN}
     actions = [] if action_port is not None else [action_server_part(workdir, env)]
     action_url = actions[0].url if actions else local_url(action_port)
     endpoints = (

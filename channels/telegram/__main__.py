@@ -24,6 +24,7 @@ from channels.telegram.webhook import webhook_settings
 from telecom_assistant.database import make_engine
 from telecom_assistant.schema import Area, migrate
 from telecom_assistant.settings import Settings, SettingsError
+from telecom_assistant.tickets.sql_live import SqlLiveDesk
 from telecom_assistant.tickets.sql_replies import SqlReplyOutbox
 from telecom_assistant.trust import CHANNEL_SECRET, CONVERSATION_KEY
 from telecom_assistant.web import port_in_use
@@ -74,6 +75,7 @@ def main() -> int:
         inbox=Inbox(engine),
         chats=ChatDirectory(engine),
         outbox=SqlReplyOutbox(engine),
+        live_desk=SqlLiveDesk(engine),
         health_port=health_port,
         webhook=webhook_settings(settings.telegram),
     )

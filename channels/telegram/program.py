@@ -18,6 +18,7 @@ from channels.telegram.health import HealthServer
 from channels.telegram.inbox import Inbox
 from channels.telegram.updates import WebhookReceiver, poll
 from channels.telegram.webhook import WebhookSettings
+from telecom_assistant.tickets.live import LiveDesk
 from telecom_assistant.tickets.replies import ReplyOutbox
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,8 @@ def build_bridge(
     inbox: Inbox,
     chats: ChatDirectory | None = None,
     outbox: ReplyOutbox | None = None,
-    reply_poll_seconds: float = 1.0,
+    live_desk: LiveDesk | None = None,
+    reply_poll_seconds: float = 0.25,
     health_port: int | None = None,
     webhook: WebhookSettings | None = None,
     first_retry_delay: float = 1.0,
@@ -100,7 +102,7 @@ def build_bridge(
     conversation_key makes the conversation ids; the inbox keeps the messages for Rasa.
     With chats, each chat is recorded there when it first talks; with an outbox too, agents'
     replies to Telegram tickets are sent from it to those chats, looked for every
-    reply_poll_seconds. With a health_port, GET /health is served on 127.0.0.1 there. With
+    reply_poll_seconds, and with a live_desk the chat shows when an agent is typing. With a health_port, GET /health is served on 127.0.0.1 there. With
     webhook settings, Telegram posts the updates; without, the bridge polls for them.
     """
     if outbox is not None and chats is None:
@@ -120,7 +122,7 @@ def build_bridge(
         reply_sender=(
             None
             if outbox is None or chats is None
-            else AgentReplySender(outbox, chats, reply_poll_seconds)
+            else AgentReplySender(outbox, chats, reply_poll_seconds, live_desk)
         ),
         health_server=None if health_port is None else HealthServer(bridge, rasa, health_port),
         webhook=webhook,

@@ -16,6 +16,7 @@ from channels.webchat.app import create_app
 from telecom_assistant.database import make_engine
 from telecom_assistant.schema import Area, migrate
 from telecom_assistant.settings import LOOPBACK, PRODUCTION, Settings, SettingsError
+from telecom_assistant.tickets.sql_live import SqlLiveDesk
 from telecom_assistant.tickets.sql_replies import SqlReplyOutbox
 from telecom_assistant.trust import CHANNEL_SECRET, CONVERSATION_KEY
 from telecom_assistant.web import exit_if_port_taken
@@ -53,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         RasaClient(args.rasa_url, channel_secret),
         SqlReplyOutbox(engine),
         conversation_key,
+        live_desk=SqlLiveDesk(engine),
         always_secure_cookies=settings.profile == PRODUCTION,
     )
     # No banner: `telecom run` prints one summary for every part.

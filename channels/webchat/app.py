@@ -26,12 +26,13 @@ from sanic.response import json as json_response
 from sqlalchemy.exc import SQLAlchemyError
 
 from channels.rasa_client import RasaClient, RasaUnavailable
+from channels.webchat.live import LiveLine, reply_for_page
 from channels.webchat.sessions import Sessions
-from telecom_assistant.clock import CHINA_TIME
 from telecom_assistant.language import ENGLISH, LANGUAGES
 from telecom_assistant.text import clean_message
 from telecom_assistant.texts import text, texts_of
-from telecom_assistant.tickets.replies import WEBCHAT, AgentReply, ReplyOutbox
+from telecom_assistant.tickets.live import LiveDesk
+from telecom_assistant.tickets.replies import WEBCHAT, ReplyOutbox
 from telecom_assistant.web import SECURITY_HEADERS
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -52,11 +53,13 @@ def create_app(
     outbox: ReplyOutbox,
     conversation_key: str,
     *,
+    live_desk: LiveDesk | None = None,
     always_secure_cookies: bool = False,
     name: str = "webchat",
 ) -> Sanic:
     """`rasa` takes the customers' messages to Rasa, and is closed when the server stops;
-    `conversation_key` signs the session cookies and derives the sender ids.
+    `conversation_key` signs the session cookies and derives the sender ids. With a
+    `live_desk`, the page has its live line (live.py): agents' messages at once, typing, end.
     `always_secure_cookies` (the production profile) marks the cookie Secure even when this
     server cannot tell that the browser used HTTPS."""
     app = Sanic(name)
@@ -70,6 +73,11 @@ def create_app(
     app.add_route(relay.message, "/api/message", methods=["POST"], name="message")
     app.add_route(inbox.replies, "/api/inbox", methods=["GET"], name="inbox")
     app.add_route(inbox.acknowledge, "/api/inbox/ack", methods=["POST"], name="inbox_ack")
+    if live_desk is not None:
+        line = LiveLine(outbox, live_desk, sessions)
+        app.add_route(line.events, "/api/events", methods=["GET"], name="events")
+        app.add_route(line.typing, "/api/typing", methods=["POST"], name="typing")
+        app.add_route(line.end, "/api/end", methods=["POST"], name="end")
     app.exception(SQLAlchemyError)(database_unavailable)
     app.register_middleware(refuse_cross_origin_posts, "request")
     app.register_middleware(sessions.read, "request")
@@ -203,7 +211,7 @@ class ReplyInbox:
             return _error(401, "no_session")
         # The outbox blocks on the database: a slow one must not hold up the chat's relay.
         pending = await asyncio.to_thread(self.outbox.pending, WEBCHAT, sender)
-        return json_response({"replies": [_reply_for_page(reply) for reply in pending]})
+        return json_response({"replies": [reply_for_page(reply) for reply in pending]})
 
     async def acknowledge(self, request: Request) -> HTTPResponse:
         body = _json_object(request)
@@ -219,12 +227,6 @@ class ReplyInbox:
             return _error(400, "invalid_ids")
         delivered = await asyncio.to_thread(self.outbox.mark_delivered, reply_ids, sender)
         return json_response({"delivered": delivered})
-
-
-def _reply_for_page(reply: AgentReply) -> dict:
-    # Stored times are naive China time: say so, or the browser would read them as its own.
-    at = reply.at.replace(tzinfo=CHINA_TIME).isoformat()
-    return {"id": reply.id, "text": reply.for_customer(), "at": at}
 
 
 def _json_object(request: Request) -> dict | None:

@@ -73,15 +73,21 @@ class Sessions:
                 "A web chat session cookie that does not verify, from %s: ignored", request.ip
             )
 
+    def end(self, request: Request) -> None:
+        """Forget the session: the browser drops its cookie (the customer ended the chat)."""
+        request.ctx.end_session = True
+        request.ctx.set_cookie = True
+
     async def write(self, request: Request, response: BaseHTTPResponse) -> None:
         if not getattr(request.ctx, "set_cookie", False):
             return
-        response.cookies[SESSION_COOKIE] = self.cookie_for(request.ctx.session_id)
+        ended = getattr(request.ctx, "end_session", False)
+        response.cookies[SESSION_COOKIE] = "" if ended else self.cookie_for(request.ctx.session_id)
         cookie = response.cookies[SESSION_COOKIE]
         cookie["httponly"] = True
         cookie["samesite"] = "Strict"
         cookie["path"] = "/"
-        cookie["max-age"] = SESSION_MAX_AGE_SECONDS
+        cookie["max-age"] = 0 if ended else SESSION_MAX_AGE_SECONDS
         if self._always_secure or came_over_https(
             request.scheme, request.ip, request.headers.get("x-forwarded-proto")
         ):

@@ -334,8 +334,9 @@ class AgentAccounts(SessionPerCall):
             )
         return token, csrf_token
 
-    def session(self, token: str) -> AgentSession | None:
-        """The live session of this token, its idle timeout restarted; None once expired."""
+    def session(self, token: str, *, touch: bool = True) -> AgentSession | None:
+        """The live session of this token, its idle timeout restarted (unless not `touch`:
+        what a page fetches by itself is no sign of the agent); None once expired."""
         now = self._now()
         with self._session() as session:
             found = session.execute(
@@ -349,7 +350,8 @@ class AgentAccounts(SessionPerCall):
             if row.expires_at <= now:
                 session.delete(row)
                 return None
-            row.expires_at = _expiry(created_at=row.created_at, last_seen=now)
+            if touch:
+                row.expires_at = _expiry(created_at=row.created_at, last_seen=now)
             return AgentSession(
                 agent=Agent(agent.username, agent.display_name),
                 csrf_token=row.csrf_token,

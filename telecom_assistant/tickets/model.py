@@ -9,7 +9,7 @@ lives here so that it is tested once and shared by the assistant and the agent c
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -206,9 +206,15 @@ class Delivery(str, enum.Enum):
     FAILED = "failed"  # the channel refused it for good, e.g. the customer blocked the bot
 
 
+# Who speaks in a transcript.
+CUSTOMER = "customer"
+ASSISTANT = "assistant"
+AGENT = "agent"
+
+
 @dataclass(frozen=True)
 class TranscriptTurn:
-    speaker: str  # "customer", "assistant" or "agent"
+    speaker: str  # CUSTOMER, ASSISTANT or AGENT
     text: str
     at: datetime
     # Agents' replies only: who wrote it and whether it has reached the customer.
@@ -233,6 +239,15 @@ class Note:
 
 # The channel of a ticket whose channel is not known, or whose name no channel has.
 UNKNOWN_CHANNEL = "unknown"
+# The channels a ticket can come from, by the name it records (Rasa's input channels).
+CHANNELS = ("webchat", "telegram", "rest", UNKNOWN_CHANNEL)
+
+
+class Deadline(str, enum.Enum):
+    """The two promises a ticket carries, each shown and marked on its own."""
+
+    RESPONSE = "response"  # an agent's first answer
+    REPAIR = "repair"  # a fault's repair
 
 
 @dataclass(frozen=True)
@@ -279,13 +294,20 @@ class Ticket:
     history: Sequence[StatusChange] = field(default_factory=tuple)
     notes: Sequence[Note] = field(default_factory=tuple)
 
-    def is_overdue(self, now: datetime) -> bool:
-        """No agent answered in time, or a fault is still unrepaired past its deadline."""
+    def missed_deadlines(self, now: datetime) -> tuple[Deadline, ...]:
+        """The deadlines passed unmet: no agent answered in time, or a fault is still
+        unrepaired past its repair deadline. A resolved or closed ticket misses none."""
         if not self.status.is_active:
-            return False
-        late_response = self.responded_at is None and now > self.response_due
-        late_repair = self.repair_due is not None and now > self.repair_due
-        return late_response or late_repair
+            return ()
+        missed = []
+        if self.responded_at is None and now > self.response_due:
+            missed.append(Deadline.RESPONSE)
+        if self.repair_due is not None and now > self.repair_due:
+            missed.append(Deadline.REPAIR)
+        return tuple(missed)
+
+    def is_overdue(self, now: datetime) -> bool:
+        return bool(self.missed_deadlines(now))
 
     @property
     def due(self) -> datetime:
@@ -321,6 +343,29 @@ QUEUE_SORTS = {
 
 def sort_queue(tickets: Iterable[Ticket], sort: str) -> list[Ticket]:
     return sorted(tickets, key=QUEUE_SORTS.get(sort, QUEUE_SORTS["due"]))
+
+
+class QueueView(str, enum.Enum):
+    """The inbox's tabs: slices of the filtered queue."""
+
+    MINE = "mine"  # assigned to the signed-in agent
+    UNASSIGNED = "unassigned"
+    ALL = "all"
+    WAITING = "waiting"  # the customer waits for a person to answer
+
+
+def queue_views(
+    tickets: Sequence[Ticket], agent: str, waiting: Collection[str]
+) -> dict[QueueView, list[Ticket]]:
+    """Each view's tickets, in the queue's order; ``waiting`` holds the ids of the tickets
+    whose customer waits for a person."""
+    belongs = {
+        QueueView.MINE: lambda ticket: ticket.assigned_to == agent,
+        QueueView.UNASSIGNED: lambda ticket: ticket.assigned_to is None,
+        QueueView.ALL: lambda ticket: True,
+        QueueView.WAITING: lambda ticket: ticket.id in waiting,
+    }
+    return {view: [ticket for ticket in tickets if belongs[view](ticket)] for view in QueueView}
 
 
 @dataclass(frozen=True)

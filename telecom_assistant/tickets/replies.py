@@ -29,6 +29,20 @@ REPLY_CHANNELS = frozenset({TELEGRAM, WEBCHAT})
 REPLY_MAX_LENGTH = 2000
 
 
+class ReplyKind(str, enum.Enum):
+    LETTER = "letter"  # an agent's answer to the ticket, read whenever: under a heading
+    LIVE = "live"  # an agent's message in a live chat (tickets/live.py): as it is, signed
+    NOTICE = "notice"  # the desk's own word: an agent joined or left, a request for a rating
+
+
+@dataclass(frozen=True)
+class ReplyButton:
+    """A button under a message; pressing it sends `payload` as the customer's message."""
+
+    title: str
+    payload: str
+
+
 class RefusalReason(str, enum.Enum):
     EMPTY = "empty"
     TOO_LONG = "too_long"
@@ -55,9 +69,16 @@ class AgentReply:
     at: datetime
     delivery: Delivery = Delivery.PENDING
     delivered_at: datetime | None = None
+    kind: ReplyKind = ReplyKind.LETTER
+    # The agent's name as the customer reads it; None for the desk's notices.
+    author_name: str | None = None
+    buttons: tuple[ReplyButton, ...] = ()
 
     def for_customer(self) -> str:
-        """The words the customer reads, the same on every channel."""
+        """The words the customer reads, the same on every channel: a letter under its
+        heading, with how to answer; a live message and a notice as they are."""
+        if self.kind is not ReplyKind.LETTER:
+            return self.text
         language = self.language if self.language in LANGUAGES else ENGLISH
         heading = text("reply.heading", language, ticket_id=self.ticket_id)
         return f"{heading}\n\n{self.text}\n\n{text('reply.how_to_answer', language)}"

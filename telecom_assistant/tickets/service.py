@@ -7,7 +7,7 @@ operator with its own CRM writes another against this class.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 from telecom_assistant.tickets.model import (
     Filing,
@@ -17,6 +17,7 @@ from telecom_assistant.tickets.model import (
     Status,
     Ticket,
 )
+from telecom_assistant.tickets.replies import ReplyButton
 
 
 class TicketService(abc.ABC):
@@ -38,6 +39,13 @@ class TicketService(abc.ABC):
     def queue(self, wanted: QueueFilter) -> Sequence[Ticket]: ...
 
     @abc.abstractmethod
+    def activity_mark(self) -> Hashable:
+        """A cheap summary of the desk, equal between two calls only if nothing the queue
+        shows changed in between: a ticket filed, its status, owner or conversation (a turn, a
+        reply, a note), a customer starting or ending a wait for a person. The console polls
+        it to know when to refresh the pages agents have open."""
+
+    @abc.abstractmethod
     def change_status(self, ticket_id: str, status: Status, by: str) -> Ticket:
         """Raises IllegalTransition for a move the lifecycle does not allow."""
 
@@ -51,6 +59,15 @@ class TicketService(abc.ABC):
     def reply(self, ticket_id: str, agent: str, text: str) -> Ticket:
         """Queue a message to the ticket's customer on their channel (see replies.py); it
         joins the transcript at once. Raises ReplyRefused."""
+
+    @abc.abstractmethod
+    def notify(self, ticket_id: str, text: str, buttons: Sequence[ReplyButton] = ()) -> None:
+        """The desk's own message to the ticket's customer (a request for a rating, say), with
+        buttons, through the reply outbox; not part of the transcript."""
+
+    @abc.abstractmethod
+    def waiting_for_person(self) -> Sequence[Ticket]:
+        """The tickets whose customer waits in the chat for an agent, longest waiting first."""
 
     @abc.abstractmethod
     def hotspots(self) -> HotspotReport:

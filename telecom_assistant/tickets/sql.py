@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 
@@ -20,7 +20,10 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from telecom_assistant.database import SessionPerCall
 from telecom_assistant.text import clean_message
+from telecom_assistant.tickets.live import LiveState
 from telecom_assistant.tickets.model import (
+    AGENT,
+    ASSISTANT,
     HOTSPOT_DAYS,
     REPEAT_WINDOW,
     UNKNOWN_CHANNEL,
@@ -47,18 +50,19 @@ from telecom_assistant.tickets.model import (
     response_due,
     sort_queue,
 )
-from telecom_assistant.tickets.replies import check_reply
+from telecom_assistant.tickets.replies import ReplyButton, ReplyKind, check_reply
 from telecom_assistant.tickets.service import TicketService
+from telecom_assistant.tickets.sql_replies import stored_buttons
 from telecom_assistant.tickets.tables import (
     AgentReplyRow,
+    LiveChatRow,
+    TicketFollowUpRow,
     TicketNoteRow,
     TicketRow,
     TicketStatusRow,
     TicketTurnRow,
 )
 
-ASSISTANT = "assistant"
-AGENT = "agent"
 FILING_ATTEMPTS = 5
 # A description or a turn longer than this is cut: redaction and the console both read it
 # whole, and no customer types more in one message.
@@ -66,6 +70,9 @@ TEXT_MAX_LENGTH = 10_000
 CUT_MARK = "…"
 # Cutting may split a number in two; the part left at the end could escape redaction.
 _TRAILING_NUMBER = re.compile(r"[\d\s.\-()]+$")
+# Tables that only grow (turns, status changes, notes, replies, follow-ups): the activity
+# mark reads their newest ids.
+_APPENDED_TO = (TicketTurnRow, TicketStatusRow, TicketNoteRow, AgentReplyRow, TicketFollowUpRow)
 
 
 class SqlTicketService(SessionPerCall, TicketService):
@@ -188,6 +195,29 @@ class SqlTicketService(SessionPerCall, TicketService):
             tickets = [ticket for ticket in tickets if ticket.is_overdue(now)]
         return sort_queue(tickets, wanted.sort)
 
+    def activity_mark(self) -> Hashable:
+        # A newest id comes from an index, however long the tables grow. Tickets and live
+        # chats also change in place: the few being worked on (owned, or in a chat) are read.
+        newest = [
+            select(func.max(TicketRow.id)).scalar_subquery(),
+            select(func.max(TicketRow.created_at)).scalar_subquery(),
+            *(select(func.max(table.id)).scalar_subquery() for table in _APPENDED_TO),
+        ]
+        with self._session() as session:
+            added = tuple(session.execute(select(*newest)).one())
+            owners = session.execute(
+                select(TicketRow.id, TicketRow.assigned_to).where(
+                    TicketRow.assigned_to.is_not(None),
+                    TicketRow.status.in_([status.value for status in Status if status.is_active]),
+                )
+            ).all()
+            live_chats = session.execute(
+                select(LiveChatRow.id, LiveChatRow.state, LiveChatRow.agent).where(
+                    LiveChatRow.state != LiveState.ENDED.value
+                )
+            ).all()
+        return added, frozenset(map(tuple, owners)), frozenset(map(tuple, live_chats))
+
     def hotspots(self) -> HotspotReport:
         today = self._now().date()
         since = datetime.combine(today - timedelta(days=HOTSPOT_DAYS - 1), time.min)
@@ -249,6 +279,33 @@ class SqlTicketService(SessionPerCall, TicketService):
             row.responded_at = row.responded_at or now
             session.flush()
             return _ticket(row)
+
+    def notify(self, ticket_id: str, text: str, buttons: Sequence[ReplyButton] = ()) -> None:
+        with self._session() as session:
+            row = self._row(session, ticket_id)
+            row.replies.append(
+                AgentReplyRow(
+                    channel=row.channel,
+                    conversation_id=row.conversation_id,
+                    language=row.language,
+                    author="desk",
+                    text=check_reply(row.channel, clean_message(text)),
+                    at=self._now(),
+                    delivery=Delivery.PENDING.value,
+                    kind=ReplyKind.NOTICE.value,
+                    buttons=stored_buttons(buttons),
+                )
+            )
+
+    def waiting_for_person(self) -> Sequence[Ticket]:
+        with self._session() as session:
+            rows = session.scalars(
+                select(TicketRow)
+                .join(LiveChatRow, LiveChatRow.ticket_id == TicketRow.id)
+                .where(LiveChatRow.state == LiveState.WAITING.value)
+                .order_by(LiveChatRow.requested_at)
+            ).all()
+            return [_ticket(row) for row in rows]
 
     @staticmethod
     def _row(session: Session, ticket_id: str) -> TicketRow:
@@ -331,16 +388,29 @@ def _turn_rows(new: NewTicket) -> list[TicketTurnRow]:
 
 
 def _transcript(row: TicketRow) -> tuple[TranscriptTurn, ...]:
-    """The conversation up to the filing, then the agents' replies, in time order."""
+    """The conversation up to the filing, then what was said since (the agents' replies and
+    live messages, the customer's and the assistant's follow-ups), in time order. The desk's
+    notices (an agent joined, a rating asked for) are not part of the conversation."""
     turns = [TranscriptTurn(turn.speaker, turn.text, turn.at) for turn in row.turns]
-    replies = [
-        TranscriptTurn(
-            AGENT, reply.text, reply.at, author=reply.author, delivery=Delivery(reply.delivery)
-        )
-        for reply in row.replies
-    ]
+    since = sorted(
+        [
+            *(
+                TranscriptTurn(
+                    AGENT,
+                    reply.text,
+                    reply.at,
+                    author=reply.author,
+                    delivery=Delivery(reply.delivery),
+                )
+                for reply in row.replies
+                if reply.kind != ReplyKind.NOTICE.value
+            ),
+            *(TranscriptTurn(turn.speaker, turn.text, turn.at) for turn in row.follow_ups),
+        ],
+        key=lambda turn: turn.at,
+    )
     # A merge, not a sort: the snapshot keeps its own order (positions), whatever its clocks say.
-    return tuple(heapq.merge(turns, replies, key=lambda turn: turn.at))
+    return tuple(heapq.merge(turns, since, key=lambda turn: turn.at))
 
 
 def _ticket(row: TicketRow) -> Ticket:

@@ -6,13 +6,14 @@ stays small.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select, update
 
 from telecom_assistant.database import SessionPerCall
 from telecom_assistant.tickets.model import Delivery
-from telecom_assistant.tickets.replies import AgentReply, ReplyOutbox
+from telecom_assistant.tickets.replies import AgentReply, ReplyButton, ReplyKind, ReplyOutbox
 from telecom_assistant.tickets.tables import AgentReplyRow
 
 
@@ -70,4 +71,14 @@ def _reply(row: AgentReplyRow) -> AgentReply:
         at=row.at,
         delivery=Delivery(row.delivery),
         delivered_at=row.delivered_at,
+        kind=ReplyKind(row.kind),
+        author_name=row.author_name,
+        buttons=tuple(ReplyButton(**button) for button in json.loads(row.buttons or "[]")),
     )
+
+
+def stored_buttons(buttons: Sequence[ReplyButton]) -> str | None:
+    """The buttons as the outbox keeps them."""
+    if not buttons:
+        return None
+    return json.dumps([{"title": button.title, "payload": button.payload} for button in buttons])

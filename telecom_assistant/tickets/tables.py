@@ -64,6 +64,12 @@ class TicketRow(Base):
     replies = relationship(
         "AgentReplyRow", order_by="AgentReplyRow.id", lazy="selectin", cascade="all, delete-orphan"
     )
+    follow_ups = relationship(
+        "TicketFollowUpRow",
+        order_by="TicketFollowUpRow.id",
+        lazy="selectin",
+        cascade="all, delete-orphan",
+    )
 
 
 class TicketTurnRow(Base):
@@ -120,6 +126,47 @@ class AgentReplyRow(Base):
     delivery = Column(String(10), nullable=False)
     delivered_at = Column(DateTime)
     failure = Column(Text)
+    # A letter (an answer to the ticket), a live chat message, or the desk's own notice.
+    kind = Column(String(10), nullable=False, server_default="letter")
+    # The agent's name as the customer reads it (None for notices).
+    author_name = Column(String(80))
+    # Buttons under the message, as JSON [{"title": ..., "payload": ...}] (None: no buttons).
+    buttons = Column(Text)
+
+
+class TicketFollowUpRow(Base):
+    """What the customer and the assistant said after the ticket was filed: in a live chat
+    with an agent, or to the assistant while the ticket is open. Masked like the transcript."""
+
+    __tablename__ = "ticket_follow_ups"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(ForeignKey("tickets.id"), nullable=False, index=True)
+    speaker = Column(String(10), nullable=False)
+    text = Column(Text, nullable=False)
+    at = Column(DateTime, nullable=False)
+
+
+class LiveChatRow(Base):
+    """A customer waiting for, or talking with, an agent in the chat (tickets/live.py)."""
+
+    __tablename__ = "live_chats"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(ForeignKey("tickets.id"), nullable=False, index=True)
+    conversation_id = Column(String(200), nullable=False, index=True)
+    channel = Column(String(20), nullable=False)
+    language = Column(String(5), nullable=False)
+    state = Column(String(10), nullable=False, index=True)
+    requested_at = Column(DateTime, nullable=False)
+    agent = Column(String(40))
+    agent_name = Column(String(80))
+    taken_at = Column(DateTime)
+    ended_at = Column(DateTime)
+    end_reason = Column(String(20))
+    customer_typing_at = Column(DateTime)
+    agent_typing_at = Column(DateTime)
+    customer_seen_at = Column(DateTime)
 
 
 # The channels' poll: "pending replies of this channel (and conversation)".

@@ -132,7 +132,10 @@ def test_chinese_customer_is_answered_in_chinese_and_can_switch(stack, conversat
     replies = conversation("帮我看看bill")
     assert any("日本" in reply for reply in replies)
     # The customer switches to English: the assistant follows.
-    assert conversation("thanks a lot!") == [text_of("utter_you_are_welcome")]
+    assert conversation("thanks a lot!") == [
+        text_of("utter_you_are_welcome"),
+        text_of("utter_ask_csat_score"),
+    ]
 
 
 def network_fault_replies(language: str = "en") -> set[str]:

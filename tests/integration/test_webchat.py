@@ -608,9 +608,9 @@ def test_inbox_lists_the_pending_replies_of_that_conversation_only(tickets, new_
     assert [reply["text"] for reply in replies] == [
         f"Message from our customer service team about ticket {first.id}:\n\n"
         "Your refund was issued today.\n\n"
-        "To answer, call 10086 and give the ticket number.",
+        "You can answer right here in this chat; your answer reaches us with the ticket.",
         f"客服人员就工单 {second.id} 给您的留言：\n\n退款已经办好了。\n\n"
-        "如需回复，请拨打 10086 并提供工单号。",
+        "您可以直接在这个对话里回复，您的回复会随工单转给我们。",
     ]
     assert all(type(reply["id"]) is int for reply in replies)
     assert replies[0]["at"] == "2026-11-23T10:00:00+08:00"  # the operator's time, said so

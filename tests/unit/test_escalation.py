@@ -21,8 +21,11 @@ from actions.escalation import (
 from actions.ticket_status import ActionCheckTicketStatus
 from actions.troubleshooting import ActionTroubleshootNetwork
 from actions.usage import ActionExplainCharge
+from telecom_assistant.service_hours import ServiceHours
+from telecom_assistant.tickets.live import LiveChats
 from telecom_assistant.tickets.model import Category, Kind, Priority, Status
 from telecom_assistant.tickets.sql import SqlTicketService
+from telecom_assistant.tickets.sql_live import SqlLiveDesk
 from tests.actions_support import (
     DOMAIN,
     handoffs,
@@ -490,3 +493,40 @@ class TestTicketStatus:
             ),
         )
         assert responses(messages) == ["utter_no_tickets"]
+
+
+class TestAPersonOnTheLine:
+    """After a filing on a channel that can carry a chat, the customer is put in line for an
+    agent during service hours, and told when the desk opens outside them."""
+
+    @pytest.fixture
+    def live_desk(self, sqlite_engine, clock, actions_tickets):
+        desk = SqlLiveDesk(sqlite_engine, clock=clock)
+        yield desk
+        common.use_live_chats(None)
+
+    def test_during_service_hours_the_customer_waits_for_a_colleague(self, live_desk, clock):
+        common.use_live_chats(LiveChats(live_desk, ServiceHours.parse("08:00-22:00"), clock))
+        messages, _ = file_ticket(
+            form_slots(verified_msisdn="13800000002"), sender_channel="webchat"
+        )
+        assert responses(messages) == ["utter_ticket_filed", "utter_agent_requested"]
+        [waiting] = live_desk.waiting()
+        assert waiting.ticket_id == messages[0]["ticket_id"] and waiting.channel == "webchat"
+
+    def test_outside_service_hours_the_customer_is_told_when_the_desk_opens(self, live_desk, clock):
+        hours = ServiceHours.parse("08:00-09:00")  # the fixed clock says 10:00
+        common.use_live_chats(LiveChats(live_desk, hours, clock))
+        messages, _ = file_ticket(
+            form_slots(verified_msisdn="13800000002"), sender_channel="telegram"
+        )
+        assert responses(messages) == ["utter_ticket_filed", "utter_agents_away"]
+        assert messages[1]["hours"] == "08:00-09:00"
+        assert messages[1]["opens"].endswith("08:00") and messages[1]["opens"] > str(clock().date())
+        assert live_desk.waiting() == []
+
+    def test_nobody_is_put_in_line_where_nobody_can_chat(self, live_desk, clock):
+        common.use_live_chats(LiveChats(live_desk, ServiceHours.parse("00:00-24:00"), clock))
+        messages, _ = file_ticket(form_slots(verified_msisdn="13800000002"), sender_channel="rest")
+        assert responses(messages) == ["utter_ticket_filed"]
+        assert live_desk.waiting() == []

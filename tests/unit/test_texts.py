@@ -243,7 +243,6 @@ SCANNED = [
 ]
 READS_INPUT = {
     ("telecom_assistant/tickets/model.py", "FRAUD_MARKERS"),
-    ("console/app.py", "_queue_filter"),  # a full-width comma between the channels typed
 }
 
 
