@@ -89,6 +89,23 @@ class ActionRouteInform(Action):
 FOLLOW_UPS = {"city": "ask_5g", "district": "ask_5g", "plan": "ask_tariff"}
 
 
+class ActionCapabilities(Action):
+    """What the assistant can do; but a message that answers its open question ("可以，帮我看看"
+    after "shall I check with your number?", heard as a question about what it can do) is the
+    answer, as every request action treats it."""
+
+    def name(self) -> str:
+        return "action_capabilities"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if answers_open_question(tracker):
+            return [hand_over(HANDLE_CONFIRMATION)]
+        dispatcher.utter_message(response="utter_capabilities")
+        return []
+
+
 class ActionOutOfScope(Action):
     def name(self) -> str:
         return "action_out_of_scope"

@@ -188,9 +188,12 @@ class ValidateCsatForm(FormValidationAction):
 
     def _read_score(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         message = tracker.latest_message
-        if _entity(message, TICKET_ENTITY) or _another_request(tracker):
-            # A ticket's rating button, or something else altogether: its own rule takes it.
+        if _entity(message, TICKET_ENTITY) or _asks_or_leaves(tracker):
+            # A ticket's rating button, a question, a goodbye: its own rule takes it. Read
+            # before a typed rating: "is the 5G plan good?" rates nothing.
             return self._left()
+        # "terrible" may sound like a complaint to the model: here it is a rating. A request
+        # for a person with no rating in it leaves below.
         score = _message_score(message)
         if score is None:
             if declines_to_answer(message.get("text") or ""):
@@ -359,18 +362,24 @@ def _message_score(message: dict[str, Any]) -> int | None:
     return None if text.startswith("/") else read_score(text)
 
 
+def _asks_or_leaves(tracker: Tracker) -> bool:
+    """The message is a goodbye, or a question the assistant has an answer to."""
+    name, confidence = _intent(tracker)
+    text = tracker.latest_message.get("text") or ""
+    return name == "goodbye" or (
+        name in QUESTION_INTENTS and confidence >= CONFIDENT and looks_like_question(text)
+    )
+
+
 def _another_request(tracker: Tracker) -> bool:
     """The message is something else the customer wants: a person, a goodbye, a question."""
-    message = tracker.latest_message
-    intent = message.get("intent") or {}
-    name, confidence = intent.get("name"), intent.get("confidence") or 0.0
-    if name == "goodbye":
-        return True
-    if confidence < CONFIDENT:
-        return False
-    return name in ESCALATION_INTENTS or (
-        name in QUESTION_INTENTS and looks_like_question(message.get("text") or "")
-    )
+    name, confidence = _intent(tracker)
+    return _asks_or_leaves(tracker) or (name in ESCALATION_INTENTS and confidence >= CONFIDENT)
+
+
+def _intent(tracker: Tracker) -> tuple[str | None, float]:
+    intent = tracker.latest_message.get("intent") or {}
+    return intent.get("name"), intent.get("confidence") or 0.0
 
 
 def _subject(tracker: Tracker) -> tuple[Subject, str]:

@@ -55,7 +55,7 @@ from telecom_assistant.language import LANGUAGES
 from telecom_assistant.satisfaction.service import SatisfactionService
 from telecom_assistant.satisfaction.surveys import TicketSurveys
 from telecom_assistant.texts import catalogue, format_datetime, other_language, text
-from telecom_assistant.tickets.live import LiveDesk
+from telecom_assistant.tickets.live import EndReason, LiveDesk, LiveState
 from telecom_assistant.tickets.model import (
     CHANNELS,
     QUEUE_SORTS,
@@ -177,7 +177,7 @@ def create_app(
     watch = QueueWatch(tickets)
     # With a satisfaction store, resolving a ticket asks its customer for a rating.
     surveys = TicketSurveys(tickets, satisfaction) if satisfaction is not None else None
-    views = ConsoleViews(tickets, accounts, agents, clock, watch, surveys)
+    views = ConsoleViews(tickets, accounts, agents, clock, watch, surveys, live_desk)
     app.static("/static", str(PACKAGE_DIR / "static"), name="static")
     app.add_route(views.health, "/health", methods=["GET"], name="health")
     app.add_route(views.login_form, "/login", methods=["GET"], name="login_form")
@@ -210,6 +210,7 @@ def create_app(
             clock,
             views._flash,
             lambda request, key: views._translator(request)(key),
+            after_closing=surveys.status_changed if surveys is not None else None,
         )
     app.register_middleware(views.require_agent, "request")
     app.register_middleware(views.add_security_headers, "response")
@@ -230,9 +231,11 @@ class ConsoleViews:
         clock: Clock,
         watch: QueueWatch,
         surveys: TicketSurveys | None = None,
+        live_desk: LiveDesk | None = None,
     ) -> None:
         self.tickets = tickets
         self.surveys = surveys
+        self.live_desk = live_desk
         self.accounts = accounts
         self.agents = agents
         self.clock = clock
@@ -380,8 +383,15 @@ class ConsoleViews:
         if wanted is None:
             self._flash(request, response, "error", "console.flash.choose_status")
             return response
+        agent = _agent(request).username
         try:
-            changed = self.tickets.change_status(ticket_id, wanted, by=_agent(request).username)
+            if wanted is Status.RESOLVED and self._in_live_chat(ticket_id, agent):
+                # Resolving ends the agent's live chat, telling the customer, before anything
+                # else reaches them (a rating request is for the assistant, not the agent).
+                self.live_desk.end(ticket_id, agent, EndReason.CLOSED)  # type: ignore[union-attr]
+                changed = self.tickets.get(ticket_id)
+            else:
+                changed = self.tickets.change_status(ticket_id, wanted, by=agent)
         except IllegalTransition as refused:
             t = self._translator(request)
             self._flash(
@@ -403,6 +413,12 @@ class ConsoleViews:
             status=self._translator(request).label(wanted),
         )
         return response
+
+    def _in_live_chat(self, ticket_id: str, agent: str) -> bool:
+        if self.live_desk is None:
+            return False
+        chat = self.live_desk.chat_of_ticket(ticket_id)
+        return chat is not None and chat.state is LiveState.LIVE and chat.agent == agent
 
     async def assign_to_me(self, request: Request, ticket_id: str) -> HTTPResponse:
         self.tickets.assign(ticket_id, _agent(request).username)

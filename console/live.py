@@ -37,6 +37,7 @@ from telecom_assistant.tickets.live import (
     NotLive,
     NotYours,
 )
+from telecom_assistant.tickets.model import Ticket
 from telecom_assistant.tickets.replies import REPLY_MAX_LENGTH, ReplyRefused
 from telecom_assistant.tickets.service import TicketService
 
@@ -63,12 +64,14 @@ class LiveViews:
         clock: Clock,
         flash: Flash,
         translate: Translate,
+        after_closing: Callable[[Ticket], object] | None = None,
     ) -> None:
         self.live_desk = live_desk
         self.tickets = tickets
         self.clock = clock
         self.flash = flash
         self.translate = translate
+        self.after_closing = after_closing
 
     async def take(self, request: Request, ticket_id: str) -> HTTPResponse:
         agent = _agent(request)
@@ -100,14 +103,14 @@ class LiveViews:
         )
 
     async def close(self, request: Request, ticket_id: str) -> HTTPResponse:
-        return await self._act(
-            request,
-            ticket_id,
-            self.live_desk.end,
-            ticket_id,
-            _agent(request).username,
-            EndReason.CLOSED,
-        )
+        agent = _agent(request).username
+
+        def close_and_follow_up() -> None:
+            self.live_desk.end(ticket_id, agent, EndReason.CLOSED)
+            if self.after_closing is not None:
+                self.after_closing(self.tickets.get(ticket_id))
+
+        return await self._act(request, ticket_id, close_and_follow_up)
 
     async def events(self, request: Request, ticket_id: str) -> HTTPResponse | None:
         self.tickets.get(ticket_id)  # UnknownTicket: 404, before the stream starts
@@ -198,9 +201,11 @@ def add_live_routes(
     clock: Clock,
     flash: Flash,
     translate: Translate,
+    after_closing: Callable[[Ticket], object] | None = None,
 ) -> None:
-    """The live chat's routes, and what the ticket page's live panel reads (`live_chat_of`)."""
-    views = LiveViews(live_desk, tickets, clock, flash, translate)
+    """The live chat's routes, and what the ticket page's live panel reads (`live_chat_of`).
+    after_closing is told of the ticket a closed chat resolved (to ask for a rating)."""
+    views = LiveViews(live_desk, tickets, clock, flash, translate, after_closing)
     for name, handler, method in (
         ("take", views.take, "POST"),
         ("say", views.say, "POST"),

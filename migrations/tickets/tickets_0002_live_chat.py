@@ -19,9 +19,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("agent_replies") as table:
-        table.add_column(
-            sa.Column("kind", sa.String(10), nullable=False, server_default="letter")
-        )
+        table.add_column(sa.Column("kind", sa.String(10), nullable=False, server_default="letter"))
         table.add_column(sa.Column("author_name", sa.String(80)))
         table.add_column(sa.Column("buttons", sa.Text()))
     op.create_table(

@@ -35,12 +35,23 @@ class ReplyKind(str, enum.Enum):
     NOTICE = "notice"  # the desk's own word: an agent joined or left, a request for a rating
 
 
+# Telegram carries a button's payload as its callback data, 64 bytes at most.
+BUTTON_PAYLOAD_LIMIT = 64
+
+
 @dataclass(frozen=True)
 class ReplyButton:
     """A button under a message; pressing it sends `payload` as the customer's message."""
 
     title: str
     payload: str
+
+    def __post_init__(self) -> None:
+        if len(self.payload.encode("utf-8")) > BUTTON_PAYLOAD_LIMIT:
+            raise ValueError(
+                f"a button's payload takes at most {BUTTON_PAYLOAD_LIMIT} bytes (Telegram's "
+                f"limit): {self.payload[:80]!r}"
+            )
 
 
 class RefusalReason(str, enum.Enum):

@@ -157,7 +157,6 @@ class SqlLiveDesk(SessionPerCall, LiveDesk):
             now = self._now()
             if row is None:  # the agent starts the chat: the customer had not asked
                 row = LiveChatRow(
-                    ticket_id=ticket.id,
                     conversation_id=ticket.conversation_id,
                     channel=ticket.channel,
                     language=ticket.language,
@@ -204,14 +203,11 @@ class SqlLiveDesk(SessionPerCall, LiveDesk):
     def end(self, ticket_id: str, agent: str, reason: EndReason) -> LiveChat:
         with self._session() as session:
             ticket = _ticket_row(session, ticket_id)
-            row = _open_row(session, ticket.conversation_id)
-            if row is None:
-                raise NotLive("this conversation has no open live chat")
-            if row.state == LiveState.LIVE.value and row.agent != agent:
-                raise NotYours(f"{row.agent} is talking with this customer")
-            if row.state == LiveState.LIVE.value:
-                key = "live.closed" if reason is EndReason.CLOSED else "live.handed_back"
-                self._notice(ticket, key, name=row.agent_name or agent)
+            # Only a chat the agent is in can be handed back or closed: a page left open from
+            # before (the chat waiting, or over) must not end a wait nobody answered.
+            row = self._live_row_of(session, ticket, agent)
+            key = "live.closed" if reason is EndReason.CLOSED else "live.handed_back"
+            self._notice(ticket, key, name=row.agent_name or agent)
             self._end(row, reason)
             if reason is EndReason.CLOSED and CLOSING_TO in TRANSITIONS[Status(ticket.status)]:
                 ticket.history.append(

@@ -71,6 +71,10 @@ def test_an_agent_works_a_ticket_from_a_real_conversation(product, browser):
     assert page.locator("svg").count() >= 1
     save_screenshot(page, "console-hotspots.png")
 
+    page.goto(f"{console_url}/reports")
+    assert page.locator("h1").inner_text() == "Satisfaction"
+    save_screenshot(page, "console-reports.png")
+
     page.click("a:has-text('中文')")
     page.wait_for_load_state()
     assert "热点问题" in page.locator("h1").inner_text()

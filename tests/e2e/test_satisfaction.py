@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from contextlib import closing
 from datetime import datetime
 from typing import Any
 
@@ -185,7 +186,7 @@ def test_a_ticket_resolved_in_the_console_is_rated_from_the_web_chat(product):
         filed = " ".join(message.get("text", "") for message in say("13900000002"))
         ticket_id = re.search(r"TK-\d{6}-\d{4}", filed).group()
 
-        with signed_in_agent(product) as agent:
+        with closing(signed_in_agent(product)) as agent:
             token = hidden_field(agent.get("/").text, "csrf_token")
             resolved = agent.post(
                 f"/tickets/{ticket_id}/status",

@@ -33,6 +33,7 @@ from console.app import create_app as create_console
 from telecom_assistant.accounts.sql import SqlAccountService
 from telecom_assistant.agents.accounts import AgentAccounts
 from telecom_assistant.clock import operator_now
+from telecom_assistant.satisfaction.sql import SqlSatisfactionService
 from telecom_assistant.schema import Area, migrate
 from telecom_assistant.tickets.live import EndReason, LiveState
 from telecom_assistant.tickets.model import Delivery, Status
@@ -47,6 +48,7 @@ from tests.integration.test_console import Client, Console
 from tests.integration.test_live_chat import (
     AGENT,
     AGENT_NAME,
+    CLOSED,
     HANDED_BACK,
     ID_CARD,
     ID_CARD_MASKED,
@@ -729,3 +731,42 @@ def test_a_rendered_panel_offers_the_form_only_to_the_agent_with_the_chat(
     mine, theirs = agent.get(f"/tickets/{ticket_id}").text, other.get(f"/tickets/{ticket_id}").text
     assert "/live/say" in mine and "/live/hand-back" in mine
     assert "/live/say" not in theirs and "Li Na has this conversation." in theirs
+
+
+@pytest.fixture
+def console_with_ratings(sqlite_engine, tickets, agents, desk, clock) -> Iterator[Console]:
+    migrate(sqlite_engine, [Area.SATISFACTION])
+    app = create_console(
+        tickets,
+        SqlAccountService(sqlite_engine, clock),
+        agents,
+        clock=clock,
+        name=f"console_live_{uuid.uuid4().hex}",
+        live_desk=desk,
+        satisfaction=SqlSatisfactionService(sqlite_engine, clock),
+    )
+    with Console(app) as running:
+        yield running
+
+
+@pytest.mark.parametrize("how", ["the live panel", "the status form"])
+def test_resolving_during_a_live_chat_ends_it_before_the_rating_request(
+    console_with_ratings, tickets, desk, outbox, how
+):
+    """The rating's buttons must reach the assistant: the chat is over before they go out."""
+    agent = signed_in(console_with_ratings)
+    ticket_id = file(tickets, "conversation-1")
+    act(agent, ticket_id, "take")
+    if how == "the live panel":
+        act(agent, ticket_id, "close")
+    else:
+        agent.post(
+            f"/tickets/{ticket_id}/status",
+            {"csrf_token": agent.csrf_token(), "status": Status.RESOLVED.value},
+        )
+    assert tickets.get(ticket_id).status is Status.RESOLVED
+    assert desk.open_chat("conversation-1") is None
+    *_, closed, rating = outbox.pending(WEBCHAT)
+    assert (closed.kind.value, closed.text) == ("notice", CLOSED)
+    assert rating.kind.value == "notice" and ticket_id in rating.text
+    assert [button.title for button in rating.buttons] == ["1", "2", "3", "4", "5"]

@@ -432,6 +432,18 @@ def test_closing_tells_the_customer_and_resolves_the_ticket(tickets, desk, outbo
     assert desk.chat_of_ticket(ticket_id).end_reason is EndReason.CLOSED
 
 
+@pytest.mark.parametrize("reason", [EndReason.HANDED_BACK, EndReason.CLOSED])
+def test_a_wait_nobody_answered_cannot_be_handed_back_or_closed(tickets, desk, outbox, reason):
+    """A page left open from before must not end a wait silently, nor resolve its ticket."""
+    ticket_id = file(tickets, "conversation-1")
+    desk.request_person(ticket_id)
+    with pytest.raises(NotLive):
+        desk.end(ticket_id, AGENT, reason)
+    assert desk.chat_of_ticket(ticket_id).state is LiveState.WAITING
+    assert tickets.get(ticket_id).status is Status.OPEN
+    assert told(outbox, WEBCHAT, "conversation-1") == []
+
+
 def test_a_new_request_after_the_end_is_a_new_chat(tickets, desk):
     ticket_id = live_ticket(tickets, desk, "conversation-1")
     ended = desk.end(ticket_id, AGENT, EndReason.HANDED_BACK)

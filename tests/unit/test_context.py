@@ -8,6 +8,7 @@ import json
 import pytest
 
 from actions.common import answer_in_context
+from actions.conversation import ActionCapabilities
 from telecom_assistant.accounts.tariffs import PlanWishes
 from telecom_assistant.language import (
     asks_to_stop,
@@ -23,7 +24,7 @@ from telecom_assistant.tickets.intake import (
     spam_content,
     spam_sender,
 )
-from tests.actions_support import make_tracker
+from tests.actions_support import handoffs, make_tracker, responses, run_action
 
 FAULT_OFFER = {"action": "action_start_escalation", "trigger": "network_fault"}
 UNSUBSCRIBE = {"action": "action_confirm_unsubscribe", "subjects": ["music_pack"]}
@@ -163,3 +164,16 @@ def test_a_place_named_right_after_a_5g_question_is_a_follow_up():
     weather = make_tracker("how's the weather in beijing", "out_of_scope", {"city": "beijing"})
     messages, _ = run_action(ActionOutOfScope(), weather)
     assert [m["response"] for m in messages] == ["utter_out_of_scope"]
+
+
+def test_a_yes_heard_as_a_question_about_what_the_assistant_does_answers_the_question():
+    """ "可以，帮我看看" right after "shall I check with your number?" is a yes, whatever the model
+    heard; asked with no question open, it gets the list of what the assistant does."""
+    answering = asked(VERIFY_OFFER, "可以，帮我看看", "ask_capabilities")
+    messages, events = run_action(ActionCapabilities(), answering)
+    assert (messages, handoffs(events)) == ([], ["action_handle_confirmation"])
+
+    messages, events = run_action(
+        ActionCapabilities(), make_tracker("你能做什么", "ask_capabilities")
+    )
+    assert (responses(messages), handoffs(events)) == (["utter_capabilities"], [])

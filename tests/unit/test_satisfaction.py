@@ -509,6 +509,20 @@ class TestTheRatingForm:
         assert messages == [] and left_the_form(events)
         assert satisfaction.survey(Subject.CONVERSATION, this_conversation()).score is None
 
+    def test_a_rating_in_words_the_model_hears_as_a_complaint_is_a_rating(self, satisfaction):
+        ask(satisfaction)
+        _, events = answer(rating_form("terrible", "file_complaint", requested_slot="csat_score"))
+        assert not left_the_form(events)
+        assert satisfaction.survey(Subject.CONVERSATION, this_conversation()).score == 1
+
+    def test_a_question_with_a_good_word_in_it_is_a_question(self, satisfaction):
+        ask(satisfaction)
+        _, events = answer(
+            rating_form("is the 5G Plus plan good?", "ask_tariff", requested_slot="csat_score")
+        )
+        assert left_the_form(events)
+        assert satisfaction.survey(Subject.CONVERSATION, this_conversation()).score is None
+
     def test_no_thanks_ends_it_politely(self, satisfaction):
         ask(satisfaction)
         messages, events = answer(rating_form("no thanks", "deny", requested_slot="csat_score"))
