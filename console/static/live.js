@@ -97,6 +97,8 @@
       listen();
     }
   });
+  var conversation = document.querySelector("[data-scroll-end]");
+  if (conversation) { conversation.scrollTop = conversation.scrollHeight; }
   wire();
   listen();
 })();

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("speaker", sa.String(10), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("reply_id", sa.Integer(), sa.ForeignKey("agent_replies.id")),
     )
     op.create_index("ix_ticket_follow_ups_ticket_id", "ticket_follow_ups", ["ticket_id"])
     op.create_table(

@@ -388,29 +388,31 @@ def _turn_rows(new: NewTicket) -> list[TicketTurnRow]:
 
 
 def _transcript(row: TicketRow) -> tuple[TranscriptTurn, ...]:
-    """The conversation up to the filing, then what was said since (the agents' replies and
-    live messages, the customer's and the assistant's follow-ups), in time order. The desk's
-    notices (an agent joined, a rating asked for) are not part of the conversation."""
+    """The conversation up to the filing, then what was said since, in time order: the agents'
+    letters, and the follow-ups (the customer's, the assistant's and the agent's live
+    messages, in the order they were said: several in one second keep it). The desk's notices
+    (an agent joined, a rating asked for) are not part of the conversation."""
     turns = [TranscriptTurn(turn.speaker, turn.text, turn.at) for turn in row.turns]
-    since = sorted(
-        [
-            *(
-                TranscriptTurn(
-                    AGENT,
-                    reply.text,
-                    reply.at,
-                    author=reply.author,
-                    delivery=Delivery(reply.delivery),
-                )
-                for reply in row.replies
-                if reply.kind != ReplyKind.NOTICE.value
-            ),
-            *(TranscriptTurn(turn.speaker, turn.text, turn.at) for turn in row.follow_ups),
-        ],
-        key=lambda turn: turn.at,
-    )
-    # A merge, not a sort: the snapshot keeps its own order (positions), whatever its clocks say.
+    letters = [_agents_turn(reply) for reply in row.replies if reply.kind == ReplyKind.LETTER.value]
+    follow_ups = [
+        _agents_turn(turn.reply, turn.at)
+        if turn.reply is not None
+        else TranscriptTurn(turn.speaker, turn.text, turn.at)
+        for turn in row.follow_ups
+    ]
+    # Merges, not sorts: each part keeps its own order, whatever its clocks say.
+    since = heapq.merge(letters, follow_ups, key=lambda turn: turn.at)
     return tuple(heapq.merge(turns, since, key=lambda turn: turn.at))
+
+
+def _agents_turn(reply: AgentReplyRow, at: datetime | None = None) -> TranscriptTurn:
+    return TranscriptTurn(
+        AGENT,
+        reply.text,
+        at or reply.at,
+        author=reply.author,
+        delivery=Delivery(reply.delivery),
+    )
 
 
 def _ticket(row: TicketRow) -> Ticket:

@@ -26,6 +26,7 @@ from telecom_assistant.tickets.live import (
     NotYours,
 )
 from telecom_assistant.tickets.model import (
+    AGENT,
     ASSISTANT,
     CUSTOMER,
     TRANSITIONS,
@@ -179,18 +180,21 @@ class SqlLiveDesk(SessionPerCall, LiveDesk):
             row = self._live_row_of(session, ticket, agent)
             message = check_reply(ticket.channel, clean_message(text))
             now = self._now()
-            ticket.replies.append(
-                AgentReplyRow(
-                    channel=ticket.channel,
-                    conversation_id=ticket.conversation_id,
-                    language=ticket.language,
-                    author=agent,
-                    author_name=row.agent_name,
-                    text=message,
-                    at=now,
-                    delivery=Delivery.PENDING.value,
-                    kind=ReplyKind.LIVE.value,
-                )
+            reply = AgentReplyRow(
+                channel=ticket.channel,
+                conversation_id=ticket.conversation_id,
+                language=ticket.language,
+                author=agent,
+                author_name=row.agent_name,
+                text=message,
+                at=now,
+                delivery=Delivery.PENDING.value,
+                kind=ReplyKind.LIVE.value,
+            )
+            ticket.replies.append(reply)
+            # Also a follow-up, so the conversation keeps the order the two sides spoke in.
+            ticket.follow_ups.append(
+                TicketFollowUpRow(speaker=AGENT, text=message, at=now, reply=reply)
             )
             ticket.responded_at = ticket.responded_at or now
             row.agent_typing_at = None

@@ -145,6 +145,10 @@ class TicketFollowUpRow(Base):
     speaker = Column(String(10), nullable=False)
     text = Column(Text, nullable=False)
     at = Column(DateTime, nullable=False)
+    # An agent's live message: the outbox entry that carries it (and says whether it arrived).
+    reply_id = Column(ForeignKey("agent_replies.id"))
+
+    reply = relationship("AgentReplyRow", lazy="selectin")
 
 
 class LiveChatRow(Base):

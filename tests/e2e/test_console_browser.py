@@ -74,6 +74,7 @@ def test_an_agent_works_a_ticket_from_a_real_conversation(product, browser):
     page.goto(f"{console_url}/reports")
     assert page.locator("h1").inner_text() == "Satisfaction"
     save_screenshot(page, "console-reports.png")
+    page.goto(f"{console_url}/hotspots")
 
     page.click("a:has-text('中文')")
     page.wait_for_load_state()

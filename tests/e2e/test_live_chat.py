@@ -15,6 +15,7 @@ from channels.rasa_client import RasaClient
 from channels.telegram.conversations import ChatDirectory
 from telecom_assistant.database import make_engine
 from telecom_assistant.language import ENGLISH
+from telecom_assistant.schema import Area, migrate
 from telecom_assistant.settings import Settings
 from telecom_assistant.texts import text
 from telecom_assistant.tickets.live import EndReason, LiveState
@@ -51,13 +52,19 @@ def test_a_web_chat_customer_and_an_agent_talk_live_and_the_agent_hands_back(pro
     page.goto(product.webchat_url + "/")
     bot = page.locator(".message.bot")
 
+    def answered() -> None:
+        expect(page.locator("#typing")).to_be_hidden(timeout=WAIT_MS)
+
     def say(words: str) -> None:
         page.get_by_label("Your message").fill(words)
         page.get_by_label("Your message").press("Enter")
+        answered()
 
     say("I want to talk to a real person")
     expect(bot.last.get_by_role("button").first).to_be_visible(timeout=WAIT_MS)
     bot.last.get_by_role("button").nth(1).click()
+    answered()
+    expect(bot.last).to_contain_text("what happened", timeout=WAIT_MS)
     say("A video add-on I never ordered is on my bill.")
     expect(bot.last).to_contain_text("number", timeout=WAIT_MS)  # a number to call back
     say(LINE)
@@ -100,7 +107,8 @@ def test_a_web_chat_customer_and_an_agent_talk_live_and_the_agent_hands_back(pro
     handed_back = text("live.handed_back", ENGLISH, name=AGENT_NAME)
     expect(page.locator(".message").filter(has_text=handed_back)).to_have_count(1, timeout=5000)
     say("is 5G available in Haidian?")
-    expect(bot).to_have_count(answers_before + 1, timeout=WAIT_MS)
+    expect(bot).not_to_have_count(answers_before, timeout=WAIT_MS)
+    expect(bot.last).to_contain_text("5G")
 
     # The ticket holds the whole conversation, masked, in order.
     console.reload()
@@ -118,6 +126,7 @@ def test_a_web_chat_customer_and_an_agent_talk_live_and_the_agent_hands_back(pro
 def test_a_telegram_customer_and_an_agent_talk_live(product):
     """The same over Telegram, the agent working through the live desk the console uses."""
     engine = make_engine(product.stack.database_url)
+    migrate(engine, [Area.TELEGRAM])  # the bridge's own tables, as it makes them as it starts
     desk, tickets = SqlLiveDesk(engine), SqlTicketService(engine)
     settings = Settings.from_environment()
     loop, telegram, bridge = LoopThread(), FakeBotApi(), contextlib.AsyncExitStack()

@@ -339,6 +339,21 @@ def test_the_conversation_reads_in_time_order(tickets, desk, clock):
     ]
 
 
+def test_a_quick_exchange_within_one_second_keeps_its_order(tickets, desk):
+    """The clock says the same second for all of it: the order is still who spoke first."""
+    ticket_id = live_ticket(tickets, desk, "conversation-1")
+    desk.take_customer_message("conversation-1", "Thanks, tomorrow morning is fine")
+    desk.say(ticket_id, AGENT, "An engineer will call you at 9.")
+    desk.take_customer_message("conversation-1", "Great")
+    assert said_since_filing(tickets, ticket_id) == [
+        ("customer", "Thanks, tomorrow morning is fine"),
+        ("agent", "An engineer will call you at 9."),
+        ("customer", "Great"),
+    ]
+    [live_message] = [turn for turn in tickets.get(ticket_id).transcript if turn.author == AGENT]
+    assert live_message.delivery is Delivery.PENDING  # read from the outbox that carries it
+
+
 # ---- the assistant's turns after a filing
 
 
