@@ -147,6 +147,7 @@ def start_product(model: Path, workdir: Path, keep_conversations: bool = False) 
     """The assistant, the agent console and the web chat over a demo database with one agent
     (`keep_conversations`: see start_stack)."""
     # Imported here: the stack alone must not need the whole product importable.
+    from demo.satisfaction import seed_demo_ratings
     from demo.seed import reset_database
     from demo.tickets import seed_demo_tickets
     from telecom_assistant.agents.accounts import AgentAccounts
@@ -158,6 +159,7 @@ def start_product(model: Path, workdir: Path, keep_conversations: bool = False) 
     today = operator_now().date()
     reset_database(engine, today)
     seed_demo_tickets(engine, today)
+    seed_demo_ratings(engine, today)
     password = secrets.token_urlsafe(16)
     AgentAccounts(engine).create(AGENT, AGENT_NAME, password)
     stack = start_stack(model, workdir, database_url, keep_conversations=keep_conversations)

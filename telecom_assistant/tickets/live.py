@@ -157,10 +157,6 @@ class LiveDesk(abc.ABC):
         """The ticket's latest live chat, open or ended."""
 
     @abc.abstractmethod
-    def waiting(self) -> Sequence[LiveChat]:
-        """The customers in line for an agent, longest waiting first."""
-
-    @abc.abstractmethod
     def take(self, ticket_id: str, agent: str, agent_name: str) -> LiveChat:
         """The agent joins the ticket's conversation (the customer is told), waiting or not;
         the ticket is assigned to them. Raises NotYours if another agent has it."""

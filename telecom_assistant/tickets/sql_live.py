@@ -136,15 +136,6 @@ class SqlLiveDesk(SessionPerCall, LiveDesk):
             ).first()
             return None if row is None else _chat(row)
 
-    def waiting(self) -> Sequence[LiveChat]:
-        with self._session() as session:
-            rows = session.scalars(
-                select(LiveChatRow)
-                .where(LiveChatRow.state == LiveState.WAITING.value)
-                .order_by(LiveChatRow.requested_at, LiveChatRow.id)
-            )
-            return [_chat(row) for row in rows]
-
     def take(self, ticket_id: str, agent: str, agent_name: str) -> LiveChat:
         with self._session() as session:
             ticket = _ticket_row(session, ticket_id)

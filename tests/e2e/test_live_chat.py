@@ -99,6 +99,7 @@ def test_a_web_chat_customer_and_an_agent_talk_live_and_the_agent_hands_back(pro
     agent_message = page.locator(".message.agent").filter(has_text="An engineer will call you at 9")
     expect(agent_message).to_contain_text(AGENT_NAME, timeout=5000)
     save_screenshot(page, "live-chat-customer.png", full_page=False)
+    console.evaluate("document.getElementById('conversation').scrollIntoView()")
     save_screenshot(console, "live-chat-agent.png", full_page=False)
 
     # Handed back: the customer is told, and the assistant answers again.
@@ -161,8 +162,9 @@ def test_a_telegram_customer_and_an_agent_talk_live(product):
             telegram.write(chat, LINE)
             wait_for(lambda: text_of("utter_agent_requested") in texts(), "put in line")
             ticket_id = TICKET_ID.search(" ".join(texts())).group()
-            [waiting] = desk.waiting()
-            assert waiting.ticket_id == ticket_id and waiting.state is LiveState.WAITING
+            [waiting] = tickets.waiting_for_person()
+            assert waiting.id == ticket_id
+            assert desk.chat_of_ticket(ticket_id).state is LiveState.WAITING
 
             desk.take(ticket_id, AGENT, AGENT_NAME)
             wait_for(lambda: text("live.joined", ENGLISH, name=AGENT_NAME) in texts(), "joined")

@@ -133,7 +133,7 @@ def test_a_customer_on_a_chat_channel_is_put_in_line_once(tickets, desk, clock, 
     assert chat.requested_at == clock() - timedelta(minutes=1)
     assert desk.open_chat("conversation-1") == chat
     assert desk.chat_of_ticket(ticket_id) == chat
-    assert [waiting.id for waiting in desk.waiting()] == [chat.id]
+    assert [ticket.id for ticket in tickets.waiting_for_person()] == [chat.ticket_id]
     assert [ticket.id for ticket in tickets.waiting_for_person()] == [ticket_id]
 
 
@@ -143,7 +143,7 @@ def test_nobody_can_chat_over_the_bare_rest_api(tickets, desk):
         desk.request_person(ticket_id)
     with pytest.raises(NoLiveChannel):
         desk.take(ticket_id, AGENT, AGENT_NAME)
-    assert desk.waiting() == [] and desk.chat_of_ticket(ticket_id) is None
+    assert tickets.waiting_for_person() == [] and desk.chat_of_ticket(ticket_id) is None
 
 
 def test_the_longest_waiting_customer_comes_first(tickets, desk, clock):
@@ -152,17 +152,17 @@ def test_the_longest_waiting_customer_comes_first(tickets, desk, clock):
         desk.request_person(ticket_id)
         clock.advance(minutes=2)
 
-    assert [chat.ticket_id for chat in desk.waiting()] == [second, first, third]
+    assert [ticket.id for ticket in tickets.waiting_for_person()] == [second, first, third]
     assert [ticket.id for ticket in tickets.waiting_for_person()] == [second, first, third]
 
     desk.take(first, AGENT, AGENT_NAME)
-    assert [chat.ticket_id for chat in desk.waiting()] == [second, third]
+    assert [ticket.id for ticket in tickets.waiting_for_person()] == [second, third]
     assert [ticket.id for ticket in tickets.waiting_for_person()] == [second, third]
 
 
 def test_nobody_waits_without_asking(tickets, desk):
     file(tickets, "conversation-1")
-    assert desk.waiting() == [] and tickets.waiting_for_person() == []
+    assert tickets.waiting_for_person() == []
     assert desk.open_chat("conversation-1") is None
 
 
@@ -194,7 +194,7 @@ def test_taking_the_conversation_tells_the_customer_in_their_language(
     [notice] = outbox.pending(WEBCHAT, "conversation-1")
     assert (notice.author_name, notice.language, notice.buttons) == (None, language, ())
     assert said_since_filing(tickets, ticket_id) == []  # the desk's word is no turn
-    assert desk.waiting() == []
+    assert tickets.waiting_for_person() == []
 
 
 def test_an_agent_may_start_a_chat_the_customer_did_not_ask_for(tickets, desk, outbox):
@@ -482,7 +482,7 @@ def test_a_customer_who_leaves_ends_their_open_chat(tickets, desk, outbox, clock
 
     chat = desk.chat_of_ticket(ticket_id)
     assert (chat.state, chat.end_reason, chat.ended_at) == (LiveState.ENDED, reason, clock())
-    assert desk.waiting() == [] and desk.open_chat("conversation-1") is None
+    assert tickets.waiting_for_person() == [] and desk.open_chat("conversation-1") is None
     # Nobody is left to read a goodbye.
     assert told(outbox, WEBCHAT, "conversation-1") == ([("notice", JOINED)] if taken else [])
     desk.customer_left("conversation-1")  # again, or without a chat: nothing happens

@@ -505,16 +505,20 @@ class TestAPersonOnTheLine:
         yield desk
         common.use_live_chats(None)
 
-    def test_during_service_hours_the_customer_waits_for_a_colleague(self, live_desk, clock):
+    def test_during_service_hours_the_customer_waits_for_a_colleague(
+        self, live_desk, clock, actions_tickets
+    ):
         common.use_live_chats(LiveChats(live_desk, ServiceHours.parse("08:00-22:00"), clock))
         messages, _ = file_ticket(
             form_slots(verified_msisdn="13800000002"), sender_channel="webchat"
         )
         assert responses(messages) == ["utter_ticket_filed", "utter_agent_requested"]
-        [waiting] = live_desk.waiting()
-        assert waiting.ticket_id == messages[0]["ticket_id"] and waiting.channel == "webchat"
+        [waiting] = actions_tickets.waiting_for_person()
+        assert waiting.id == messages[0]["ticket_id"] and waiting.channel == "webchat"
 
-    def test_outside_service_hours_the_customer_is_told_when_the_desk_opens(self, live_desk, clock):
+    def test_outside_service_hours_the_customer_is_told_when_the_desk_opens(
+        self, live_desk, clock, actions_tickets
+    ):
         hours = ServiceHours.parse("08:00-09:00")  # the fixed clock says 10:00
         common.use_live_chats(LiveChats(live_desk, hours, clock))
         messages, _ = file_ticket(
@@ -523,10 +527,10 @@ class TestAPersonOnTheLine:
         assert responses(messages) == ["utter_ticket_filed", "utter_agents_away"]
         assert messages[1]["hours"] == "08:00-09:00"
         assert messages[1]["opens"].endswith("08:00") and messages[1]["opens"] > str(clock().date())
-        assert live_desk.waiting() == []
+        assert actions_tickets.waiting_for_person() == []
 
-    def test_nobody_is_put_in_line_where_nobody_can_chat(self, live_desk, clock):
+    def test_nobody_is_put_in_line_where_nobody_can_chat(self, live_desk, clock, actions_tickets):
         common.use_live_chats(LiveChats(live_desk, ServiceHours.parse("00:00-24:00"), clock))
         messages, _ = file_ticket(form_slots(verified_msisdn="13800000002"), sender_channel="rest")
         assert responses(messages) == ["utter_ticket_filed"]
-        assert live_desk.waiting() == []
+        assert actions_tickets.waiting_for_person() == []
