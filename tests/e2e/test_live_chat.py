@@ -162,8 +162,8 @@ def test_a_telegram_customer_and_an_agent_talk_live(product):
             telegram.write(chat, LINE)
             wait_for(lambda: text_of("utter_agent_requested") in texts(), "put in line")
             ticket_id = TICKET_ID.search(" ".join(texts())).group()
-            [waiting] = tickets.waiting_for_person()
-            assert waiting.id == ticket_id
+            # Other tests' customers may wait too: the product is shared.
+            assert ticket_id in [waiting.id for waiting in tickets.waiting_for_person()]
             assert desk.chat_of_ticket(ticket_id).state is LiveState.WAITING
 
             desk.take(ticket_id, AGENT, AGENT_NAME)

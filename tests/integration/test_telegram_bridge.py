@@ -733,6 +733,17 @@ def test_replies_keep_going_out_after_the_database_fails_for_a_while(
         )
         await telegram.wait_for_text(42, reply.for_customer())
         await wait_for_delivery(sqlite_engine, reply, Delivery.DELIVERED)
+        # The database can show the delivery before the bridge has logged the recovery.
+        await wait_until(
+            lambda: (
+                any(
+                    record.name == AGENT_REPLIES_LOGGER and record.levelname == "INFO"
+                    for record in caplog.records
+                )
+                or None
+            ),
+            lambda: "the outbox's recovery was never logged",
+        )
 
     with caplog.at_level(logging.INFO, logger=AGENT_REPLIES_LOGGER):
         run_bridge(scenario, outbox=failing, chats=chats)
