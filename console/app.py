@@ -385,10 +385,11 @@ class ConsoleViews:
             return response
         agent = _agent(request).username
         try:
-            if wanted is Status.RESOLVED and self._in_live_chat(ticket_id, agent):
+            live_desk = self._desk_of_agents_live_chat(ticket_id, agent)
+            if wanted is Status.RESOLVED and live_desk is not None:
                 # Resolving ends the agent's live chat, telling the customer, before anything
                 # else reaches them (a rating request is for the assistant, not the agent).
-                self.live_desk.end(ticket_id, agent, EndReason.CLOSED)  # type: ignore[union-attr]
+                live_desk.end(ticket_id, agent, EndReason.CLOSED)
                 changed = self.tickets.get(ticket_id)
             else:
                 changed = self.tickets.change_status(ticket_id, wanted, by=agent)
@@ -414,11 +415,13 @@ class ConsoleViews:
         )
         return response
 
-    def _in_live_chat(self, ticket_id: str, agent: str) -> bool:
+    def _desk_of_agents_live_chat(self, ticket_id: str, agent: str) -> LiveDesk | None:
+        """The live desk, when the agent is in a live chat on the ticket."""
         if self.live_desk is None:
-            return False
+            return None
         chat = self.live_desk.chat_of_ticket(ticket_id)
-        return chat is not None and chat.state is LiveState.LIVE and chat.agent == agent
+        live = chat is not None and chat.state is LiveState.LIVE and chat.agent == agent
+        return self.live_desk if live else None
 
     async def assign_to_me(self, request: Request, ticket_id: str) -> HTTPResponse:
         self.tickets.assign(ticket_id, _agent(request).username)
