@@ -120,13 +120,24 @@ class RasaClient:
         A message with a `message_key` (8 to 64 letters, digits, - or _) may be sent again,
         saying it is a `retry`: Rasa answers it without running its turn a second time
         (rasa_plugins/answered_once.py)."""
-        url = f"{self._base_url}/webhooks/{channel}/webhook"
         body: dict[str, Any] = {"sender": conversation_id, "message": message}
         if metadata is not None:
             body["metadata"] = dict(metadata)
         if message_key is not None:
             body["message_id"] = message_key
             body["retry"] = retry
+        return await self._post(f"{self._base_url}/webhooks/{channel}/webhook", body)
+
+    async def remind(
+        self, channel: str, conversation_id: str, reminder_id: int
+    ) -> list[BotMessage]:
+        """The bot's messages opening the conversation with a reminder the scheduler stored
+        (telecom_assistant/reminders/): Rasa runs the reminder's turn as an external event,
+        so the customer can answer it."""
+        body = {"sender": conversation_id, "reminder": reminder_id}
+        return await self._post(f"{self._base_url}/webhooks/{channel}/reminder", body)
+
+    async def _post(self, url: str, body: Mapping[str, Any]) -> list[BotMessage]:
         try:
             response = await self._http.post(url, json=body)
         except httpx.TimeoutException as error:

@@ -31,8 +31,6 @@ from telecom_assistant.accounts.tables import (
 from telecom_assistant.clock import add_months, cycle_bounds
 from telecom_assistant.schema import Area, drop_areas, migrate
 
-ROAMING_DATA_PER_MB = 50  # fen: pay-as-you-go roaming, the source of "sky-high bills"
-ROAMING_VOICE_PER_MINUTE = 199
 BILL_DUE_DAYS = 25  # a bill is due 25 days after its cycle ends
 CLOSED_CYCLES = 3
 
@@ -386,11 +384,12 @@ DEMO_LINES = [
 
 
 def reset_database(engine: Engine, today: date) -> None:
-    """Drop the accounts and the tickets, migrate them afresh and load the demo data. Agents'
+    """Drop the accounts, the tickets and the reminders sent to the demo lines, migrate them
+    afresh and load the demo data. Agents'
     console accounts are kept: they are not demo data, and their passwords are not in the
     repository."""
-    drop_areas(engine, [Area.ACCOUNTS, Area.TICKETS])
-    migrate(engine, [Area.ACCOUNTS, Area.TICKETS, Area.AGENTS])
+    drop_areas(engine, [Area.ACCOUNTS, Area.TICKETS, Area.REMINDERS])
+    migrate(engine, [Area.ACCOUNTS, Area.TICKETS, Area.AGENTS, Area.REMINDERS])
     with Session(engine, future=True) as session, session.begin():
         seed(session, today)
 
@@ -547,8 +546,8 @@ def _bill(
                     category="roaming",
                     description=f"Roaming day pass: {roaming_country}",
                     quantity=days,
-                    unit_price=2500,
-                    amount=days * 2500,
+                    unit_price=tariffs.ROAMING_RATES.day_pass_fee,
+                    amount=days * tariffs.ROAMING_RATES.day_pass_fee,
                     subscription_id=pass_sub.id,
                     roaming_country=roaming_country,
                 )
@@ -559,8 +558,8 @@ def _bill(
                     category="roaming",
                     description=f"Roaming data: {roaming_country}",
                     quantity=usage.roaming_data_mb,
-                    unit_price=ROAMING_DATA_PER_MB,
-                    amount=usage.roaming_data_mb * ROAMING_DATA_PER_MB,
+                    unit_price=tariffs.ROAMING_RATES.data_per_mb,
+                    amount=usage.roaming_data_mb * tariffs.ROAMING_RATES.data_per_mb,
                     roaming_country=roaming_country,
                 )
             )
@@ -570,8 +569,8 @@ def _bill(
                     category="roaming",
                     description=f"Roaming calls: {roaming_country}",
                     quantity=usage.roaming_minutes,
-                    unit_price=ROAMING_VOICE_PER_MINUTE,
-                    amount=usage.roaming_minutes * ROAMING_VOICE_PER_MINUTE,
+                    unit_price=tariffs.ROAMING_RATES.voice_per_minute,
+                    amount=usage.roaming_minutes * tariffs.ROAMING_RATES.voice_per_minute,
                     roaming_country=roaming_country,
                 )
             )

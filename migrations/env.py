@@ -16,6 +16,7 @@ TABLES = {
     "agents": "telecom_assistant.agents.tables",
     "telegram": "channels.telegram.tables",
     "satisfaction": "telecom_assistant.satisfaction.tables",
+    "reminders": "telecom_assistant.reminders.tables",
 }
 
 area = context.config.attributes["area"]

@@ -368,6 +368,8 @@ def assistant_parts(model: Path, settings: Settings, environment: Mapping[str, s
         parts.console(ports.console, environment=environment),
         parts.webchat(ports.webchat, settings.rasa_url, environment=environment),
         *rasa_servers,
+        # After Rasa: a reminder reaches a chat through it.
+        parts.scheduler(ports.scheduler_health, environment=environment),
     ]
     if settings.telegram.bot_token:
         assistant.append(
@@ -401,6 +403,8 @@ def print_summary(settings: Settings) -> None:
         f"  action server http://localhost:{ports.action_server}/health\n"
         f"  agent console http://localhost:{ports.console}/  "
         "(create an agent first: telecom agent add <username>)\n"
+        f"  reminders     scanned every {settings.reminders.scan_seconds:g} s "
+        f"(scheduler health http://localhost:{ports.scheduler_health}/health)\n"
         f"{telegram}"
         f"{profile_note}"
         "One-time codes appear in this console as the demo SMS gateway sends them\n"

@@ -137,6 +137,19 @@ def telegram_bridge(
     )
 
 
+def scheduler(
+    health_port: int, *, environment: Mapping[str, str] | None = None, log: Path | None = None
+) -> Part:
+    """The reminder scheduler; one per server, one of them scanning at a time (a lease)."""
+    return Part(
+        "reminder scheduler",
+        python_module("scheduler"),
+        local_url(health_port),
+        environment=environment,
+        log=log,
+    )
+
+
 def load_balancer(
     nginx: str,
     config: Path,

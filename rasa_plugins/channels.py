@@ -62,6 +62,9 @@ from telecom_assistant.trust import CHANNEL_SECRET, CHANNEL_SECRET_HEADER, same_
 
 DOMAIN_FILE = Path(__file__).resolve().parents[1] / "domain.yml"
 UNAVAILABLE_RESPONSE = "utter_assistant_unavailable"
+# The external event that opens a conversation with a reminder (actions/reminders.py).
+REMINDER_INTENT = "EXTERNAL_reminder"
+REMINDER_ENTITY = "reminder"
 
 logger = logging.getLogger(__name__)
 
@@ -159,9 +162,35 @@ class AssistantRestInput(RestInput):
             retry = request.json.get("retry") is True
             return json_response(await answered_once.answer(message, run_turn, agent, retry=retry))
 
+        async def remind(request: Request) -> HTTPResponse:
+            """The scheduler opens the conversation with a reminder: Rasa's external event
+            EXTERNAL_reminder, whose action reads the reminder from the store and says it;
+            the answer goes back to the scheduler, which queues it for the channel. The channel
+            secret is asked for in every profile: this door writes into any conversation."""
+            if not same_secret(
+                request.headers.get(CHANNEL_SECRET_HEADER), CHANNEL_SECRET.value(self._settings)
+            ):
+                return json_response({"error": "unauthorized"}, status=401)
+            body = request.json if isinstance(request.json, dict) else {}
+            sender, reminder = body.get("sender"), body.get("reminder")
+            if (
+                not (isinstance(sender, str) and 0 < len(sender) <= 200)
+                or type(reminder) is not int
+            ):
+                return json_response({"error": "give sender and reminder (an id)"}, status=400)
+            agent = request.app.ctx.agent
+            collector = CollectingOutputChannel()
+            async with agent.lock_store.lock(sender):
+                tracker = await agent.processor.fetch_tracker_and_update_session(sender, collector)
+                await agent.trigger_intent(
+                    REMINDER_INTENT, {REMINDER_ENTITY: str(reminder)}, collector, tracker
+                )
+            return json_response(collector.messages)
+
         blueprint = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
         blueprint.route("/", methods=["GET"])(self._health)
         blueprint.route("/webhook", methods=["POST"])(receive)
+        blueprint.route("/reminder", methods=["POST"])(remind)
         blueprint.listener("after_server_start")(speedups.freeze_start_up_objects)
         blueprint.listener("before_server_start")(lambda _app, _loop: redact_logs())
         if secret is not None:

@@ -42,6 +42,7 @@ class Area(Enum):
     AGENTS = "agents"  # the console's agents and their sessions
     TELEGRAM = "telegram"  # the Telegram bridge's chat directory (channels/telegram/)
     SATISFACTION = "satisfaction"  # ratings and the conversations the assistant closed
+    REMINDERS = "reminders"  # reminders sent, opt-outs, the chats they reach, the scheduler's lease
 
     @property
     def version_table(self) -> str:

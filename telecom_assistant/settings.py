@@ -83,14 +83,21 @@ def _service_hours(raw: str) -> ServiceHours:
         raise _Unusable(f"{problem}.") from problem
 
 
-def _minutes(raw: str) -> float:
-    try:
-        minutes = float(raw)
-    except ValueError:
-        minutes = math.nan
-    if not (math.isfinite(minutes) and minutes > 0):
-        raise _Unusable("give a number of minutes above 0.")
-    return minutes
+def _above_zero(unit: str) -> Callable[[str], float]:
+    def read(raw: str) -> float:
+        try:
+            amount = float(raw)
+        except ValueError:
+            amount = math.nan
+        if not (math.isfinite(amount) and amount > 0):
+            raise _Unusable(f"give a number of {unit} above 0.")
+        return amount
+
+    return read
+
+
+_minutes = _above_zero("minutes")
+_seconds = _above_zero("seconds")
 
 
 def _url(schemes: tuple[str, ...], example: str) -> Callable[[str], str]:
@@ -250,6 +257,18 @@ class Ports(_Variables):
         "The Telegram bridge's health check (GET /health), on 127.0.0.1.",
         _port,
     )
+    scheduler_health: int = setting(
+        "TELECOM_SCHEDULER_HEALTH_PORT",
+        5006,
+        "The reminder scheduler's health check (GET /health), on 127.0.0.1.",
+        _port,
+    )
+    sms_hall_health: int = setting(
+        "TELECOM_SMS_HALL_HEALTH_PORT",
+        5007,
+        "The SMS business hall's health check (GET /health), on 127.0.0.1.",
+        _port,
+    )
 
 
 @dataclass(frozen=True)
@@ -374,6 +393,38 @@ class Verification(_Variables):
 
 
 @dataclass(frozen=True)
+class Reminders(_Variables):
+    """The reminders the scheduler sends (telecom_assistant/reminders/, docs/reminders.md)."""
+
+    sending_hours: ServiceHours = setting(
+        "TELECOM_REMINDER_HOURS",
+        ServiceHours.parse("08:00-22:00"),
+        "When reminders go out, in China time (HH:MM-HH:MM); outside these quiet hours only "
+        "urgent ones (charges starting now: 100 % of an allowance, a new paid add-on, roaming, "
+        "a low prepaid balance).",
+        _service_hours,
+        shown_default="`08:00-22:00`",
+    )
+    low_balance_yuan: int = setting(
+        "TELECOM_REMINDER_LOW_BALANCE_YUAN",
+        10,
+        "A prepaid balance below this many yuan is reminded (once a month at most).",
+        _count("yuan"),
+    )
+    booster_addon: str = setting(
+        "TELECOM_REMINDER_BOOSTER",
+        "data_booster",
+        "The add-on (its id) a data reminder names as a way out beside a plan that fits.",
+    )
+    scan_seconds: float = setting(
+        "TELECOM_REMINDER_SCAN_SECONDS",
+        60.0,
+        "How often the scheduler scans every line for reminders, in seconds.",
+        _seconds,
+    )
+
+
+@dataclass(frozen=True)
 class Production(_Variables):
     """The production profile's (docs/scaling-up.md)."""
 
@@ -469,6 +520,7 @@ class Settings(_Variables):
         shown_default="`08:00-22:00`",
     )
     telegram: Telegram = field(default_factory=Telegram)
+    reminders: Reminders = field(default_factory=Reminders)
     production: Production = field(default_factory=Production)
     agent_password: str | None = setting(
         "TELECOM_AGENT_PASSWORD",

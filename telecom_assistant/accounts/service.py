@@ -297,6 +297,29 @@ class VerificationResult:
     retry_at: datetime | None = None  # LOCKED or THROTTLED: when trying again may work
 
 
+@dataclass(frozen=True)
+class RoamingRates:
+    """What using the line abroad costs: the day pass, or pay as you go."""
+
+    day_pass_fee: int  # per day
+    data_per_mb: int
+    voice_per_minute: int
+
+
+@dataclass(frozen=True)
+class LineSnapshot:
+    """What the reminder scan reads of one line (telecom_assistant/reminders/): read for many
+    lines at once, so that a scan costs a few queries per batch, not per line."""
+
+    msisdn: str
+    plan: Plan
+    contract_end: date | None
+    prepaid_balance: int | None
+    usage: CycleUsage | None  # this cycle's; None before its first record
+    latest_bill: Bill | None  # without its lines
+    subscriptions: Sequence[Subscription]  # active, oldest first
+
+
 class AccountService(abc.ABC):
     """What the assistant may ask of, and do to, the operator's billing/CRM system."""
 
@@ -317,7 +340,7 @@ class AccountService(abc.ABC):
 
     @abc.abstractmethod
     def latest_sms(self, msisdn: str) -> str | None:
-        """The newest SMS sent to a number (the demo gateway's outbox)."""
+        """The newest one-time code SMS sent to a number (the demo gateway's outbox)."""
 
     # --- lines, plans and tariffs --------------------------------------------------------
     @abc.abstractmethod
@@ -372,6 +395,15 @@ class AccountService(abc.ABC):
     def cancel_subscriptions(
         self, msisdn: str, subscription_ids: Sequence[int], consent_disputed: bool
     ) -> Sequence[Subscription]: ...
+
+    @abc.abstractmethod
+    def roaming_rates(self) -> RoamingRates: ...
+
+    # --- the reminder scan -------------------------------------------------------------------
+    @abc.abstractmethod
+    def line_snapshots(self, after: str | None, limit: int) -> Sequence[LineSnapshot]:
+        """Up to `limit` lines in the order of their numbers, from the first after `after`
+        (None: from the first line): a scan pages through every line this way."""
 
     # --- network ---------------------------------------------------------------------------
     @abc.abstractmethod

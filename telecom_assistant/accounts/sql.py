@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from telecom_assistant.accounts import tariffs
 from telecom_assistant.accounts.service import (
@@ -39,6 +39,7 @@ from telecom_assistant.accounts.service import (
     FiveGSupport,
     IndoorCoverage,
     Line,
+    LineSnapshot,
     OutdoorCoverage,
     Plan,
     PlanChangeQuote,
@@ -46,6 +47,7 @@ from telecom_assistant.accounts.service import (
     PlanRecommendation,
     PortabilityBlocker,
     PortabilityStatus,
+    RoamingRates,
     Subscription,
     UnknownLine,
     UnknownPlan,
@@ -326,7 +328,7 @@ class SqlAccountService(SessionPerCall, AccountService):
                 state.expires_at = now + timedelta(seconds=OTP_TTL_SECONDS)
                 body = _verification_sms(code)
                 if is_line:
-                    session.add(SmsOutboxRow(msisdn=msisdn, body=body, sent_at=now))
+                    session.add(SmsOutboxRow(msisdn=msisdn, body=body, sent_at=now, purpose="code"))
                 attempts_left = OTP_MAX_WRONG_ATTEMPTS - state.wrong_attempts
         except _Refused as refused:
             return refused.result
@@ -381,7 +383,12 @@ class SqlAccountService(SessionPerCall, AccountService):
         with self._session() as session:
             return session.scalar(
                 select(SmsOutboxRow.body)
-                .where(SmsOutboxRow.msisdn == msisdn)
+                # The codes: reminders and the SMS hall's answers share the log.
+                .where(
+                    SmsOutboxRow.msisdn == msisdn,
+                    SmsOutboxRow.direction == "out",
+                    SmsOutboxRow.purpose == "code",
+                )
                 .order_by(SmsOutboxRow.id.desc())
                 .limit(1)
             )
@@ -520,6 +527,63 @@ class SqlAccountService(SessionPerCall, AccountService):
                 .order_by(SubscriptionRow.started_on)
             )
         )
+
+    def roaming_rates(self) -> RoamingRates:
+        return tariffs.ROAMING_RATES
+
+    # --- the reminder scan -------------------------------------------------------------------
+    def line_snapshots(self, after: str | None, limit: int) -> Sequence[LineSnapshot]:
+        today = self._today()
+        cycle_start = cycle_bounds(today)[0]
+        with self._session() as session:
+            query = select(LineRow).options(joinedload(LineRow.plan)).order_by(LineRow.msisdn)
+            if after is not None:
+                query = query.where(LineRow.msisdn > after)
+            lines = session.scalars(query.limit(limit)).all()
+            numbers = [line.msisdn for line in lines]
+            usage = {
+                row.msisdn: _usage(row)
+                for row in session.scalars(
+                    select(UsageRow).where(
+                        UsageRow.msisdn.in_(numbers), UsageRow.cycle_start == cycle_start
+                    )
+                )
+            }
+            # The latest bill of each line: the bills of the last two cycles are enough.
+            latest_bills: dict[str, BillRow] = {}
+            for row in session.scalars(
+                select(BillRow)
+                .where(
+                    BillRow.msisdn.in_(numbers),
+                    BillRow.cycle_start >= add_months(cycle_start, -2),
+                )
+                .order_by(BillRow.cycle_start)
+            ):
+                latest_bills[row.msisdn] = row
+            subscriptions: dict[str, list[Subscription]] = {}
+            for row in session.scalars(
+                select(SubscriptionRow)
+                .options(joinedload(SubscriptionRow.addon))
+                .where(SubscriptionRow.msisdn.in_(numbers), SubscriptionRow.cancelled_at.is_(None))
+                .order_by(SubscriptionRow.started_on, SubscriptionRow.id)
+            ):
+                subscriptions.setdefault(row.msisdn, []).append(_subscription(row))
+            return [
+                LineSnapshot(
+                    msisdn=line.msisdn,
+                    plan=_plan(line.plan),
+                    contract_end=line.contract_end,
+                    prepaid_balance=line.prepaid_balance,
+                    usage=usage.get(line.msisdn),
+                    latest_bill=(
+                        replace(_bill(latest_bills[line.msisdn], today), lines=())
+                        if line.msisdn in latest_bills
+                        else None
+                    ),
+                    subscriptions=tuple(subscriptions.get(line.msisdn, ())),
+                )
+                for line in lines
+            ]
 
     # --- network ---------------------------------------------------------------------------
     def assess_5g(

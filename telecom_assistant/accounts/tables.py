@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -207,11 +208,18 @@ class VerificationCounterRow(Base):
 
 
 class SmsOutboxRow(Base):
-    """What the demo SMS gateway has 'sent': the place to read one-time codes from."""
+    """The demo SMS gateway's log: what it 'sent' (one-time codes, reminders, the SMS hall's
+    answers) and what customers sent to the service number (`direction` "in"), which the SMS
+    hall answers (channels/sms/) and marks handled."""
 
     __tablename__ = "sms_outbox"
+    __table_args__ = (Index("ix_sms_outbox_waiting", "direction", "handled_at"),)
 
     id = Column(Integer, primary_key=True)
     msisdn = Column(String(11), nullable=False, index=True)
     body = Column(Text, nullable=False)
     sent_at = Column(DateTime, nullable=False)
+    direction = Column(String(3), nullable=False, server_default="out")
+    # What an outgoing message is: a one-time code, a reminder, an answer of the SMS hall.
+    purpose = Column(String(10), nullable=False, server_default="code")
+    handled_at = Column(DateTime)  # an incoming message, once answered

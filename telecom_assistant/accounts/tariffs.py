@@ -20,9 +20,12 @@ from telecom_assistant.accounts.service import (
     OutdoorCoverage,
     Plan,
     PlanRecommendation,
+    RoamingRates,
 )
 
 MB_PER_GB = 1024
+# The demo operator's prices abroad (fen): pay as you go is the source of "sky-high bills".
+ROAMING_RATES = RoamingRates(day_pass_fee=2500, data_per_mb=50, voice_per_minute=199)
 
 T = TypeVar("T")
 

@@ -230,6 +230,22 @@ class StatusChange:
     at: datetime
 
 
+class UpdateKind(str, enum.Enum):
+    REPLY = "reply"  # an agent answered the ticket (a letter)
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class TicketUpdate:
+    """News of a ticket for its customer's line (reminders of a ticket's progress)."""
+
+    ticket_id: str
+    msisdn: str
+    kind: UpdateKind
+    key: int  # the reply's or the status change's id: each update is told once
+    at: datetime
+
+
 @dataclass(frozen=True)
 class Note:
     author: str

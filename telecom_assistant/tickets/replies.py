@@ -33,6 +33,7 @@ class ReplyKind(str, enum.Enum):
     LETTER = "letter"  # an agent's answer to the ticket, read whenever: under a heading
     LIVE = "live"  # an agent's message in a live chat (tickets/live.py): as it is, signed
     NOTICE = "notice"  # the desk's own word: an agent joined or left, a request for a rating
+    REMINDER = "reminder"  # the assistant's own word outside a turn (telecom_assistant/reminders/)
 
 
 # Telegram carries a button's payload as its callback data, 64 bytes at most.
@@ -71,7 +72,7 @@ class ReplyRefused(TicketError):
 @dataclass(frozen=True)
 class AgentReply:
     id: int
-    ticket_id: str
+    ticket_id: str | None  # None: a reminder, which belongs to no ticket
     channel: str
     conversation_id: str
     language: str  # the ticket's, so a channel that never saw the customer still knows it
@@ -127,3 +128,14 @@ class ReplyOutbox(abc.ABC):
     @abc.abstractmethod
     def mark_failed(self, reply_id: int, reason: str) -> None:
         """The channel refused the reply for good (a blocked bot, a deleted chat)."""
+
+    @abc.abstractmethod
+    def post_reminder(
+        self,
+        channel: str,
+        conversation_id: str,
+        language: str,
+        texts: Sequence[tuple[str, Sequence[ReplyButton]]],
+    ) -> Sequence[int]:
+        """Queue the assistant's messages (each a text and its buttons) for a conversation
+        outside any turn, in order: a reminder, as the conversation's Rasa turn wrote it."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Hashable, Sequence
+from datetime import datetime
 
 from telecom_assistant.tickets.model import (
     Filing,
@@ -16,6 +17,7 @@ from telecom_assistant.tickets.model import (
     QueueFilter,
     Status,
     Ticket,
+    TicketUpdate,
 )
 from telecom_assistant.tickets.replies import ReplyButton
 
@@ -68,6 +70,11 @@ class TicketService(abc.ABC):
     @abc.abstractmethod
     def waiting_for_person(self) -> Sequence[Ticket]:
         """The tickets whose customer waits in the chat for an agent, longest waiting first."""
+
+    @abc.abstractmethod
+    def updates_since(self, since: datetime) -> Sequence[TicketUpdate]:
+        """Letters and resolutions since `since` on tickets with a verified line, oldest
+        first."""
 
     @abc.abstractmethod
     def hotspots(self) -> HotspotReport:

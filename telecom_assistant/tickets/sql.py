@@ -40,8 +40,10 @@ from telecom_assistant.tickets.model import (
     Status,
     StatusChange,
     Ticket,
+    TicketUpdate,
     TranscriptTurn,
     UnknownTicket,
+    UpdateKind,
     check_transition,
     decide_priority,
     format_ticket_id,
@@ -217,6 +219,42 @@ class SqlTicketService(SessionPerCall, TicketService):
                 )
             ).all()
         return added, frozenset(map(tuple, owners)), frozenset(map(tuple, live_chats))
+
+    def updates_since(self, since: datetime) -> Sequence[TicketUpdate]:
+        with self._session() as session:
+            replies = session.execute(
+                select(
+                    AgentReplyRow.ticket_id, TicketRow.msisdn, AgentReplyRow.id, AgentReplyRow.at
+                )
+                .join(TicketRow, TicketRow.id == AgentReplyRow.ticket_id)
+                .where(
+                    AgentReplyRow.at >= since,
+                    AgentReplyRow.kind == ReplyKind.LETTER.value,
+                    TicketRow.msisdn.is_not(None),
+                )
+            ).all()
+            resolutions = session.execute(
+                select(
+                    TicketStatusRow.ticket_id,
+                    TicketRow.msisdn,
+                    TicketStatusRow.id,
+                    TicketStatusRow.at,
+                )
+                .join(TicketRow, TicketRow.id == TicketStatusRow.ticket_id)
+                .where(
+                    TicketStatusRow.at >= since,
+                    TicketStatusRow.to_status == Status.RESOLVED.value,
+                    TicketRow.msisdn.is_not(None),
+                )
+            ).all()
+        updates = [
+            TicketUpdate(ticket_id, msisdn, UpdateKind.REPLY, key, at)
+            for ticket_id, msisdn, key, at in replies
+        ] + [
+            TicketUpdate(ticket_id, msisdn, UpdateKind.RESOLVED, key, at)
+            for ticket_id, msisdn, key, at in resolutions
+        ]
+        return sorted(updates, key=lambda update: update.at)
 
     def hotspots(self) -> HotspotReport:
         today = self._now().date()

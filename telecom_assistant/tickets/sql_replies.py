@@ -58,6 +58,32 @@ class SqlReplyOutbox(SessionPerCall, ReplyOutbox):
                 .values(delivery=Delivery.FAILED.value, failure=reason[:500])
             )
 
+    def post_reminder(
+        self,
+        channel: str,
+        conversation_id: str,
+        language: str,
+        texts: Sequence[tuple[str, Sequence[ReplyButton]]],
+    ) -> Sequence[int]:
+        with self._session() as session:
+            rows = [
+                AgentReplyRow(
+                    channel=channel,
+                    conversation_id=conversation_id,
+                    language=language,
+                    author="assistant",
+                    text=message,
+                    at=self._now(),
+                    delivery=Delivery.PENDING.value,
+                    kind=ReplyKind.REMINDER.value,
+                    buttons=stored_buttons(buttons),
+                )
+                for message, buttons in texts
+            ]
+            session.add_all(rows)
+            session.flush()
+            return [row.id for row in rows]
+
 
 def _reply(row: AgentReplyRow) -> AgentReply:
     return AgentReply(

@@ -116,7 +116,8 @@ class AgentReplyRow(Base):
     __tablename__ = "agent_replies"
 
     id = Column(Integer, primary_key=True)
-    ticket_id = Column(ForeignKey("tickets.id"), nullable=False, index=True)
+    # None: the assistant's own message outside a turn, a reminder (telecom_assistant/reminders/).
+    ticket_id = Column(ForeignKey("tickets.id"), index=True)
     channel = Column(String(20), nullable=False)
     conversation_id = Column(String(200), nullable=False)
     language = Column(String(5), nullable=False)
