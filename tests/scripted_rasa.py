@@ -12,6 +12,7 @@ its key, then the bot's messages), so that a retry finds what an earlier request
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import uuid
 from collections import Counter
@@ -42,6 +43,8 @@ class ScriptedRasa:
         # Text -> seconds its turn takes; other turns take turn_seconds.
         self.slow: dict[str, float] = {}
         self.turn_seconds = 0.0
+        # Every external event triggered, as (conversation, intent, entities).
+        self.external_events: list[tuple[str, str, dict[str, str]]] = []
         self._server: Any = None
 
     async def start(self) -> str:
@@ -49,7 +52,12 @@ class ScriptedRasa:
         # server of the process; in test mode it keeps the original.
         Sanic.test_mode = True
         app = Sanic(f"rasa{uuid.uuid4().hex}")
-        app.ctx.agent = SimpleNamespace(tracker_store=self.tracker_store)
+        app.ctx.agent = SimpleNamespace(
+            tracker_store=self.tracker_store,
+            lock_store=SimpleNamespace(lock=lambda _sender: contextlib.nullcontext()),
+            processor=SimpleNamespace(fetch_tracker_and_update_session=self._tracker),
+            trigger_intent=self._trigger_intent,
+        )
         for channel in CHANNELS:
             blueprint = channel(self._settings, self._live_desk).blueprint(self._turn)
             app.blueprint(blueprint, url_prefix=f"/webhooks/{channel.name()}")
@@ -74,6 +82,20 @@ class ScriptedRasa:
         tracker.update(BotUttered(answer))
         await self.tracker_store.save(tracker)
         await message.output_channel.send_text_message(message.sender_id, answer)
+
+    async def _tracker(self, sender_id: str, _output_channel: Any = None) -> Any:
+        return await self.tracker_store.get_or_create_tracker(sender_id)
+
+    async def _trigger_intent(
+        self, intent_name: str, entities: dict[str, str], output_channel: Any, tracker: Any
+    ) -> None:
+        """An external event (the scheduler's reminders): recorded, and answered with a button."""
+        self.external_events.append((tracker.sender_id, intent_name, dict(entities)))
+        await output_channel.send_text_with_buttons(
+            tracker.sender_id,
+            f"{intent_name}: {entities}",
+            [{"title": "Cancel it", "payload": "/unsubscribe"}],
+        )
 
     def turns_of(self, text: str) -> int:
         return Counter(turn_text for _, turn_text, _ in self.turns)[text]

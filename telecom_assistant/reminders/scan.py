@@ -96,6 +96,9 @@ class ReminderScan:
         started = time.perf_counter()
         now = self._now()
         report = ScanReport()
+        # First the chats that missed a reminder at an earlier scan (this scan's misses wait
+        # for the next one).
+        self._retry_chats(now, report)
         catalogue = self._catalogue()
         after: str | None = None
         while True:
@@ -111,7 +114,6 @@ class ReminderScan:
         if self._tickets is not None:
             updates = self._tickets.updates_since(now - TICKET_NEWS_WINDOW)
             self._send([_ticket_reminder(update) for update in updates], now, report)
-        self._retry_chats(now, report)
         report.seconds = time.perf_counter() - started
         return report
 

@@ -1,0 +1,349 @@
+"""The reminder scan over the demo database, with the clock moved by hand: each reminder goes
+out once at the right moment, by SMS and to the customer's chat, never in quiet hours unless
+urgent, never of a kind the customer turned off; two schedulers never send one twice."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from telecom_assistant.accounts.sql import SqlAccountService
+from telecom_assistant.accounts.tables import SmsOutboxRow, SubscriptionRow, UsageRow
+from telecom_assistant.database import make_engine
+from telecom_assistant.reminders.model import ChatAddress, ReminderKind, SentReminder
+from telecom_assistant.reminders.render import SmsHint
+from telecom_assistant.reminders.scan import (
+    ChatDelivery,
+    ChatUnreachable,
+    ReminderPolicy,
+    ReminderScan,
+)
+from telecom_assistant.reminders.sql import SqlReminderStore
+from telecom_assistant.reminders.tables import ReminderRow
+from telecom_assistant.schema import Area, migrate
+from telecom_assistant.service_hours import ServiceHours
+from telecom_assistant.sms.sql import SqlSmsGateway
+from telecom_assistant.tickets.model import Status
+from telecom_assistant.tickets.sql import SqlTicketService
+from tests.conftest import TODAY, FakeClock
+from tests.integration.test_tickets import new_ticket
+
+# Basic 4G 39 (10 GB, 100 minutes), about 7 GB a month, two add-ons from long ago.
+LINE = "13800000004"
+POLICY = ReminderPolicy(
+    sending_hours=ServiceHours.parse("08:00-22:00"),
+    low_balance=1000,
+    booster_addon="data_booster",
+    sms_hints={ReminderKind.USAGE: SmsHint("reminder.stop_by_sms", "QXLLTX")},
+)
+
+
+class RecordingChat(ChatDelivery):
+    """A chat that takes reminders, or is out of reach while `reachable` is False."""
+
+    def __init__(self) -> None:
+        self.delivered: list[SentReminder] = []
+        self.reachable = True
+
+    def deliver(self, reminder: SentReminder) -> None:
+        if not self.reachable:
+            raise ChatUnreachable("Rasa is restarting")
+        self.delivered.append(reminder)
+
+
+@pytest.fixture
+def migrated(engine: Engine) -> Engine:
+    migrate(engine, [Area.REMINDERS])
+    return engine
+
+
+@pytest.fixture
+def store(migrated, clock) -> SqlReminderStore:
+    return SqlReminderStore(migrated, clock)
+
+
+@pytest.fixture
+def chat() -> RecordingChat:
+    return RecordingChat()
+
+
+@pytest.fixture
+def scan(migrated, clock, store, chat) -> ReminderScan:
+    return ReminderScan(
+        SqlAccountService(migrated, clock),
+        store,
+        SqlSmsGateway(migrated, clock),
+        POLICY,
+        chat=chat,
+        tickets=SqlTicketService(migrated, clock),
+        clock=clock,
+    )
+
+
+def reminder_sms(engine: Engine, msisdn: str = LINE) -> list[str]:
+    with Session(engine) as session:
+        return list(
+            session.scalars(
+                select(SmsOutboxRow.body)
+                .where(SmsOutboxRow.msisdn == msisdn, SmsOutboxRow.purpose == "reminder")
+                .order_by(SmsOutboxRow.id)
+            )
+        )
+
+
+def events(engine: Engine, msisdn: str = LINE) -> list[str]:
+    with Session(engine) as session:
+        return list(
+            session.scalars(
+                select(ReminderRow.event)
+                .where(ReminderRow.msisdn == msisdn)
+                .order_by(ReminderRow.id)
+            )
+        )
+
+
+def use_data(engine: Engine, share: float, cycle_start: date = date(2026, 11, 1), msisdn=LINE):
+    """This cycle's data use of the line, as a share of its 10 GB; a new cycle's row if none."""
+    used = round(10 * 1024 * share)
+    with Session(engine) as session, session.begin():
+        changed = session.execute(
+            update(UsageRow)
+            .where(UsageRow.msisdn == msisdn, UsageRow.cycle_start == cycle_start)
+            .values(data_used_mb=used)
+        ).rowcount
+        if not changed:
+            end = (cycle_start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(1)
+            session.add(
+                UsageRow(
+                    msisdn=msisdn,
+                    cycle_start=cycle_start,
+                    cycle_end=end,
+                    data_used_mb=used,
+                    minutes_used=10,
+                    sms_used=1,
+                )
+            )
+
+
+def order_addon(engine: Engine, addon_id: str, started_on: date, msisdn: str = LINE) -> int:
+    with Session(engine) as session, session.begin():
+        row = SubscriptionRow(
+            msisdn=msisdn,
+            addon_id=addon_id,
+            started_on=started_on,
+            ordering_channel="outbound sales call",
+        )
+        session.add(row)
+        session.flush()
+        return int(row.id)
+
+
+def at(clock: FakeClock, day: date, hour: int, minute: int = 0) -> None:
+    clock.now = datetime(day.year, day.month, day.day, hour, minute)
+
+
+def test_the_demo_base_gets_its_reminders_once_however_often_the_scan_runs(scan, migrated):
+    first = scan.run()
+    assert first.lines == 22 and first.sent >= 5
+    assert first.sent_by_kind.keys() >= {"usage", "balance", "contract"}
+    again = scan.run()
+    assert (again.sent, again.already_sent) == (0, first.sent)
+    with Session(migrated) as session:
+        sms = session.scalar(select(func.count()).where(SmsOutboxRow.purpose == "reminder"))
+    assert sms == first.sent
+
+
+def test_data_use_is_reminded_at_80_then_100_percent_and_again_in_the_next_cycle(
+    scan, migrated, clock
+):
+    use_data(migrated, 0.70)
+    scan.run()
+    assert events(migrated) == []
+
+    clock.advance(days=1)
+    use_data(migrated, 0.85)
+    scan.run()
+    scan.run()
+    assert events(migrated) == ["usage:data:80:2026-11-01"]
+    (sms,) = reminder_sms(migrated)
+    # The line's language is not known yet: both languages, with the SMS hall's stop keyword.
+    assert "85%" in sms and "Reply QXLLTX to stop these reminders." in sms and "流量" in sms
+
+    clock.advance(days=1)
+    use_data(migrated, 1.01)
+    scan.run()
+    clock.advance(days=1)
+    scan.run()
+    assert events(migrated)[1:] == ["usage:data:100:2026-11-01"]
+
+    at(clock, date(2026, 12, 1), 9)
+    scan.run()  # the new cycle has no use yet
+    use_data(migrated, 0.82, cycle_start=date(2026, 12, 1))
+    clock.advance(hours=2)
+    scan.run()
+    assert events(migrated)[2:] == ["usage:data:80:2026-12-01"]
+
+
+def test_quiet_hours_hold_what_can_wait_until_morning_but_not_a_new_charge(scan, migrated, clock):
+    at(clock, TODAY, 23, 30)
+    use_data(migrated, 0.85)
+    order_addon(migrated, "game_pack", TODAY)
+    report = scan.run()
+    assert "usage:data:80:2026-11-01" not in events(migrated)
+    assert any(event.startswith("addon:") for event in events(migrated))
+    assert report.held_for_morning >= 1
+
+    at(clock, TODAY + timedelta(days=1), 7, 59)
+    scan.run()
+    assert "usage:data:80:2026-11-01" not in events(migrated)
+    at(clock, TODAY + timedelta(days=1), 8, 0)
+    scan.run()
+    assert "usage:data:80:2026-11-01" in events(migrated)
+
+
+def test_a_kind_turned_off_is_not_sent_until_turned_back_on(scan, migrated, store):
+    store.set_opt_out(LINE, [ReminderKind.USAGE], out=True)
+    use_data(migrated, 0.9)
+    order_addon(migrated, "music_pack", TODAY)
+    report = scan.run()
+    assert [event.split(":")[0] for event in events(migrated)] == ["addon"]
+    assert report.opted_out >= 1
+    assert store.opted_out(LINE) == {ReminderKind.USAGE}
+
+    store.set_opt_out(LINE, [ReminderKind.USAGE], out=False)
+    scan.run()
+    assert events(migrated)[-1] == "usage:data:80:2026-11-01"
+
+
+def test_a_new_add_on_reaches_the_customers_chat_in_its_language_and_by_sms(
+    scan, migrated, store, chat
+):
+    store.remember_chat(ChatAddress(LINE, "telegram", "telegram-abc", "zh"))
+    subscription = order_addon(migrated, "ringback_tone", TODAY)
+    scan.run()
+    (delivered,) = [sent for sent in chat.delivered if sent.msisdn == LINE]
+    assert delivered.event == f"addon:{subscription}" and delivered.subject == "ringback_tone"
+    assert delivered.chat == ChatAddress(LINE, "telegram", "telegram-abc", "zh")
+    (sms,) = reminder_sms(migrated)
+    # The language of the chat, only: the customer's language is known.
+    assert "彩铃" in sms and "[Demo Telecom]" not in sms
+    (sent,) = store.sent_to(LINE)
+    assert sent.sms_at is not None and sent.chat_at is not None
+
+
+def test_a_chat_out_of_reach_gets_the_reminder_at_a_later_scan_and_never_twice(
+    scan, migrated, store, chat, clock
+):
+    store.remember_chat(ChatAddress(LINE, "webchat", "webchat-xyz", "en"))
+    order_addon(migrated, "ringback_tone", TODAY)
+    chat.reachable = False
+    first = scan.run()
+    assert first.chats_missed == 1 and chat.delivered == []
+
+    chat.reachable = True
+    clock.advance(minutes=1)
+    scan.run()
+    scan.run()
+    assert [sent.msisdn for sent in chat.delivered] == [LINE]
+    assert len(reminder_sms(migrated)) == 1
+
+
+def test_a_chat_out_of_reach_for_a_day_is_given_up(scan, migrated, store, chat, clock):
+    store.remember_chat(ChatAddress(LINE, "webchat", "webchat-xyz", "en"))
+    order_addon(migrated, "ringback_tone", TODAY)
+    chat.reachable = False
+    scan.run()
+    chat.reachable = True
+    clock.advance(days=1, minutes=1)
+    scan.run()
+    assert [sent for sent in chat.delivered if sent.msisdn == LINE] == []
+
+
+def test_a_signed_out_chat_gets_no_more_reminders(scan, migrated, store, chat):
+    store.remember_chat(ChatAddress(LINE, "telegram", "telegram-abc", "en"))
+    store.forget_chat(LINE, "telegram-abc")
+    order_addon(migrated, "ringback_tone", TODAY)
+    scan.run()
+    assert [sent for sent in chat.delivered if sent.msisdn == LINE] == []
+    assert len(reminder_sms(migrated)) == 1
+
+
+def test_an_answered_and_a_resolved_complaint_are_told_by_sms_once_each(
+    scan, migrated, store, chat, clock
+):
+    tickets = SqlTicketService(migrated, clock)
+    ticket = tickets.file(new_ticket(msisdn=LINE, contact_number=LINE, channel="telegram")).ticket
+    store.remember_chat(ChatAddress(LINE, "telegram", "conversation-1", "en"))
+    scan.run()
+    assert not any(event.startswith("ticket:") for event in events(migrated))
+
+    clock.advance(minutes=5)
+    tickets.reply(ticket.id, "agent", "We refunded the second charge.")
+    scan.run()
+    clock.advance(minutes=5)
+    tickets.change_status(ticket.id, Status.RESOLVED, "agent")
+    scan.run()
+    scan.run()
+    ticket_events = [event for event in events(migrated) if event.startswith("ticket:")]
+    assert [event.split(":")[2] for event in ticket_events] == ["reply", "resolved"]
+    assert all(ticket.id in body for body in reminder_sms(migrated))
+    # The ticket's own chat has the letter already: no reminder there.
+    assert [sent for sent in chat.delivered if sent.kind is ReminderKind.TICKET] == []
+
+
+@pytest.mark.postgres
+def test_two_schedulers_scanning_at_once_never_send_the_same_reminder(postgres_engine):
+    migrate(postgres_engine, [Area.REMINDERS])
+    url = postgres_engine.url.render_as_string(hide_password=False)
+    order_addon(postgres_engine, "ringback_tone", TODAY)
+    now = datetime.combine(TODAY, datetime.min.time()) + timedelta(hours=10)
+    engines = [make_engine(url) for _ in range(2)]
+    scans = [
+        ReminderScan(
+            SqlAccountService(engine, lambda: now),
+            SqlReminderStore(engine, lambda: now),
+            SqlSmsGateway(engine, lambda: now),
+            POLICY,
+            clock=lambda: now,
+            batch=3,  # many small batches: the two scans interleave
+        )
+        for engine in engines
+    ]
+    start = threading.Barrier(2)
+    reports = []
+
+    def run(scan: ReminderScan) -> None:
+        start.wait()
+        reports.append(scan.run())
+
+    threads = [threading.Thread(target=run, args=(scan,)) for scan in scans]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for engine in engines:
+        engine.dispose()
+    with Session(postgres_engine) as session:
+        sms = session.execute(
+            select(SmsOutboxRow.msisdn, SmsOutboxRow.body).where(SmsOutboxRow.purpose == "reminder")
+        ).all()
+        reminders = session.scalar(select(func.count()).select_from(ReminderRow))
+    assert len(sms) == len(set(sms)) == reminders > 0
+    assert sum(report.sent for report in reports) == reminders
+    assert sum(report.already_sent for report in reports) == reminders
+
+
+def test_one_scheduler_holds_the_lease_until_it_stops_renewing_it(store, clock):
+    now = clock()
+    assert store.hold_lease("server-a", now, 180)
+    assert not store.hold_lease("server-b", now + timedelta(seconds=60), 180)
+    assert store.hold_lease("server-a", now + timedelta(seconds=60), 180)
+    # Server a died after its last renewal: b takes over once the lease ran out.
+    assert not store.hold_lease("server-b", now + timedelta(seconds=200), 180)
+    assert store.hold_lease("server-b", now + timedelta(seconds=241), 180)
+    assert not store.hold_lease("server-a", now + timedelta(seconds=250), 180)
