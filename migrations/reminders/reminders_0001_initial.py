@@ -3,6 +3,9 @@
 Revision ID: reminders_0001
 Revises:
 Create Date: 2026-12-07
+
+Created IF NOT EXISTS, as the other areas' first revisions are: a database whose tables
+`create_all` made (as some tests make theirs) is adopted as it is.
 """
 
 from __future__ import annotations
@@ -35,15 +38,19 @@ def upgrade() -> None:
         sa.Column("chat_at", sa.DateTime()),
         sa.Column("chat_failure", sa.Text()),
         sa.UniqueConstraint("msisdn", "event"),
+        if_not_exists=True,
     )
-    op.create_index("ix_reminders_msisdn", "reminders", ["msisdn"])
-    op.create_index("ix_reminders_created_at", "reminders", ["created_at"])
-    op.create_index("ix_reminders_chat_waiting", "reminders", ["chat_at", "created_at"])
+    op.create_index("ix_reminders_msisdn", "reminders", ["msisdn"], if_not_exists=True)
+    op.create_index("ix_reminders_created_at", "reminders", ["created_at"], if_not_exists=True)
+    op.create_index(
+        "ix_reminders_chat_waiting", "reminders", ["chat_at", "created_at"], if_not_exists=True
+    )
     op.create_table(
         "reminder_opt_outs",
         sa.Column("msisdn", sa.String(11), primary_key=True),
         sa.Column("kind", sa.String(10), primary_key=True),
         sa.Column("since", sa.DateTime(), nullable=False),
+        if_not_exists=True,
     )
     op.create_table(
         "reminder_chats",
@@ -52,18 +59,21 @@ def upgrade() -> None:
         sa.Column("conversation_id", sa.String(200), nullable=False),
         sa.Column("language", sa.String(5), nullable=False),
         sa.Column("verified_at", sa.DateTime(), nullable=False),
+        if_not_exists=True,
     )
     op.create_table(
         "customer_languages",
         sa.Column("msisdn", sa.String(11), primary_key=True),
         sa.Column("language", sa.String(5), nullable=False),
         sa.Column("at", sa.DateTime(), nullable=False),
+        if_not_exists=True,
     )
     op.create_table(
         "scheduler_leases",
         sa.Column("name", sa.String(40), primary_key=True),
         sa.Column("holder", sa.String(80), nullable=False),
         sa.Column("expires_at", sa.DateTime(), nullable=False),
+        if_not_exists=True,
     )
 
 

@@ -29,6 +29,7 @@ from telecom_assistant import schema
 from telecom_assistant.accounts import tables as accounts
 from telecom_assistant.agents import tables as agents
 from telecom_assistant.database import PROJECT_ROOT, make_engine
+from telecom_assistant.reminders import tables as reminders
 from telecom_assistant.satisfaction import tables as satisfaction
 from telecom_assistant.schema import ALL_AREAS, Area, drop_areas, migrate, new_revision
 from telecom_assistant.tickets import tables as tickets
@@ -42,6 +43,7 @@ DECLARED = {
     Area.AGENTS: agents.Base.metadata,
     Area.TELEGRAM: telegram.Base.metadata,
     Area.SATISFACTION: satisfaction.Base.metadata,
+    Area.REMINDERS: reminders.Base.metadata,
 }
 
 
@@ -135,7 +137,7 @@ def test_running_down_drops_the_tables_and_up_again_makes_them(empty_engine):
 def test_an_operator_with_an_account_system_of_their_own_gets_no_demo_tables(empty_engine):
     migrate(empty_engine, [Area.TICKETS, Area.AGENTS])
     assert differences(empty_engine, [Area.TICKETS, Area.AGENTS]) == []
-    not_migrated = [Area.ACCOUNTS, Area.TELEGRAM, Area.SATISFACTION]
+    not_migrated = [Area.ACCOUNTS, Area.TELEGRAM, Area.SATISFACTION, Area.REMINDERS]
     assert not tables(empty_engine) & set(declared(not_migrated).tables)
     assert Area.ACCOUNTS.version_table not in tables(empty_engine)
     # The comparison does see missing tables: the accounts' are all missing.
@@ -178,7 +180,9 @@ def test_the_demo_reset_starts_the_demo_afresh_and_keeps_the_agents(empty_engine
     with Session(empty_engine) as session:
         assert session.get(agents.AgentRow, "li.na") is not None
         assert session.get(accounts.LineRow, "13800000001").demo_story != "changed"
-    assert differences(empty_engine, [Area.ACCOUNTS, Area.TICKETS, Area.AGENTS]) == []
+    assert (
+        differences(empty_engine, [Area.ACCOUNTS, Area.TICKETS, Area.AGENTS, Area.REMINDERS]) == []
+    )
 
 
 def _start_and_migrate(url: str, ready: BarrierType) -> None:
