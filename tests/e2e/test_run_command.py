@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 import urllib.request
@@ -21,12 +22,19 @@ from tests.stack import BIN, PROJECT_ROOT, LoopThread, free_port
 
 pytestmark = pytest.mark.model
 
-PORTS = {"web chat": 5003, "agent console": 5002, "action server": 5055, "Rasa": 5005}
+PORTS = {
+    "web chat": 5003,
+    "agent console": 5002,
+    "action server": 5055,
+    "Rasa": 5005,
+    "reminder scheduler": 5006,
+}
 HEALTH_URLS = [
     "http://127.0.0.1:5003/health",
     "http://127.0.0.1:5002/health",
     "http://127.0.0.1:5055/health",
     "http://127.0.0.1:5005/",
+    "http://127.0.0.1:5006/health",
 ]
 START_SECONDS = 420
 
@@ -59,6 +67,14 @@ def wait_for_line(process: subprocess.Popen, log: Path, line: str, timeout: floa
             break
         time.sleep(1)
     raise AssertionError(f"{line!r} never printed; the command said:\n{log.read_text()[-3000:]}")
+
+
+def reminder_sms(tmp_path: Path, msisdn: str) -> list[str]:
+    with sqlite3.connect(tmp_path / "telecom.db") as database:
+        rows = database.execute(
+            "SELECT body FROM sms_outbox WHERE msisdn = ? AND purpose = 'reminder'", (msisdn,)
+        ).fetchall()
+    return [body for (body,) in rows]
 
 
 @pytest.fixture
@@ -98,6 +114,13 @@ def test_one_command_starts_everything_and_ctrl_c_stops_it(model, tmp_path, tele
         while not bot_api.texts_to(7001) and time.monotonic() < deadline:
             time.sleep(0.5)
         assert bot_api.texts_to(7001) == [text_of("utter_greet")]
+
+        # The scheduler `telecom run` started reminded the demo's prepaid line with ¥3.50 left
+        # (urgent: whatever the hour) by SMS.
+        deadline = time.monotonic() + 30
+        while not reminder_sms(tmp_path, "13800000008") and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert any("¥3.50" in body for body in reminder_sms(tmp_path, "13800000008"))
 
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0

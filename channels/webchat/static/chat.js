@@ -30,7 +30,8 @@
   };
   // What the server pushes (GET /api/events) or the inbox lists: an agent's letter about a
   // ticket, a message in a live chat, or the desk's notice (someone joined or left).
-  var REPLY_KINDS = ["letter", "live", "notice"];
+  // A reminder is the assistant's own message, sent outside a turn: shown as the bot's.
+  var REPLY_KINDS = ["letter", "live", "notice", "reminder"];
 
   var els = {};
   var history = [];
@@ -492,13 +493,14 @@
   function agentEntry(reply) {
     if (!reply || !Number.isInteger(reply.id) || typeof reply.text !== "string") return null;
     var kind = REPLY_KINDS.indexOf(reply.kind) >= 0 ? reply.kind : "letter";
+    var roles = { notice: "notice", reminder: "bot" };
     var entry = {
-      role: kind === "notice" ? "notice" : "agent",
+      role: roles[kind] || "agent",
       text: reply.text,
       replyId: reply.id,
       at: typeof reply.at === "string" ? reply.at : now()
     };
-    if (kind !== "notice") {
+    if (!roles[kind]) {
       entry.kind = kind;
       if (typeof reply.author === "string" && reply.author) entry.author = reply.author;
     }
