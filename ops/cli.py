@@ -11,14 +11,20 @@ import subprocess
 import sys
 import time
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
 from ops import parts
-from ops.benchmark.options import DEFAULT_POSTGRES_ADMIN_URL, concurrency_levels, rasa_server_count
+from ops.benchmark.options import (
+    DEFAULT_POSTGRES_ADMIN_URL,
+    DEFAULT_REMINDER_LINES,
+    concurrency_levels,
+    line_count,
+    rasa_server_count,
+)
 from ops.launcher import Part
 from ops.production import PRODUCTION_ENDPOINTS, problems, shown
 from ops.production.nginx import LoadBalancer, PublicDoor, nginx_binary
@@ -35,6 +41,7 @@ from telecom_assistant.settings import (
     SettingsError,
     local_url,
 )
+from telecom_assistant.sms.gateway import Direction, Purpose, SmsGateway
 from telecom_assistant.trust import with_secrets
 from telecom_assistant.web import port_in_use
 
@@ -46,6 +53,10 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 INTERNAL_RASA_PORTS_FROM = 5110
 INTERNAL_ACTIONS_PORTS_FROM = 5160
 RETENTION_INTERVAL_SECONDS = 24 * 3600
+# `telecom sms`: how long to wait for the SMS hall's answer, and for its further parts.
+SMS_ANSWER_SECONDS = 20.0
+SMS_MORE_SECONDS = 1.0
+SMS_WAITING_LOOKED_AT = 1000
 
 
 def seed(args: argparse.Namespace) -> int:
@@ -146,6 +157,52 @@ def add_agent(args: argparse.Namespace) -> int:
     return 0
 
 
+def demo_order(args: argparse.Namespace) -> int:
+    from demo.events import UnknownAddOn, order_addon
+
+    def happen(engine: Engine, msisdn: str) -> str:
+        try:
+            order_addon(engine, msisdn, args.addon, operator_now().date())
+        except UnknownAddOn:
+            raise ValueError(
+                f"the catalogue has no add-on {args.addon!r} (demo/catalogue.py)"
+            ) from None
+        return f"{args.addon} started on {msisdn} today; the scheduler reminds the customer soon."
+
+    return _on_demo_line(args, happen)
+
+
+def demo_use(args: argparse.Namespace) -> int:
+    from demo.events import use_allowance
+
+    def happen(engine: Engine, msisdn: str) -> str:
+        today = operator_now().date()
+        use_allowance(engine, msisdn, today, args.percent / 100, args.abroad_mb)
+        return f"{msisdn} has used {args.percent:g}% of its data this cycle."
+
+    return _on_demo_line(args, happen)
+
+
+def _on_demo_line(args: argparse.Namespace, happen: Callable[[Engine, str], str]) -> int:
+    """`happen` on the line `args.phone` names; prints what it says, or why it refused (a
+    ValueError)."""
+    from telecom_assistant.accounts.msisdn import normalise_msisdn
+    from telecom_assistant.accounts.service import UnknownLine
+
+    msisdn = normalise_msisdn(args.phone)
+    try:
+        if msisdn is None:
+            raise UnknownLine(args.phone)
+        print(happen(make_engine(args.settings.database_url), msisdn))
+    except UnknownLine:
+        print(f"Nothing done: {args.phone} is not a demo line (telecom seed).", file=sys.stderr)
+        return 1
+    except ValueError as refused:
+        print(f"Nothing done: {refused}.", file=sys.stderr)
+        return 1
+    return 0
+
+
 def otp(args: argparse.Namespace) -> int:
     from telecom_assistant.accounts.msisdn import normalise_msisdn
     from telecom_assistant.accounts.sql import SqlAccountService
@@ -163,6 +220,52 @@ def otp(args: argparse.Namespace) -> int:
     return 0
 
 
+def sms(args: argparse.Namespace) -> int:
+    """`telecom sms PHONE TEXT`: the line sends TEXT to the service number (the demo gateway
+    takes it in); the SMS business hall's answers are printed as they come. The hall answers,
+    never this command: without it running, nobody does."""
+    from telecom_assistant.accounts.msisdn import normalise_msisdn
+    from telecom_assistant.sms.sql import SqlSmsGateway
+
+    msisdn = normalise_msisdn(args.phone)
+    if msisdn is None:
+        print(f"{args.phone!r} is not a mainland mobile number.", file=sys.stderr)
+        return 2
+    gateway = SqlSmsGateway(make_engine(args.settings.database_url))
+    sent = gateway.receive(msisdn, args.text)
+    answers = hall_answers(gateway, msisdn, sent)
+    if answers:
+        print("\n\n".join(answers))
+        return 0
+    if any(waiting.id == sent for waiting in gateway.waiting(limit=SMS_WAITING_LOOKED_AT)):
+        print(
+            f"No answer within {SMS_ANSWER_SECONDS:g} s: the SMS hall is not running "
+            "(`telecom run` starts it).",
+            file=sys.stderr,
+        )
+    else:
+        print("The SMS hall took the message and sent no answer.", file=sys.stderr)
+    return 1
+
+
+def hall_answers(gateway: SmsGateway, msisdn: str, after_id: int) -> list[str]:
+    """The SMS hall's answers to the line after the message `after_id`: waited for up to
+    SMS_ANSWER_SECONDS, then for more parts until none has come for SMS_MORE_SECONDS."""
+    answers: list[str] = []
+    deadline = time.monotonic() + SMS_ANSWER_SECONDS
+    while time.monotonic() < deadline:
+        new = [
+            message.body
+            for message in gateway.messages(msisdn, after_id=after_id)
+            if message.direction is Direction.OUT and message.purpose is Purpose.HALL
+        ]
+        if len(new) > len(answers):
+            answers = new
+            deadline = time.monotonic() + SMS_MORE_SECONDS
+        time.sleep(0.2)
+    return answers
+
+
 def evaluate(args: argparse.Namespace) -> int:
     from ops.evaluation import evaluate_nlu, external
 
@@ -177,6 +280,12 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def benchmark(args: argparse.Namespace) -> int:
+    if args.reminders:
+        from ops.benchmark.reminders import measure_reminders
+
+        return measure_reminders(
+            args.settings.reminders, args.lines, args.million, args.postgres_admin_url
+        )
     from ops.benchmark.options import BenchmarkOptions, LoadSettings
     from ops.benchmark.runner import run_benchmark
 
@@ -584,6 +693,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         "a message takes each way",
     )
     command.add_argument(
+        "--reminders",
+        action="store_true",
+        help="instead: the reminder scan over the demo base and generated lines, on SQLite "
+        "and on PostgreSQL if it answers at --postgres-admin-url; prints its cost per line and "
+        "the estimate for 1,000,000 lines (no model needed)",
+    )
+    command.add_argument(
+        "--lines",
+        type=line_count,
+        default=DEFAULT_REMINDER_LINES,
+        help=f"--reminders: how many lines to generate (default: {DEFAULT_REMINDER_LINES:,})",
+    )
+    command.add_argument(
+        "--million",
+        action="store_true",
+        help="--reminders: grow PostgreSQL's generated lines to 1,000,000 and scan them too",
+    )
+    command.add_argument(
         "--production",
         type=rasa_server_count,
         metavar="RASA_SERVERS",
@@ -594,13 +721,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     command.add_argument(
         "--postgres-admin-url",
         default=DEFAULT_POSTGRES_ADMIN_URL,
-        help="--production: where to create (and drop) the benchmark's database",
+        help="--production, --reminders: where to create (and drop) the benchmark's database",
     )
     command.set_defaults(handler=benchmark)
 
     command = commands.add_parser("otp", help="print the newest one-time code sent to a number")
     command.add_argument("phone")
     command.set_defaults(handler=otp)
+
+    command = commands.add_parser(
+        "sms",
+        help="send an SMS from a line to the service number and print the SMS hall's answer",
+    )
+    command.add_argument("phone", help="the customer's line, e.g. 13800000004")
+    command.add_argument("text", help='what the customer sends, e.g. "0000" or "CXLL"')
+    command.set_defaults(handler=sms)
+
+    command = commands.add_parser(
+        "demo", help="make something happen on a demo line, for the reminders to notice"
+    )
+    demo_commands = command.add_subparsers(dest="demo_command", required=True)
+    command = demo_commands.add_parser(
+        "order", help="start a paid add-on on the line today, as a sales call would"
+    )
+    command.add_argument("phone", help="the demo line, e.g. 13800000004")
+    command.add_argument("addon", help="the add-on's id in demo/catalogue.py, e.g. game_pack")
+    command.set_defaults(handler=demo_order)
+    command = demo_commands.add_parser(
+        "use", help="set the line's data use this cycle, as a share of its allowance"
+    )
+    command.add_argument("phone")
+    command.add_argument("percent", type=float, help="e.g. 85 or 101")
+    command.add_argument("--abroad-mb", type=int, default=0, help="of which used abroad, in MB")
+    command.set_defaults(handler=demo_use)
 
     command = commands.add_parser("agent", help="manage agent console accounts")
     agent_commands = command.add_subparsers(dest="agent_command", required=True)

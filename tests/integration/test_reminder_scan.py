@@ -8,12 +8,13 @@ import threading
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from demo.events import order_addon, use_allowance
 from telecom_assistant.accounts.sql import SqlAccountService
-from telecom_assistant.accounts.tables import SmsOutboxRow, SubscriptionRow, UsageRow
+from telecom_assistant.accounts.tables import SmsOutboxRow
 from telecom_assistant.database import make_engine
 from telecom_assistant.reminders.model import ChatAddress, ReminderKind, SentReminder
 from telecom_assistant.reminders.render import SmsHint
@@ -107,42 +108,6 @@ def events(engine: Engine, msisdn: str = LINE) -> list[str]:
         )
 
 
-def use_data(engine: Engine, share: float, cycle_start: date = date(2026, 11, 1), msisdn=LINE):
-    """This cycle's data use of the line, as a share of its 10 GB; a new cycle's row if none."""
-    used = round(10 * 1024 * share)
-    with Session(engine) as session, session.begin():
-        changed = session.execute(
-            update(UsageRow)
-            .where(UsageRow.msisdn == msisdn, UsageRow.cycle_start == cycle_start)
-            .values(data_used_mb=used)
-        ).rowcount
-        if not changed:
-            end = (cycle_start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(1)
-            session.add(
-                UsageRow(
-                    msisdn=msisdn,
-                    cycle_start=cycle_start,
-                    cycle_end=end,
-                    data_used_mb=used,
-                    minutes_used=10,
-                    sms_used=1,
-                )
-            )
-
-
-def order_addon(engine: Engine, addon_id: str, started_on: date, msisdn: str = LINE) -> int:
-    with Session(engine) as session, session.begin():
-        row = SubscriptionRow(
-            msisdn=msisdn,
-            addon_id=addon_id,
-            started_on=started_on,
-            ordering_channel="outbound sales call",
-        )
-        session.add(row)
-        session.flush()
-        return int(row.id)
-
-
 def at(clock: FakeClock, day: date, hour: int, minute: int = 0) -> None:
     clock.now = datetime(day.year, day.month, day.day, hour, minute)
 
@@ -161,12 +126,12 @@ def test_the_demo_base_gets_its_reminders_once_however_often_the_scan_runs(scan,
 def test_data_use_is_reminded_at_80_then_100_percent_and_again_in_the_next_cycle(
     scan, migrated, clock
 ):
-    use_data(migrated, 0.70)
+    use_allowance(migrated, LINE, TODAY, 0.70)
     scan.run()
     assert events(migrated) == []
 
     clock.advance(days=1)
-    use_data(migrated, 0.85)
+    use_allowance(migrated, LINE, TODAY, 0.85)
     scan.run()
     scan.run()
     assert events(migrated) == ["usage:data:80:2026-11-01"]
@@ -175,7 +140,7 @@ def test_data_use_is_reminded_at_80_then_100_percent_and_again_in_the_next_cycle
     assert "85%" in sms and "Reply QXLLTX to stop these reminders." in sms and "流量" in sms
 
     clock.advance(days=1)
-    use_data(migrated, 1.01)
+    use_allowance(migrated, LINE, TODAY, 1.01)
     scan.run()
     clock.advance(days=1)
     scan.run()
@@ -183,7 +148,7 @@ def test_data_use_is_reminded_at_80_then_100_percent_and_again_in_the_next_cycle
 
     at(clock, date(2026, 12, 1), 9)
     scan.run()  # the new cycle has no use yet
-    use_data(migrated, 0.82, cycle_start=date(2026, 12, 1))
+    use_allowance(migrated, LINE, date(2026, 12, 1), 0.82)
     clock.advance(hours=2)
     scan.run()
     assert events(migrated)[2:] == ["usage:data:80:2026-12-01"]
@@ -191,8 +156,8 @@ def test_data_use_is_reminded_at_80_then_100_percent_and_again_in_the_next_cycle
 
 def test_quiet_hours_hold_what_can_wait_until_morning_but_not_a_new_charge(scan, migrated, clock):
     at(clock, TODAY, 23, 30)
-    use_data(migrated, 0.85)
-    order_addon(migrated, "game_pack", TODAY)
+    use_allowance(migrated, LINE, TODAY, 0.85)
+    order_addon(migrated, LINE, "game_pack", TODAY)
     report = scan.run()
     assert "usage:data:80:2026-11-01" not in events(migrated)
     assert any(event.startswith("addon:") for event in events(migrated))
@@ -208,8 +173,8 @@ def test_quiet_hours_hold_what_can_wait_until_morning_but_not_a_new_charge(scan,
 
 def test_a_kind_turned_off_is_not_sent_until_turned_back_on(scan, migrated, store):
     store.set_opt_out(LINE, [ReminderKind.USAGE], out=True)
-    use_data(migrated, 0.9)
-    order_addon(migrated, "music_pack", TODAY)
+    use_allowance(migrated, LINE, TODAY, 0.9)
+    order_addon(migrated, LINE, "music_pack", TODAY)
     report = scan.run()
     assert [event.split(":")[0] for event in events(migrated)] == ["addon"]
     assert report.opted_out >= 1
@@ -224,7 +189,7 @@ def test_a_new_add_on_reaches_the_customers_chat_in_its_language_and_by_sms(
     scan, migrated, store, chat
 ):
     store.remember_chat(ChatAddress(LINE, "telegram", "telegram-abc", "zh"))
-    subscription = order_addon(migrated, "ringback_tone", TODAY)
+    subscription = order_addon(migrated, LINE, "ringback_tone", TODAY)
     scan.run()
     (delivered,) = [sent for sent in chat.delivered if sent.msisdn == LINE]
     assert delivered.event == f"addon:{subscription}" and delivered.subject == "ringback_tone"
@@ -240,7 +205,7 @@ def test_a_chat_out_of_reach_gets_the_reminder_at_a_later_scan_and_never_twice(
     scan, migrated, store, chat, clock
 ):
     store.remember_chat(ChatAddress(LINE, "webchat", "webchat-xyz", "en"))
-    order_addon(migrated, "ringback_tone", TODAY)
+    order_addon(migrated, LINE, "ringback_tone", TODAY)
     chat.reachable = False
     first = scan.run()
     assert first.chats_missed == 1 and chat.delivered == []
@@ -255,7 +220,7 @@ def test_a_chat_out_of_reach_gets_the_reminder_at_a_later_scan_and_never_twice(
 
 def test_a_chat_out_of_reach_for_a_day_is_given_up(scan, migrated, store, chat, clock):
     store.remember_chat(ChatAddress(LINE, "webchat", "webchat-xyz", "en"))
-    order_addon(migrated, "ringback_tone", TODAY)
+    order_addon(migrated, LINE, "ringback_tone", TODAY)
     chat.reachable = False
     scan.run()
     chat.reachable = True
@@ -267,7 +232,7 @@ def test_a_chat_out_of_reach_for_a_day_is_given_up(scan, migrated, store, chat, 
 def test_a_signed_out_chat_gets_no_more_reminders(scan, migrated, store, chat):
     store.remember_chat(ChatAddress(LINE, "telegram", "telegram-abc", "en"))
     store.forget_chat(LINE, "telegram-abc")
-    order_addon(migrated, "ringback_tone", TODAY)
+    order_addon(migrated, LINE, "ringback_tone", TODAY)
     scan.run()
     assert [sent for sent in chat.delivered if sent.msisdn == LINE] == []
     assert len(reminder_sms(migrated)) == 1
@@ -300,7 +265,7 @@ def test_an_answered_and_a_resolved_complaint_are_told_by_sms_once_each(
 def test_two_schedulers_scanning_at_once_never_send_the_same_reminder(postgres_engine):
     migrate(postgres_engine, [Area.REMINDERS])
     url = postgres_engine.url.render_as_string(hide_password=False)
-    order_addon(postgres_engine, "ringback_tone", TODAY)
+    order_addon(postgres_engine, LINE, "ringback_tone", TODAY)
     now = datetime.combine(TODAY, datetime.min.time()) + timedelta(hours=10)
     engines = [make_engine(url) for _ in range(2)]
     scans = [
@@ -347,3 +312,15 @@ def test_one_scheduler_holds_the_lease_until_it_stops_renewing_it(store, clock):
     assert not store.hold_lease("server-b", now + timedelta(seconds=200), 180)
     assert store.hold_lease("server-b", now + timedelta(seconds=241), 180)
     assert not store.hold_lease("server-a", now + timedelta(seconds=250), 180)
+
+
+def test_the_first_use_abroad_is_reminded_at_once_even_at_night(scan, migrated, clock):
+    at(clock, TODAY, 2, 30)
+    use_allowance(migrated, LINE, TODAY, 0.3, roaming_mb=40)
+    scan.run()
+    clock.advance(hours=1)
+    use_allowance(migrated, LINE, TODAY, 0.3, roaming_mb=90)
+    scan.run()
+    assert events(migrated) == ["roaming:2026-11-01"]
+    (sms,) = reminder_sms(migrated)
+    assert "¥25.00" in sms and "Data roaming" in sms

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from demo.events import order_addon
 from demo.seed import reset_database
 from ops import launcher, parts
 from telecom_assistant.accounts.tables import SmsOutboxRow
@@ -29,7 +30,7 @@ from telecom_assistant.schema import Area, migrate
 from telecom_assistant.tickets.replies import ReplyKind
 from telecom_assistant.tickets.sql_replies import SqlReplyOutbox
 from tests.fake_telegram import free_port, wait_until
-from tests.integration.test_reminder_scan import LINE, order_addon
+from tests.integration.test_reminder_scan import LINE
 from tests.scripted_rasa import ScriptedRasa
 
 CHANNEL_SECRET = "the-scheduler-tests-channel-secret-0123456789abcdef"
@@ -69,7 +70,7 @@ def scheduler(database_url: str, rasa_url: str, health_port: int) -> launcher.Pa
 def test_a_new_add_on_reaches_the_sms_outbox_and_opens_the_customers_chat(todays_demo):
     store = SqlReminderStore(todays_demo)
     store.remember_chat(ChatAddress(LINE, "telegram", CONVERSATION, "en"))
-    order_addon(todays_demo, "ringback_tone", operator_now().date())
+    order_addon(todays_demo, LINE, "ringback_tone", operator_now().date())
     outbox = SqlReplyOutbox(todays_demo)
 
     async def scenario() -> None:
@@ -108,7 +109,7 @@ def test_a_new_add_on_reaches_the_sms_outbox_and_opens_the_customers_chat(todays
 def test_rasa_out_of_reach_leaves_the_reminder_for_a_later_scan(todays_demo):
     store = SqlReminderStore(todays_demo)
     store.remember_chat(ChatAddress(LINE, "webchat", CONVERSATION, "zh"))
-    order_addon(todays_demo, "ringback_tone", operator_now().date())
+    order_addon(todays_demo, LINE, "ringback_tone", operator_now().date())
     port = free_port()
     running = launcher.start(
         scheduler(str(todays_demo.url), f"http://127.0.0.1:{free_port()}", port)
@@ -130,7 +131,7 @@ def test_rasa_out_of_reach_leaves_the_reminder_for_a_later_scan(todays_demo):
 @pytest.mark.postgres
 def test_two_schedulers_one_database_one_sending(postgres_engine):
     migrate(postgres_engine, [Area.REMINDERS])
-    order_addon(postgres_engine, "ringback_tone", operator_now().date())
+    order_addon(postgres_engine, LINE, "ringback_tone", operator_now().date())
     url = postgres_engine.url.render_as_string(hide_password=False)
     ports = [free_port(), free_port()]
     nowhere = f"http://127.0.0.1:{free_port()}"
