@@ -10,6 +10,7 @@ from console.app import create_app
 from telecom_assistant.accounts.sql import SqlAccountService
 from telecom_assistant.agents.accounts import AgentAccounts
 from telecom_assistant.database import make_engine
+from telecom_assistant.reminders.sql import SqlReminderStore
 from telecom_assistant.satisfaction.sql import SqlSatisfactionService
 from telecom_assistant.schema import Area, migrate
 from telecom_assistant.settings import LOOPBACK, PRODUCTION, Settings, SettingsError
@@ -48,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     exit_if_port_taken(parser, args.host, args.port)
     engine = make_engine(settings.database_url)
-    migrate(engine, [Area.ACCOUNTS, Area.TICKETS, Area.AGENTS, Area.SATISFACTION])
+    migrate(engine, [Area.ACCOUNTS, Area.TICKETS, Area.AGENTS, Area.SATISFACTION, Area.REMINDERS])
     app = create_app(
         SqlTicketService(engine),
         SqlAccountService(engine),
@@ -56,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         always_secure_cookies=args.secure_cookies,
         live_desk=SqlLiveDesk(engine),
         satisfaction=SqlSatisfactionService(engine),
+        reminders=SqlReminderStore(engine),
     )
     # One worker: the sign-in lock-out is counted in this process's memory.
     # No banner: `telecom run` prints one summary for every part.

@@ -1,5 +1,5 @@
 """The agent console's web app: the inbox (the ticket queue, kept up to date as it changes), the
-ticket page and the hot spots.
+ticket page, the customer's page (a line's tickets, reminders and opt-outs) and the hot spots.
 
 Every route but /login, /health and /static needs a signed-in agent, and every POST of a
 signed-in agent must carry the session's CSRF token. Both are checked in one request
@@ -36,12 +36,19 @@ from sanic.request import Request
 from sanic.response import BaseHTTPResponse, HTTPResponse, html, redirect
 from sanic.response import json as json_response
 
-from console.chart import PALETTE, Series, stacked_bar_chart
+from console.chart import CATEGORY_COLOURS, Series, stacked_bar_chart
 from console.i18n import Translator, pick_language
 from console.live import add_live_routes
 from console.queue_watch import QueueWatch, stream_queue_events
+from console.reminders import (
+    LineReminders,
+    bill_shock_comparison,
+    comparison_charts,
+    comparison_since,
+    line_reminders,
+)
 from console.reports import add_reports
-from telecom_assistant.accounts.msisdn import mask_msisdn
+from telecom_assistant.accounts.msisdn import mask_msisdn, normalise_msisdn
 from telecom_assistant.accounts.service import (
     AccountService,
     Bill,
@@ -52,6 +59,8 @@ from telecom_assistant.accounts.service import (
 from telecom_assistant.agents.accounts import Agent, AgentAccounts, AgentSession, Lockout, parse_ip
 from telecom_assistant.clock import Clock, operator_now
 from telecom_assistant.language import LANGUAGES
+from telecom_assistant.reminders.store import ReminderStore
+from telecom_assistant.satisfaction.report import Week
 from telecom_assistant.satisfaction.service import SatisfactionService
 from telecom_assistant.satisfaction.surveys import TicketSurveys
 from telecom_assistant.texts import catalogue, format_datetime, other_language, text
@@ -97,13 +106,16 @@ SAFE_METHODS = ("GET", "HEAD")  # they change nothing, so they need no CSRF toke
 STATIC_PREFIX = "/static/"
 RECENT_BILLS = 3
 OTHER_TICKETS = 10
+CUSTOMER_TICKETS = 20
+# The ticket page shows the latest few; the customer's page up to the store's default.
+TICKET_PAGE_REMINDERS = 5
+CUSTOMER_PAGE_REMINDERS = 50
 LAST_MESSAGE_LENGTH = 80
 # The canned replies are the catalogue's console.canned.<name>.label and .text.
 CANNED_PREFIX = "console.canned."
 NOTE_MAX_LENGTH = 2000
 DEFAULT_SORT = "due"
 ACTIVE_STATUSES = tuple(status for status in Status if status.is_active)
-CATEGORY_COLOURS = dict(zip(Category, PALETTE, strict=True))
 
 EnumType = TypeVar("EnumType", Status, Category, Priority, QueueView)
 
@@ -168,16 +180,19 @@ def create_app(
     always_secure_cookies: bool = False,
     live_desk: LiveDesk | None = None,
     satisfaction: SatisfactionService | None = None,
+    reminders: ReminderStore | None = None,
 ) -> Sanic:
     """`always_secure_cookies` marks cookies Secure even on a request over plain http (the
     production profile); otherwise only requests that came over HTTPS get Secure cookies, since
-    browsers do not send a Secure cookie back over http://127.0.0.1."""
+    browsers do not send a Secure cookie back over http://127.0.0.1. With `reminders`, the
+    ticket and customer pages show a line's reminders and opt-outs, and the hot spots the
+    reminders sent each week beside the complaints."""
     app = Sanic(name)
     app.config.ALWAYS_SECURE_COOKIES = always_secure_cookies
     watch = QueueWatch(tickets)
     # With a satisfaction store, resolving a ticket asks its customer for a rating.
     surveys = TicketSurveys(tickets, satisfaction) if satisfaction is not None else None
-    views = ConsoleViews(tickets, accounts, agents, clock, watch, surveys, live_desk)
+    views = ConsoleViews(tickets, accounts, agents, clock, watch, surveys, live_desk, reminders)
     app.static("/static", str(PACKAGE_DIR / "static"), name="static")
     app.add_route(views.health, "/health", methods=["GET"], name="health")
     app.add_route(views.login_form, "/login", methods=["GET"], name="login_form")
@@ -198,6 +213,7 @@ def create_app(
     )
     app.add_route(views.add_note, "/tickets/<ticket_id>/notes", methods=["POST"], name="add_note")
     app.add_route(views.reply, "/tickets/<ticket_id>/reply", methods=["POST"], name="reply")
+    app.add_route(views.customer, "/customers/<msisdn>", methods=["GET"], name="customer")
     app.add_route(views.hotspots, "/hotspots", methods=["GET"], name="hotspots")
     if satisfaction is not None:
         add_reports(app, views._render, tickets, satisfaction, clock)
@@ -232,8 +248,10 @@ class ConsoleViews:
         watch: QueueWatch,
         surveys: TicketSurveys | None = None,
         live_desk: LiveDesk | None = None,
+        reminders: ReminderStore | None = None,
     ) -> None:
         self.tickets = tickets
+        self.reminders = reminders
         self.surveys = surveys
         self.live_desk = live_desk
         self.accounts = accounts
@@ -375,6 +393,24 @@ class ConsoleViews:
             ),
             other_tickets=other_tickets,
             other_conversations=_other_conversations(ticket, other_tickets),
+            reminders=(
+                self._line_reminders(request, ticket.msisdn, TICKET_PAGE_REMINDERS)
+                if ticket.msisdn
+                else None
+            ),
+        )
+
+    async def customer(self, request: Request, msisdn: str) -> HTTPResponse:
+        """Everything the desk knows of a line: the account, its tickets, the reminders sent to
+        it and the kinds its customer turned off."""
+        if normalise_msisdn(msisdn) != msisdn:
+            raise NotFound(f"no line {msisdn}")
+        return self._render(
+            request,
+            "customer.html",
+            customer=self._customer_summary(msisdn),
+            tickets=self.tickets.tickets_for_line(msisdn, CUSTOMER_TICKETS),
+            reminders=self._line_reminders(request, msisdn, CUSTOMER_PAGE_REMINDERS),
         )
 
     async def change_status(self, request: Request, ticket_id: str) -> HTTPResponse:
@@ -483,6 +519,18 @@ class ConsoleViews:
             if report.this_week[category] or report.last_week[category]
         ]
         day_totals = [sum(day_counts) for day_counts in zip(*report.counts.values(), strict=True)]
+        comparison = None
+        comparison_chart_pair = None
+        if self.reminders is not None:
+            this_week = Week.of(self.clock().date())
+            since = comparison_since(this_week)
+            comparison = bill_shock_comparison(
+                self.reminders.weekly_volumes(since),
+                self.tickets.weekly_complaints(since),
+                this_week,
+            )
+            if not comparison.is_empty:
+                comparison_chart_pair = comparison_charts(comparison, t)
         return self._render(
             request,
             "hotspots.html",
@@ -492,6 +540,8 @@ class ConsoleViews:
             chart=chart,
             weeks=weeks,
             day_totals=day_totals,
+            comparison=comparison,
+            comparison_charts=comparison_chart_pair,
         )
 
     # ---- errors
@@ -558,6 +608,11 @@ class ConsoleViews:
         }
         newest_first = sorted(found.values(), key=lambda other: other.created_at, reverse=True)
         return newest_first[:OTHER_TICKETS]
+
+    def _line_reminders(self, request: Request, msisdn: str, limit: int) -> LineReminders | None:
+        if self.reminders is None:
+            return None
+        return line_reminders(self.reminders, msisdn, self._translator(request), limit)
 
     def _customer_summary(self, msisdn: str) -> CustomerSummary:
         try:

@@ -15,6 +15,8 @@ from html import escape
 
 from markupsafe import Markup
 
+from telecom_assistant.tickets.model import Category
+
 # Okabe and Ito's palette, told apart by people with any common colour-vision deficiency,
 # plus grey for a ninth series.
 PALETTE = (
@@ -28,6 +30,8 @@ PALETTE = (
     "#000000",
     "#999999",
 )
+# A complaint category has one colour on every chart.
+CATEGORY_COLOURS = dict(zip(Category, PALETTE, strict=True))
 
 WIDTH = 760
 PLOT_TOP = 16

@@ -6,6 +6,8 @@ from __future__ import annotations
 import enum
 
 from telecom_assistant.language import ENGLISH, LANGUAGES
+from telecom_assistant.reminders.model import ReminderKind
+from telecom_assistant.reminders.render import kind_name
 from telecom_assistant.texts import Texts, find_text, language_of_tag
 from telecom_assistant.tickets.model import Category
 
@@ -18,8 +20,13 @@ class Translator(Texts):
         if isinstance(member, Category):
             # The names the assistant gives customers inside its sentences, so both sides use
             # the same words; standing alone in a table they start with a capital.
-            return name[:1].upper() + name[1:]
+            return _capitalised(name)
         return name
+
+    def reminder_kind(self, kind: ReminderKind) -> str:
+        """A kind of reminder by the name customers use to turn it off ("stop usage
+        reminders"), with a capital."""
+        return _capitalised(kind_name(kind, self.language))
 
     def speaker(self, speaker: str) -> str:
         """Who said or did something: the assistant, the customer or an agent are named in
@@ -29,6 +36,10 @@ class Translator(Texts):
     def channel(self, channel: str) -> str:
         """A channel by its name in this language; one the catalogue does not know as stored."""
         return find_text(f"console.channel.{channel}", self.language) or channel
+
+
+def _capitalised(name: str) -> str:
+    return name[:1].upper() + name[1:]
 
 
 def pick_language(chosen: str | None, accept_language: str | None) -> str:

@@ -70,6 +70,19 @@ class SentReminder:
     chat: ChatAddress | None  # None: no chat was known when it was sent
     chat_at: datetime | None
 
+    @property
+    def reminder(self) -> Reminder:
+        """What was sent, to say it again (render.py) in any language."""
+        return Reminder(
+            msisdn=self.msisdn,
+            kind=self.kind,
+            event=self.event,
+            topic=self.topic,
+            urgent=self.urgent,
+            subject=self.subject,
+            details=self.details,
+        )
+
 
 @dataclass(frozen=True)
 class WeeklyVolume:

@@ -91,8 +91,12 @@ class SqlReminderStore(SessionPerCall, ReminderStore):
             row = session.get(ReminderRow, reminder_id)
             return _sent(row) if row is not None else None
 
-    def opted_out(self, msisdn: str) -> frozenset[ReminderKind]:
-        return self.opted_out_among([msisdn]).get(msisdn, frozenset())
+    def opt_outs(self, msisdn: str) -> dict[ReminderKind, datetime]:
+        with self._session() as session:
+            rows = session.execute(
+                select(OptOutRow.kind, OptOutRow.since).where(OptOutRow.msisdn == msisdn)
+            )
+            return {ReminderKind(kind): since for kind, since in rows}
 
     def opted_out_among(self, msisdns: Collection[str]) -> dict[str, frozenset[ReminderKind]]:
         kinds: dict[str, set[ReminderKind]] = {}

@@ -43,7 +43,11 @@ class ReminderStore(abc.ABC):
 
     # --- the customer's say -------------------------------------------------------------------
     @abc.abstractmethod
-    def opted_out(self, msisdn: str) -> frozenset[ReminderKind]: ...
+    def opt_outs(self, msisdn: str) -> dict[ReminderKind, datetime]:
+        """The kinds the line's customer turned off, and since when."""
+
+    def opted_out(self, msisdn: str) -> frozenset[ReminderKind]:
+        return frozenset(self.opt_outs(msisdn))
 
     @abc.abstractmethod
     def opted_out_among(self, msisdns: Collection[str]) -> dict[str, frozenset[ReminderKind]]:

@@ -393,6 +393,15 @@ class HotspotReport:
     last_week: Mapping[Category, int]
 
 
+@dataclass(frozen=True)
+class WeeklyComplaints:
+    """Complaints filed in one ISO week (its Monday) in one category."""
+
+    week: date
+    category: Category
+    count: int
+
+
 def hotspots(created: Iterable[tuple[date, Category]], today: date) -> HotspotReport:
     """Tickets per category per day over the last 14 days, and the category whose count grew
     most from the previous 7 days to the last 7 (the regulator's "find hot issues early")."""

@@ -18,6 +18,7 @@ from telecom_assistant.tickets.model import (
     Status,
     Ticket,
     TicketUpdate,
+    WeeklyComplaints,
 )
 from telecom_assistant.tickets.replies import ReplyButton
 
@@ -79,3 +80,9 @@ class TicketService(abc.ABC):
     @abc.abstractmethod
     def hotspots(self) -> HotspotReport:
         """Tickets per category per day for the last 14 days, and the rising category."""
+
+    @abc.abstractmethod
+    def weekly_complaints(self, since: datetime) -> Sequence[WeeklyComplaints]:
+        """Complaints filed since `since`, counted per ISO week and category, oldest week
+        first (beside the reminders sent those weeks). Faults and spam reports are not
+        complaints: they are left out."""

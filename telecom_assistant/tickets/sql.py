@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import re
+from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import replace
 from datetime import datetime, time, timedelta
@@ -44,6 +45,7 @@ from telecom_assistant.tickets.model import (
     TranscriptTurn,
     UnknownTicket,
     UpdateKind,
+    WeeklyComplaints,
     check_transition,
     decide_priority,
     format_ticket_id,
@@ -266,6 +268,22 @@ class SqlTicketService(SessionPerCall, TicketService):
                 )
             ).all()
         return hotspots(((at.date(), Category(category)) for at, category in rows), today)
+
+    def weekly_complaints(self, since: datetime) -> Sequence[WeeklyComplaints]:
+        with self._session() as session:
+            rows = session.execute(
+                select(TicketRow.created_at, TicketRow.category).where(
+                    TicketRow.created_at >= since, TicketRow.kind == Kind.COMPLAINT.value
+                )
+            ).all()
+        # The week's Monday in Python: SQLite and PostgreSQL name weeks differently.
+        counts = Counter(
+            (at.date() - timedelta(days=at.weekday()), Category(category)) for at, category in rows
+        )
+        return [
+            WeeklyComplaints(week, category, count)
+            for (week, category), count in sorted(counts.items())
+        ]
 
     # ---- agents' work
 

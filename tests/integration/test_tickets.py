@@ -342,6 +342,32 @@ def test_hotspots_count_stored_tickets(tickets, clock):
     assert report.rising is Category.FIVE_G
 
 
+def test_complaints_are_counted_per_iso_week_and_category(tickets, clock):
+    monday = datetime.combine(TODAY - timedelta(days=TODAY.weekday()), datetime.min.time())
+
+    def file_at(at: datetime, category: Category, kind: Kind = Kind.COMPLAINT) -> None:
+        clock.now = at
+        key = f"{at.isoformat()}:{category.value}:{kind.value}"
+        tickets.file(new_ticket(category=category, kind=kind, idempotency_key=key))
+
+    file_at(monday - timedelta(weeks=2), Category.BILLING)  # before `since`
+    file_at(monday - timedelta(minutes=1), Category.BILLING)  # last Sunday 23:59
+    file_at(monday, Category.BILLING)
+    file_at(monday + timedelta(days=6, hours=23), Category.BILLING)
+    file_at(monday + timedelta(hours=1), Category.UNAUTHORISED_ADDON)
+    file_at(monday + timedelta(hours=2), Category.NETWORK, Kind.FAULT)  # not a complaint
+
+    counted = [
+        (weekly.week, weekly.category, weekly.count)
+        for weekly in tickets.weekly_complaints(monday - timedelta(weeks=1))
+    ]
+    assert counted == [
+        (monday.date() - timedelta(weeks=1), Category.BILLING, 1),
+        (monday.date(), Category.BILLING, 2),
+        (monday.date(), Category.UNAUTHORISED_ADDON, 1),
+    ]
+
+
 # ---- odd text never stops a filing ------------------------------------------------------------
 
 CONTROL_CHARACTERS = "\x00\x01\x07\x1b\x7f\u200b\ufeff"
