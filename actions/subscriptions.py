@@ -24,11 +24,11 @@ from actions.common import (
     pending_confirmation,
 )
 from actions.escalation import Trigger, begin_escalation
-from telecom_assistant.accounts.service import Subscription, UnknownSubscription
+from telecom_assistant.accounts.service import Subscription
+from telecom_assistant.accounts.unsubscribe import ALL, choose_subscriptions
 from telecom_assistant.texts import format_date, format_datetime, format_money
 from telecom_assistant.tickets.model import Category
 
-ALL = "all"
 ASKS_WHAT_IT_COSTS = re.compile(
     r"pay(?:ing)? for|charg|fee|cost|how much|扣|收费|多少钱|费用", re.IGNORECASE
 )
@@ -103,33 +103,19 @@ class ActionUnsubscribe(VerifiedAction):
             dispatcher.utter_message(response="utter_no_subscriptions")
             return []
         wanted = request.all("addon") or self._in_context(tracker, request, active)
-        if ALL in wanted or (not wanted and len(active) == 1):
-            chosen = list(active)
-        elif not wanted:
+        choice = choose_subscriptions(service, msisdn, wanted)
+        for missing in choice.not_subscribed:
+            # In the customer's words, never the catalogue's id.
             dispatcher.utter_message(
-                response="utter_ask_which_addon", buttons=subscription_buttons(active, names)
+                response="utter_not_subscribed",
+                addon_query=missing if isinstance(missing, str) else names.addon(missing),
+            )
+        chosen = choice.chosen
+        if not chosen:
+            dispatcher.utter_message(
+                response="utter_ask_which_addon", buttons=subscription_buttons(choice.active, names)
             )
             return []
-        else:
-            chosen = []
-            for name in wanted:
-                try:
-                    sub = service.find_subscription(msisdn, name)
-                except UnknownSubscription:
-                    # In the customer's words, never the catalogue's id.
-                    addon = service.find_addon(name)
-                    dispatcher.utter_message(
-                        response="utter_not_subscribed",
-                        addon_query=names.addon(addon) if addon else name,
-                    )
-                    continue
-                if sub not in chosen:
-                    chosen.append(sub)
-            if not chosen:
-                dispatcher.utter_message(
-                    response="utter_ask_which_addon", buttons=subscription_buttons(active, names)
-                )
-                return []
         # Only a phrase the data maps to "yes" ("never ordered", "without my consent") counts,
         # said now or earlier in the conversation about these add-ons.
         remembered = disputed_addons(tracker)

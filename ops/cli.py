@@ -477,7 +477,8 @@ def assistant_parts(model: Path, settings: Settings, environment: Mapping[str, s
         parts.console(ports.console, environment=environment),
         parts.webchat(ports.webchat, settings.rasa_url, environment=environment),
         *rasa_servers,
-        # After Rasa: a reminder reaches a chat through it.
+        # After Rasa: a reminder reaches a chat through it, free text by SMS too.
+        parts.sms_hall(ports.sms_hall_health, environment=environment),
         parts.scheduler(ports.scheduler_health, environment=environment),
     ]
     if settings.telegram.bot_token:
@@ -512,6 +513,7 @@ def print_summary(settings: Settings) -> None:
         f"  action server http://localhost:{ports.action_server}/health\n"
         f"  agent console http://localhost:{ports.console}/  "
         "(create an agent first: telecom agent add <username>)\n"
+        "  SMS hall      play a customer: telecom sms 13800000004 0000\n"
         f"  reminders     scanned every {settings.reminders.scan_seconds:g} s "
         f"(scheduler health http://localhost:{ports.scheduler_health}/health)\n"
         f"{telegram}"

@@ -1,7 +1,8 @@
 """The assistant's programs as launcher parts (ops/launcher.py), the same for `telecom run`,
 the benchmark and the tests: the action server, Rasa, the agent console, the web chat, the
-Telegram bridge and nginx. Each listens on 127.0.0.1 only (SECURITY.md); the caller picks the
-ports, the environment and where the output goes."""
+Telegram bridge, the reminder scheduler, the SMS business hall and nginx. Each listens on
+127.0.0.1 only (SECURITY.md); the caller picks the ports, the environment and where the output
+goes."""
 
 from __future__ import annotations
 
@@ -144,6 +145,20 @@ def scheduler(
     return Part(
         "reminder scheduler",
         python_module("scheduler"),
+        local_url(health_port),
+        environment=environment,
+        log=log,
+    )
+
+
+def sms_hall(
+    health_port: int, *, environment: Mapping[str, str] | None = None, log: Path | None = None
+) -> Part:
+    """The SMS business hall (channels/sms/), answering the service number; several may run,
+    each message is answered by one."""
+    return Part(
+        "SMS business hall",
+        python_module("channels.sms", "--health-port", str(health_port)),
         local_url(health_port),
         environment=environment,
         log=log,

@@ -6,8 +6,8 @@
   something failed: the customer is told so, instead of waiting in silence. A turn that
   fails altogether is logged without the message, and every log record is redacted
   (log_redaction.py).
-- Only the channel programs talk to it (SECURITY.md): the "webchat" and "telegram" channels
-  refuse a message without the channel secret; so does the plain REST channel in the
+- Only the channel programs talk to it (SECURITY.md): the "webchat", "telegram" and "sms"
+  channels refuse a message without the channel secret; so does the plain REST channel in the
   production profile (in the embedded one it stays open to local scripts and tests, on
   127.0.0.1). Refusals are logged.
 - The channel is the one the message came through: Rasa's REST channel would take
@@ -255,6 +255,20 @@ class TelegramBridgeInput(AssistantRestInput):
     @classmethod
     def name(cls) -> str:
         return "telegram"
+
+    def requires_secret(self) -> bool:
+        return True
+
+
+class SmsInput(AssistantRestInput):
+    """The SMS business hall's door into Rasa (POST /webhooks/sms/webhook): a customer's free
+    text to the service number, with the line it came from in the message's metadata, which
+    the actions take as the line's verification (actions/common.py, `verified_number`). Only
+    the hall (channels/sms/) may use it, in every profile."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "sms"
 
     def requires_secret(self) -> bool:
         return True

@@ -1,7 +1,7 @@
 """python -m scheduler: scans for reminders until interrupted (the composition root).
 
 Its settings (docs/configuration.md): DATABASE_URL, RASA_URL, TELECOM_CHANNEL_SECRET
-(telecom_assistant/trust.py), TELECOM_REMINDER_* and TELECOM_SCHEDULER_HEALTH_PORT.
+(telecom_assistant/trust.py), TELECOM_REMINDER_*, TELECOM_SMS_KEYWORDS and TELECOM_SCHEDULER_HEALTH_PORT.
 """
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ import asyncio
 import logging
 import signal
 import sys
+from pathlib import Path
 
 from channels.rasa_client import RasaClient
+from channels.sms.keywords import Keywords, KeywordsError
 from scheduler.delivery import RasaChatDelivery
 from scheduler.program import SchedulerProgram
 from telecom_assistant.accounts.sql import SqlAccountService
@@ -30,17 +32,19 @@ from telecom_assistant.web import port_in_use
 AREAS = (Area.ACCOUNTS, Area.TICKETS, Area.REMINDERS)
 
 
-def policy_of(settings: Settings, sms_hints: dict | None = None) -> ReminderPolicy:
+def policy_of(settings: Settings) -> ReminderPolicy:
+    """What the settings say of reminders, with the SMS hall's keywords (TELECOM_SMS_KEYWORDS)
+    for what a reminder SMS tells the customer to reply."""
     reminders = settings.reminders
     return ReminderPolicy(
         sending_hours=reminders.sending_hours,
         low_balance=reminders.low_balance_yuan * 100,
         booster_addon=reminders.booster_addon or None,
-        sms_hints=sms_hints or {},
+        sms_hints=Keywords.load(Path(settings.sms_keywords)).reminder_hints(),
     )
 
 
-async def serve(settings: Settings, channel_secret: str) -> None:
+async def serve(settings: Settings, channel_secret: str, policy: ReminderPolicy) -> None:
     engine = make_engine(settings.database_url)
     migrate(engine, AREAS)
     store = SqlReminderStore(engine)
@@ -52,7 +56,7 @@ async def serve(settings: Settings, channel_secret: str) -> None:
             accounts=SqlAccountService(engine),
             store=store,
             sms=SqlSmsGateway(engine),
-            policy=policy_of(settings),
+            policy=policy,
             chat=RasaChatDelivery(rasa, SqlReplyOutbox(engine), loop),
             tickets=SqlTicketService(engine),
         )
@@ -77,7 +81,8 @@ def main() -> int:
     try:
         settings = Settings.from_environment()
         channel_secret = CHANNEL_SECRET.value(settings)
-    except SettingsError as problem:
+        policy = policy_of(settings)
+    except (SettingsError, KeywordsError) as problem:
         print(f"scheduler: {problem}", file=sys.stderr)
         return 1
     if port_in_use(settings.ports.scheduler_health):
@@ -87,7 +92,7 @@ def main() -> int:
             file=sys.stderr,
         )
         return 1
-    asyncio.run(serve(settings, channel_secret))
+    asyncio.run(serve(settings, channel_secret, policy))
     return 0
 
 

@@ -150,6 +150,12 @@ def _key_prefix(raw: str) -> str:
 _http_url = _url(("http", "https"), "http://host:port")
 
 
+def _existing_file(raw: str) -> str:
+    if not os.path.isfile(raw):
+        raise _Unusable("no such file: give the path of an existing file.")
+    return raw
+
+
 # ---- Fields ---------------------------------------------------------------------------------
 
 
@@ -521,6 +527,13 @@ class Settings(_Variables):
     )
     telegram: Telegram = field(default_factory=Telegram)
     reminders: Reminders = field(default_factory=Reminders)
+    sms_keywords: str = setting(
+        "TELECOM_SMS_KEYWORDS",
+        str(PROJECT_ROOT / "channels" / "sms" / "keywords.yml"),
+        "The SMS business hall's keyword commands, both languages (a YAML file like the default).",
+        _existing_file,
+        shown_default="`channels/sms/keywords.yml` in the project",
+    )
     production: Production = field(default_factory=Production)
     agent_password: str | None = setting(
         "TELECOM_AGENT_PASSWORD",

@@ -25,11 +25,16 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Sanic
 
-from rasa_plugins.channels import AssistantRestInput, TelegramBridgeInput, WebChatInput
+from rasa_plugins.channels import (
+    AssistantRestInput,
+    SmsInput,
+    TelegramBridgeInput,
+    WebChatInput,
+)
 from telecom_assistant.settings import Settings
 from telecom_assistant.tickets.live import LiveDesk
 
-CHANNELS = (AssistantRestInput, TelegramBridgeInput, WebChatInput)
+CHANNELS = (AssistantRestInput, TelegramBridgeInput, WebChatInput, SmsInput)
 
 
 class ScriptedRasa:
@@ -38,8 +43,12 @@ class ScriptedRasa:
         self._settings = Settings.from_environment({"TELECOM_CHANNEL_SECRET": channel_secret})
         self._live_desk = live_desk
         self.tracker_store = InMemoryTrackerStore(Domain.empty())
-        # Every turn run, as (conversation, text, key).
+        # Every turn run, as (conversation, text, key); and its message as the channel made
+        # it (its channel, its metadata).
         self.turns: list[tuple[str, str | None, str | None]] = []
+        self.messages: list[UserMessage] = []
+        # Text -> the buttons its answer offers.
+        self.buttons: dict[str, list[dict[str, str]]] = {}
         # Text -> seconds its turn takes; other turns take turn_seconds.
         self.slow: dict[str, float] = {}
         self.turn_seconds = 0.0
@@ -75,13 +84,18 @@ class ScriptedRasa:
 
     async def _turn(self, message: UserMessage) -> None:
         self.turns.append((message.sender_id, message.text, message.message_id))
+        self.messages.append(message)
         await asyncio.sleep(self.slow.get(message.text or "", self.turn_seconds))
         answer = f"echo: {message.text}"
         tracker = await self.tracker_store.get_or_create_tracker(message.sender_id)
         tracker.update(UserUttered(message.text, message_id=message.message_id))
         tracker.update(BotUttered(answer))
         await self.tracker_store.save(tracker)
-        await message.output_channel.send_text_message(message.sender_id, answer)
+        buttons = self.buttons.get(message.text or "")
+        if buttons:
+            await message.output_channel.send_text_with_buttons(message.sender_id, answer, buttons)
+        else:
+            await message.output_channel.send_text_message(message.sender_id, answer)
 
     async def _tracker(self, sender_id: str, _output_channel: Any = None) -> Any:
         return await self.tracker_store.get_or_create_tracker(sender_id)

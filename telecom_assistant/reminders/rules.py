@@ -23,7 +23,7 @@ from telecom_assistant.accounts.service import (
 )
 from telecom_assistant.accounts.tariffs import MB_PER_GB, average_monthly_cost
 from telecom_assistant.reminders.model import Reminder, ReminderKind
-from telecom_assistant.texts import format_date, format_money
+from telecom_assistant.texts import format_data, format_date, format_money
 
 USAGE_LEVELS = (100, 80)  # highest first: a line past both is reminded of the higher only
 # A bill is "just issued" for this long after its cycle closes: a scheduler started later does
@@ -279,6 +279,4 @@ def _plan_details(plan: Plan) -> dict[str, object]:
 
 
 def _amount(resource: str, quantity: int) -> str:
-    if resource == "data":
-        return f"{quantity / MB_PER_GB:.1f} GB" if quantity >= MB_PER_GB else f"{quantity} MB"
-    return str(quantity)
+    return format_data(quantity) if resource == "data" else str(quantity)

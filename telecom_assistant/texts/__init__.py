@@ -110,6 +110,11 @@ def format_money(fen: int) -> str:
     return f"{sign}¥{yuan}.{rest:02d}"
 
 
+def format_data(mb: int) -> str:
+    """A data volume: ``850 MB``, ``7.5 GB`` (1 GB is 1,024 MB, as the plans count it)."""
+    return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb} MB"
+
+
 def format_date(day: date) -> str:
     """``2026-11-23``."""
     if isinstance(day, datetime):

@@ -28,6 +28,7 @@ PORTS = {
     "action server": 5055,
     "Rasa": 5005,
     "reminder scheduler": 5006,
+    "SMS hall": 5007,
 }
 HEALTH_URLS = [
     "http://127.0.0.1:5003/health",
@@ -35,6 +36,7 @@ HEALTH_URLS = [
     "http://127.0.0.1:5055/health",
     "http://127.0.0.1:5005/",
     "http://127.0.0.1:5006/health",
+    "http://127.0.0.1:5007/health",
 ]
 START_SECONDS = 420
 

@@ -1,0 +1,96 @@
+"""python -m channels.sms: the SMS business hall, answering the service number until
+interrupted (its composition root).
+
+Its settings (docs/configuration.md): DATABASE_URL (the SMS gateway, the accounts, the
+reminders' opt-outs), RASA_URL, TELECOM_SMS_KEYWORDS, TELECOM_SMS_HALL_HEALTH_PORT (GET
+/health; --health-port instead), TELECOM_CHANNEL_SECRET and TELECOM_CONVERSATION_KEY
+(telecom_assistant/trust.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from channels.rasa_client import RasaClient
+from channels.sms.desk import SmsDesk
+from channels.sms.hall import HealthServer, SmsHall
+from channels.sms.keywords import Keywords, KeywordsError
+from telecom_assistant.accounts.sql import SqlAccountService
+from telecom_assistant.database import make_engine
+from telecom_assistant.reminders.sql import SqlReminderStore
+from telecom_assistant.schema import Area, migrate
+from telecom_assistant.settings import Settings, SettingsError
+from telecom_assistant.sms.sql import SqlSmsGateway
+from telecom_assistant.trust import CHANNEL_SECRET, CONVERSATION_KEY
+from telecom_assistant.web import port_in_use
+
+# The gateway and the accounts, and the reminders' opt-outs and languages.
+AREAS = (Area.ACCOUNTS, Area.REMINDERS)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        settings = Settings.from_environment()
+        channel_secret = CHANNEL_SECRET.value(settings)
+        conversation_key = CONVERSATION_KEY.value(settings)
+        keywords = Keywords.load(Path(settings.sms_keywords))
+    except (SettingsError, KeywordsError) as problem:
+        print(f"sms hall: {problem}", file=sys.stderr)
+        return 1
+    parser = argparse.ArgumentParser(prog="python -m channels.sms", description=__doc__)
+    parser.add_argument(
+        "--health-port",
+        type=int,
+        default=settings.ports.sms_hall_health,
+        help="GET /health on 127.0.0.1 (default: TELECOM_SMS_HALL_HEALTH_PORT or %(default)s)",
+    )
+    port = parser.parse_args(argv).health_port
+    if port_in_use(port):
+        print(
+            f"sms hall: port {port} is taken: stop what runs there or set "
+            "TELECOM_SMS_HALL_HEALTH_PORT to another port.",
+            file=sys.stderr,
+        )
+        return 1
+    asyncio.run(serve(settings, keywords, channel_secret, conversation_key, port))
+    return 0
+
+
+async def serve(
+    settings: Settings,
+    keywords: Keywords,
+    channel_secret: str,
+    conversation_key: str,
+    health_port: int,
+) -> None:
+    engine = make_engine(settings.database_url)
+    migrate(engine, AREAS)
+    rasa = RasaClient(settings.rasa_url, channel_secret)
+    desk = SmsDesk(SqlAccountService(engine), SqlReminderStore(engine), keywords)
+    hall = SmsHall(desk, SqlSmsGateway(engine), rasa, keywords, conversation_key)
+    health = HealthServer(hall, rasa, health_port)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stopping.set)
+    await health.start()
+    try:
+        await hall.run(stopping)
+    finally:
+        await health.stop()
+        await rasa.close()
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
