@@ -294,7 +294,8 @@ class Secrets(_Variables):
     channel_secret: str | None = setting(
         "TELECOM_CHANNEL_SECRET",
         None,
-        "The web chat's and the Telegram bridge's secret for Rasa's channels.",
+        "The channel programs' (web chat, Telegram bridge, SMS hall) and the scheduler's secret "
+        "for Rasa's channels.",
         _secret,
         hidden=True,
         shown_default="generated (embedded profile)",
