@@ -34,6 +34,8 @@ def loaded_after(code: str) -> list[str]:
         "console.__main__",  # the agent console
         "channels.webchat.__main__",  # the web chat
         "channels.telegram.__main__",  # the Telegram bridge
+        "channels.sms.__main__",  # the SMS business hall
+        "scheduler.__main__",  # the reminder scheduler
     ],
 )
 def test_programs_without_nlu_load_no_tensorflow_spacy_or_rasa(program):
