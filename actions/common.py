@@ -24,6 +24,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
+from telecom_assistant.accounts.msisdn import normalise_msisdn
 from telecom_assistant.accounts.service import (
     AccountService,
     AddOn,
@@ -45,6 +46,8 @@ from telecom_assistant.language import (
     says_problem_gone,
     says_problem_persists,
 )
+from telecom_assistant.reminders.model import ReminderKind
+from telecom_assistant.reminders.store import ReminderStore
 from telecom_assistant.satisfaction.service import SatisfactionService
 from telecom_assistant.settings import Verification
 from telecom_assistant.texts import find_text, label_key, local_name, text
@@ -61,6 +64,9 @@ VERIFIED_MSISDN = "verified_msisdn"
 PHONE_NUMBER = "phone_number"
 OTP_CODE = "otp_code"
 VERIFIED_AT = "verified_at"  # when the code was accepted, in seconds since the epoch
+# Rasa's channel of the SMS business hall, and the metadata key of the line a message came from.
+SMS_CHANNEL = "sms"
+SMS_LINE_METADATA = "msisdn"
 PENDING_REQUEST = "pending_request"
 PENDING_CONFIRMATION = "pending_confirmation"
 LANGUAGE = "language"
@@ -75,6 +81,15 @@ ADDON_TOPIC = "addon_topic"
 DISPUTED_ADDONS = "disputed_addons"
 ANY_ADDON = "*"
 CONSENT_DISPUTED = "yes"
+# The kind of the reminder that opened the conversation (actions/reminders.py), so that
+# "which plan then?" or "stop these reminders" are read as replies to it.
+REMINDER_TOPIC = "reminder_topic"
+# Reminders that a cheaper plan answers: after one, "which plan then?" asks for the plan that
+# fits the customer's use.
+PLAN_REMINDERS = frozenset({ReminderKind.USAGE.value, ReminderKind.CONTRACT.value})
+# Rasa records an external event (a reminder the scheduler opens the conversation with) as a
+# user message "EXTERNAL: <intent>", marked so in its metadata.
+EXTERNAL_EVENT = "is_external"
 
 # What the actions use, installed by the action server's composition root
 # (rasa_plugins/action_server.py) from the settings, or by a test.
@@ -85,6 +100,7 @@ _verification = Verification()
 
 _live_chats: LiveChats | None = None
 _satisfaction: SatisfactionService | None = None
+_reminders: ReminderStore | None = None
 
 
 class NotInstalled(RuntimeError):
@@ -97,15 +113,18 @@ def install(
     verification: Verification,
     live_chats: LiveChats | None = None,
     satisfaction: SatisfactionService | None = None,
+    reminders: ReminderStore | None = None,
 ) -> None:
     """What every action of this process uses: the backend (one engine and pool; a session per
-    call), how long a verification lasts, live chat with agents (without: nobody chats), and
-    where ratings are kept (without: nobody is asked to rate)."""
+    call), how long a verification lasts, live chat with agents (without: nobody chats), where
+    ratings are kept (without: nobody is asked to rate), and where reminders, their opt-outs
+    and the customers' chats are kept (without: no reminder reaches a chat)."""
     use_account_service(accounts)
     use_ticket_service(tickets)
     use_verification(verification)
     use_live_chats(live_chats)
     use_satisfaction_service(satisfaction)
+    use_reminder_store(reminders)
 
 
 def use_live_chats(live_chats: LiveChats | None) -> None:
@@ -126,6 +145,16 @@ def use_satisfaction_service(service: SatisfactionService | None) -> None:
 def satisfaction_service() -> SatisfactionService | None:
     """Where ratings are kept, if this process asks customers for them (actions/satisfaction.py)."""
     return _satisfaction
+
+
+def use_reminder_store(store: ReminderStore | None) -> None:
+    global _reminders
+    _reminders = store
+
+
+def reminder_store() -> ReminderStore | None:
+    """Reminders, opt-outs and chat addresses, if this process has them (actions/reminders.py)."""
+    return _reminders
 
 
 def account_service() -> AccountService:
@@ -219,7 +248,7 @@ class ServiceAction(Action, abc.ABC):
     ) -> list[EventType]:
         if _greeted_in_this_turn(tracker):
             dispatcher.utter_message(response="utter_greet_back")
-        if answers_open_question(tracker):
+        if self.heard_as_an_answer(tracker):
             # The model heard a request, but the customer is answering the assistant's question.
             return [hand_over(HANDLE_CONFIRMATION)]
         # Reached by the customer's message itself, not handed over from another action.
@@ -243,6 +272,11 @@ class ServiceAction(Action, abc.ABC):
             events = []
         return [*handoff_taken(tracker), *superseded, *events]
 
+    def heard_as_an_answer(self, tracker: Tracker) -> bool:
+        """Does the message answer the assistant's open question rather than make this
+        request? (An action whose requests say no in their own words reads it its way.)"""
+        return answers_open_question(tracker)
+
     @abc.abstractmethod
     def handle(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, request: Request
@@ -253,7 +287,12 @@ def verified_number(tracker: Tracker) -> str | None:
     """The customer's verified line, or None: account data needs a verification younger than
     its maximum age, and a customer who has not been silent longer than the idle limit since
     their previous message (or since verifying, if later): the installed Verification
-    settings. The only reader of the slots that grant access."""
+    settings. The only reader of the slots that grant access.
+
+    By SMS the line is its own verification: a message that reached the SMS business hall came
+    from that line, as a one-time code by SMS would. See `_sms_line`."""
+    if tracker.get_latest_input_channel() == SMS_CHANNEL:
+        return _sms_line(tracker)
     msisdn = tracker.get_slot(VERIFIED_MSISDN)
     verified_at = tracker.get_slot(VERIFIED_AT)
     if not msisdn or not isinstance(verified_at, (int, float)):
@@ -268,11 +307,44 @@ def verified_number(tracker: Tracker) -> str | None:
     return msisdn
 
 
+def _sms_line(tracker: Tracker) -> str | None:
+    """The line an SMS came from: the number in the metadata of the customer's latest message,
+    when that message came through Rasa's "sms" channel.
+
+    Only the SMS hall (channels/sms/) writes that metadata, and only through the "sms" channel,
+    which refuses a message without the channel secret (rasa_plugins/channels.py). The channel
+    of a message is fixed by the door it came through, never by the request, so metadata sent
+    through the web chat, Telegram or the REST API names no line. Both are read from the same
+    event, the latest message: a number sent once by SMS grants nothing to a later message from
+    elsewhere, and the slots (a code typed earlier for another number) play no part here."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            metadata = event.get("metadata")
+            line = metadata.get(SMS_LINE_METADATA) if isinstance(metadata, dict) else None
+            return normalise_msisdn(line) if isinstance(line, str) else None
+    return None
+
+
 def _previous_message_at(tracker: Tracker) -> float | None:
     """When the customer sent the message before the one being answered (None when this
-    session holds none)."""
-    messages = [event for event in tracker.events if event.get("event") == "user"]
+    session holds none). A reminder is no message of the customer's: it keeps no verification
+    alive."""
+    messages = customer_messages(tracker)
     return messages[-2].get("timestamp") if len(messages) >= 2 else None
+
+
+def is_external(message: dict[str, Any]) -> bool:
+    """A user event, or the latest message, that is an external event: a reminder the
+    scheduler opened the conversation with, not something the customer wrote."""
+    return bool((message.get("metadata") or {}).get(EXTERNAL_EVENT))
+
+
+def customer_messages(tracker: Tracker) -> list[dict[str, Any]]:
+    """The messages the customer sent, oldest first: the user events but the external ones.
+    What counts the customer's turns or looks for their previous message reads these."""
+    return [
+        event for event in tracker.events if event.get("event") == "user" and not is_external(event)
+    ]
 
 
 def verification_ended() -> list[EventType]:
@@ -378,7 +450,8 @@ def offer_verification(
 
 
 def events_since_message(tracker: Tracker) -> list[dict[str, Any]] | None:
-    """What happened after the customer's latest message (None before the first one)."""
+    """What happened after the latest message that began a turn: the customer's, or a
+    reminder's external event (None before the first one)."""
     for index in range(len(tracker.events) - 1, -1, -1):
         if tracker.events[index].get("event") == "user":
             return tracker.events[index + 1 :]
@@ -421,8 +494,10 @@ def typed_button_payload(tracker: Tracker) -> str | None:
 EXPLAIN_TARIFF = "action_explain_tariff"
 BUTTON_ACTIONS = {
     "ask_tariff": EXPLAIN_TARIFF,
+    "recommend_plan": "action_recommend_plan",
     "change_plan": "action_change_plan",
     "unsubscribe": "action_unsubscribe",
+    "manage_reminders": "action_manage_reminders",
 }
 ROUTE_INFORM = "action_route_inform"
 
@@ -434,7 +509,7 @@ def typed_button_action(tracker: Tracker) -> str | None:
 
 
 def _user_turns(tracker: Tracker) -> int:
-    return sum(1 for event in tracker.events if event.get("event") == "user")
+    return len(customer_messages(tracker))
 
 
 def confirmation_request(tracker: Tracker, action: str, **details: Any) -> SlotSet:
@@ -520,6 +595,12 @@ def answers_open_question(tracker: Tracker) -> bool:
     return not tracker.get_slot(HANDOFF) and answer_in_context(tracker) is not None
 
 
+def about_a_plan_reminder(tracker: Tracker) -> bool:
+    """The conversation is about a usage or contract reminder: a question for a plan that
+    names none ("which plan then?", "那换什么套餐？") asks for the one that fits."""
+    return tracker.get_slot(REMINDER_TOPIC) in PLAN_REMINDERS
+
+
 def language(tracker: Tracker) -> str:
     """The customer's language: responses pick their variant from the same slot."""
     return tracker.get_slot(LANGUAGE) or ENGLISH
@@ -584,10 +665,6 @@ class Names:
 
     def join(self, names: Sequence[str]) -> str:
         return text("list.separator", self.language).join(names)
-
-
-def data_amount(mb: int) -> str:
-    return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb} MB"
 
 
 def codes_typed(tracker: Tracker) -> tuple[str, ...]:

@@ -14,8 +14,10 @@ from actions.common import (
     ROUTE_INFORM,
     Request,
     answers_open_question,
+    customer_messages,
     hand_over,
     handoff_taken,
+    is_external,
     language,
     parked_request,
     typed_button_action,
@@ -125,7 +127,7 @@ class ActionOutOfScope(Action):
 
 def _previous_intent(tracker: Tracker) -> str | None:
     """The intent of the customer's message before the latest one."""
-    messages = [e for e in tracker.events if e.get("event") == "user"]
+    messages = customer_messages(tracker)
     if len(messages) < 2:
         return None
     return ((messages[-2].get("parse_data") or {}).get("intent") or {}).get("name")
@@ -165,7 +167,7 @@ class ActionClarify(Action):
     @staticmethod
     def _missed(tracker: Tracker) -> str:
         """The last two customer messages: the ones the assistant did not understand."""
-        texts = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
+        texts = [e.get("text") or "" for e in customer_messages(tracker)]
         return " / ".join(texts[-2:])
 
     @staticmethod
@@ -173,7 +175,7 @@ class ActionClarify(Action):
         """Did the assistant already answer the previous user message with a clarification?"""
         user_turns_seen = 0
         for event in reversed(tracker.events):
-            if event.get("event") == "user":
+            if event.get("event") == "user" and not is_external(event):
                 user_turns_seen += 1
                 if user_turns_seen == 2:
                     return False

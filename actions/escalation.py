@@ -29,6 +29,7 @@ from actions.common import (
     codes_typed,
     hand_over,
     handoff_taken,
+    is_external,
     language,
     live_chats,
     logger,
@@ -441,6 +442,9 @@ def transcript(tracker: Tracker) -> list[TranscriptTurn]:
         kind = event.get("event")
         if kind == "session_started":
             turns, buttons = [], {}
+        elif kind == "user" and is_external(event):
+            # A reminder's turn: the customer said nothing; the reminder's own words follow.
+            buttons = {}
         elif kind in ("user", "bot") and (event.get("text") or "").strip():
             at = datetime.fromtimestamp(event.get("timestamp") or 0, CHINA_TIME).replace(
                 tzinfo=None

@@ -6,8 +6,9 @@ read for what it is:
 - a stop ("cancel", "never mind", "算了", "不用了"): the form ends, nothing changes;
 - a request for a person or a complaint: it wins, the form ends and the escalation starts
   (inside the complaint form, which is already the way to a person, the customer is told so);
-- another question ("what 5G plans do you have?"): the form steps aside (Rasa's loop
-  rejection), the question's own rule answers it, and the form asks its question again;
+- another question ("what 5G plans do you have?"), or a reminder the scheduler sends into
+  the conversation: the form steps aside (Rasa's loop rejection), the question's own rule
+  answers it, and the form asks its question again;
 - an answer that fits the question: the form's validators take it;
 - anything else is unusable: the first time the question is explained again, the second time
   in a row the customer is offered a way out (try again, a person, stop) with buttons.
@@ -25,7 +26,7 @@ from rasa_sdk.events import ActionExecutionRejected, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import events_since_message, language, typed_button_payload
+from actions.common import events_since_message, is_external, language, typed_button_payload
 from telecom_assistant.language import asks_to_stop, opens_with_no, response_text
 
 REQUESTED_SLOT = "requested_slot"
@@ -169,6 +170,10 @@ class ListeningFormValidation(FormValidationAction, abc.ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         slot: str | None = tracker.get_slot(REQUESTED_SLOT)
+        if slot and is_external(tracker.latest_message) and answering_a_question(tracker):
+            # A reminder arrived while the form waits (a form left open stays active): it is no
+            # answer. The form steps aside, the reminder's rule says it, the form asks again.
+            return [SlotSet(slot, None), ActionExecutionRejected(self.form_name())]
         if not slot or not answering_a_question(tracker):
             return await super().run(dispatcher, tracker, domain)
         reading = self.read(slot, tracker)

@@ -31,6 +31,7 @@ from actions.common import (
     codes_typed,
     hand_over,
     handoff_taken,
+    is_external,
     language,
     pending_confirmation,
     satisfaction_service,
@@ -172,6 +173,9 @@ class ValidateCsatForm(FormValidationAction):
     ) -> list[EventType]:
         taken = handoff_taken(tracker)
         slot = tracker.get_slot(REQUESTED_SLOT)
+        if slot and is_external(tracker.latest_message):
+            # A reminder arrived while the rating question was still open: the customer left.
+            return [*taken, *self._left()]
         if not slot or not answering_a_question(tracker):
             # Starting: ask for the score, or straight for a comment after a low one.
             return [*taken, *await super().run(dispatcher, tracker, domain)]

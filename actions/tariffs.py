@@ -15,19 +15,20 @@ from actions.common import (
     Request,
     ServiceAction,
     VerifiedAction,
+    about_a_plan_reminder,
     account_service,
     ask_for_verification,
     confirmation_request,
-    data_amount,
     hand_over,
     pending_confirmation,
     verified_number,
 )
 from telecom_assistant.accounts.service import Line, Plan, PlanKind, UnknownPlan
 from telecom_assistant.accounts.tariffs import PlanWishes
-from telecom_assistant.texts import format_date, format_money
+from telecom_assistant.texts import format_data, format_date, format_money
 
 CHANGE_PLAN = "action_change_plan"
+RECOMMEND_PLAN = "action_recommend_plan"
 
 
 def plan_variables(plan: Plan, names: Names, prefix: str = "") -> dict[str, str]:
@@ -36,7 +37,7 @@ def plan_variables(plan: Plan, names: Names, prefix: str = "") -> dict[str, str]
         f"{prefix}plan_id": plan.id,
         f"{prefix}network": "5G" if plan.is_5g else "4G",
         f"{prefix}fee": format_money(plan.monthly_fee),
-        f"{prefix}data": data_amount(plan.data_mb),
+        f"{prefix}data": format_data(plan.data_mb),
         f"{prefix}minutes": str(plan.minutes),
         f"{prefix}sms": str(plan.sms),
         f"{prefix}contract_months": str(plan.contract_months),
@@ -118,6 +119,11 @@ class ActionExplainTariff(ServiceAction):
         elif unknown and not plans:
             utter_unknown_plan(dispatcher, unknown[0], names)
             return []
+        if not (plans or unknown or wishes.filters or wishes.own_plan or wishes.catalogue) and (
+            about_a_plan_reminder(tracker)
+        ):
+            # "Which plan then?" after a usage or contract reminder: the plan that fits.
+            return [hand_over(RECOMMEND_PLAN)]
         msisdn = verified_number(tracker)
         if len(plans) >= 2:
             first, second = plans[:2]
@@ -182,7 +188,7 @@ def utter_plan_list(
 
 class ActionRecommendPlan(VerifiedAction):
     def name(self) -> str:
-        return "action_recommend_plan"
+        return "action_recommend_plan"  # RECOMMEND_PLAN
 
     def handle_verified(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, request: Request, msisdn: str
@@ -238,6 +244,9 @@ class ActionChangePlan(VerifiedAction):
         if not plans:
             if unknown:
                 utter_unknown_plan(dispatcher, unknown[0], names)
+            elif about_a_plan_reminder(tracker):
+                # "那换什么套餐？" after a usage or contract reminder: the plan that fits.
+                return [hand_over(RECOMMEND_PLAN)]
             else:
                 dispatcher.utter_message(
                     response="utter_ask_which_plan",

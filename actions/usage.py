@@ -15,7 +15,6 @@ from actions.common import (
     VerifiedAction,
     account_service,
     confirmation_request,
-    data_amount,
 )
 from actions.escalation import START_ESCALATION, Trigger
 from telecom_assistant.accounts.service import (
@@ -24,7 +23,7 @@ from telecom_assistant.accounts.service import (
     PlanKind,
 )
 from telecom_assistant.accounts.tariffs import match_charge
-from telecom_assistant.texts import format_date, format_money
+from telecom_assistant.texts import format_data, format_date, format_money
 from telecom_assistant.tickets.model import Category
 
 
@@ -62,9 +61,9 @@ class ActionCheckUsage(VerifiedAction):
         usage, plan = report.usage, report.plan
         dispatcher.utter_message(
             response="utter_usage",
-            data_used=data_amount(usage.data_used_mb),
-            data_total=data_amount(plan.data_mb),
-            data_left=data_amount(report.data_left_mb),
+            data_used=format_data(usage.data_used_mb),
+            data_total=format_data(plan.data_mb),
+            data_left=format_data(report.data_left_mb),
             minutes_used=str(usage.minutes_used),
             minutes_total=str(plan.minutes),
             minutes_left=str(report.minutes_left),
@@ -77,7 +76,7 @@ class ActionCheckUsage(VerifiedAction):
         if usage.roaming_data_mb or usage.roaming_minutes:
             dispatcher.utter_message(
                 response="utter_usage_roaming",
-                roaming_data=data_amount(usage.roaming_data_mb),
+                roaming_data=format_data(usage.roaming_data_mb),
                 roaming_minutes=str(usage.roaming_minutes),
             )
         ratios = report.ratios()

@@ -6,7 +6,8 @@ the backend has accepted the code sent to that number for this conversation. In 
 answer it hands over to the request that was parked for verification, which runs as soon as
 the form ends: the customer's message with the code is answered after two calls to this
 server instead of three (docs/benchmarks.md). How long a verification lasts is decided by
-`common.verified_number`.
+`common.verified_number`. A chat verified so receives the line's reminders from then on
+(actions/reminders.py), until "sign me out".
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from actions.forms import (
     Reading,
     answering_a_question,
 )
+from actions.reminders import forget_chat, remember_chat
 from actions.satisfaction import offer_rating
 from telecom_assistant.accounts.msisdn import find_msisdns, mask_msisdn, normalise_msisdn
 from telecom_assistant.accounts.service import OTP_LENGTH, VerificationOutcome
@@ -176,6 +178,7 @@ class ValidateVerificationForm(ListeningFormValidation):
 
         if result.outcome == VerificationOutcome.VERIFIED:
             dispatcher.utter_message(response="utter_verified", name=line.customer_name)
+            remember_chat(tracker, msisdn)
             verified = {OTP_CODE: "verified", VERIFIED_MSISDN: msisdn, VERIFIED_AT: time.time()}
             parked = parked_request(tracker)
             return {**verified, HANDOFF: parked["action"]} if parked else verified
@@ -274,7 +277,7 @@ class ActionFinishVerification(Action):
 
 class ActionSignOut(Action):
     """ "Sign me out", "forget my number": the verification ends now; account data needs a
-    new code."""
+    new code, and reminders no longer come to this chat."""
 
     def name(self) -> str:
         return "action_sign_out"
@@ -286,6 +289,7 @@ class ActionSignOut(Action):
         dispatcher.utter_message(
             response="utter_signed_out" if signed_in else "utter_not_signed_in"
         )
+        forget_chat(tracker)
         return verification_ended()
 
 

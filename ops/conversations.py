@@ -3,8 +3,10 @@
 Each conversation in ``tests/conversations/*.yml`` is what one customer types, turn by turn,
 with what the assistant must (and must not) say at each turn, and what must have changed in
 the backend at the end: tickets filed for this conversation (kind, category, contact),
-add-ons cancelled or disputed, a plan change scheduled. A key left out of ``outcome`` means
-nothing of that kind may change. Replies are matched by response name (any language variant,
+add-ons cancelled or disputed, a plan change scheduled, kinds of reminder turned off. A key
+left out of ``outcome`` means nothing of that kind may change. A turn may be a reminder instead
+of a message: stored for the conversation as the scheduler stores it, and sent into it through
+Rasa's reminder door, as the scheduler sends it. Replies are matched by response name (any language variant,
 its ``{variables}`` matching anything) or by substring, never by the exact action sequence:
 the assistant may get there any way it likes. A ticket's description is stored masked (mobile
 numbers keep their last four digits), and is checked as stored.
@@ -40,6 +42,9 @@ from telecom_assistant.accounts.msisdn import normalise_msisdn
 from telecom_assistant.accounts.sql import SqlAccountService
 from telecom_assistant.accounts.tables import LineRow, SubscriptionRow
 from telecom_assistant.database import PROJECT_ROOT
+from telecom_assistant.language import CHINESE, ENGLISH
+from telecom_assistant.reminders.model import ChatAddress, Reminder, ReminderKind
+from telecom_assistant.reminders.sql import SqlReminderStore
 from telecom_assistant.settings import Settings
 from telecom_assistant.tickets.model import QueueFilter
 from telecom_assistant.tickets.sql import SqlTicketService
@@ -57,7 +62,9 @@ CLASSES = {
 }
 LANGUAGES = ("en", "zh", "mixed")
 TURN_CHECKS = ("said", "not_said", "contains", "not_contains", "any_contains")
-OUTCOME_KEYS = ("tickets", "cancelled", "disputed", "plan_change")
+OUTCOME_KEYS = ("tickets", "cancelled", "disputed", "plan_change", "opted_out")
+# A reminder turn: the telecom_assistant.reminders.model.Reminder to send, line first.
+REMINDER_KEYS = ("line", "kind", "topic", "subject", "urgent", "details")
 TICKET_KEYS = ("kind", "category", "contact", "description_contains")
 _MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
@@ -68,13 +75,14 @@ class SuiteError(ValueError):
 
 @dataclass(frozen=True)
 class Turn:
-    user: str
+    user: str  # what the customer types; empty in a reminder's turn
     said: tuple[str, ...] = ()
     not_said: tuple[str, ...] = ()
     contains: tuple[str, ...] = ()
     not_contains: tuple[str, ...] = ()
     # At least one of these substrings appears (wording the assistant may choose).
     any_contains: tuple[str, ...] = ()
+    reminder: dict[str, Any] | None = None  # REMINDER_KEYS: the scheduler's turn
 
 
 @dataclass(frozen=True)
@@ -102,13 +110,27 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
 def _turn(raw: Any, where: str) -> Turn:
     if isinstance(raw, str):
         return Turn(user=raw)
-    if not isinstance(raw, dict) or "user" not in raw:
-        raise SuiteError(f"{where}: a turn is a text or a mapping with `user`")
-    unknown = set(raw) - {"user", *TURN_CHECKS}
+    if not isinstance(raw, dict) or len({"user", "reminder"} & set(raw)) != 1:
+        raise SuiteError(f"{where}: a turn is a text or a mapping with `user` or `reminder`")
+    unknown = set(raw) - {"user", "reminder", *TURN_CHECKS}
     if unknown:
         raise SuiteError(f"{where}: unknown keys {sorted(unknown)}")
-    checks = {key: _strings(raw[key], f"{where}.{key}") for key in TURN_CHECKS if key in raw}
+    checks: dict[str, Any] = {
+        key: _strings(raw[key], f"{where}.{key}") for key in TURN_CHECKS if key in raw
+    }
+    if "reminder" in raw:
+        return Turn(user="", reminder=_check_reminder(raw["reminder"], where), **checks)
     return Turn(user=str(raw["user"]), **checks)
+
+
+def _check_reminder(reminder: Any, where: str) -> dict[str, Any]:
+    if (
+        not isinstance(reminder, dict)
+        or set(reminder) - set(REMINDER_KEYS)
+        or not {"line", "kind", "topic"} <= set(reminder)
+    ):
+        raise SuiteError(f"{where}: a reminder is a mapping of {REMINDER_KEYS}, line to topic")
+    return reminder
 
 
 def _check_outcome(outcome: Any, where: str) -> dict[str, Any]:
@@ -122,6 +144,8 @@ def _check_outcome(outcome: Any, where: str) -> dict[str, Any]:
     for key in ("cancelled", "disputed"):
         if key in outcome and not isinstance(outcome[key], list):
             raise SuiteError(f"{where}: {key} is a list of add-on ids")
+    if "opted_out" in outcome and not isinstance(outcome["opted_out"], list):
+        raise SuiteError(f"{where}: opted_out is a list of kinds of reminder")
     return outcome
 
 
@@ -210,6 +234,24 @@ class Backend:
         match = re.search(r"\b\d{6}\b", body)
         return match.group() if match else "000000"
 
+    def store_reminder(self, turn: dict[str, Any], conversation_id: str, language: str) -> int:
+        """The reminder as the scheduler stores it before it sends it, with this conversation
+        as the line's chat: its id."""
+        reminder = Reminder(
+            msisdn=str(turn["line"]),
+            kind=ReminderKind(turn["kind"]),
+            event=f"suite:{turn['topic']}:{turn.get('subject', '')}",
+            topic=turn["topic"],
+            urgent=bool(turn.get("urgent")),
+            subject=str(turn.get("subject", "")),
+            details=turn.get("details") or {},
+        )
+        chat = ChatAddress(reminder.msisdn, SUITE_CHANNEL, conversation_id, language)
+        reminder_id = SqlReminderStore(self.engine).claim(reminder, language, chat)
+        if reminder_id is None:
+            raise SuiteError(f"the reminder {reminder.event} was sent twice")
+        return reminder_id
+
     def state(self, conversation_id: str) -> dict[str, Any]:
         with Session(self.engine, future=True) as session:
             subscriptions = session.execute(select(SubscriptionRow)).scalars().all()
@@ -219,6 +261,8 @@ class Backend:
                 "disputed": sorted(s.addon_id for s in subscriptions if s.consent_disputed),
                 "plan_change": sorted(line.next_plan_id for line in lines if line.next_plan_id),
             }
+        opted_out = SqlReminderStore(self.engine).opted_out_among([line.msisdn for line in lines])
+        state["opted_out"] = sorted({kind.value for kinds in opted_out.values() for kind in kinds})
         tickets = SqlTicketService(self.engine).queue(QueueFilter())
         state["tickets"] = [
             {
@@ -234,6 +278,10 @@ class Backend:
 
 
 Send = Callable[[str, str], list[dict[str, Any]]]
+# Sends the reminder of this id into the conversation: the assistant's replies.
+Remind = Callable[[str, int], list[dict[str, Any]]]
+# The channel the suite talks over, which also carries its reminders.
+SUITE_CHANNEL = "rest"
 
 
 @cache
@@ -243,13 +291,18 @@ def _channel_secret() -> str:
 
 
 def send_message(
-    rasa_url: str, sender: str, text: str, channel: str = "rest", timeout: float = 120
+    rasa_url: str, sender: str, text: str, channel: str = SUITE_CHANNEL, timeout: float = 120
 ) -> list[dict[str, Any]]:
     """One customer message to a Rasa REST-type channel, with the channel programs' secret
     (which the web chat's and Telegram's channels require); the assistant's replies."""
+    body = {"sender": sender, "message": text}
+    return _post(f"{rasa_url}/webhooks/{channel}/webhook", body, timeout)
+
+
+def _post(url: str, body: dict[str, Any], timeout: float = 120) -> list[dict[str, Any]]:
     request = urllib.request.Request(
-        f"{rasa_url}/webhooks/{channel}/webhook",
-        data=json.dumps({"sender": sender, "message": text}).encode(),
+        url,
+        data=json.dumps(body).encode(),
         headers={"Content-Type": "application/json", CHANNEL_SECRET_HEADER: _channel_secret()},
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -259,6 +312,13 @@ def send_message(
 def rest_sender(rasa_url: str) -> Send:
     """Send messages over Rasa's REST channel, as the web chat does."""
     return lambda sender, text: send_message(rasa_url, sender, text)
+
+
+def rest_reminder(rasa_url: str) -> Remind:
+    """Send stored reminders into conversations on Rasa's REST channel, as the scheduler does
+    on the web chat's and Telegram's."""
+    url = f"{rasa_url}/webhooks/{SUITE_CHANNEL}/reminder"
+    return lambda sender, reminder_id: _post(url, {"sender": sender, "reminder": reminder_id})
 
 
 @dataclass
@@ -309,7 +369,7 @@ def _check_turn(turn: Turn, replies: list[str], responses: Responses) -> list[st
 
 def _check_outcome_state(outcome: dict[str, Any], state: dict[str, Any]) -> list[str]:
     failures = []
-    for key in ("cancelled", "disputed"):
+    for key in ("cancelled", "disputed", "opted_out"):
         wanted = sorted(outcome.get(key) or [])
         if state[key] != wanted:
             failures.append(f"{key}: expected {wanted}, found {state[key]}")
@@ -348,18 +408,31 @@ def _ticket_matches(wanted: dict[str, Any], ticket: dict[str, Any]) -> bool:
 
 
 def run_conversation(
-    conversation: Conversation, send: Send, backend: Backend, responses: Responses
+    conversation: Conversation,
+    send: Send,
+    backend: Backend,
+    responses: Responses,
+    remind: Remind | None = None,
 ) -> Result:
     backend.reset()
     sender = f"suite-{uuid.uuid4().hex[:12]}"
     result = Result(conversation)
     last_number: str | None = None
+    # The chat's language as the scheduler knows it: a mixed conversation is a Chinese one.
+    language = ENGLISH if conversation.language == ENGLISH else CHINESE
     for index, turn in enumerate(conversation.turns, start=1):
         text = _fill(turn.user, backend, last_number)
         numbers = _MOBILE.findall(text)
         last_number = numbers[-1] if numbers else last_number
         try:
-            replies = [message.get("text") or "" for message in send(sender, text)]
+            if turn.reminder is None:
+                said = send(sender, text)
+            elif remind is None:
+                raise SuiteError(f"{conversation.name}: a reminder turn, and no way to send it")
+            else:
+                text = f"(reminder: {turn.reminder['topic']})"
+                said = remind(sender, backend.store_reminder(turn.reminder, sender, language))
+            replies = [message.get("text") or "" for message in said]
         except OSError as error:
             result.failures.append(f"turn {index}: no answer ({error})")
             return result
@@ -438,8 +511,8 @@ def evaluate(model: Path, files: Iterable[Path] = ()) -> int:
         actions = action_server_part(workdir, env)
         rasa = rasa_part(model, workdir, env, write_endpoints(workdir, actions.url))
         with started([actions, rasa]):
-            send = rest_sender(rasa.url)
-            results = [run_conversation(c, send, backend, responses) for c in conversations]
+            send, remind = rest_sender(rasa.url), rest_reminder(rasa.url)
+            results = [run_conversation(c, send, backend, responses, remind) for c in conversations]
     print(summarise(results))
     groups = defaultdict(list)
     for result in results:

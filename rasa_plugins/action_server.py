@@ -25,6 +25,7 @@ from sanic.response import json as json_response
 
 from telecom_assistant.accounts.sql import SqlAccountService, VerificationThrottles
 from telecom_assistant.database import make_engine
+from telecom_assistant.reminders.sql import SqlReminderStore
 from telecom_assistant.satisfaction.sql import SqlSatisfactionService
 from telecom_assistant.schema import Area, migrate
 from telecom_assistant.settings import LOOPBACK, Settings, SettingsError
@@ -92,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.getLogger("rasa_sdk.executor").setLevel(logging.WARNING)
     exit_if_port_taken(parser, args.host, args.port)
     engine = make_engine(settings.database_url)
-    migrate(engine, [Area.ACCOUNTS, Area.TICKETS, Area.SATISFACTION])
+    migrate(engine, [Area.ACCOUNTS, Area.TICKETS, Area.SATISFACTION, Area.REMINDERS])
     keep_tensorflow_out()
     # The package named, as rasa_sdk loads it (by name: the action server serves whichever
     # package it is given), gets its backend through its `install`.
@@ -105,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         settings.verification,
         LiveChats(SqlLiveDesk(engine), settings.service_hours),
         SqlSatisfactionService(engine),
+        SqlReminderStore(engine),
     )
     app = create_action_server(token, actions)
     # No banner: `telecom run` prints one summary for every part.

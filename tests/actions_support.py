@@ -24,9 +24,12 @@ def make_tracker(
     events: list[dict[str, Any]] | None = None,
     intent_ranking: list[dict[str, Any]] | None = None,
     sender_id: str = "test-conversation",
+    input_channel: str | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> Tracker:
-    """A tracker whose latest message is `text`. A customer given a `verified_msisdn` slot
-    verified just now, unless the test sets `verified_at` itself."""
+    """A tracker whose latest message is `text`, sent on `input_channel` with `metadata`. A
+    customer given a `verified_msisdn` slot verified just now, unless the test sets
+    `verified_at` itself."""
     latest_message = {
         "text": text,
         "intent": {"name": intent, "confidence": 0.9},
@@ -36,10 +39,18 @@ def make_tracker(
             for name, values in (entities or {}).items()
             for value in (values if isinstance(values, list) else [values])
         ],
+        "metadata": metadata or {},
     }
     history = list(events or [])
     history.append(
-        {"event": "user", "text": text, "parse_data": latest_message, "timestamp": time.time()}
+        {
+            "event": "user",
+            "text": text,
+            "parse_data": latest_message,
+            "timestamp": time.time(),
+            "input_channel": input_channel,
+            "metadata": metadata or {},
+        }
     )
     slots = dict(slots or {})
     if slots.get("verified_msisdn"):

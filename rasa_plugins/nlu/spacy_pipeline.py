@@ -1,8 +1,8 @@
 """The project's own spaCy pipeline: a blank Chinese pipeline whose tokenizer is jieba (which
 also splits English on spaces and punctuation), plus an entity ruler that finds phone numbers,
 money amounts, dates, ticket numbers, plans, add-ons, places, charge kinds, consent disputes,
-complaint categories and network faults in both languages, each with the backend's canonical
-id.
+complaint categories, network faults and kinds of reminder in both languages, each with the
+backend's canonical id.
 
 No trained spaCy pipeline on PyPI fits spaCy < 3.5, and nothing may be downloaded at run time,
 so the pipeline is built here from the catalogue and the NLU data's synonyms, saved to disk,
@@ -24,6 +24,7 @@ import yaml
 
 from demo.catalogue import ADDONS, COVERAGE, PLANS
 from telecom_assistant.accounts.service import ChargeCategory
+from telecom_assistant.reminders.model import ReminderKind
 from telecom_assistant.tickets.model import Category, NetworkIssue
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -32,6 +33,7 @@ USER_DICTIONARY = PROJECT_ROOT / "data" / "jieba_userdict.txt"
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"
 FINGERPRINT_FILE = "telecom_fingerprint.txt"
 ESCALATION_FILES = "escalation_entities"  # data/nlu/escalation_entities*.yml
+REMINDER_FILES = "reminder_entities"  # data/nlu/reminder_entities*.yml
 CONSENT_DISPUTED = "yes"
 # Not a bare "all": "leave it on after all" must not cancel every add-on.
 ALL_ADDONS = [
@@ -80,6 +82,14 @@ def escalation_entity_types() -> dict[str, str]:
     return types
 
 
+def reminder_entity_types() -> dict[str, str]:
+    """The kinds of reminder a customer turns off or on, and "all" of them. Kept apart from
+    `entity_types` because "roaming" and "addon" are charges on the bill too."""
+    types = {kind.value: "reminder_kind" for kind in ReminderKind}
+    types["all"] = "reminder_kind"
+    return types
+
+
 def _nlu_blocks(nlu_dir: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
     for path in sorted(nlu_dir.rglob("*.yml")):
         for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
@@ -100,9 +110,15 @@ def surface_forms(nlu_dir: Path = NLU_DIR) -> Iterator[tuple[str, str, str]]:
         for name in (row["id"], row["name"], row["name_zh"], *row["aliases"].split(",")):
             if name.strip():
                 yield types[row["id"]], name.strip(), row["id"]
-    escalation_types = escalation_entity_types()
+    types_of_files = {
+        ESCALATION_FILES: escalation_entity_types(),
+        REMINDER_FILES: reminder_entity_types(),
+    }
     for path, block in _nlu_blocks(nlu_dir):
-        block_types = escalation_types if path.stem.startswith(ESCALATION_FILES) else types
+        block_types = next(
+            (kinds for prefix, kinds in types_of_files.items() if path.stem.startswith(prefix)),
+            types,
+        )
         if "synonym" in block and str(block["synonym"]) in block_types:
             value = str(block["synonym"])
             for form in _examples(block):

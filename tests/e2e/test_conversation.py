@@ -13,6 +13,7 @@ from ops.conversations import (
     Backend,
     Responses,
     load_suite,
+    rest_reminder,
     rest_sender,
     run_conversation,
 )
@@ -279,8 +280,8 @@ SUITE = load_suite()
 def suite_runner(stack):
     backend = Backend(make_engine(stack.database_url), operator_now().date())
     responses = Responses(DOMAIN)
-    send = rest_sender(stack.rasa_url)
-    return lambda conversation: run_conversation(conversation, send, backend, responses)
+    send, remind = rest_sender(stack.rasa_url), rest_reminder(stack.rasa_url)
+    return lambda conversation: run_conversation(conversation, send, backend, responses, remind)
 
 
 @pytest.mark.parametrize("conversation", SUITE, ids=[c.name for c in SUITE])

@@ -33,7 +33,7 @@ from telecom_assistant.schema import Area, migrate
 from telecom_assistant.settings import Settings, SettingsError, Telegram
 from telecom_assistant.texts import text
 from telecom_assistant.tickets.model import Delivery
-from telecom_assistant.tickets.replies import TELEGRAM, AgentReply, ReplyOutbox
+from telecom_assistant.tickets.replies import TELEGRAM, AgentReply, ReplyButton, ReplyOutbox
 from telecom_assistant.tickets.sql import SqlTicketService
 from telecom_assistant.tickets.sql_replies import SqlReplyOutbox
 from telecom_assistant.tickets.tables import AgentReplyRow
@@ -720,6 +720,15 @@ class OutboxOnAFailingDatabase(ReplyOutbox):
 
     def mark_failed(self, reply_id: int, reason: str) -> None:
         self._outbox.mark_failed(reply_id, reason)
+
+    def post_reminder(
+        self,
+        channel: str,
+        conversation_id: str,
+        language: str,
+        texts: Sequence[tuple[str, Sequence[ReplyButton]]],
+    ) -> Sequence[int]:
+        return self._outbox.post_reminder(channel, conversation_id, language, texts)
 
 
 def test_replies_keep_going_out_after_the_database_fails_for_a_while(
