@@ -1,4 +1,4 @@
-"""The scheduler's loop: take the lease, scan, wait; and GET /health on 127.0.0.1."""
+"""The scheduler's loop: take the lease, scan, wait; and GET /health (channels/health.py)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,14 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
-from aiohttp import web
-
+from channels.health import HealthServer
 from telecom_assistant.clock import Clock, operator_now
 from telecom_assistant.reminders.scan import ReminderScan, ScanReport
 from telecom_assistant.reminders.store import ReminderStore
-from telecom_assistant.settings import LOOPBACK
 
 # A scheduler that stopped scanning (killed, its server gone) hands over after this many scan
 # intervals: the lease it last renewed runs out.
@@ -54,7 +53,8 @@ class SchedulerProgram:
         self._stopping.set()
 
     async def run(self) -> None:
-        runner = await self._serve_health()
+        health = HealthServer(self._health_port, self._report)
+        await health.start()
         scan = self._make_scan()
         try:
             while not self._stopping.is_set():
@@ -62,7 +62,7 @@ class SchedulerProgram:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), self._every)
         finally:
-            await runner.cleanup()
+            await health.stop()
 
     async def _scan_if_holder(self, scan: ReminderScan) -> None:
         try:
@@ -92,23 +92,12 @@ class SchedulerProgram:
                 report.seconds,
             )
 
-    async def _serve_health(self) -> web.AppRunner:
-        app = web.Application()
-        app.router.add_get("/health", self._health)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, LOOPBACK, self._health_port).start()
-        return runner
-
-    async def _health(self, _request: web.Request) -> web.Response:
+    async def _report(self) -> Mapping[str, Any]:
         last = self._last
-        return web.json_response(
-            {
-                "status": "ok",
-                # Another server's scheduler may hold the lease: this one then waits.
-                "scanning": self._scanning,
-                "last_scan": last[0].isoformat() if last else None,
-                "last_scan_seconds": round(last[1].seconds, 3) if last else None,
-                "last_scan_lines": last[1].lines if last else None,
-            }
-        )
+        return {
+            # Another server's scheduler may hold the lease: this one then waits.
+            "scanning": self._scanning,
+            "last_scan": last[0].isoformat() if last else None,
+            "last_scan_seconds": round(last[1].seconds, 3) if last else None,
+            "last_scan_lines": last[1].lines if last else None,
+        }

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from channels.rasa_client import RasaClient
 from channels.sms.desk import SmsDesk
-from channels.sms.hall import HealthServer, SmsHall
+from channels.sms.hall import SmsHall, hall_health
 from channels.sms.keywords import Keywords, KeywordsError
 from telecom_assistant.accounts.sql import SqlAccountService
 from telecom_assistant.database import make_engine
@@ -78,7 +78,7 @@ async def serve(
     rasa = RasaClient(settings.rasa_url, channel_secret)
     desk = SmsDesk(SqlAccountService(engine), SqlReminderStore(engine), keywords)
     hall = SmsHall(desk, SqlSmsGateway(engine), rasa, keywords, conversation_key)
-    health = HealthServer(hall, rasa, health_port)
+    health = hall_health(hall, rasa, health_port)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):

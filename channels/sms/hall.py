@@ -21,18 +21,17 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
+from channels.health import HealthServer, Reachable, rasa_state
 from channels.rasa_client import BotMessage, RasaClient, RasaUnavailable
 from channels.sms.desk import Answer, ForAssistant, SmsDesk, in_languages
 from channels.sms.keywords import Command, Keywords
 from telecom_assistant.accounts.msisdn import normalise_msisdn
 from telecom_assistant.language import CHINESE, detect_language
-from telecom_assistant.settings import LOOPBACK
 from telecom_assistant.sms.gateway import SMS_MAX_LENGTH, Purpose, Sms, SmsGateway
 from telecom_assistant.texts import text
 from telecom_assistant.trust import conversation_id
@@ -47,10 +46,6 @@ LINE_METADATA = "msisdn"
 CONVERSATION_PREFIX = "sms-"
 
 logger = logging.getLogger(__name__)
-
-
-class Reachable(Protocol):
-    async def is_reachable(self) -> bool: ...
 
 
 class SmsHall:
@@ -222,33 +217,15 @@ def sms_parts(body: str, limit: int = SMS_MAX_LENGTH) -> list[str]:
     return parts
 
 
-class HealthServer:
-    """GET /health on 127.0.0.1: the hall is up; whether Rasa answers (the commands work
-    without it); how many lines are being answered and how many messages were."""
+def hall_health(hall: SmsHall, rasa: Reachable, port: int) -> HealthServer:
+    """GET /health: the hall is up; whether Rasa answers (the commands work without it); how
+    many lines are being answered and how many messages were."""
 
-    def __init__(self, hall: SmsHall, rasa: Reachable, port: int) -> None:
-        self._hall = hall
-        self._rasa = rasa
-        self._port = port
-        self._runner: web.AppRunner | None = None
+    async def report() -> Mapping[str, Any]:
+        return {
+            "rasa": await rasa_state(rasa),
+            "answering": hall.answering,
+            "answered": hall.answered,
+        }
 
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_get("/health", self._health)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, LOOPBACK, self._port).start()
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def _health(self, _request: web.Request) -> web.Response:
-        return web.json_response(
-            {
-                "status": "ok",
-                "rasa": "reachable" if await self._rasa.is_reachable() else "unreachable",
-                "answering": self._hall.answering,
-                "answered": self._hall.answered,
-            }
-        )
+    return HealthServer(port, report)

@@ -1,13 +1,12 @@
-"""GET /health on 127.0.0.1: served once Telegram has accepted the bot's token, so that a
-process manager can tell a working bridge from one stuck at start-up."""
+"""The bridge's GET /health (channels/health.py), served once Telegram has accepted the bot's
+token."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-from aiohttp import web
-
-from telecom_assistant.settings import LOOPBACK
+from channels.health import HealthServer, Reachable, rasa_state
 
 
 class Relay(Protocol):
@@ -17,39 +16,14 @@ class Relay(Protocol):
     def queued_messages(self) -> int: ...
 
 
-class Reachable(Protocol):
-    """What the health check asks of the Rasa client."""
+def bridge_health(bridge: Relay, rasa: Reachable, port: int) -> HealthServer:
+    async def report() -> Mapping[str, Any]:
+        return {
+            # Started only after PTB's getMe succeeded.
+            "telegram": "connected",
+            # Still "ok" without Rasa: the bridge queues the customers' messages meanwhile.
+            "rasa": await rasa_state(rasa),
+            "queued_messages": bridge.queued_messages,
+        }
 
-    async def is_reachable(self) -> bool: ...
-
-
-class HealthServer:
-    def __init__(self, bridge: Relay, rasa: Reachable, port: int) -> None:
-        self._bridge = bridge
-        self._rasa = rasa
-        self._port = port
-        self._runner: web.AppRunner | None = None
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_get("/health", self._health)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, LOOPBACK, self._port).start()
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def _health(self, _request: web.Request) -> web.Response:
-        rasa_reachable = await self._rasa.is_reachable()
-        return web.json_response(
-            {
-                "status": "ok",
-                # Started only after PTB's getMe succeeded.
-                "telegram": "connected",
-                # Still "ok" without Rasa: the bridge queues the customers' messages meanwhile.
-                "rasa": "reachable" if rasa_reachable else "unreachable",
-                "queued_messages": self._bridge.queued_messages,
-            }
-        )
+    return HealthServer(port, report)

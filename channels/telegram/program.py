@@ -10,11 +10,12 @@ import logging
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
 
+from channels.health import HealthServer
 from channels.rasa_client import RasaClient
 from channels.telegram.agent_replies import AgentReplySender
 from channels.telegram.bridge import Bridge
 from channels.telegram.conversations import ChatDirectory
-from channels.telegram.health import HealthServer
+from channels.telegram.health import bridge_health
 from channels.telegram.inbox import Inbox
 from channels.telegram.updates import WebhookReceiver, poll
 from channels.telegram.webhook import WebhookSettings
@@ -124,7 +125,7 @@ def build_bridge(
             if outbox is None or chats is None
             else AgentReplySender(outbox, chats, reply_poll_seconds, live_desk)
         ),
-        health_server=None if health_port is None else HealthServer(bridge, rasa, health_port),
+        health_server=None if health_port is None else bridge_health(bridge, rasa, health_port),
         webhook=webhook,
         long_poll_seconds=long_poll_seconds,
     )
