@@ -17,8 +17,10 @@ from telecom_assistant.reminders.scan import ReminderScan, ScanReport
 from telecom_assistant.reminders.store import ReminderStore
 
 # A scheduler that stopped scanning (killed, its server gone) hands over after this many scan
-# intervals: the lease it last renewed runs out.
+# intervals, and not before this many seconds, which outlast a slow scan (the lease is renewed
+# between scans): the lease it last renewed runs out.
 LEASE_INTERVALS = 3
+MIN_LEASE_SECONDS = 30.0
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +72,7 @@ class SchedulerProgram:
                 self._store.hold_lease,
                 self._holder,
                 self._now(),
-                self._every * LEASE_INTERVALS,
+                max(self._every * LEASE_INTERVALS, MIN_LEASE_SECONDS),
             )
             self._scanning = holder
             if not holder:
