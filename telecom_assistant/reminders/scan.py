@@ -131,6 +131,11 @@ class ReminderScan:
             return
         report.due += len(due)
         lines = {reminder.msisdn for reminder in due}
+        already = self._store.sent_among(lines)
+        report.already_sent += sum((r.msisdn, r.event) in already for r in due)
+        due = [reminder for reminder in due if (reminder.msisdn, reminder.event) not in already]
+        if not due:
+            return
         opted_out = self._store.opted_out_among(lines)
         chats = self._store.chats_among(lines)
         languages = self._store.languages_among(lines)

@@ -57,6 +57,15 @@ class SqlReminderStore(SessionPerCall, ReminderStore):
         except IntegrityError:
             return None
 
+    def sent_among(self, msisdns: Collection[str]) -> set[tuple[str, str]]:
+        with self._session() as session:
+            rows = session.execute(
+                select(ReminderRow.msisdn, ReminderRow.event).where(
+                    ReminderRow.msisdn.in_(list(msisdns))
+                )
+            )
+            return {(msisdn, event) for msisdn, event in rows}
+
     def mark_sms_sent(self, reminder_id: int) -> None:
         self._set(reminder_id, sms_at=self._now())
 
