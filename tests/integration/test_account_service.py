@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -597,3 +598,33 @@ def test_the_throttles_given_are_the_ones_applied(engine, clock):
     assert (
         service.send_verification_code("13800000001", "b").outcome is VerificationOutcome.THROTTLED
     )
+
+
+# --- the reminder scan's view of the lines ------------------------------------------------
+
+
+@pytest.mark.parametrize("batch", [5, 500])
+def test_the_scans_snapshots_say_what_the_per_line_calls_say(service, batch):
+    snapshots, after = [], None
+    while page := service.line_snapshots(after, batch):
+        snapshots += page
+        after = page[-1].msisdn
+    assert [snapshot.msisdn for snapshot in snapshots] == [
+        f"138000000{n:02d}" for n in range(1, 23)
+    ]
+    for snapshot in snapshots:
+        line = service.get_line(snapshot.msisdn)
+        assert (snapshot.plan, snapshot.contract_end, snapshot.prepaid_balance) == (
+            line.plan,
+            line.contract_end,
+            line.prepaid_balance,
+        )
+        assert snapshot.usage == service.current_usage(snapshot.msisdn).usage
+        bill = service.latest_bill(snapshot.msisdn)
+        assert snapshot.latest_bill == replace(bill, lines=())
+        assert list(snapshot.subscriptions) == list(service.active_subscriptions(snapshot.msisdn))
+    # Paid and unpaid latest bills both appear in the demo: the statuses are compared above.
+    assert {snapshot.latest_bill.status for snapshot in snapshots} >= {
+        BillStatus.PAID,
+        BillStatus.UNPAID,
+    }
