@@ -283,9 +283,7 @@ def benchmark(args: argparse.Namespace) -> int:
     if args.reminders:
         from ops.benchmark.reminders import measure_reminders
 
-        return measure_reminders(
-            args.settings.reminders, args.lines, args.million, args.postgres_admin_url
-        )
+        return measure_reminders(args.settings, args.lines, args.million, args.postgres_admin_url)
     from ops.benchmark.options import BenchmarkOptions, LoadSettings
     from ops.benchmark.runner import run_benchmark
 

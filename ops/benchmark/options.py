@@ -27,6 +27,17 @@ def rasa_server_count(text: str) -> int:
     return int(text)
 
 
+def line_count(text: str) -> int:
+    """`--lines 100000` (or 100_000, 100,000): how many lines to generate, 1 or more."""
+    count = text.replace("_", "").replace(",", "")
+    if not count.isdigit() or int(count) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of lines, 1 or more")
+    return int(count)
+
+
+# The lines `telecom benchmark --reminders` generates beside the demo's.
+DEFAULT_REMINDER_LINES = 100_000
+
 # The machines' PostgreSQL, whose `postgres` user may create databases.
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -20,7 +20,12 @@ from ops.benchmark.conversations import (
 )
 from ops.benchmark.load import REST_WEBHOOK, LevelRun, LoadSchedule, Message, run_level
 from ops.benchmark.machine import Machine
-from ops.benchmark.options import LoadSettings, concurrency_levels, rasa_server_count
+from ops.benchmark.options import (
+    LoadSettings,
+    concurrency_levels,
+    line_count,
+    rasa_server_count,
+)
 from ops.benchmark.procstat import (
     CLOCK_TICKS_PER_SECOND,
     OTHER_PROGRAMS,
@@ -127,6 +132,18 @@ def test_the_production_profile_needs_at_least_one_rasa_server():
     for wrong in ("0", "-1", "two", ""):
         with pytest.raises(argparse.ArgumentTypeError):
             rasa_server_count(wrong)
+
+
+def test_the_reminder_benchmark_generates_one_line_or_more():
+    assert [line_count(text) for text in ("1", "100000", "100_000", "1,000,000")] == [
+        1,
+        100_000,
+        100_000,
+        1_000_000,
+    ]
+    for wrong in ("0", "-5", "1e6", "many", ""):
+        with pytest.raises(argparse.ArgumentTypeError):
+            line_count(wrong)
 
 
 # --- the simulated customers --------------------------------------------------------------
