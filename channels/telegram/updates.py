@@ -58,9 +58,9 @@ async def poll(
         await asyncio.wait({fetching, stopped}, return_when=asyncio.FIRST_COMPLETED)
         stopped.cancel()
         if not fetching.done():
-            fetching.cancel()  # stopping: the updates not confirmed come again next start
+            fetching.cancel()  # stopping: the updates not received come again next start
             await asyncio.gather(fetching, return_exceptions=True)
-            return
+            break
         try:
             updates = fetching.result()
             for update in updates:
@@ -77,6 +77,16 @@ async def poll(
             retry_seconds = min(retry_seconds * 2, MAX_RETRY_SECONDS)
             continue
         retry_seconds = first_retry_seconds
+    await _confirm(bot, offset)
+
+
+async def _confirm(bot: Bot, offset: int | None) -> None:
+    """At a stop, tell Telegram the updates received so far are handled (the next request
+    would have): they are in the inbox, and would otherwise be sent again at the next start."""
+    if offset is None:
+        return
+    with contextlib.suppress(TelegramError):
+        await bot.get_updates(offset=offset, timeout=0, limit=1)
 
 
 async def _sleep_unless_stopping(stopping: asyncio.Event, seconds: float) -> None:
