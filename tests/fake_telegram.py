@@ -120,6 +120,8 @@ class FakeBotApi:
         self.webhook: dict[str, Any] = {}
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
+        # Requests being handled, long polls aside (they wait by design).
+        self._requests_in_progress = 0
 
     async def start(self) -> str:
         app = web.Application()
@@ -130,8 +132,23 @@ class FakeBotApi:
     async def stop(self) -> None:
         await self._runner.cleanup()
 
+    def idle(self) -> bool:
+        """No client is connected and no request is being handled: whatever a client wrote
+        before it went away has been taken (in `sent`) or dropped. Called in the fake's loop."""
+        server = self._runner.server
+        return self._requests_in_progress == 0 and (server is None or not server.connections)
+
     async def _handle(self, request: web.Request) -> web.Response:
         assert request.match_info["token"] == TOKEN
+        if request.match_info["method"] == "getUpdates":
+            return await self._respond(request)
+        self._requests_in_progress += 1
+        try:
+            return await self._respond(request)
+        finally:
+            self._requests_in_progress -= 1
+
+    async def _respond(self, request: web.Request) -> web.Response:
         # PTB posts form fields (reply_markup as a JSON string); be ready for JSON too.
         if request.content_type == "application/json":
             body = await request.json()
