@@ -213,7 +213,10 @@ class SmsOutboxRow(Base):
     hall answers (channels/sms/) and marks handled."""
 
     __tablename__ = "sms_outbox"
-    __table_args__ = (Index("ix_sms_outbox_waiting", "direction", "handled_at"),)
+    __table_args__ = (
+        Index("ix_sms_outbox_waiting", "direction", "handled_at"),
+        Index("ux_sms_outbox_reference", "reference", unique=True),
+    )
 
     id = Column(Integer, primary_key=True)
     msisdn = Column(String(11), nullable=False, index=True)
@@ -223,3 +226,5 @@ class SmsOutboxRow(Base):
     # What an outgoing message is: a one-time code, a reminder, an answer of the SMS hall.
     purpose = Column(String(10), nullable=False, server_default="code")
     handled_at = Column(DateTime)  # an incoming message, once answered
+    # The sender's key for an outgoing message that must go out once (SmsGateway.send).
+    reference = Column(String(40))

@@ -6,6 +6,8 @@ What is held back: a kind the customer turned off, and in quiet hours (outside
 TELECOM_REMINDER_HOURS) every reminder that is not urgent. A reminder held back is not
 recorded: the next scan after the quiet hours finds it again, while it still holds.
 A chat that cannot take a reminder now (Rasa restarting) gets it at a later scan, for a day.
+A reminder claimed by a scan that stopped before its SMS was recorded as sent (the scheduler
+killed) is sent by the next scan, under the reminder's own reference: the gateway takes it once.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class ScanReport:
     lines: int = 0
     due: int = 0
     sent: int = 0
+    # SMS of reminders claimed by an earlier scan that stopped before recording them sent.
+    sms_finished: int = 0
     already_sent: int = 0
     opted_out: int = 0
     held_for_morning: int = 0
@@ -96,8 +100,9 @@ class ReminderScan:
         started = time.perf_counter()
         now = self._now()
         report = ScanReport()
-        # First the chats that missed a reminder at an earlier scan (this scan's misses wait
-        # for the next one).
+        # First what an earlier scan left undone: SMS it claimed but did not record sent, chats
+        # it could not reach (this scan's misses wait for the next one).
+        self._finish_sms(now, report)
         self._retry_chats(now, report)
         catalogue = self._catalogue()
         after: str | None = None
@@ -154,9 +159,7 @@ class ReminderScan:
             if reminder_id is None:
                 report.already_sent += 1
                 continue
-            hint = self._policy.sms_hints.get(reminder.kind)
-            self._sms.send(reminder.msisdn, sms_text(reminder, language, hint), Purpose.REMINDER)
-            self._store.mark_sms_sent(reminder_id)
+            self._send_sms(reminder_id, reminder, language)
             report.sent += 1
             report.sent_by_kind[reminder.kind.value] = (
                 report.sent_by_kind.get(reminder.kind.value, 0) + 1
@@ -165,6 +168,21 @@ class ReminderScan:
                 sent = self._store.get(reminder_id)
                 if sent is not None:
                     self._to_chat(sent, report)
+
+    def _send_sms(self, reminder_id: int, reminder: Reminder, language: str | None) -> None:
+        hint = self._policy.sms_hints.get(reminder.kind)
+        self._sms.send(
+            reminder.msisdn,
+            sms_text(reminder, language, hint),
+            Purpose.REMINDER,
+            reference=f"reminder:{reminder_id}",
+        )
+        self._store.mark_sms_sent(reminder_id)
+
+    def _finish_sms(self, now: datetime, report: ScanReport) -> None:
+        for sent in self._store.sms_pending(since=now - CHAT_RETRY):
+            self._send_sms(sent.id, sent.reminder, sent.language)
+            report.sms_finished += 1
 
     def _retry_chats(self, now: datetime, report: ScanReport) -> None:
         for sent in self._store.chat_pending(since=now - CHAT_RETRY):

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from telecom_assistant.database import SessionPerCall
 from telecom_assistant.reminders.model import (
@@ -81,15 +82,21 @@ class SqlReminderStore(SessionPerCall, ReminderStore):
                 update(ReminderRow).where(ReminderRow.id == reminder_id).values(**values)
             )
 
+    def sms_pending(self, since: datetime, limit: int = 100) -> Sequence[SentReminder]:
+        return self._pending(since, limit, ReminderRow.sms_at.is_(None))
+
     def chat_pending(self, since: datetime, limit: int = 100) -> Sequence[SentReminder]:
+        return self._pending(
+            since, limit, ReminderRow.chat_at.is_(None), ReminderRow.chat_channel.is_not(None)
+        )
+
+    def _pending(
+        self, since: datetime, limit: int, *conditions: ColumnElement[bool]
+    ) -> Sequence[SentReminder]:
         with self._session() as session:
             rows = session.scalars(
                 select(ReminderRow)
-                .where(
-                    ReminderRow.chat_at.is_(None),
-                    ReminderRow.chat_channel.is_not(None),
-                    ReminderRow.created_at >= since,
-                )
+                .where(ReminderRow.created_at >= since, *conditions)
                 .order_by(ReminderRow.id)
                 .limit(limit)
             ).all()

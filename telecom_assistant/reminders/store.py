@@ -32,6 +32,11 @@ class ReminderStore(abc.ABC):
     def mark_sms_sent(self, reminder_id: int) -> None: ...
 
     @abc.abstractmethod
+    def sms_pending(self, since: datetime, limit: int = 100) -> Sequence[SentReminder]:
+        """Reminders claimed since `since` whose SMS was not recorded as sent: a scheduler
+        stopped between the claim and the send."""
+
+    @abc.abstractmethod
     def mark_chat_delivered(self, reminder_id: int) -> None: ...
 
     @abc.abstractmethod

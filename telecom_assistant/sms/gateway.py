@@ -37,8 +37,12 @@ class Sms:
 
 class SmsGateway(abc.ABC):
     @abc.abstractmethod
-    def send(self, msisdn: str, body: str, purpose: Purpose) -> int:
-        """Send `body` to the line; returns the message's id."""
+    def send(self, msisdn: str, body: str, purpose: Purpose, reference: str | None = None) -> int:
+        """Send `body` to the line; returns the message's id.
+
+        A message with a `reference` the gateway already took is not sent again (the first
+        one's id is returned): a sender that died before recording a send can send it again
+        without the customer getting it twice, as an SMSC's client reference allows."""
 
     @abc.abstractmethod
     def receive(self, msisdn: str, body: str) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from telecom_assistant.accounts.tables import SmsOutboxRow
 from telecom_assistant.database import SessionPerCall
@@ -12,20 +13,37 @@ from telecom_assistant.sms.gateway import SMS_MAX_LENGTH, Direction, Purpose, Sm
 
 
 class SqlSmsGateway(SessionPerCall, SmsGateway):
-    def send(self, msisdn: str, body: str, purpose: Purpose) -> int:
-        return self._add(msisdn, body[:SMS_MAX_LENGTH], Direction.OUT, purpose)
+    def send(self, msisdn: str, body: str, purpose: Purpose, reference: str | None = None) -> int:
+        try:
+            return self._add(msisdn, body, Direction.OUT, purpose, reference)
+        except IntegrityError:
+            # Only a reference can clash: the message was sent before.
+            with self._session() as session:
+                return int(
+                    session.scalar(
+                        select(SmsOutboxRow.id).where(SmsOutboxRow.reference == reference)
+                    )
+                )
 
     def receive(self, msisdn: str, body: str) -> int:
-        return self._add(msisdn, body[:SMS_MAX_LENGTH], Direction.IN, Purpose.CUSTOMER)
+        return self._add(msisdn, body, Direction.IN, Purpose.CUSTOMER)
 
-    def _add(self, msisdn: str, body: str, direction: Direction, purpose: Purpose) -> int:
+    def _add(
+        self,
+        msisdn: str,
+        body: str,
+        direction: Direction,
+        purpose: Purpose,
+        reference: str | None = None,
+    ) -> int:
         with self._session() as session:
             row = SmsOutboxRow(
                 msisdn=msisdn,
-                body=body,
+                body=body[:SMS_MAX_LENGTH],
                 sent_at=self._now(),
                 direction=direction.value,
                 purpose=purpose.value,
+                reference=reference,
             )
             session.add(row)
             session.flush()

@@ -218,6 +218,76 @@ def test_a_chat_out_of_reach_gets_the_reminder_at_a_later_scan_and_never_twice(
     assert len(reminder_sms(migrated)) == 1
 
 
+class Killed(Exception):
+    """The scheduler dies here (SIGKILL): nothing after this point of the scan happens."""
+
+
+def dying_at(line: str, method):  # type: ignore[no-untyped-def]
+    """`method`, but the scheduler dies when it gets to `line`'s reminder."""
+
+    def die_at_the_line(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        msisdn = args[0] if isinstance(args[0], str) else self.get(args[0]).msisdn
+        if msisdn == line:
+            raise Killed
+        return method(self, *args, **kwargs)
+
+    return die_at_the_line
+
+
+def test_a_scheduler_killed_before_the_sms_went_out_has_it_sent_by_the_next_scan(
+    scan, migrated, store, chat, clock, monkeypatch
+):
+    store.remember_chat(ChatAddress(LINE, "telegram", "telegram-abc", "en"))
+    order_addon(migrated, LINE, "ringback_tone", TODAY)
+    with monkeypatch.context() as dying:
+        dying.setattr(SqlSmsGateway, "send", dying_at(LINE, SqlSmsGateway.send))
+        with pytest.raises(Killed):
+            scan.run()
+    assert len(events(migrated)) == 1 and reminder_sms(migrated) == []
+
+    clock.advance(minutes=1)
+    report = scan.run()
+    assert report.sms_finished == 1
+    (sms,) = reminder_sms(migrated)
+    assert "ringback" in sms.lower()
+    assert [sent.msisdn for sent in chat.delivered] == [LINE]
+    scan.run()
+    assert len(reminder_sms(migrated)) == 1 and len(chat.delivered) == 1
+
+
+def test_a_scheduler_killed_after_the_sms_went_out_does_not_send_it_again(
+    scan, migrated, store, clock, monkeypatch
+):
+    order_addon(migrated, LINE, "ringback_tone", TODAY)
+    with monkeypatch.context() as dying:
+        dying.setattr(
+            SqlReminderStore, "mark_sms_sent", dying_at(LINE, SqlReminderStore.mark_sms_sent)
+        )
+        with pytest.raises(Killed):
+            scan.run()
+    assert len(reminder_sms(migrated)) == 1
+
+    clock.advance(minutes=1)
+    scan.run()
+    scan.run()
+    assert len(reminder_sms(migrated)) == 1
+    (sent,) = store.sent_to(LINE)
+    assert sent.sms_at is not None
+
+
+def test_a_reminder_claimed_by_a_scan_that_died_a_day_ago_is_given_up(
+    scan, migrated, clock, monkeypatch
+):
+    order_addon(migrated, LINE, "ringback_tone", TODAY)
+    with monkeypatch.context() as dying:
+        dying.setattr(SqlSmsGateway, "send", dying_at(LINE, SqlSmsGateway.send))
+        with pytest.raises(Killed):
+            scan.run()
+    clock.advance(days=1, minutes=1)
+    assert scan.run().sms_finished == 0
+    assert reminder_sms(migrated) == []
+
+
 def test_a_chat_out_of_reach_for_a_day_is_given_up(scan, migrated, store, chat, clock):
     store.remember_chat(ChatAddress(LINE, "webchat", "webchat-xyz", "en"))
     order_addon(migrated, LINE, "ringback_tone", TODAY)
