@@ -53,6 +53,8 @@ CHAT_CHANNELS = frozenset({"telegram", "webchat"})
 # Telegram refuses a button whose payload (its callback data) is longer.
 BUTTON_PAYLOAD_BYTES = 64
 UNSUBSCRIBE = "action_unsubscribe"
+MANAGE_REMINDERS = "action_manage_reminders"
+REMIND = "action_remind"
 
 # "Turn them back on", "恢复账单提醒": the last of these phrases in the message decides. A
 # negation takes the rest of its clause with it ("don't turn them back on", "别再发了"), so an
@@ -131,7 +133,7 @@ class ActionRemind(Action):
     ``/EXTERNAL_reminder``, a reminder of another conversation) is not understood."""
 
     def name(self) -> str:
-        return "action_remind"
+        return REMIND
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -201,7 +203,7 @@ class ActionManageReminders(VerifiedAction):
     on for the verified line (whose reminders they are is what verification proves)."""
 
     def name(self) -> str:
-        return "action_manage_reminders"
+        return MANAGE_REMINDERS
 
     def heard_as_an_answer(self, tracker: Tracker) -> bool:
         # "Don't send me bill reminders", "不要再给我发流量提醒了" open with a no, and answer no
@@ -249,6 +251,23 @@ class ActionManageReminders(VerifiedAction):
     @staticmethod
     def _names(kinds: list[ReminderKind], names: Names) -> str:
         return names.join([kind_name(kind, names.language) for kind in kinds]) or "—"
+
+
+def kind_just_reminded(tracker: Tracker) -> ReminderKind | None:
+    """The kind of the reminder the customer's message answers: the assistant's last words
+    before it were that reminder. None when something else was said since."""
+    events = tracker.events
+    latest_message = max(
+        (index for index, event in enumerate(events) if event.get("event") == "user"), default=0
+    )
+    for event in reversed(events[:latest_message]):
+        if event.get("event") != "action" or event.get("name") == "action_listen":
+            continue
+        if event.get("name") != REMIND:
+            return None
+        topic = tracker.get_slot(REMINDER_TOPIC)
+        return ReminderKind(topic) if topic in {kind.value for kind in ReminderKind} else None
+    return None
 
 
 def lines_verified_here(tracker: Tracker) -> list[str]:

@@ -24,8 +24,10 @@ from actions.common import (
     pending_confirmation,
 )
 from actions.escalation import Trigger, begin_escalation
+from actions.reminders import MANAGE_REMINDERS, kind_just_reminded
 from telecom_assistant.accounts.service import Subscription
 from telecom_assistant.accounts.unsubscribe import ALL, choose_subscriptions
+from telecom_assistant.reminders.model import ReminderKind
 from telecom_assistant.texts import format_date, format_datetime, format_money
 from telecom_assistant.tickets.model import Category
 
@@ -92,6 +94,16 @@ class ActionUnsubscribe(VerifiedAction):
 
     def name(self) -> str:
         return "action_unsubscribe"
+
+    def handle(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, request: Request
+    ) -> list[EventType]:
+        reminded = kind_just_reminded(tracker)
+        if reminded not in (None, ReminderKind.ADDON) and not request.all("addon"):
+            # "Stop it" in answer to a usage or a bill reminder: no add-on is in question, the
+            # reminders are.
+            return [hand_over(MANAGE_REMINDERS)]
+        return super().handle(dispatcher, tracker, request)
 
     def handle_verified(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, request: Request, msisdn: str

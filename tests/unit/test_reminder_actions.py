@@ -285,6 +285,55 @@ class TestAnsweringTheReminder:
         messages, _ = run_action(ActionExplainTariff(), tracker)
         assert "utter_plan_list_intro" in responses(messages)
 
+    @staticmethod
+    def answering(reminder_topic: str, text: str, said_since: list[str]):  # type: ignore[no-untyped-def]
+        """The customer's `text` after a reminder of `reminder_topic`, with the assistant's
+        `said_since` (actions) between the reminder and the message."""
+        history = [
+            external_event(time.time() - MINUTE),
+            {"event": "action", "name": "action_remind"},
+            {"event": "slot", "name": "reminder_topic", "value": reminder_topic},
+            {"event": "action", "name": "action_listen"},
+        ]
+        for action in said_since:
+            history += [
+                {"event": "user", "text": "hm", "timestamp": time.time()},
+                {"event": "action", "name": action},
+                {"event": "action", "name": "action_listen"},
+            ]
+        return make_tracker(
+            text,
+            "unsubscribe",
+            slots={"reminder_topic": reminder_topic, "verified_msisdn": "13800000004"},
+            events=history,
+        )
+
+    @pytest.mark.parametrize(("text", "topic"), [("stop it", "usage"), ("别发了", "bill")])
+    def test_stop_it_after_a_reminder_of_no_add_on_stops_the_reminders(
+        self, actions_service, text, topic
+    ):
+        messages, events = run_action(ActionUnsubscribe(), self.answering(topic, text, []))
+        assert messages == [] and handoffs(events) == ["action_manage_reminders"]
+
+    def test_stop_it_after_an_add_on_reminder_cancels_the_add_on(self, actions_service):
+        tracker = self.answering("addon", "stop it", [])
+        tracker.slots["addon_topic"] = "news_sms"
+        messages, events = run_action(ActionUnsubscribe(), tracker)
+        assert handoffs(events) == [] and responses(messages) == ["utter_confirm_unsubscribe"]
+
+    def test_cancel_after_the_conversation_moved_on_from_the_reminder_is_about_add_ons(
+        self, actions_service
+    ):
+        tracker = self.answering("usage", "cancel it", ["action_show_usage"])
+        messages, events = run_action(ActionUnsubscribe(), tracker)
+        assert handoffs(events) == [] and responses(messages) == ["utter_ask_which_addon"]
+
+    def test_an_add_on_named_after_a_usage_reminder_is_cancelled(self, actions_service):
+        tracker = self.answering("usage", "cancel the ringback tone", [])
+        tracker.latest_message["entities"] = [{"entity": "addon", "value": "ringback_tone"}]
+        _, events = run_action(ActionUnsubscribe(), tracker)
+        assert handoffs(events) == []
+
 
 def verified_turn(text: str, entities=None, **slots):
     return make_tracker(
