@@ -5,6 +5,8 @@ An answer is read in the context of the question: after "Shall I report a fault?
 that, no luck" is a yes; after "Cancel the Music Pack?", "嗯，退了吧" is a yes even though the
 model hears another unsubscribe request. Any action reached by such a message hands over here
 (`ServiceAction.run`); the reading itself is `common.answer_in_context`.
+
+A reminder asks no question: "stop it" right after one (heard as a no) is about the reminder.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from actions.common import (
     pending_confirmation,
     remember_dispute,
 )
+from actions.reminders import MANAGE_REMINDERS, UNSUBSCRIBE, asked_switch, kind_just_reminded
+from telecom_assistant.reminders.model import ReminderKind
 
 
 class ActionHandleConfirmation(Action):
@@ -35,6 +39,12 @@ class ActionHandleConfirmation(Action):
         pending = pending_confirmation(tracker)
         answer = answer_in_context(tracker)
         dispute = remember_dispute(tracker)
+        reminded = kind_just_reminded(tracker)
+        if pending is None and reminded is not None and asks_to_stop(tracker):
+            # The reminded add-on is cancelled after a confirmation; any other reminder has
+            # nothing to stop but itself.
+            stop = UNSUBSCRIBE if reminded is ReminderKind.ADDON else MANAGE_REMINDERS
+            return [*dispute, hand_over(stop)]
         if pending is None or answer is None:
             dispatcher.utter_message(response="utter_how_can_i_help")
             return [*handoff_taken(tracker), *dispute, SlotSet(PENDING_CONFIRMATION, None)]
@@ -43,3 +53,8 @@ class ActionHandleConfirmation(Action):
             return [*dispute, hand_over(pending["action"])]
         dispatcher.utter_message(response=pending.get("declined", "utter_nothing_changed"))
         return [*handoff_taken(tracker), *dispute, SlotSet(PENDING_CONFIRMATION, None)]
+
+
+def asks_to_stop(tracker: Tracker) -> bool:
+    """ "Stop it", "别发了", "enough of this": a stop, not a bare "no"."""
+    return asked_switch(tracker.latest_message.get("text") or "", names_a_kind=False) is False

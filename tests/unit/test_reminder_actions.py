@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from actions import common
 from actions.common import customer_messages, pending_confirmation, verified_number
+from actions.confirmation import ActionHandleConfirmation
 from actions.escalation import transcript
 from actions.reminders import (
     ActionManageReminders,
@@ -314,6 +315,26 @@ class TestAnsweringTheReminder:
     ):
         messages, events = run_action(ActionUnsubscribe(), self.answering(topic, text, []))
         assert messages == [] and handoffs(events) == ["action_manage_reminders"]
+
+    @pytest.mark.parametrize(
+        ("text", "topic", "handed_to"),
+        [
+            ("ugh, stop it", "usage", "action_manage_reminders"),
+            ("停", "contract", "action_manage_reminders"),
+            ("stop it", "addon", "action_unsubscribe"),
+        ],
+    )
+    def test_stop_it_heard_as_a_no_is_about_the_reminder(self, text, topic, handed_to):
+        messages, events = run_action(ActionHandleConfirmation(), self.answering(topic, text, []))
+        assert messages == [] and handoffs(events) == [handed_to]
+
+    @pytest.mark.parametrize("said_since", [[], ["action_show_usage"]])
+    def test_a_bare_no_after_a_reminder_or_a_stop_later_changes_nothing(self, said_since):
+        text = "no" if not said_since else "stop it"
+        messages, events = run_action(
+            ActionHandleConfirmation(), self.answering("usage", text, said_since)
+        )
+        assert responses(messages) == ["utter_how_can_i_help"] and handoffs(events) == []
 
     def test_stop_it_after_an_add_on_reminder_cancels_the_add_on(self, actions_service):
         tracker = self.answering("addon", "stop it", [])
