@@ -384,12 +384,12 @@ DEMO_LINES = [
 
 
 def reset_database(engine: Engine, today: date) -> None:
-    """Drop the accounts, the tickets and the reminders sent to the demo lines, migrate them
-    afresh and load the demo data. Agents'
-    console accounts are kept: they are not demo data, and their passwords are not in the
-    repository."""
-    drop_areas(engine, [Area.ACCOUNTS, Area.TICKETS, Area.REMINDERS])
-    migrate(engine, [Area.ACCOUNTS, Area.TICKETS, Area.AGENTS, Area.REMINDERS])
+    """Drop the accounts, the tickets, the reminders sent to the demo lines and the SMS hall's
+    open questions (about add-ons that are gone), migrate them afresh and load the demo data.
+    Agents' console accounts are kept: they are not demo data, and their passwords are not in
+    the repository."""
+    drop_areas(engine, [Area.ACCOUNTS, Area.TICKETS, Area.REMINDERS, Area.SMS_HALL])
+    migrate(engine, [Area.ACCOUNTS, Area.TICKETS, Area.AGENTS, Area.REMINDERS, Area.SMS_HALL])
     with Session(engine, future=True) as session, session.begin():
         seed(session, today)
 

@@ -17,6 +17,7 @@ TABLES = {
     "telegram": "channels.telegram.tables",
     "satisfaction": "telecom_assistant.satisfaction.tables",
     "reminders": "telecom_assistant.reminders.tables",
+    "sms_hall": "channels.sms.tables",
 }
 
 area = context.config.attributes["area"]

@@ -43,6 +43,7 @@ class Area(Enum):
     TELEGRAM = "telegram"  # the Telegram bridge's chat directory (channels/telegram/)
     SATISFACTION = "satisfaction"  # ratings and the conversations the assistant closed
     REMINDERS = "reminders"  # reminders sent, opt-outs, the chats they reach, the scheduler's lease
+    SMS_HALL = "sms_hall"  # the SMS business hall's open questions (channels/sms/)
 
     @property
     def version_table(self) -> str:

@@ -21,6 +21,7 @@ from channels.rasa_client import RasaClient
 from channels.sms.desk import SmsDesk
 from channels.sms.hall import SmsHall, hall_health
 from channels.sms.keywords import Keywords, KeywordsError
+from channels.sms.questions import SqlOpenQuestions
 from telecom_assistant.accounts.sql import SqlAccountService
 from telecom_assistant.database import make_engine
 from telecom_assistant.reminders.sql import SqlReminderStore
@@ -31,7 +32,7 @@ from telecom_assistant.trust import CHANNEL_SECRET, CONVERSATION_KEY
 from telecom_assistant.web import port_in_use
 
 # The gateway and the accounts, and the reminders' opt-outs and languages.
-AREAS = (Area.ACCOUNTS, Area.REMINDERS)
+AREAS = (Area.ACCOUNTS, Area.REMINDERS, Area.SMS_HALL)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,7 +77,9 @@ async def serve(
     engine = make_engine(settings.database_url)
     migrate(engine, AREAS)
     rasa = RasaClient(settings.rasa_url, channel_secret)
-    desk = SmsDesk(SqlAccountService(engine), SqlReminderStore(engine), keywords)
+    desk = SmsDesk(
+        SqlAccountService(engine), SqlReminderStore(engine), SqlOpenQuestions(engine), keywords
+    )
     hall = SmsHall(desk, SqlSmsGateway(engine), rasa, keywords, conversation_key)
     health = hall_health(hall, rasa, health_port)
     stopping = asyncio.Event()

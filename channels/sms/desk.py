@@ -21,9 +21,10 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from channels.sms.keywords import Command, Keywords, Match
+from channels.sms.questions import OpenQuestions, PendingCancel
 from telecom_assistant.accounts.service import (
     AccountService,
     BillStatus,
@@ -71,12 +72,6 @@ class ForAssistant:
     language: str | None  # the customer's, when the message or the line tells it
 
 
-@dataclass(frozen=True)
-class PendingCancel:
-    subscriptions: tuple[Subscription, ...]
-    asked_at: datetime
-
-
 Handler = Callable[[Line, Match, str], "Answer | ForAssistant"]
 
 
@@ -85,15 +80,16 @@ class SmsDesk:
         self,
         accounts: AccountService,
         reminders: ReminderStore,
+        questions: OpenQuestions,
         keywords: Keywords,
         clock: Clock = operator_now,
     ) -> None:
         self._accounts = accounts
         self._reminders = reminders
+        # The cancellation each line was asked to confirm.
+        self._questions = questions
         self._keywords = keywords
         self._now = clock
-        # The cancellation each line was asked to confirm.
-        self._pending: dict[str, PendingCancel] = {}
         # The numbers that are not ours, told so today.
         self._strangers_told: dict[str, date] = {}
         self._strangers_lock = threading.Lock()
@@ -118,7 +114,7 @@ class SmsDesk:
         except UnknownLine:
             return self._stranger(msisdn, said)
         # Whatever the customer sends next ends the question; only a yes confirms it.
-        pending = self._pending.pop(msisdn, None)
+        pending = self._questions.take(msisdn)
         match = self._keywords.match(said) if said else None
         if match is None:
             if any(character.isalnum() for character in said):
@@ -250,7 +246,10 @@ class SmsDesk:
         )
 
     def _ask_to_cancel(self, msisdn: str, chosen: Sequence[Subscription], language: str) -> Answer:
-        self._pending[msisdn] = PendingCancel(tuple(chosen), self._now())
+        names = {each: _names(chosen, each) for each in LANGUAGES}
+        self._questions.ask(
+            msisdn, PendingCancel(tuple(sub.id for sub in chosen), names, self._now())
+        )
         sentences = [
             text(
                 "sms_hall.confirm_cancel",
@@ -274,7 +273,7 @@ class SmsDesk:
         return Answer((_joined(sentences, language),))
 
     def _settle(self, line: Line, pending: PendingCancel, confirmed: bool, language: str) -> Answer:
-        names = _names(pending.subscriptions, language)
+        names = pending.names.get(language, "")
         if self._now() - pending.asked_at > timedelta(minutes=CONFIRM_MINUTES):
             return self._say(
                 language,
@@ -288,7 +287,7 @@ class SmsDesk:
         # Cancelled as the chat cancels: disputed only when the customer says they never
         # ordered it, which they say in words (to the assistant), not with a keyword.
         cancelled = self._accounts.cancel_subscriptions(
-            line.msisdn, [sub.id for sub in pending.subscriptions], consent_disputed=False
+            line.msisdn, list(pending.subscription_ids), consent_disputed=False
         )
         if not cancelled:
             return self._say(language, "sms_hall.already_cancelled", names=names)

@@ -23,6 +23,7 @@ from sqlalchemy import MetaData, func, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from channels.sms import tables as sms_hall
 from channels.telegram import tables as telegram
 from demo.seed import reset_database
 from telecom_assistant import schema
@@ -44,6 +45,7 @@ DECLARED = {
     Area.TELEGRAM: telegram.Base.metadata,
     Area.SATISFACTION: satisfaction.Base.metadata,
     Area.REMINDERS: reminders.Base.metadata,
+    Area.SMS_HALL: sms_hall.Base.metadata,
 }
 
 
@@ -137,7 +139,13 @@ def test_running_down_drops_the_tables_and_up_again_makes_them(empty_engine):
 def test_an_operator_with_an_account_system_of_their_own_gets_no_demo_tables(empty_engine):
     migrate(empty_engine, [Area.TICKETS, Area.AGENTS])
     assert differences(empty_engine, [Area.TICKETS, Area.AGENTS]) == []
-    not_migrated = [Area.ACCOUNTS, Area.TELEGRAM, Area.SATISFACTION, Area.REMINDERS]
+    not_migrated = [
+        Area.ACCOUNTS,
+        Area.TELEGRAM,
+        Area.SATISFACTION,
+        Area.REMINDERS,
+        Area.SMS_HALL,
+    ]
     assert not tables(empty_engine) & set(declared(not_migrated).tables)
     assert Area.ACCOUNTS.version_table not in tables(empty_engine)
     # The comparison does see missing tables: the accounts' are all missing.
@@ -180,9 +188,8 @@ def test_the_demo_reset_starts_the_demo_afresh_and_keeps_the_agents(empty_engine
     with Session(empty_engine) as session:
         assert session.get(agents.AgentRow, "li.na") is not None
         assert session.get(accounts.LineRow, "13800000001").demo_story != "changed"
-    assert (
-        differences(empty_engine, [Area.ACCOUNTS, Area.TICKETS, Area.AGENTS, Area.REMINDERS]) == []
-    )
+    reset = [Area.ACCOUNTS, Area.TICKETS, Area.AGENTS, Area.REMINDERS, Area.SMS_HALL]
+    assert differences(empty_engine, reset) == []
 
 
 def _start_and_migrate(url: str, ready: BarrierType) -> None:

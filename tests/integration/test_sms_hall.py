@@ -27,6 +27,7 @@ from channels.rasa_client import RasaClient
 from channels.sms.desk import SmsDesk
 from channels.sms.hall import SmsHall
 from channels.sms.keywords import Command, Keywords
+from channels.sms.questions import SqlOpenQuestions
 from ops import cli, parts
 from ops.launcher import free_port, start
 from telecom_assistant.accounts.service import BillStatus
@@ -121,7 +122,7 @@ def make_hall(engine: Engine, clock: FakeClock, loop: LoopThread, rasa_client: R
     accounts = SqlAccountService(engine, clock=clock)
     reminders = SqlReminderStore(engine, clock=clock)
     gateway = SqlSmsGateway(engine, clock=clock)
-    desk = SmsDesk(accounts, reminders, KEYWORDS, clock=clock)
+    desk = SmsDesk(accounts, reminders, SqlOpenQuestions(engine, clock), KEYWORDS, clock=clock)
     hall = SmsHall(desk, gateway, rasa_client, KEYWORDS, CONVERSATION_KEY, retry_seconds=0.1)
     return Hall(hall, gateway, accounts, reminders, engine, loop)
 
@@ -201,6 +202,30 @@ def test_td_and_a_number_asks_first_and_a_yes_cancels_as_the_chat_does(sms, cloc
     # As the chat cancels one the customer did not say they never ordered.
     assert row.cancelled_at == clock.now and row.consent_disputed is False
     assert [s.addon.id for s in sms.accounts.active_subscriptions(CONSENTLESS)] == ["news_sms"]
+
+
+def test_a_yes_reaching_another_hall_or_a_restarted_one_cancels(sms, clock, loop, rasa):
+    """The question is kept in the database, not in the hall that asked it."""
+    ringback = sms.accounts.active_subscriptions(CONSENTLESS)[0]
+    sms.send(CONSENTLESS, "TD1")
+    client = RasaClient(rasa[1], CHANNEL_SECRET)
+    other = make_hall(sms.engine, clock, loop, client)
+    try:
+        assert one(other.send(CONSENTLESS, "Y")).startswith("已办理：彩铃已于")
+        # Answered once: a second yes, at either hall, is no answer to a question any more.
+        assert one(sms.send(CONSENTLESS, "Y")) == "echo: Y"
+    finally:
+        loop.run(client.close())
+    assert sms.subscription(ringback.id).cancelled_at == clock.now
+
+
+def test_the_question_names_the_add_ons_in_the_language_of_the_answer(sms):
+    sms.send(CONSENTLESS, "TD1")
+    assert one(sms.send(CONSENTLESS, "N")) == text("sms_hall.cancel_declined", "zh", names="彩铃")
+    sms.send(CONSENTLESS, "cancel ringback")
+    assert one(sms.send(CONSENTLESS, "no")) == text(
+        "sms_hall.cancel_declined", "en", names="Colour Ringback Tone"
+    )
 
 
 def test_cancel_by_name_in_english_and_in_chinese(sms):
