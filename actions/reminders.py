@@ -133,7 +133,7 @@ class ActionRemind(Action):
     ``/EXTERNAL_reminder``, a reminder of another conversation) is not understood."""
 
     def name(self) -> str:
-        return REMIND
+        return "action_remind"  # REMIND
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -203,7 +203,7 @@ class ActionManageReminders(VerifiedAction):
     on for the verified line (whose reminders they are is what verification proves)."""
 
     def name(self) -> str:
-        return MANAGE_REMINDERS
+        return "action_manage_reminders"  # MANAGE_REMINDERS
 
     def heard_as_an_answer(self, tracker: Tracker) -> bool:
         # "Don't send me bill reminders", "不要再给我发流量提醒了" open with a no, and answer no
