@@ -61,7 +61,7 @@ def _usage(line: LineSnapshot, today: date, catalogue: Catalogue) -> list[Remind
     if usage is None:
         return []
     plan = line.plan
-    reminders = []
+    reached = []
     for resource, used, allowance, overage_price in (
         ("data", usage.data_used_mb, plan.data_mb, plan.data_overage_per_gb),
         ("minutes", usage.minutes_used, plan.minutes, plan.voice_overage_per_minute),
@@ -70,8 +70,14 @@ def _usage(line: LineSnapshot, today: date, catalogue: Catalogue) -> list[Remind
         if allowance <= 0:
             continue
         level = next((level for level in USAGE_LEVELS if used * 100 >= allowance * level), None)
-        if level is None:
-            continue
+        if level is not None:
+            reached.append((resource, used, allowance, overage_price, level))
+    if not reached:
+        return []
+    # The way out is the same for every resource of the line: worked out once.
+    fitting = plan_that_fits(line, today, catalogue.plans)
+    reminders = []
+    for resource, used, allowance, overage_price, level in reached:
         details: dict[str, object] = {
             "resource": resource,
             "used": _amount(resource, used),
@@ -86,7 +92,6 @@ def _usage(line: LineSnapshot, today: date, catalogue: Catalogue) -> list[Remind
                 "booster_zh": catalogue.booster.name_zh,
                 "booster_fee": format_money(catalogue.booster.monthly_fee),
             }
-        fitting = plan_that_fits(line, today, catalogue.plans)
         if fitting is not None:
             details |= _plan_details(fitting)
         reminders.append(
@@ -125,33 +130,19 @@ def _bill(line: LineSnapshot, today: date) -> list[Reminder]:
     bill = line.latest_bill
     if bill is None:
         return []
-    cycle = bill.cycle_start.isoformat()
+    if bill.status is BillStatus.OVERDUE:
+        event, topic = "overdue", "bill_overdue"
+    elif timedelta(0) < today - bill.cycle_end <= timedelta(days=BILL_ISSUED_DAYS):
+        event, topic = "issued", "bill_issued"
+    else:
+        return []
     details = {
         "total": format_money(bill.total),
         "owed": format_money(max(bill.total - bill.amount_paid, 0)),
         "due_date": format_date(bill.due_date),
     }
-    if bill.status is BillStatus.OVERDUE:
-        return [
-            Reminder(
-                line.msisdn,
-                ReminderKind.BILL,
-                f"bill:overdue:{cycle}",
-                "bill_overdue",
-                details=details,
-            )
-        ]
-    if timedelta(0) < today - bill.cycle_end <= timedelta(days=BILL_ISSUED_DAYS):
-        return [
-            Reminder(
-                line.msisdn,
-                ReminderKind.BILL,
-                f"bill:issued:{cycle}",
-                "bill_issued",
-                details=details,
-            )
-        ]
-    return []
+    event_key = f"bill:{event}:{bill.cycle_start.isoformat()}"
+    return [Reminder(line.msisdn, ReminderKind.BILL, event_key, topic, details=details)]
 
 
 def _contract(line: LineSnapshot, today: date, catalogue: Catalogue) -> list[Reminder]:
