@@ -316,8 +316,14 @@ class LineSnapshot:
     contract_end: date | None
     prepaid_balance: int | None
     usage: CycleUsage | None  # this cycle's; None before its first record
-    latest_bill: Bill | None  # without its lines
+    # The last three cycles' bills, oldest first, without their lines: the latest is news, an
+    # earlier one may still be overdue.
+    recent_bills: Sequence[Bill]
     subscriptions: Sequence[Subscription]  # active, oldest first
+
+    @property
+    def latest_bill(self) -> Bill | None:
+        return self.recent_bills[-1] if self.recent_bills else None
 
 
 class AccountService(abc.ABC):

@@ -557,7 +557,7 @@ class SqlAccountService(SessionPerCall, AccountService):
                     )
                 )
             }
-            latest_bills = _latest_bills(session, numbers, add_months(cycle_start, -2), today)
+            bills = _recent_bills(session, numbers, add_months(cycle_start, -2), today)
             subscriptions: dict[str, list[Subscription]] = {}
             for row in session.execute(
                 select(SubscriptionRow.__table__)
@@ -574,7 +574,7 @@ class SqlAccountService(SessionPerCall, AccountService):
                     contract_end=line.contract_end,
                     prepaid_balance=line.prepaid_balance,
                     usage=usage.get(line.msisdn),
-                    latest_bill=latest_bills.get(line.msisdn),
+                    recent_bills=tuple(bills.get(line.msisdn, ())),
                     subscriptions=tuple(subscriptions.get(line.msisdn, ())),
                 )
                 for line in lines
@@ -769,10 +769,11 @@ def _bill_status(total: int, paid: int, due_date: date, today: date) -> BillStat
     return BillStatus.OVERDUE if due_date < today else BillStatus.UNPAID
 
 
-def _latest_bills(
+def _recent_bills(
     session: Session, numbers: Sequence[str], since: date, today: date
-) -> dict[str, Bill]:
-    """Each line's latest bill since `since`, without its lines: their sums come from SQL."""
+) -> dict[str, list[Bill]]:
+    """Each line's bills since `since`, oldest first, without their lines: their sums come
+    from SQL."""
     total = (
         select(func.coalesce(func.sum(BillLineRow.amount), 0))
         .where(BillLineRow.bill_id == BillRow.id)
@@ -794,17 +795,19 @@ def _latest_bills(
         .where(BillRow.msisdn.in_(numbers), BillRow.cycle_start >= since)
         .order_by(BillRow.cycle_start)
     )
-    bills: dict[str, Bill] = {}
-    for row in rows:  # the latest wins
+    bills: dict[str, list[Bill]] = {}
+    for row in rows:
         status = _bill_status(row.total, row.paid, row.due_date, today)
-        bills[row.msisdn] = Bill(
-            cycle_start=row.cycle_start,
-            cycle_end=row.cycle_end,
-            total=row.total,
-            amount_paid=row.paid,
-            due_date=row.due_date,
-            status=status,
-            paid_on=row.paid_on if status is BillStatus.PAID else None,
+        bills.setdefault(row.msisdn, []).append(
+            Bill(
+                cycle_start=row.cycle_start,
+                cycle_end=row.cycle_end,
+                total=row.total,
+                amount_paid=row.paid,
+                due_date=row.due_date,
+                status=status,
+                paid_on=row.paid_on if status is BillStatus.PAID else None,
+            )
         )
     return bills
 

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 from telecom_assistant.accounts.service import (
     AddOn,
+    Bill,
     BillStatus,
     CycleUsage,
     LineSnapshot,
@@ -49,7 +50,7 @@ def due(line: LineSnapshot, today: date, catalogue: Catalogue) -> list[Reminder]
     return [
         *_usage(line, today, catalogue),
         *_balance(line, today, catalogue),
-        *_bill(line, today),
+        *_bills(line, today),
         *_contract(line, today, catalogue),
         *_roaming(line, catalogue),
         *_new_addons(line, today),
@@ -126,23 +127,32 @@ def _balance(line: LineSnapshot, today: date, catalogue: Catalogue) -> list[Remi
     ]
 
 
-def _bill(line: LineSnapshot, today: date) -> list[Reminder]:
-    bill = line.latest_bill
-    if bill is None:
-        return []
-    if bill.status is BillStatus.OVERDUE:
-        event, topic = "overdue", "bill_overdue"
-    elif timedelta(0) < today - bill.cycle_end <= timedelta(days=BILL_ISSUED_DAYS):
-        event, topic = "issued", "bill_issued"
-    else:
-        return []
+def _bills(line: LineSnapshot, today: date) -> list[Reminder]:
+    """Each bill of the last cycles still overdue, and the latest bill in the days after its
+    cycle closes."""
+    reminders = [
+        _bill_reminder(line.msisdn, bill, "overdue")
+        for bill in line.recent_bills
+        if bill.status is BillStatus.OVERDUE
+    ]
+    latest = line.latest_bill
+    if (
+        latest is not None
+        and latest.status is not BillStatus.OVERDUE
+        and timedelta(0) < today - latest.cycle_end <= timedelta(days=BILL_ISSUED_DAYS)
+    ):
+        reminders.append(_bill_reminder(line.msisdn, latest, "issued"))
+    return reminders
+
+
+def _bill_reminder(msisdn: str, bill: Bill, news: str) -> Reminder:
     details = {
         "total": format_money(bill.total),
         "owed": format_money(max(bill.total - bill.amount_paid, 0)),
         "due_date": format_date(bill.due_date),
     }
-    event_key = f"bill:{event}:{bill.cycle_start.isoformat()}"
-    return [Reminder(line.msisdn, ReminderKind.BILL, event_key, topic, details=details)]
+    event = f"bill:{news}:{bill.cycle_start.isoformat()}"
+    return Reminder(msisdn, ReminderKind.BILL, event, f"bill_{news}", details=details)
 
 
 def _contract(line: LineSnapshot, today: date, catalogue: Catalogue) -> list[Reminder]:

@@ -34,6 +34,10 @@ from telecom_assistant.tickets.service import TicketService
 BATCH = 500
 # A chat that could not take a reminder is tried again for this long.
 CHAT_RETRY = timedelta(days=1)
+# The reminders a scan looks up as sent before claiming: those that can still be due (a
+# cycle's, a contract's last 30 days). A line's older reminders are not read at every scan; one
+# still due (a bill overdue for months) is refused by the claim instead.
+SENT_LOOKBACK = timedelta(days=62)
 # Ticket news older than this when a scan first sees it is not announced (a scheduler
 # started after a long stop does not send last month's news).
 TICKET_NEWS_WINDOW = timedelta(days=2)
@@ -136,7 +140,7 @@ class ReminderScan:
             return
         report.due += len(due)
         lines = {reminder.msisdn for reminder in due}
-        already = self._store.sent_among(lines)
+        already = self._store.sent_among(lines, since=now - SENT_LOOKBACK)
         report.already_sent += sum((r.msisdn, r.event) in already for r in due)
         due = [reminder for reminder in due if (reminder.msisdn, reminder.event) not in already]
         if not due:

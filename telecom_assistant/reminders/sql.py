@@ -58,11 +58,11 @@ class SqlReminderStore(SessionPerCall, ReminderStore):
         except IntegrityError:
             return None
 
-    def sent_among(self, msisdns: Collection[str]) -> set[tuple[str, str]]:
+    def sent_among(self, msisdns: Collection[str], since: datetime) -> set[tuple[str, str]]:
         with self._session() as session:
             rows = session.execute(
                 select(ReminderRow.msisdn, ReminderRow.event).where(
-                    ReminderRow.msisdn.in_(list(msisdns))
+                    ReminderRow.msisdn.in_(list(msisdns)), ReminderRow.created_at >= since
                 )
             )
             return {(msisdn, event) for msisdn, event in rows}

@@ -24,9 +24,10 @@ class ReminderStore(abc.ABC):
         None when its line already had this event (another scan, another scheduler, sent it)."""
 
     @abc.abstractmethod
-    def sent_among(self, msisdns: Collection[str]) -> set[tuple[str, str]]:
-        """The (line, event) pairs already sent to these lines: one call per batch of lines
-        spares the scan a refused claim for every reminder that still holds."""
+    def sent_among(self, msisdns: Collection[str], since: datetime) -> set[tuple[str, str]]:
+        """The (line, event) pairs sent to these lines since `since`: one call per batch of
+        lines spares the scan a refused claim for every reminder that still holds. (Older
+        ones are still refused by `claim`.)"""
 
     @abc.abstractmethod
     def mark_sms_sent(self, reminder_id: int) -> None: ...

@@ -8,7 +8,7 @@ import threading
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -121,6 +121,27 @@ def test_the_demo_base_gets_its_reminders_once_however_often_the_scan_runs(scan,
     with Session(migrated) as session:
         sms = session.scalar(select(func.count()).where(SmsOutboxRow.purpose == "reminder"))
     assert sms == first.sent
+
+
+def test_an_older_bill_still_overdue_is_reminded_once_whatever_the_age_of_its_reminder(
+    scan, migrated
+):
+    """Two bills unpaid: the older overdue, the latest not due yet. A scan looks up only the
+    last weeks' reminders as sent; an older one that still holds is refused by its claim."""
+    arrears = "13800000005"
+    scan.run()
+    assert events(migrated, arrears) == ["bill:overdue:2026-09-01"]
+    (sms,) = reminder_sms(migrated, arrears)
+    assert "2026-10-25" in sms and "¥59.00" in sms
+    with Session(migrated) as session, session.begin():
+        session.execute(
+            update(ReminderRow)
+            .where(ReminderRow.msisdn == arrears)
+            .values(created_at=ReminderRow.created_at - timedelta(days=100))
+        )
+    again = scan.run()
+    assert again.sent == 0 and again.already_sent >= 1
+    assert len(reminder_sms(migrated, arrears)) == 1
 
 
 def test_data_use_is_reminded_at_80_then_100_percent_and_again_in_the_next_cycle(

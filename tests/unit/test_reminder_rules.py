@@ -64,7 +64,7 @@ def line(**changes) -> LineSnapshot:
         contract_end=None,
         prepaid_balance=None,
         usage=usage(),
-        latest_bill=None,
+        recent_bills=(),
         subscriptions=(),
     )
     return replace(quiet, **changes)
@@ -159,15 +159,31 @@ def test_a_low_prepaid_balance_is_reminded_once_a_month_and_is_urgent():
 
 
 def test_a_bill_is_announced_in_the_days_after_its_cycle_closes_only():
-    issued = line(latest_bill=bill(BillStatus.UNPAID, date(2026, 10, 31)))
+    issued = line(recent_bills=(bill(BillStatus.UNPAID, date(2026, 10, 31)),))
     assert [r.event for r in due(issued, date(2026, 11, 2))] == ["bill:issued:2026-10-01"]
     assert due(issued, date(2026, 11, 5)) == []
 
 
 def test_an_overdue_bill_is_reminded():
-    overdue = line(latest_bill=bill(BillStatus.OVERDUE, date(2026, 9, 30)))
+    overdue = line(recent_bills=(bill(BillStatus.OVERDUE, date(2026, 9, 30)),))
     (reminder,) = due(overdue)
     assert reminder.event == "bill:overdue:2026-09-01" and reminder.details["owed"] == "¥59.00"
+
+
+def test_an_overdue_bill_is_reminded_when_a_later_one_is_not_due_yet():
+    """Two bills unpaid: the older one overdue, the latest just issued. Both are news."""
+    arrears = line(
+        recent_bills=(
+            bill(BillStatus.PAID, date(2026, 8, 31)),
+            bill(BillStatus.OVERDUE, date(2026, 9, 30)),
+            bill(BillStatus.UNPAID, date(2026, 10, 31)),
+        )
+    )
+    assert [r.event for r in due(arrears, date(2026, 11, 2))] == [
+        "bill:overdue:2026-09-01",
+        "bill:issued:2026-10-01",
+    ]
+    assert [r.event for r in due(arrears, date(2026, 11, 20))] == ["bill:overdue:2026-09-01"]
 
 
 @pytest.mark.parametrize(
@@ -220,7 +236,7 @@ def every_kind_of_reminder() -> list[Reminder]:
     snapshot = line(
         usage=usage(data_share=1.2, minutes_share=0.85, data=30),
         prepaid_balance=100,
-        latest_bill=bill(BillStatus.OVERDUE, date(2026, 9, 30)),
+        recent_bills=(bill(BillStatus.OVERDUE, date(2026, 9, 30)),),
         contract_end=TODAY + timedelta(days=5),
         subscriptions=(subscription("ringback_tone", TODAY),),
     )
