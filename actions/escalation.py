@@ -64,7 +64,7 @@ from telecom_assistant.tickets.model import (
     TranscriptTurn,
     is_fraud,
 )
-from telecom_assistant.tickets.replies import REPLY_CHANNELS
+from telecom_assistant.tickets.replies import CHAT_CHANNELS
 
 ESCALATION = "escalation"
 COMPLAINT_FORM = "complaint_form"
@@ -534,7 +534,7 @@ def offer_a_person(dispatcher: CollectingDispatcher, ticket: Ticket) -> None:
     says when the desk opens. Nothing where nobody can chat (the bare REST API, or a process
     without live chat)."""
     live = live_chats()
-    if live is None or ticket.channel not in REPLY_CHANNELS:
+    if live is None or ticket.channel not in CHAT_CHANNELS:
         return
     now = live.clock()
     if not live.hours.are_open(now):

@@ -43,13 +43,11 @@ from telecom_assistant.language import ENGLISH, looks_like_question, response_te
 from telecom_assistant.reminders.model import ChatAddress, ReminderKind, SentReminder
 from telecom_assistant.reminders.render import kind_name, render
 from telecom_assistant.texts import text
+from telecom_assistant.tickets.replies import CHAT_CHANNELS
 
 REMINDER_ENTITY = "reminder"  # the reminder's id, in the external event
 REMINDER_KIND_ENTITY = "reminder_kind"  # a ReminderKind's value, or ALL_KINDS
 ALL_KINDS = "all"
-# The channels that can carry a message later: Telegram at once, the web chat at the next visit.
-# A script on the REST channel cannot.
-CHAT_CHANNELS = frozenset({"telegram", "webchat"})
 # Telegram refuses a button whose payload (its callback data) is longer.
 BUTTON_PAYLOAD_BYTES = 64
 UNSUBSCRIBE = "action_unsubscribe"

@@ -84,13 +84,21 @@ from telecom_assistant.tickets.model import (
 from telecom_assistant.tickets.replies import (
     REPLY_CHANNELS,
     REPLY_MAX_LENGTH,
+    SMS,
     TELEGRAM,
+    WEBCHAT,
     ReplyRefused,
 )
 from telecom_assistant.tickets.service import TicketService
 from telecom_assistant.web import SECURITY_HEADERS
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+# How the console tells an agent where a reply goes, per channel (REPLY_CHANNELS).
+REPLY_HINTS = {
+    TELEGRAM: "console.ticket.reply_hint_at_once",
+    WEBCHAT: "console.ticket.reply_hint_next_visit",
+    SMS: "console.ticket.reply_hint_by_sms",
+}
 SESSION_COOKIE = "console_session"
 LOGIN_CSRF_COOKIE = "console_login_csrf"
 LANGUAGE_COOKIE = "lang"
@@ -383,7 +391,7 @@ class ConsoleViews:
             next_statuses=[status for status in Status if status in TRANSITIONS[ticket.status]],
             customer=customer,
             can_reply=can_reply,
-            reaches_at_once=ticket.channel == TELEGRAM,
+            reply_hint=REPLY_HINTS[ticket.channel] if can_reply else "",
             canned=canned,
             reply_language=reply_language,
             reply_language_name=text("language.name", reply_language),

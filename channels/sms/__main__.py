@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from channels.rasa_client import RasaClient
+from channels.sms.agent_replies import SmsReplySender
 from channels.sms.desk import SmsDesk
 from channels.sms.hall import SmsHall, hall_health
 from channels.sms.keywords import Keywords, KeywordsError
@@ -28,11 +29,13 @@ from telecom_assistant.reminders.sql import SqlReminderStore
 from telecom_assistant.schema import Area, migrate
 from telecom_assistant.settings import Settings, SettingsError
 from telecom_assistant.sms.sql import SqlSmsGateway
+from telecom_assistant.tickets.sql import SqlTicketService
+from telecom_assistant.tickets.sql_replies import SqlReplyOutbox
 from telecom_assistant.trust import CHANNEL_SECRET, CONVERSATION_KEY
 from telecom_assistant.web import port_in_use
 
 # The gateway and the accounts, and the reminders' opt-outs and languages.
-AREAS = (Area.ACCOUNTS, Area.REMINDERS, Area.SMS_HALL)
+AREAS = (Area.ACCOUNTS, Area.TICKETS, Area.REMINDERS, Area.SMS_HALL)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -80,7 +83,11 @@ async def serve(
     desk = SmsDesk(
         SqlAccountService(engine), SqlReminderStore(engine), SqlOpenQuestions(engine), keywords
     )
-    hall = SmsHall(desk, SqlSmsGateway(engine), rasa, keywords, conversation_key)
+    gateway = SqlSmsGateway(engine)
+    replies = SmsReplySender(
+        SqlReplyOutbox(engine), SqlTicketService(engine), gateway, conversation_key
+    )
+    hall = SmsHall(desk, gateway, rasa, keywords, conversation_key, replies=replies)
     health = hall_health(hall, rasa, health_port)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -1,6 +1,7 @@
 """The SMS business hall at work: it takes the messages waiting at the service number (the SMS
 gateway, telecom_assistant/sms/), answers each (desk.py; free text by the assistant, through
-Rasa's "sms" channel) and sends the answer back to the line; and serves GET /health.
+Rasa's "sms" channel) and sends the answer back to the line; sends agents' replies to tickets
+filed by SMS (agent_replies.py); and serves GET /health.
 
 - Each message is claimed before it is answered (`SmsGateway.mark_handled`): two halls never
   answer one twice. The price: a hall killed between claiming a message and answering it
@@ -28,13 +29,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from channels.health import HealthServer, Reachable, rasa_state
 from channels.rasa_client import BotMessage, RasaClient, RasaUnavailable
+from channels.sms.agent_replies import SmsReplySender
+from channels.sms.conversations import line_conversation
 from channels.sms.desk import Answer, ForAssistant, SmsDesk, in_languages
 from channels.sms.keywords import Command, Keywords
+from channels.sms.parts import sms_parts
 from telecom_assistant.accounts.msisdn import normalise_msisdn
 from telecom_assistant.language import CHINESE, detect_language
-from telecom_assistant.sms.gateway import SMS_MAX_LENGTH, Purpose, Sms, SmsGateway
+from telecom_assistant.sms.gateway import Purpose, Sms, SmsGateway
 from telecom_assistant.texts import text
-from telecom_assistant.trust import conversation_id
 
 POLL_SECONDS = 0.5
 # The pause before asking the assistant again after a failure.
@@ -43,7 +46,6 @@ RETRY_SECONDS = 1.0
 # line a message came from (actions/common.py reads it).
 RASA_CHANNEL = "sms"
 LINE_METADATA = "msisdn"
-CONVERSATION_PREFIX = "sms-"
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +60,10 @@ class SmsHall:
         conversation_key: str,
         poll_seconds: float = POLL_SECONDS,
         retry_seconds: float = RETRY_SECONDS,
+        replies: SmsReplySender | None = None,
     ) -> None:
         self._desk = desk
+        self._replies = replies
         self._gateway = gateway
         self._rasa = rasa
         self._keywords = keywords
@@ -75,6 +79,7 @@ class SmsHall:
         way."""
         while not stopping.is_set():
             await self.take_waiting()
+            await self.send_replies()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stopping.wait(), self._poll_seconds)
         await self.finish()
@@ -94,6 +99,16 @@ class SmsHall:
         for sms in claimed:
             self._start_answering(sms)
         return len(claimed)
+
+    async def send_replies(self) -> int:
+        """Sends agents' replies to tickets filed by SMS (agent_replies.py); how many."""
+        if self._replies is None:
+            return 0
+        try:
+            return await asyncio.to_thread(self._replies.send_pending)
+        except SQLAlchemyError as failure:  # they wait in the outbox for the next poll
+            logger.error("Cannot send agents' replies: %s", type(failure).__name__)
+            return 0
 
     async def finish(self) -> None:
         """Waits for every answer under way."""
@@ -154,7 +169,7 @@ class SmsHall:
             try:
                 answer = await self._rasa.send(
                     RASA_CHANNEL,
-                    conversation_id(CONVERSATION_PREFIX, msisdn, self._conversation_key),
+                    line_conversation(msisdn, self._conversation_key),
                     message.text,
                     {LINE_METADATA: msisdn},
                     message_key=f"sms-{sms.id:08d}",
@@ -193,28 +208,6 @@ def assistant_text(answer: Sequence[BotMessage], language: str | None) -> str:
             )
             joined.append(text("sms_hall.buttons", language, titles=titles))
     return "\n".join(joined)
-
-
-def sms_parts(body: str, limit: int = SMS_MAX_LENGTH) -> list[str]:
-    """A text as SMS of at most `limit` characters, cut at line ends where it can be."""
-    parts: list[str] = []
-    current = ""
-    for line in body.split("\n"):
-        while len(line) > limit:
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current.strip():
-        parts.append(current)
-    return parts
 
 
 def hall_health(hall: SmsHall, rasa: Reachable, port: int) -> HealthServer:

@@ -13,7 +13,7 @@ from telecom_assistant.satisfaction.model import RatingRequest, Subject, rating_
 from telecom_assistant.satisfaction.service import SatisfactionService
 from telecom_assistant.texts import text
 from telecom_assistant.tickets.model import Status, Ticket
-from telecom_assistant.tickets.replies import REPLY_CHANNELS, ReplyButton
+from telecom_assistant.tickets.replies import CHAT_CHANNELS, ReplyButton
 from telecom_assistant.tickets.service import TicketService
 
 
@@ -24,9 +24,9 @@ class TicketSurveys:
 
     def status_changed(self, ticket: Ticket) -> bool:
         """The ticket's status has just changed: a resolved ticket's customer is asked to rate
-        it, in the ticket's language, if their channel can carry the question and they were
-        not asked before. True when the question went out."""
-        if ticket.status is not Status.RESOLVED or ticket.channel not in REPLY_CHANNELS:
+        it, in the ticket's language, if their channel is a chat (the question has buttons)
+        and they were not asked before. True when the question went out."""
+        if ticket.status is not Status.RESOLVED or ticket.channel not in CHAT_CHANNELS:
             return False
         asked = self._satisfaction.ask(
             RatingRequest(

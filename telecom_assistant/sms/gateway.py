@@ -22,6 +22,7 @@ class Purpose(str, enum.Enum):
     CODE = "code"  # a one-time code
     REMINDER = "reminder"
     HALL = "hall"  # an answer of the SMS business hall
+    REPLY = "reply"  # an agent's reply to a ticket filed by SMS
     CUSTOMER = "customer"  # a customer's own message (incoming)
 
 

@@ -24,7 +24,11 @@ from telecom_assistant.tickets.model import Delivery, TicketError
 # opened over the bare REST API (a test, a script) has nobody to answer.
 TELEGRAM = "telegram"
 WEBCHAT = "webchat"
-REPLY_CHANNELS = frozenset({TELEGRAM, WEBCHAT})
+SMS = "sms"  # the SMS business hall (channels/sms/)
+REPLY_CHANNELS = frozenset({TELEGRAM, WEBCHAT, SMS})
+# The channels that hold a chat: an agent can talk live there, a customer press buttons, a
+# reminder open the conversation. SMS carries letters only.
+CHAT_CHANNELS = frozenset({TELEGRAM, WEBCHAT})
 # Telegram takes 4,096 characters per message; leave room for the heading.
 REPLY_MAX_LENGTH = 2000
 

@@ -75,7 +75,7 @@ class TicketService(abc.ABC):
     @abc.abstractmethod
     def updates_since(self, since: datetime) -> Sequence[TicketUpdate]:
         """Letters and resolutions since `since` on tickets with a verified line, oldest
-        first."""
+        first. A letter on a ticket filed by SMS is not news: it went to the line by SMS."""
 
     @abc.abstractmethod
     def hotspots(self) -> HotspotReport:

@@ -54,7 +54,7 @@ from telecom_assistant.tickets.model import (
     response_due,
     sort_queue,
 )
-from telecom_assistant.tickets.replies import ReplyButton, ReplyKind, check_reply
+from telecom_assistant.tickets.replies import SMS, ReplyButton, ReplyKind, check_reply
 from telecom_assistant.tickets.service import TicketService
 from telecom_assistant.tickets.sql_replies import stored_buttons
 from telecom_assistant.tickets.tables import (
@@ -233,6 +233,7 @@ class SqlTicketService(SessionPerCall, TicketService):
                     AgentReplyRow.at >= since,
                     AgentReplyRow.kind == ReplyKind.LETTER.value,
                     TicketRow.msisdn.is_not(None),
+                    TicketRow.channel != SMS,
                 )
             ).all()
             resolutions = session.execute(

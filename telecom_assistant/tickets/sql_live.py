@@ -35,7 +35,7 @@ from telecom_assistant.tickets.model import (
     UnknownTicket,
 )
 from telecom_assistant.tickets.replies import (
-    REPLY_CHANNELS,
+    CHAT_CHANNELS,
     ReplyKind,
     check_reply,
 )
@@ -57,7 +57,7 @@ class SqlLiveDesk(SessionPerCall, LiveDesk):
     def request_person(self, ticket_id: str) -> LiveChat:
         with self._session() as session:
             ticket = _ticket_row(session, ticket_id)
-            if ticket.channel not in REPLY_CHANNELS:
+            if ticket.channel not in CHAT_CHANNELS:
                 raise NoLiveChannel(f"nobody can chat over the {ticket.channel!r} channel")
             row = _open_row(session, ticket.conversation_id)
             if row is None:
@@ -139,7 +139,7 @@ class SqlLiveDesk(SessionPerCall, LiveDesk):
     def take(self, ticket_id: str, agent: str, agent_name: str) -> LiveChat:
         with self._session() as session:
             ticket = _ticket_row(session, ticket_id)
-            if ticket.channel not in REPLY_CHANNELS:
+            if ticket.channel not in CHAT_CHANNELS:
                 raise NoLiveChannel(f"nobody can chat over the {ticket.channel!r} channel")
             row = _open_row(session, ticket.conversation_id)
             if row is not None and row.state == LiveState.LIVE.value:

@@ -55,6 +55,7 @@ from telecom_assistant.tickets.model import (
 from telecom_assistant.tickets.sql import SqlTicketService
 from telecom_assistant.tickets.sql_replies import SqlReplyOutbox
 from tests.conftest import FakeClock
+from tests.integration.test_tickets import new_ticket
 
 AGENT = "li.na"
 AGENT_NAME = "Li Na"
@@ -906,6 +907,17 @@ def test_a_ticket_from_the_bare_rest_api_offers_no_reply(agent, desk, tickets):
     page = agent.submit(f"/tickets/{desk.slow_data}/reply", text="Hello")
     assert "channel cannot carry a reply." in page.text
     assert tickets.get(desk.slow_data).transcript == ()
+
+
+def test_a_ticket_filed_by_sms_is_answered_by_sms(agent, tickets, sqlite_engine, clock):
+    ticket = tickets.file(
+        new_ticket(channel="sms", conversation_id="sms-of-the-line", idempotency_key="sms-1")
+    ).ticket
+    page = agent.get(f"/tickets/{ticket.id}").text
+    assert "phone by SMS at once (a long one in several)" in page
+    agent.submit(f"/tickets/{ticket.id}/reply", text="The double charge is refunded.")
+    (waiting,) = SqlReplyOutbox(sqlite_engine, clock).pending("sms")
+    assert waiting.ticket_id == ticket.id and waiting.text == "The double charge is refunded."
 
 
 def test_flash_message_is_shown_once(agent, desk):

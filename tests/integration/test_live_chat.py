@@ -137,8 +137,10 @@ def test_a_customer_on_a_chat_channel_is_put_in_line_once(tickets, desk, clock, 
     assert [ticket.id for ticket in tickets.waiting_for_person()] == [ticket_id]
 
 
-def test_nobody_can_chat_over_the_bare_rest_api(tickets, desk):
-    ticket_id = file(tickets, "script-1", channel="rest")
+@pytest.mark.parametrize("channel", ["rest", "sms"])
+def test_nobody_can_chat_live_over_the_bare_rest_api_or_sms(tickets, desk, channel):
+    """SMS carries an agent's letters (channels/sms/agent_replies.py), not a live chat."""
+    ticket_id = file(tickets, "script-1", channel=channel)
     with pytest.raises(NoLiveChannel):
         desk.request_person(ticket_id)
     with pytest.raises(NoLiveChannel):

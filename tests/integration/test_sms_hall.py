@@ -15,15 +15,19 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from actions.subscriptions import ActionListSubscriptions
 from channels.rasa_client import RasaClient
+from channels.sms.agent_replies import SmsReplySender
+from channels.sms.conversations import line_conversation
 from channels.sms.desk import SmsDesk
 from channels.sms.hall import SmsHall
 from channels.sms.keywords import Command, Keywords
@@ -38,9 +42,14 @@ from telecom_assistant.reminders.sql import SqlReminderStore
 from telecom_assistant.sms.gateway import SMS_MAX_LENGTH, Direction, Purpose
 from telecom_assistant.sms.sql import SqlSmsGateway
 from telecom_assistant.texts import format_data, format_money, text
+from telecom_assistant.tickets.model import Delivery
+from telecom_assistant.tickets.sql import SqlTicketService
+from telecom_assistant.tickets.sql_replies import SqlReplyOutbox
+from telecom_assistant.tickets.tables import AgentReplyRow
 from telecom_assistant.trust import conversation_id
 from tests.actions_support import make_tracker, responses, run_action
 from tests.conftest import FakeClock
+from tests.integration.test_tickets import new_ticket
 from tests.scripted_rasa import ScriptedRasa
 from tests.stack import LoopThread
 
@@ -67,6 +76,7 @@ class Hall:
     reminders: SqlReminderStore
     engine: Engine
     loop: LoopThread
+    replies: SmsReplySender
 
     def send(self, msisdn: str, body: str) -> list[str]:
         """The line sends `body`; the hall's answers to it."""
@@ -123,8 +133,13 @@ def make_hall(engine: Engine, clock: FakeClock, loop: LoopThread, rasa_client: R
     reminders = SqlReminderStore(engine, clock=clock)
     gateway = SqlSmsGateway(engine, clock=clock)
     desk = SmsDesk(accounts, reminders, SqlOpenQuestions(engine, clock), KEYWORDS, clock=clock)
-    hall = SmsHall(desk, gateway, rasa_client, KEYWORDS, CONVERSATION_KEY, retry_seconds=0.1)
-    return Hall(hall, gateway, accounts, reminders, engine, loop)
+    replies = SmsReplySender(
+        SqlReplyOutbox(engine, clock), SqlTicketService(engine, clock), gateway, CONVERSATION_KEY
+    )
+    hall = SmsHall(
+        desk, gateway, rasa_client, KEYWORDS, CONVERSATION_KEY, retry_seconds=0.1, replies=replies
+    )
+    return Hall(hall, gateway, accounts, reminders, engine, loop, replies)
 
 
 @pytest.fixture
@@ -618,3 +633,81 @@ def test_the_program_refuses_a_keywords_file_it_cannot_use(hall_program_environm
     )
     assert result.returncode == 1
     assert "write each keyword as text" in result.stderr
+
+
+# ---- agents' replies to tickets filed by SMS ------------------------------------------------
+
+
+def sms_ticket(sms: Hall, clock: FakeClock, conversation: str | None = None) -> str:
+    """A complaint the assistant filed from the line's SMS conversation: its id."""
+    tickets = SqlTicketService(sms.engine, clock)
+    conversation = conversation or line_conversation(CONSENTLESS, CONVERSATION_KEY)
+    filing = tickets.file(
+        new_ticket(
+            channel="sms",
+            conversation_id=conversation,
+            msisdn=CONSENTLESS,
+            contact_number=CONSENTLESS,
+            language="zh",
+            idempotency_key=f"{conversation}:billing",
+        )
+    )
+    return filing.ticket.id
+
+
+def replies_sent(sms: Hall, msisdn: str = CONSENTLESS) -> list[str]:
+    return [
+        message.body for message in sms.gateway.messages(msisdn) if message.purpose is Purpose.REPLY
+    ]
+
+
+def deliveries(sms: Hall, ticket_id: str) -> list[str]:
+    with Session(sms.engine) as session:
+        return list(
+            session.scalars(
+                select(AgentReplyRow.delivery).where(AgentReplyRow.ticket_id == ticket_id)
+            )
+        )
+
+
+def test_an_agents_reply_to_a_ticket_filed_by_sms_reaches_the_line_by_sms_once(sms, clock):
+    ticket_id = sms_ticket(sms, clock)
+    tickets = SqlTicketService(sms.engine, clock)
+    tickets.reply(ticket_id, "li.na", "我们已核实，重复扣的39元将在3个工作日内退回。")
+    assert sms.loop.run(sms.hall.send_replies()) == 1
+    assert sms.loop.run(sms.hall.send_replies()) == 0
+    (sent,) = replies_sent(sms)
+    assert ticket_id in sent and "重复扣的39元将在3个工作日内退回" in sent
+    assert deliveries(sms, ticket_id) == [Delivery.DELIVERED.value]
+    # The letter went by SMS itself: the reminder scan has no news to add about it.
+    assert [
+        u for u in tickets.updates_since(clock.now - timedelta(days=1)) if u.ticket_id == ticket_id
+    ] == []
+
+
+def test_a_long_reply_goes_in_parts_and_a_hall_stopped_before_recording_it_sends_no_part_twice(
+    sms, clock, monkeypatch
+):
+    ticket_id = sms_ticket(sms, clock)
+    letter = "\n".join(f"第{n}条：" + "说明" * 60 for n in range(12))
+    SqlTicketService(sms.engine, clock).reply(ticket_id, "li.na", letter[:2000])
+
+    def stopped(*args: object) -> int:
+        raise OSError("the hall is stopped here")
+
+    with monkeypatch.context() as stopping:
+        stopping.setattr(SqlReplyOutbox, "mark_delivered", stopped)
+        with pytest.raises(OSError):
+            sms.replies.send_pending()
+    parts = replies_sent(sms)
+    assert len(parts) >= 3 and all(len(part) <= SMS_MAX_LENGTH for part in parts)
+    assert sms.loop.run(sms.hall.send_replies()) == 1
+    assert replies_sent(sms) == parts
+
+
+def test_a_reply_whose_conversation_is_not_the_lines_sms_goes_nowhere(sms, clock):
+    ticket_id = sms_ticket(sms, clock, conversation="sms-0123456789abcdef0123456789abcdef")
+    SqlTicketService(sms.engine, clock).reply(ticket_id, "li.na", "您好")
+    assert sms.loop.run(sms.hall.send_replies()) == 0
+    assert replies_sent(sms) == []
+    assert deliveries(sms, ticket_id) == [Delivery.FAILED.value]

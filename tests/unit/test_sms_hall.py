@@ -11,8 +11,9 @@ import pytest
 
 from actions.common import verified_number
 from channels.rasa_client import BotMessage, Button
-from channels.sms.hall import assistant_text, sms_parts
+from channels.sms.hall import assistant_text
 from channels.sms.keywords import DEFAULT_KEYWORDS, Command, Keywords, KeywordsError
+from channels.sms.parts import sms_parts
 from telecom_assistant.database import PROJECT_ROOT
 from telecom_assistant.reminders.model import ReminderKind
 from telecom_assistant.reminders.render import SmsHint
