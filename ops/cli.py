@@ -41,7 +41,7 @@ from telecom_assistant.settings import (
     SettingsError,
     local_url,
 )
-from telecom_assistant.sms.gateway import Direction, Purpose, SmsGateway
+from telecom_assistant.sms.gateway import Direction, Purpose, Sms, SmsGateway
 from telecom_assistant.trust import with_secrets
 from telecom_assistant.web import port_in_use
 
@@ -57,6 +57,8 @@ RETENTION_INTERVAL_SECONDS = 24 * 3600
 SMS_ANSWER_SECONDS = 20.0
 SMS_MORE_SECONDS = 1.0
 SMS_WAITING_LOOKED_AT = 1000
+# How many of a line's latest SMS `telecom sms PHONE` shows.
+PHONE_SHOWS = 10
 
 
 def seed(args: argparse.Namespace) -> int:
@@ -223,7 +225,8 @@ def otp(args: argparse.Namespace) -> int:
 def sms(args: argparse.Namespace) -> int:
     """`telecom sms PHONE TEXT`: the line sends TEXT to the service number (the demo gateway
     takes it in); the SMS business hall's answers are printed as they come. The hall answers,
-    never this command: without it running, nobody does."""
+    never this command: without it running, nobody does. `telecom sms PHONE`: the line's
+    latest SMS both ways, as its phone shows them."""
     from telecom_assistant.accounts.msisdn import normalise_msisdn
     from telecom_assistant.sms.sql import SqlSmsGateway
 
@@ -232,6 +235,8 @@ def sms(args: argparse.Namespace) -> int:
         print(f"{args.phone!r} is not a mainland mobile number.", file=sys.stderr)
         return 2
     gateway = SqlSmsGateway(make_engine(args.settings.database_url))
+    if args.text is None:
+        return show_phone(gateway, msisdn)
     sent = gateway.receive(msisdn, args.text)
     answers = hall_answers(gateway, msisdn, sent)
     if answers:
@@ -246,6 +251,20 @@ def sms(args: argparse.Namespace) -> int:
     else:
         print("The SMS hall took the message and sent no answer.", file=sys.stderr)
     return 1
+
+
+def show_phone(gateway: SmsGateway, msisdn: str) -> int:
+    # The gateway lists a line's messages oldest first, a page at a time: the last page shown.
+    messages: list[Sms] = []
+    while page := gateway.messages(msisdn, after_id=messages[-1].id if messages else 0):
+        messages = [*messages, *page][-PHONE_SHOWS:]
+    if not messages:
+        print(f"No SMS to or from {msisdn} yet.", file=sys.stderr)
+        return 1
+    for message in messages:
+        who = "you" if message.direction is Direction.IN else f"us ({message.purpose.value})"
+        print(f"{message.at:%Y-%m-%d %H:%M}  {who}:\n{message.body}\n")
+    return 0
 
 
 def hall_answers(gateway: SmsGateway, msisdn: str, after_id: int) -> list[str]:
@@ -734,7 +753,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="send an SMS from a line to the service number and print the SMS hall's answer",
     )
     command.add_argument("phone", help="the customer's line, e.g. 13800000004")
-    command.add_argument("text", help='what the customer sends, e.g. "0000" or "CXLL"')
+    command.add_argument(
+        "text",
+        nargs="?",
+        help='what the customer sends, e.g. "0000" or "CXLL"; left out: show the SMS the line '
+        "exchanged lately (reminders, agents' replies, the hall's answers), as its phone would",
+    )
     command.set_defaults(handler=sms)
 
     command = commands.add_parser(

@@ -618,6 +618,11 @@ def test_telecom_sms_says_when_no_hall_answers(hall_program_environment, monkeyp
     assert cli.main(["sms", CONSENTLESS, "0000"]) == 1
     assert "the SMS hall is not running (`telecom run` starts it)" in capsys.readouterr().err
     assert cli.main(["sms", "12345", "0000"]) == 2
+    # Without a text: what the line's phone shows.
+    assert cli.main(["sms", CONSENTLESS]) == 0
+    assert "  you:\n0000\n" in capsys.readouterr().out
+    assert cli.main(["sms", PAID_UP]) == 1
+    assert f"No SMS to or from {PAID_UP} yet." in capsys.readouterr().err
 
 
 def test_the_program_refuses_a_keywords_file_it_cannot_use(hall_program_environment, tmp_path):
