@@ -139,18 +139,23 @@ class ActionRemind(Action):
         try:
             sent = self._reminder_of_this_conversation(tracker)
         except SQLAlchemyError:
-            # Nothing said: the scheduler notes the reminder did not reach the chat (it went
-            # by SMS anyway).
+            # No event: Rasa's door for reminders tells the scheduler the turn failed, as when
+            # this server is down, and the chat gets the reminder at a later scan (the SMS went
+            # out anyway).
             logger.exception("Reminder store unavailable in conversation %s", tracker.sender_id)
             return []
+        # Every turn that ran sets a slot, if only to what it was: that is how Rasa's door for
+        # reminders tells a turn that chose silence from a failed one
+        # (rasa_plugins/channels.py, `reminder_turn_ran`).
+        ran = SlotSet(REMINDER_TOPIC, tracker.get_slot(REMINDER_TOPIC))
         if sent is None:
             dispatcher.utter_message(response="utter_not_understood")
-            return []
+            return [ran]
         verified_here = lines_verified_here(tracker)
         if verified_here and verified_here[-1] != sent.msisdn:
             # Another line was verified in this chat since the reminder was addressed to it:
-            # whoever is here now is not its customer. Nothing is said (the scheduler notes it).
-            return []
+            # whoever is here now is not its customer. Nothing is said.
+            return [ran]
         language_code = tracker.get_slot(LANGUAGE) or sent.language or ENGLISH
         hint = text(
             "reminder.stop_in_chat", language_code, kind_name=kind_name(sent.kind, language_code)

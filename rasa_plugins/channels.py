@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from typing import Any
 import yaml
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.shared.core.events import ActionExecuted, Event, SlotSet
 from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -65,6 +66,7 @@ UNAVAILABLE_RESPONSE = "utter_assistant_unavailable"
 # The external event that opens a conversation with a reminder (actions/reminders.py).
 REMINDER_INTENT = "EXTERNAL_reminder"
 REMINDER_ENTITY = "reminder"
+REMINDER_ACTION = "action_remind"
 
 logger = logging.getLogger(__name__)
 
@@ -185,6 +187,11 @@ class AssistantRestInput(RestInput):
                 await agent.trigger_intent(
                     REMINDER_INTENT, {REMINDER_ENTITY: str(reminder)}, collector, tracker
                 )
+                after = await agent.tracker_store.retrieve(sender)
+            if after is None or not reminder_turn_ran(after.events):
+                # The action server down, or its database: Rasa carries on without the
+                # action's events. The scheduler tries again at a later scan.
+                return json_response({"error": "the reminder's action did not run"}, status=503)
             return json_response(collector.messages)
 
         blueprint = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
@@ -285,3 +292,18 @@ class WebChatInput(AssistantRestInput):
 
     def requires_secret(self) -> bool:
         return True
+
+
+def reminder_turn_ran(events: Iterable[Event]) -> bool:
+    """Did the latest run of the reminder's action (actions/reminders.py) complete? It always
+    sets a slot; Rasa records a failed action (its server down, an exception) without any of
+    its events."""
+    ran = after_reminder_action = False
+    for event in events:
+        if isinstance(event, ActionExecuted):
+            after_reminder_action = event.action_name == REMINDER_ACTION
+            if after_reminder_action:
+                ran = False  # the latest run decides
+        elif after_reminder_action and isinstance(event, SlotSet):
+            ran = True
+    return ran

@@ -22,7 +22,7 @@ from typing import Any
 from rasa.core.channels.channel import UserMessage
 from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from sanic import Sanic
 
 from rasa_plugins.channels import (
@@ -54,6 +54,9 @@ class ScriptedRasa:
         self.turn_seconds = 0.0
         # Every external event triggered, as (conversation, intent, entities).
         self.external_events: list[tuple[str, str, dict[str, str]]] = []
+        # While set, the reminder's action fails as with its server down: Rasa records the
+        # action without its events, and says nothing.
+        self.reminder_action_fails = False
         self._server: Any = None
 
     async def start(self) -> str:
@@ -103,8 +106,16 @@ class ScriptedRasa:
     async def _trigger_intent(
         self, intent_name: str, entities: dict[str, str], output_channel: Any, tracker: Any
     ) -> None:
-        """An external event (the scheduler's reminders): recorded, and answered with a button."""
+        """An external event (the scheduler's reminders): recorded, and answered with a button
+        by an action that sets a slot, as actions/reminders.py does."""
         self.external_events.append((tracker.sender_id, intent_name, dict(entities)))
+        tracker.update(UserUttered(intent={"name": intent_name}))
+        tracker.update(ActionExecuted("action_remind"))
+        if not self.reminder_action_fails:
+            tracker.update(SlotSet("reminder_topic", "addon"))
+        await self.tracker_store.save(tracker)
+        if self.reminder_action_fails:
+            return
         await output_channel.send_text_with_buttons(
             tracker.sender_id,
             f"{intent_name}: {entities}",

@@ -16,9 +16,15 @@ from typing import Any
 import httpx
 import pytest
 from rasa.core.channels.channel import UserMessage
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from sanic import Sanic
 
-from rasa_plugins.channels import AssistantRestInput, TelegramBridgeInput, WebChatInput
+from rasa_plugins.channels import (
+    AssistantRestInput,
+    TelegramBridgeInput,
+    WebChatInput,
+    reminder_turn_ran,
+)
 from telecom_assistant.trust import CHANNEL_SECRET_HEADER
 from tests.scripted_rasa import ScriptedRasa
 
@@ -206,3 +212,30 @@ def test_a_key_that_is_not_one_is_refused(key):
         assert rasa.turns == []
 
     post_with_key(scenario)
+
+
+def test_the_reminder_door_answers_503_when_the_reminders_action_did_not_run():
+    """The action server down (or its database): Rasa records the action without its events
+    and says nothing. The scheduler must hear that the chat did not get the reminder."""
+    body = {"sender": "c1", "reminder": 7}
+
+    async def scenario(client: httpx.AsyncClient, rasa: ScriptedRasa) -> None:
+        rasa.reminder_action_fails = True
+        failed = await client.post("/reminder", json=body)
+        assert failed.status_code == 503
+        rasa.reminder_action_fails = False
+        said = await client.post("/reminder", json=body)
+        assert said.status_code == 200 and said.json()[0]["text"].startswith("EXTERNAL_reminder")
+
+    post_with_key(scenario)
+
+
+def test_a_reminder_turn_ran_when_its_action_set_a_slot_however_quiet():
+    remind, listen = ActionExecuted("action_remind"), ActionExecuted("action_listen")
+    topic = SlotSet("reminder_topic", None)
+    assert reminder_turn_ran([UserUttered("hi"), remind, topic, listen])
+    assert not reminder_turn_ran([UserUttered("hi"), remind, listen])
+    # The latest run decides: an earlier one that ran says nothing of it.
+    assert not reminder_turn_ran([remind, topic, listen, remind, listen])
+    # A slot set by another action after the reminder's does not count.
+    assert not reminder_turn_ran([remind, listen, ActionExecuted("action_greet"), topic])

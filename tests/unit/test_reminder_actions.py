@@ -199,7 +199,8 @@ class TestNobodyElsesReminder:
         messages, events = run_action(ActionRemind(), reminder_turn(reminder_id))
         assert responses(messages) == ["utter_not_understood"]
         assert "Daily News SMS" not in json.dumps(messages)
-        assert events == []
+        # The turn ran (the scheduler does not try again): a slot set to what it was.
+        assert slot_events(events) == {"reminder_topic": None}
 
     def test_a_reminder_typed_as_an_intent_gets_nothing_even_its_own(self, store):
         """A customer typing /EXTERNAL_reminder{"reminder":"5"} is not the scheduler."""
@@ -211,7 +212,7 @@ class TestNobodyElsesReminder:
         )
         messages, events = run_action(ActionRemind(), tracker)
         assert responses(messages) == ["utter_not_understood"]
-        assert events == []
+        assert slot_events(events) == {"reminder_topic": None}
 
     def test_a_chat_another_line_was_verified_in_since_gets_nothing(self, store):
         tracker = reminder_turn(sent(store))
@@ -220,8 +221,9 @@ class TestNobodyElsesReminder:
             {"event": "slot", "name": "verified_msisdn", "value": None},
             {"event": "slot", "name": "verified_msisdn", "value": "13800000002"},
         ]
+        tracker.slots["reminder_topic"] = "usage"  # the present customer's own reminder
         messages, events = run_action(ActionRemind(), tracker)
-        assert messages == [] and events == []
+        assert messages == [] and slot_events(events) == {"reminder_topic": "usage"}
 
     def test_the_line_last_verified_here_gets_its_reminder(self, store):
         tracker = reminder_turn(sent(store))
@@ -236,6 +238,17 @@ class TestNobodyElsesReminder:
     def test_no_such_reminder_gets_nothing(self, store, reminder_id):
         messages, _ = run_action(ActionRemind(), reminder_turn(reminder_id))
         assert responses(messages) == ["utter_not_understood"]
+
+    def test_a_store_that_fails_leaves_the_turn_without_events_for_a_later_try(
+        self, store, monkeypatch
+    ):
+        def fails(self, reminder_id):  # type: ignore[no-untyped-def]
+            raise OperationalError("SELECT FROM reminders", {}, Exception("gone"))
+
+        reminder_id = sent(store)
+        monkeypatch.setattr(SqlReminderStore, "get", fails)
+        messages, events = run_action(ActionRemind(), reminder_turn(reminder_id))
+        assert messages == [] and events == []
 
     def test_without_a_store_nothing_is_said_of_any_line(self):
         messages, _ = run_action(ActionRemind(), reminder_turn("1"))
