@@ -4,8 +4,10 @@ Rasa's "sms" channel) and sends the answer back to the line; sends agents' repli
 filed by SMS (agent_replies.py); and serves GET /health.
 
 - Each message is claimed before it is answered (`SmsGateway.mark_handled`): two halls never
-  answer one twice. The price: a hall killed between claiming a message and answering it
-  leaves that message unanswered (a stop by signal lets the answers under way finish).
+  answer one twice. A hall killed between claiming a message and answering it leaves the claim
+  unanswered: the message is taken again once the claim expires (`CLAIM_EXPIRES`, 10 minutes;
+  a stop by signal lets the answers under way finish). The assistant, asked again with the
+  message's key, does not run its turn twice.
 - One line's messages are answered one after another, in the order they came; different
   lines' at the same time, so a slow turn of the assistant holds up nobody else.
 - Free text goes to Rasa in the line's own conversation (an HMAC of the number under the
@@ -136,6 +138,12 @@ class SmsHall:
             await self.answer(sms)
         except Exception as failure:  # logged without what the customer wrote
             logger.error("Could not answer SMS %d: %s", sms.id, type(failure).__name__)
+        # Answered, or given up after a failure of its own (not to be tried for ever): only a
+        # hall killed before this point leaves the message to be taken again.
+        try:
+            await asyncio.to_thread(self._gateway.mark_answered, sms.id)
+        except SQLAlchemyError as failure:
+            logger.error("Could not record SMS %d answered: %s", sms.id, type(failure).__name__)
 
     async def answer(self, sms: Sms) -> None:
         msisdn = normalise_msisdn(sms.msisdn)
@@ -154,9 +162,12 @@ class SmsHall:
             texts = await self._ask_assistant(msisdn, sms, reply)
         else:
             texts = list(reply.texts)
-        for body in texts:
-            for part in sms_parts(body):
-                await asyncio.to_thread(self._gateway.send, msisdn, part, Purpose.HALL)
+        # Each part under a reference of its own: a message taken again after its hall was
+        # killed is not answered twice (the gateway takes a reference once).
+        parts = [part for body in texts for part in sms_parts(body)]
+        for number, part in enumerate(parts):
+            reference = f"answer:{sms.id}:{number}"
+            await asyncio.to_thread(self._gateway.send, msisdn, part, Purpose.HALL, reference)
         self.answered += 1
 
     async def _ask_assistant(self, msisdn: str, sms: Sms, message: ForAssistant) -> list[str]:

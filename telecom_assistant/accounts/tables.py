@@ -214,7 +214,7 @@ class SmsOutboxRow(Base):
 
     __tablename__ = "sms_outbox"
     __table_args__ = (
-        Index("ix_sms_outbox_waiting", "direction", "handled_at"),
+        Index("ix_sms_outbox_waiting", "direction", "answered_at"),
         Index("ux_sms_outbox_reference", "reference", unique=True),
     )
 
@@ -225,6 +225,7 @@ class SmsOutboxRow(Base):
     direction = Column(String(3), nullable=False, server_default="out")
     # What an outgoing message is: a one-time code, a reminder, an answer of the SMS hall.
     purpose = Column(String(10), nullable=False, server_default="code")
-    handled_at = Column(DateTime)  # an incoming message, once answered
+    handled_at = Column(DateTime)  # an incoming message, once a hall claimed it
+    answered_at = Column(DateTime)  # ... and once it answered it
     # The sender's key for an outgoing message that must go out once (SmsGateway.send).
     reference = Column(String(40))

@@ -7,10 +7,13 @@ import abc
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 # An SMS's body: longer texts go out as a concatenated SMS, as far as 10 parts.
 SMS_MAX_LENGTH = 670
+# A claimed message not answered in this time is waiting again: the hall that claimed it was
+# killed. Far longer than any answer takes (the assistant's, asked twice, at most two minutes).
+CLAIM_EXPIRES = timedelta(minutes=10)
 
 
 class Direction(str, enum.Enum):
@@ -51,11 +54,17 @@ class SmsGateway(abc.ABC):
 
     @abc.abstractmethod
     def waiting(self, limit: int = 50) -> Sequence[Sms]:
-        """Incoming messages not answered yet, oldest first."""
+        """Incoming messages nobody is answering, oldest first: not claimed, or claimed more
+        than CLAIM_EXPIRES ago and not answered (the hall that claimed it died)."""
 
     @abc.abstractmethod
     def mark_handled(self, sms_id: int) -> bool:
-        """True for the one caller that marks it first (two SMS halls never answer twice)."""
+        """Claim a waiting message: True for the one caller that claims it (two SMS halls
+        never answer it both, unless the first one's claim expires unanswered)."""
+
+    @abc.abstractmethod
+    def mark_answered(self, sms_id: int) -> None:
+        """The claimed message was answered (or given up): nobody takes it again."""
 
     @abc.abstractmethod
     def messages(self, msisdn: str, after_id: int = 0, limit: int = 100) -> Sequence[Sms]:

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import ColumnElement
 
 from telecom_assistant.accounts.tables import SmsOutboxRow
 from telecom_assistant.database import SessionPerCall
-from telecom_assistant.sms.gateway import SMS_MAX_LENGTH, Direction, Purpose, Sms, SmsGateway
+from telecom_assistant.sms.gateway import (
+    CLAIM_EXPIRES,
+    SMS_MAX_LENGTH,
+    Direction,
+    Purpose,
+    Sms,
+    SmsGateway,
+)
 
 
 class SqlSmsGateway(SessionPerCall, SmsGateway):
@@ -53,10 +61,7 @@ class SqlSmsGateway(SessionPerCall, SmsGateway):
         with self._session() as session:
             rows = session.scalars(
                 select(SmsOutboxRow)
-                .where(
-                    SmsOutboxRow.direction == Direction.IN.value,
-                    SmsOutboxRow.handled_at.is_(None),
-                )
+                .where(SmsOutboxRow.direction == Direction.IN.value, self._nobody_answering())
                 .order_by(SmsOutboxRow.id)
                 .limit(limit)
             ).all()
@@ -66,10 +71,27 @@ class SqlSmsGateway(SessionPerCall, SmsGateway):
         with self._session() as session:
             result = session.execute(
                 update(SmsOutboxRow)
-                .where(SmsOutboxRow.id == sms_id, SmsOutboxRow.handled_at.is_(None))
+                .where(SmsOutboxRow.id == sms_id, self._nobody_answering())
                 .values(handled_at=self._now())
             )
             return result.rowcount == 1
+
+    def mark_answered(self, sms_id: int) -> None:
+        with self._session() as session:
+            session.execute(
+                update(SmsOutboxRow)
+                .where(SmsOutboxRow.id == sms_id)
+                .values(answered_at=self._now())
+            )
+
+    def _nobody_answering(self) -> ColumnElement[bool]:
+        return and_(
+            SmsOutboxRow.answered_at.is_(None),
+            or_(
+                SmsOutboxRow.handled_at.is_(None),
+                SmsOutboxRow.handled_at < self._now() - CLAIM_EXPIRES,
+            ),
+        )
 
     def messages(self, msisdn: str, after_id: int = 0, limit: int = 100) -> Sequence[Sms]:
         with self._session() as session:

@@ -22,6 +22,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from actions.subscriptions import ActionListSubscriptions
@@ -572,6 +573,43 @@ def test_the_assistant_answers_an_sms_line_without_a_code(actions_service):
         ActionListSubscriptions(), sms_tracker({"msisdn": CONSENTLESS}, "webchat")
     )
     assert responses(messages) == ["utter_need_verification"]
+
+
+# ---- a hall killed while answering -------------------------------------------------------------
+
+
+def take_and_answer(sms: Hall) -> int:
+    claimed = sms.loop.run(sms.hall.take_waiting())
+    sms.loop.run(sms.hall.finish())
+    return claimed
+
+
+def test_a_message_claimed_by_a_hall_that_died_is_answered_once_its_claim_expires(sms, clock):
+    sent = sms.gateway.receive(CONSENTLESS, "0000")
+    assert sms.gateway.mark_handled(sent)  # a hall claims it, and is killed
+    assert take_and_answer(sms) == 0
+    clock.advance(minutes=10, seconds=1)
+    assert take_and_answer(sms) == 1
+    assert one(sms.answers_after(CONSENTLESS, sent)).startswith("您已开通的付费业务（2项")
+    clock.advance(minutes=11)
+    assert take_and_answer(sms) == 0 and len(sms.answers_after(CONSENTLESS, sent)) == 1
+
+
+def test_a_hall_killed_after_answering_does_not_answer_twice(sms, clock, monkeypatch):
+    """Killed between sending the answer and recording it: taken again, answered under the
+    same references, which the gateway refuses."""
+
+    def killed(self, sms_id):  # type: ignore[no-untyped-def]
+        raise OperationalError("UPDATE sms_outbox", {}, Exception("the hall was killed"))
+
+    sent = sms.gateway.receive(CONSENTLESS, "CXLL")
+    with monkeypatch.context() as dying:
+        dying.setattr(SqlSmsGateway, "mark_answered", killed)
+        assert take_and_answer(sms) == 1
+    clock.advance(minutes=10, seconds=1)
+    assert take_and_answer(sms) == 1
+    assert take_and_answer(sms) == 0
+    assert len(sms.answers_after(CONSENTLESS, sent)) == 1
 
 
 # ---- the program ---------------------------------------------------------------------------------
