@@ -32,7 +32,7 @@ from ops.supervisor import stop_on_signals, supervise
 from ops.training import latest_model, train
 from telecom_assistant.clock import operator_now
 from telecom_assistant.database import PROJECT_ROOT, make_engine
-from telecom_assistant.retention import tracker_database_url
+from telecom_assistant.retention import REMINDERS_KEPT_AT_LEAST, tracker_database_url
 from telecom_assistant.settings import (
     LOOPBACK,
     PRODUCTION,
@@ -563,10 +563,10 @@ class Retention:
                 "Retention failed, tried again tomorrow: %s", type(error).__name__
             )
             return
-        if forgotten.conversations or forgotten.sms:
+        if forgotten.conversations or forgotten.sms or forgotten.reminders:
             print(
                 f"Retention ({self.days} days): deleted {forgotten.conversations} "
-                f"conversations and {forgotten.sms} demo SMS.",
+                f"conversations, {forgotten.sms} demo SMS and {forgotten.reminders} reminders.",
                 flush=True,
             )
 
@@ -583,7 +583,10 @@ def retention(args: argparse.Namespace) -> int:
         print(f"--days {days}: give a number of days, 1 or more.", file=sys.stderr)
         return 1
     Retention(days, settings.database_url, tracker_database_url(settings)).apply()
-    print(f"Conversations and demo SMS older than {days} days are deleted.")
+    print(
+        f"Conversations and demo SMS older than {days} days are deleted, and reminders older "
+        f"than {max(days, REMINDERS_KEPT_AT_LEAST.days)} days."
+    )
     return 0
 
 
@@ -790,8 +793,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     command = commands.add_parser(
         "retention",
-        help="delete conversations and demo SMS older than TELECOM_RETENTION_DAYS "
-        "(default 90); `telecom run` does it at start-up and daily",
+        help="delete conversations, demo SMS and reminders older than TELECOM_RETENTION_DAYS "
+        "(default 90; reminders 100 at the least); `telecom run` does it at start-up and daily",
     )
     command.add_argument("--days", type=int, help="this many days instead")
     command.set_defaults(handler=retention)

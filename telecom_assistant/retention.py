@@ -1,6 +1,7 @@
 """How long what customers typed is kept: conversations (Rasa's stored events) whose last
 message is older than the retention period are deleted, and so are the demo SMS gateway's
-sent messages (they hold one-time codes). Verification state (codes, lock-outs, throttle
+sent messages (they hold one-time codes), and the reminders sent (what they said of a line's
+use and bills), never before the scan could find their event due again. Verification state (codes, lock-outs, throttle
 counters) goes once it can no longer matter: a day after its code expired and its lock or
 window ended.
 
@@ -26,6 +27,7 @@ from telecom_assistant.accounts.tables import (
 )
 from telecom_assistant.clock import operator_now
 from telecom_assistant.database import PROJECT_ROOT
+from telecom_assistant.reminders.tables import ReminderRow
 from telecom_assistant.settings import PRODUCTION, Settings
 
 # Rasa's SQL tracker store's table, as both profiles' stores write it.
@@ -41,6 +43,9 @@ def tracker_database_url(settings: Settings) -> str:
 
 # Longer than every verification limit's window (the longest is a day).
 SPENT_VERIFICATION_AGE = timedelta(days=2)
+# Longer than any reminder's event can stay due (a contract's last 30 days, a bill overdue for
+# up to three cycles): a reminder forgotten sooner would be sent again.
+REMINDERS_KEPT_AT_LEAST = timedelta(days=100)
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class Forgotten:
     conversations: int
     sms: int
     verifications: int
+    reminders: int
 
 
 def forget_old_conversations(tracker_engine: Engine, days: int, now: float | None = None) -> int:
@@ -76,6 +82,16 @@ def forget_old_sms(engine: Engine, days: int) -> int:
         ).rowcount
 
 
+def forget_old_reminders(engine: Engine, days: int) -> int:
+    cutoff = operator_now() - max(timedelta(days=days), REMINDERS_KEPT_AT_LEAST)
+    if not sa.inspect(engine).has_table(ReminderRow.__tablename__):
+        return 0
+    with engine.begin() as connection:
+        return connection.execute(
+            sa.delete(ReminderRow).where(ReminderRow.created_at < cutoff)
+        ).rowcount
+
+
 def forget_spent_verifications(engine: Engine) -> int:
     cutoff = operator_now() - SPENT_VERIFICATION_AGE
     codes, counters = VerificationCodeRow, VerificationCounterRow
@@ -97,6 +113,7 @@ def apply_retention(account_engine: Engine, tracker_engine: Engine, days: int) -
         forget_old_conversations(tracker_engine, days),
         forget_old_sms(account_engine, days),
         forget_spent_verifications(account_engine),
+        forget_old_reminders(account_engine, days),
     )
 
 

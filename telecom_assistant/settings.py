@@ -514,8 +514,8 @@ class Settings(_Variables):
     retention_days: int = setting(
         "TELECOM_RETENTION_DAYS",
         90,
-        "Conversations and demo SMS older than this are deleted (`telecom retention`, and "
-        "`telecom run` at start and daily).",
+        "Conversations, demo SMS and reminders older than this are deleted (reminders after "
+        "100 days at the least; `telecom retention`, and `telecom run` at start and daily).",
         _count("days"),
     )
     service_hours: ServiceHours = setting(

@@ -17,6 +17,9 @@ from telecom_assistant.accounts.tables import (
 )
 from telecom_assistant.clock import operator_now
 from telecom_assistant.database import make_engine
+from telecom_assistant.reminders.model import Reminder, ReminderKind
+from telecom_assistant.reminders.sql import SqlReminderStore
+from telecom_assistant.reminders.tables import ReminderRow
 from telecom_assistant.retention import (
     EMBEDDED_TRACKER_DATABASE,
     apply_retention,
@@ -24,6 +27,7 @@ from telecom_assistant.retention import (
     forget_spent_verifications,
     tracker_database_url,
 )
+from telecom_assistant.schema import Area, migrate
 from telecom_assistant.settings import Settings
 from tests.conftest import postgres_database
 
@@ -113,6 +117,7 @@ def test_old_demo_sms_with_their_codes_go_too(sqlite_engine, tmp_path):
     add_events(tracker, "today", 0)
     forgotten = apply_retention(sqlite_engine, tracker, 90)
     assert (forgotten.conversations, forgotten.sms, forgotten.verifications) == (0, 1, 0)
+    assert forgotten.reminders == 0
     with sqlite_engine.connect() as connection:
         bodies = connection.execute(sa.select(SmsOutboxRow.body)).scalars().all()
     assert bodies == ["code 222222"]
@@ -196,3 +201,27 @@ def test_verification_state_goes_once_it_can_no_longer_matter(sqlite_engine):
         kept_counters = connection.execute(sa.select(counters.subject)).scalars().all()
     assert sorted(kept_codes) == ["live", "still-locked"]
     assert kept_counters == ["13800000001"]
+
+
+def test_reminders_go_after_the_retention_period_but_never_while_their_event_can_be_due(
+    sqlite_engine, tmp_path
+):
+    migrate(sqlite_engine, [Area.REMINDERS])
+    store = SqlReminderStore(sqlite_engine)
+    ages = {"usage:data:80:old": 120, "bill:overdue:recent": 60, "usage:data:80:today": 0}
+    for event, days in ages.items():
+        reminder = Reminder("13800000001", ReminderKind.USAGE, event, "usage_80")
+        reminder_id = store.claim(reminder, "en", None)
+        with sqlite_engine.begin() as connection:
+            connection.execute(
+                sa.update(ReminderRow)
+                .where(ReminderRow.id == reminder_id)
+                .values(created_at=operator_now() - timedelta(days=days))
+            )
+    tracker = rasa_events_table(f"sqlite:///{tmp_path / 'tracker.db'}")
+    # A retention of 30 days still keeps the reminder of 60 days ago: its event may be due.
+    assert apply_retention(sqlite_engine, tracker, 30).reminders == 1
+    assert [sent.event for sent in store.sent_to("13800000001")] == [
+        "usage:data:80:today",
+        "bill:overdue:recent",
+    ]
