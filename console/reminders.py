@@ -57,7 +57,7 @@ def _shown(sent: SentReminder, t: Translator) -> ShownReminder:
     try:
         words = render(sent.reminder, t.language)
     except KeyError:
-        # Reminders are kept for years and texts change: an old one whose text no longer
+        # Reminders are kept for months and texts change: an old one whose text no longer
         # fits its details must not take the customer's page down with it.
         words = t("console.reminders.unreadable", topic=sent.topic)
     sent_in = text("language.name", sent.language) if sent.language else t("console.reminders.both")

@@ -7,11 +7,11 @@ Its settings (docs/configuration.md): DATABASE_URL, RASA_URL, TELECOM_CHANNEL_SE
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import sys
 from pathlib import Path
 
+from channels.program_logs import configure_logging
 from channels.rasa_client import RasaClient
 from channels.sms.keywords import Keywords, KeywordsError
 from scheduler.delivery import RasaChatDelivery
@@ -74,10 +74,7 @@ async def serve(settings: Settings, channel_secret: str, policy: ReminderPolicy)
 
 
 def main() -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging()
     try:
         settings = Settings.from_environment()
         channel_secret = CHANNEL_SECRET.value(settings)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from channels.program_logs import configure_logging
 from channels.rasa_client import RasaClient
 from channels.sms.agent_replies import SmsReplySender
 from channels.sms.desk import SmsDesk
@@ -39,10 +39,7 @@ AREAS = (Area.ACCOUNTS, Area.TICKETS, Area.REMINDERS, Area.SMS_HALL)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging()
     try:
         settings = Settings.from_environment()
         channel_secret = CHANNEL_SECRET.value(settings)

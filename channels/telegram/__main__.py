@@ -10,12 +10,12 @@ TELEGRAM_WEBHOOK_URL, TELEGRAM_WEBHOOK_SECRET and TELEGRAM_WEBHOOK_PORT (see web
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import sys
 
 from telegram.error import InvalidToken
 
+from channels.program_logs import configure_logging
 from channels.rasa_client import RasaClient
 from channels.telegram.conversations import ChatDirectory
 from channels.telegram.inbox import Inbox
@@ -31,11 +31,7 @@ from telecom_assistant.web import port_in_use
 
 
 def main() -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # httpx logs every Bot API request (token included in the URL) at INFO.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging()
     try:
         settings = Settings.from_environment()
     except SettingsError as problem:
