@@ -16,7 +16,7 @@ from demo.events import order_addon, use_allowance
 from telecom_assistant.accounts.sql import SqlAccountService
 from telecom_assistant.accounts.tables import SmsOutboxRow
 from telecom_assistant.database import make_engine
-from telecom_assistant.reminders.model import ChatAddress, ReminderKind, SentReminder
+from telecom_assistant.reminders.model import ChatAddress, Reminder, ReminderKind, SentReminder
 from telecom_assistant.reminders.render import SmsHint
 from telecom_assistant.reminders.scan import (
     ChatDelivery,
@@ -415,3 +415,23 @@ def test_the_first_use_abroad_is_reminded_at_once_even_at_night(scan, migrated, 
     assert events(migrated) == ["roaming:2026-11-01"]
     (sms,) = reminder_sms(migrated)
     assert "¥25.00" in sms and "Data roaming" in sms
+
+
+def test_weekly_volumes_count_each_kind_per_iso_week(store, clock):
+    """Counted by the database per day, folded into weeks (Monday to Sunday)."""
+    sunday = datetime(2026, 11, 22, 23, 30)
+    sent = [
+        (sunday, ReminderKind.USAGE),
+        (sunday + timedelta(hours=1), ReminderKind.USAGE),  # Monday 00:30: the next week
+        (sunday + timedelta(days=1), ReminderKind.USAGE),
+        (sunday + timedelta(days=3), ReminderKind.BILL),
+    ]
+    for number, (at, kind) in enumerate(sent):
+        clock.now = at
+        store.claim(Reminder(LINE, kind, f"event-{number}", "usage_80"), "en", None)
+    volumes = store.weekly_volumes(since=sunday - timedelta(days=7))
+    assert [(v.week, v.kind, v.count) for v in volumes] == [
+        ("2026-11-16", ReminderKind.USAGE, 1),
+        ("2026-11-23", ReminderKind.BILL, 1),
+        ("2026-11-23", ReminderKind.USAGE, 2),
+    ]
